@@ -1,0 +1,84 @@
+/* audio/audio.h: decoding, writing and resampling audio.
+ *
+ * Decoding goes through libsndfile (WAV 8/16/24/32-bit int and float, FLAC,
+ * OGG/Vorbis, MP3 with libsndfile >= 1.1), resampling through libsamplerate.
+ * Samples are float, planar: ch[c][i] for channel c, frame i, all channels in
+ * one allocation. Nothing here knows about networks. */
+#ifndef DUET_AUDIO_AUDIO_H
+#define DUET_AUDIO_AUDIO_H
+
+#include <stdint.h>
+#include "../common/status.h"
+
+/* Planar float audio. Owns its samples: free with duet_audio_free(). */
+typedef struct duet_audio {
+    int channels;        /* >= 1 */
+    int64_t frames;      /* samples per channel, >= 0 */
+    int sample_rate;     /* Hz, > 0 */
+    float **ch;          /* ch[c] points to frames floats (one block) */
+    char format[64];     /* e.g. "WAV 16-bit PCM", "FLAC 24-bit"; "" if made in memory */
+} duet_audio;
+
+/* What to do with NaN/Inf samples found while decoding. */
+typedef enum duet_nan_policy {
+    DUET_NAN_REJECT = 0,  /* fail with DUET_ERR_NAN (default) */
+    DUET_NAN_ZERO = 1     /* replace with 0 and count them */
+} duet_nan_policy;
+
+typedef struct duet_read_opts {
+    duet_nan_policy nan_policy;
+    int64_t max_frames;     /* refuse files declaring more frames (0 = default cap: 6 h at 192 kHz) */
+    int max_channels;       /* refuse more channels (0 = default cap: 64) */
+} duet_read_opts;
+
+/* Decode `path` into *out (zeroed first). opts may be NULL (defaults).
+ * nan_replaced (may be NULL) receives how many non-finite samples were zeroed.
+ * Errors: DUET_ERR_IO (missing file, directory, unreadable), DUET_ERR_FORMAT
+ * (not audio / corrupt, with libsndfile's text), DUET_ERR_RANGE (0 Hz rate,
+ * channel or length over the cap), DUET_ERR_NAN, DUET_ERR_NOMEM.
+ * A file with 0 frames decodes successfully to frames == 0. */
+duet_status duet_audio_read(const char *path, const duet_read_opts *opts, duet_audio *out,
+                            int64_t *nan_replaced, duet_err *err);
+
+/* Allocate silent audio (frames may be 0). Errors: DUET_ERR_ARG, DUET_ERR_NOMEM. */
+duet_status duet_audio_alloc(duet_audio *out, int channels, int64_t frames, int sample_rate);
+
+/* Release samples and zero the struct (NULL or already-freed is fine). */
+void duet_audio_free(duet_audio *a);
+
+typedef enum duet_audio_filetype {
+    DUET_FILE_WAV_PCM16 = 0,
+    DUET_FILE_WAV_FLOAT = 1,
+    DUET_FILE_FLAC = 2 /* 16-bit */
+    ,DUET_FILE_FLAC24 = 3
+} duet_audio_filetype;
+
+/* Write `a` to `path` atomically (temporary + rename; see atomic_file.h).
+ * Integer formats clip to [-1, 1). Errors: DUET_ERR_IO (missing/read-only
+ * folder, disk full), DUET_ERR_ARG (0 channels, bad rate), DUET_ERR_NAN. */
+duet_status duet_audio_write(const char *path, const duet_audio *a, duet_audio_filetype type,
+                             duet_err *err);
+
+/* Resampler quality, mapping onto libsamplerate's converters. */
+typedef enum duet_resample_quality {
+    DUET_RESAMPLE_BEST = 0,    /* SRC_SINC_BEST_QUALITY */
+    DUET_RESAMPLE_HIGH = 1,    /* SRC_SINC_MEDIUM_QUALITY (the default) */
+    DUET_RESAMPLE_FAST = 2,    /* SRC_SINC_FASTEST */
+    DUET_RESAMPLE_LINEAR = 3   /* SRC_LINEAR */
+} duet_resample_quality;
+
+/* Resample `in` to `new_rate` into *out (a new buffer). The output has
+ * exactly round(in->frames * new_rate / in->sample_rate) frames and is
+ * time-aligned with the input (the converter's delay is compensated). When
+ * new_rate equals the input rate the samples are copied.
+ * Errors: DUET_ERR_ARG (rate <= 0 or absurd ratio), DUET_ERR_NOMEM, DUET_ERR_INTERNAL. */
+duet_status duet_audio_resample(const duet_audio *in, int new_rate, duet_resample_quality q,
+                                duet_audio *out, duet_err *err);
+
+/* Mix down to mono (mean over channels) into *out. Errors: DUET_ERR_NOMEM. */
+duet_status duet_audio_to_mono(const duet_audio *in, duet_audio *out, duet_err *err);
+
+/* Peak |x| and RMS over all channels and frames (0 for empty audio). */
+void duet_audio_stats(const duet_audio *a, double *peak, double *rms);
+
+#endif

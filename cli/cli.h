@@ -1,0 +1,31 @@
+/* cli/cli.h: shared helpers of the duet command-line front end. The CLI is a
+ * thin layer: it parses options, calls the library, prints one-line errors
+ * ("duet: FILE: problem") and maps failures to exit status 1 (usage: 2). */
+#ifndef DUET_CLI_H
+#define DUET_CLI_H
+
+#include "../common/status.h"
+
+#define DUET_CMD(name, fn, summary) int fn(int argc, char **argv);
+#include "commands.def"
+#undef DUET_CMD
+
+/* Print "duet: <what>: <message>" on stderr (what may be NULL). */
+void cli_error(const char *what, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Print "duet: <what>: <err or strerror(st)>" and return 1. */
+int cli_fail(const char *what, duet_status st, const duet_err *err);
+
+/* Parse helpers: return 0 and set *out on success; print an error naming
+ * `opt` and return -1 when `s` is not a complete number in [lo, hi]. */
+int cli_parse_int(const char *opt, const char *s, long lo, long hi, long *out);
+int cli_parse_double(const char *opt, const char *s, double lo, double hi, double *out);
+
+/* Make the folder `path` and its parents (like mkdir -p). 0 or -1 (errno set). */
+int cli_mkdirs(const char *path);
+
+#endif

@@ -1,0 +1,40 @@
+/* common/atomic_file.h: write-to-temporary-then-rename outputs.
+ *
+ * Every file duet writes goes through this: the data is written to a
+ * temporary file in the target's folder (so the rename stays on one file
+ * system), flushed, fsync'd, and renamed over the target only on commit. A
+ * crash or an error leaves the target untouched and no partial file under
+ * the target's name. */
+#ifndef DUET_COMMON_ATOMIC_FILE_H
+#define DUET_COMMON_ATOMIC_FILE_H
+
+#include <stdio.h>
+#include "status.h"
+
+typedef struct duet_atomic_file duet_atomic_file;
+
+/* Create a temporary file next to `final_path`. On success *out owns an open
+ * handle that must end in exactly one of duet_atomic_commit() or
+ * duet_atomic_abort(). Errors: DUET_ERR_IO (missing or read-only folder,
+ * with the errno text in err), DUET_ERR_NOMEM, DUET_ERR_ARG (empty path). */
+duet_status duet_atomic_open(const char *final_path, duet_atomic_file **out, duet_err *err);
+
+/* The stdio stream of the temporary file (owned by the handle; do not fclose). */
+FILE *duet_atomic_fp(duet_atomic_file *f);
+
+/* The file descriptor of the temporary file (for libraries that write to fds,
+ * e.g. sf_open_fd; owned by the handle). */
+int duet_atomic_fd(duet_atomic_file *f);
+
+/* The temporary file's path (owned by the handle). */
+const char *duet_atomic_tmp_path(const duet_atomic_file *f);
+
+/* Flush, fsync, close and rename the temporary onto the final path, then
+ * fsync the folder. Frees the handle in every case. On failure the temporary
+ * is removed and the target is untouched. Errors: DUET_ERR_IO (e.g. disk full). */
+duet_status duet_atomic_commit(duet_atomic_file *f, duet_err *err);
+
+/* Close and remove the temporary; frees the handle. NULL is ignored. */
+void duet_atomic_abort(duet_atomic_file *f);
+
+#endif

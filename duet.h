@@ -1,0 +1,11 @@
+/* duet.h: the whole public API of libduet in one include. Each module's
+ * header states ownership and errors for its functions. */
+#ifndef DUET_H
+#define DUET_H
+#include "common/status.h"
+#include "common/rng.h"
+#include "common/atomic_file.h"
+#include "common/progress.h"
+#include "audio/audio.h"
+#include "audio/stft.h"
+#endif

@@ -1,0 +1,93 @@
+/* tests/test_common.c: status strings, the seeded RNG and atomic outputs. */
+#include "check.h"
+#include "../common/status.h"
+#include "../common/rng.h"
+#include "../common/atomic_file.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void test_strerror(void)
+{
+    CHECK(strcmp(duet_strerror(DUET_OK), "success") == 0);
+    duet_err e;
+    duet_err_clear(&e);
+    CHECK(duet_err_set(&e, DUET_ERR_FORMAT, "bad\nthing %d", 3) == DUET_ERR_FORMAT);
+    CHECK(strcmp(e.msg, "bad thing 3") == 0);
+    CHECK(strcmp(duet_err_msg(NULL, DUET_ERR_NOMEM), "out of memory") == 0);
+}
+
+static void test_rng_reproducible(void)
+{
+    duet_rng a, b;
+    duet_rng_seed(&a, 42);
+    duet_rng_seed(&b, 42);
+    for (int i = 0; i < 100; i++) CHECK(duet_rng_u64(&a) == duet_rng_u64(&b));
+    duet_rng_seed(&b, 43);
+    CHECK(duet_rng_u64(&a) != duet_rng_u64(&b));
+}
+
+static void test_rng_distribution(void)
+{
+    duet_rng r;
+    duet_rng_seed(&r, 7);
+    double sum = 0, sum2 = 0;
+    int n = 100000, counts[10] = {0};
+    for (int i = 0; i < n; i++) {
+        float u = duet_rng_uniform(&r);
+        CHECK(u >= 0.0f && u < 1.0f);
+        counts[duet_rng_below(&r, 10)]++;
+        float z = duet_rng_normal(&r);
+        sum += z;
+        sum2 += (double)z * z;
+    }
+    CHECK_NEAR(sum / n, 0.0, 0.02);
+    CHECK_NEAR(sum2 / n, 1.0, 0.02);
+    for (int k = 0; k < 10; k++) CHECK_NEAR(counts[k], n / 10, 500);
+}
+
+static void test_atomic_commit_and_abort(void)
+{
+    char dir[] = "/tmp/duet_test_XXXXXX";
+    REQUIRE(mkdtemp(dir) != NULL);
+    char path[256];
+    snprintf(path, sizeof path, "%s/out.txt", dir);
+    duet_atomic_file *f;
+    REQUIRE(duet_atomic_open(path, &f, NULL) == DUET_OK);
+    fputs("hello", duet_atomic_fp(f));
+    CHECK(access(path, F_OK) != 0); /* not visible before commit */
+    CHECK(duet_atomic_commit(f, NULL) == DUET_OK);
+    CHECK(access(path, F_OK) == 0);
+    REQUIRE(duet_atomic_open(path, &f, NULL) == DUET_OK);
+    fputs("partial", duet_atomic_fp(f));
+    duet_atomic_abort(f);
+    FILE *fp = fopen(path, "rb");
+    REQUIRE(fp);
+    char buf[16] = {0};
+    CHECK(fread(buf, 1, sizeof buf - 1, fp) == 5);
+    fclose(fp);
+    CHECK(strcmp(buf, "hello") == 0);
+    unlink(path);
+    CHECK(rmdir(dir) == 0); /* no temporary left behind */
+}
+
+static void test_atomic_missing_folder(void)
+{
+    duet_atomic_file *f = NULL;
+    duet_err e;
+    duet_err_clear(&e);
+    CHECK(duet_atomic_open("/nonexistent_dir_duet/x.wav", &f, &e) == DUET_ERR_IO);
+    CHECK(f == NULL);
+    CHECK(strstr(e.msg, "No such file") != NULL);
+}
+
+
+int main(void)
+{
+    RUN(test_strerror);
+    RUN(test_rng_reproducible);
+    RUN(test_rng_distribution);
+    RUN(test_atomic_commit_and_abort);
+    RUN(test_atomic_missing_folder);
+    return check_summary();
+}
