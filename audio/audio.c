@@ -1,0 +1,379 @@
+/* audio/audio.c: decoding and writing audio through libsndfile, planar float
+ * buffers, mono mix-down and level statistics (see audio.h).
+ *
+ * Decoding reads interleaved blocks with sf_readf_float (libsndfile scales
+ * integer PCM to [-1, 1)) and de-interleaves into one planar block that grows
+ * when a file holds more frames than its header declared (e.g. a lying or
+ * estimated header). Writing goes to the temporary file of
+ * common/atomic_file.h through sf_open_fd, and is renamed into place only
+ * after sf_close has finished the header. */
+#include "audio.h"
+#include "../common/atomic_file.h"
+
+#include <errno.h>
+#include <math.h>
+#include <sndfile.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define DUET_DEFAULT_MAX_CHANNELS 64
+#define DUET_DEFAULT_MAX_FRAMES ((int64_t)6 * 3600 * 192000)
+#define READ_BLOCK 16384 /* frames per sf_readf_float call */
+
+void duet_audio_free(duet_audio *a)
+{
+    if (!a) return;
+    if (a->ch) {
+        free(a->ch[0]);
+        free(a->ch);
+    }
+    memset(a, 0, sizeof *a);
+}
+
+/* Allocate channel pointers and one sample block of channels * cap floats. */
+static int planar_alloc(duet_audio *a, int channels, int64_t cap)
+{
+    size_t n = (size_t)channels * (size_t)(cap > 0 ? cap : 1);
+    a->ch = calloc((size_t)channels, sizeof *a->ch);
+    if (!a->ch) return -1;
+    float *block = calloc(n, sizeof *block);
+    if (!block) {
+        free(a->ch);
+        a->ch = NULL;
+        return -1;
+    }
+    for (int c = 0; c < channels; c++) a->ch[c] = block + (size_t)c * (size_t)(cap > 0 ? cap : 1);
+    return 0;
+}
+
+duet_status duet_audio_alloc(duet_audio *out, int channels, int64_t frames, int sample_rate)
+{
+    if (!out) return DUET_ERR_ARG;
+    memset(out, 0, sizeof *out);
+    if (channels < 1 || frames < 0 || sample_rate <= 0) return DUET_ERR_ARG;
+    if ((uint64_t)frames > (SIZE_MAX / sizeof(float)) / (size_t)channels) return DUET_ERR_NOMEM;
+    if (planar_alloc(out, channels, frames) != 0) return DUET_ERR_NOMEM;
+    out->channels = channels;
+    out->frames = frames;
+    out->sample_rate = sample_rate;
+    out->format[0] = '\0';
+    return DUET_OK;
+}
+
+/* Re-lay the planar block for a larger capacity (frames already filled are kept). */
+static int planar_grow(duet_audio *a, int64_t filled, int64_t old_cap, int64_t new_cap)
+{
+    (void)old_cap;
+    size_t n = (size_t)a->channels * (size_t)new_cap;
+    float *block = malloc(n * sizeof *block);
+    if (!block) return -1;
+    for (int c = 0; c < a->channels; c++)
+        memcpy(block + (size_t)c * (size_t)new_cap, a->ch[c], (size_t)filled * sizeof(float));
+    free(a->ch[0]);
+    for (int c = 0; c < a->channels; c++) a->ch[c] = block + (size_t)c * (size_t)new_cap;
+    return 0;
+}
+
+static const char *major_name(int major)
+{
+    switch (major) {
+    case SF_FORMAT_WAV: return "WAV";
+    case SF_FORMAT_WAVEX: return "WAVEX";
+    case SF_FORMAT_W64: return "W64";
+    case SF_FORMAT_RF64: return "RF64";
+    case SF_FORMAT_AIFF: return "AIFF";
+    case SF_FORMAT_AU: return "AU";
+    case SF_FORMAT_FLAC: return "FLAC";
+    case SF_FORMAT_OGG: return "OGG";
+    case SF_FORMAT_CAF: return "CAF";
+    case SF_FORMAT_RAW: return "RAW";
+    case SF_FORMAT_MPEG: return "MPEG";
+    default: return NULL;
+    }
+}
+
+static const char *sub_name(int sub)
+{
+    switch (sub) {
+    case SF_FORMAT_PCM_S8: return "8-bit PCM";
+    case SF_FORMAT_PCM_U8: return "8-bit unsigned PCM";
+    case SF_FORMAT_PCM_16: return "16-bit PCM";
+    case SF_FORMAT_PCM_24: return "24-bit PCM";
+    case SF_FORMAT_PCM_32: return "32-bit PCM";
+    case SF_FORMAT_FLOAT: return "32-bit float";
+    case SF_FORMAT_DOUBLE: return "64-bit float";
+    case SF_FORMAT_ULAW: return "u-law";
+    case SF_FORMAT_ALAW: return "A-law";
+    case SF_FORMAT_VORBIS: return "Vorbis";
+    case SF_FORMAT_OPUS: return "Opus";
+    case SF_FORMAT_MPEG_LAYER_I: return "Layer I";
+    case SF_FORMAT_MPEG_LAYER_II: return "Layer II";
+    case SF_FORMAT_MPEG_LAYER_III: return "Layer III";
+    default: return NULL;
+    }
+}
+
+/* A short human-readable format name such as "WAV 16-bit PCM". */
+static void describe_format(int format, char *buf, size_t n)
+{
+    int major = format & SF_FORMAT_TYPEMASK, sub = format & SF_FORMAT_SUBMASK;
+    const char *m = major_name(major), *s = sub_name(sub);
+    SF_FORMAT_INFO fi;
+    char mbuf[32], sbuf[32];
+    if (!m) {
+        memset(&fi, 0, sizeof fi);
+        fi.format = major;
+        if (sf_command(NULL, SFC_GET_FORMAT_INFO, &fi, sizeof fi) == 0 && fi.name) {
+            snprintf(mbuf, sizeof mbuf, "%s", fi.name);
+            m = mbuf;
+        } else {
+            snprintf(mbuf, sizeof mbuf, "format 0x%x", (unsigned)major);
+            m = mbuf;
+        }
+    }
+    if (!s) {
+        snprintf(sbuf, sizeof sbuf, "subtype 0x%x", (unsigned)sub);
+        s = sbuf;
+    }
+    if (major == SF_FORMAT_FLAC && (sub == SF_FORMAT_PCM_16 || sub == SF_FORMAT_PCM_24 || sub == SF_FORMAT_PCM_S8))
+        snprintf(buf, n, "FLAC %s", sub == SF_FORMAT_PCM_16 ? "16-bit" : sub == SF_FORMAT_PCM_24 ? "24-bit" : "8-bit");
+    else if (major == SF_FORMAT_OGG && sub == SF_FORMAT_VORBIS)
+        snprintf(buf, n, "OGG Vorbis");
+    else if (major == SF_FORMAT_MPEG && sub == SF_FORMAT_MPEG_LAYER_III)
+        snprintf(buf, n, "MP3");
+    else if (major == SF_FORMAT_MPEG)
+        snprintf(buf, n, "MPEG %s", s);
+    else
+        snprintf(buf, n, "%s %s", m, s);
+}
+
+duet_status duet_audio_read(const char *path, const duet_read_opts *opts, duet_audio *out,
+                            int64_t *nan_replaced, duet_err *err)
+{
+    if (nan_replaced) *nan_replaced = 0;
+    if (!out) return duet_err_set(err, DUET_ERR_ARG, "no output audio given");
+    memset(out, 0, sizeof *out);
+    if (!path || !path[0]) return duet_err_set(err, DUET_ERR_ARG, "empty input path");
+
+    duet_read_opts o = {DUET_NAN_REJECT, 0, 0};
+    if (opts) o = *opts;
+    int64_t max_frames = o.max_frames > 0 ? o.max_frames : DUET_DEFAULT_MAX_FRAMES;
+    int max_channels = o.max_channels > 0 ? o.max_channels : DUET_DEFAULT_MAX_CHANNELS;
+
+    struct stat sb;
+    if (stat(path, &sb) != 0) return duet_err_set(err, DUET_ERR_IO, "cannot open: %s", strerror(errno));
+    if (S_ISDIR(sb.st_mode)) return duet_err_set(err, DUET_ERR_IO, "is a directory, not an audio file");
+    if (S_ISREG(sb.st_mode) && sb.st_size == 0)
+        return duet_err_set(err, DUET_ERR_FORMAT, "empty file, not an audio file");
+
+    SF_INFO info;
+    memset(&info, 0, sizeof info);
+    SNDFILE *sf = sf_open(path, SFM_READ, &info);
+    if (!sf) {
+        const char *why = sf_strerror(NULL);
+        /* libsndfile reports a permission problem as a system error. */
+        FILE *probe = fopen(path, "rb");
+        if (!probe) return duet_err_set(err, DUET_ERR_IO, "cannot open: %s", strerror(errno));
+        fclose(probe);
+        return duet_err_set(err, DUET_ERR_FORMAT, "not a recognised audio file (libsndfile: %s)", why);
+    }
+    duet_status st = DUET_OK;
+    float *inter = NULL;
+    if (info.channels < 1 || info.channels > max_channels) {
+        st = duet_err_set(err, DUET_ERR_RANGE, "%d channels (supported: 1 to %d)", info.channels,
+                          max_channels);
+        goto done;
+    }
+    if (info.samplerate <= 0) {
+        st = duet_err_set(err, DUET_ERR_RANGE, "sample rate %d Hz is not valid", info.samplerate);
+        goto done;
+    }
+    if (info.frames > max_frames) {
+        st = duet_err_set(err, DUET_ERR_RANGE, "%lld frames, over the cap of %lld", (long long)info.frames,
+                          (long long)max_frames);
+        goto done;
+    }
+    /* Integer files: scale to [-1, 1); float files: values as stored. */
+    sf_command(sf, SFC_SET_NORM_FLOAT, NULL, SF_TRUE);
+
+    int64_t cap = info.frames > 0 ? (int64_t)info.frames : READ_BLOCK;
+    if ((uint64_t)cap > (SIZE_MAX / sizeof(float)) / (size_t)info.channels) {
+        st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if (planar_alloc(out, info.channels, cap) != 0) {
+        st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory for %lld frames", (long long)cap);
+        goto done;
+    }
+    out->channels = info.channels;
+    out->sample_rate = info.samplerate;
+    describe_format(info.format, out->format, sizeof out->format);
+
+    inter = malloc((size_t)READ_BLOCK * (size_t)info.channels * sizeof *inter);
+    if (!inter) {
+        st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    int64_t filled = 0, bad = 0;
+    const int nc = info.channels;
+    for (;;) {
+        sf_count_t got = sf_readf_float(sf, inter, READ_BLOCK);
+        if (got <= 0) break;
+        if (filled + got > max_frames) {
+            st = duet_err_set(err, DUET_ERR_RANGE, "more than %lld frames, over the cap", (long long)max_frames);
+            goto done;
+        }
+        if (filled + got > cap) {
+            int64_t ncap = cap * 2;
+            if (ncap < filled + got) ncap = filled + got;
+            if (ncap > max_frames) ncap = max_frames;
+            if ((uint64_t)ncap > (SIZE_MAX / sizeof(float)) / (size_t)nc || planar_grow(out, filled, cap, ncap) != 0) {
+                st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+                goto done;
+            }
+            cap = ncap;
+        }
+        for (sf_count_t i = 0; i < got; i++) {
+            const float *fr = inter + (size_t)i * (size_t)nc;
+            for (int c = 0; c < nc; c++) {
+                float v = fr[c];
+                if (!isfinite(v)) {
+                    if (o.nan_policy == DUET_NAN_ZERO) {
+                        v = 0.0f;
+                        bad++;
+                    } else {
+                        st = duet_err_set(err, DUET_ERR_NAN,
+                                          "non-finite sample (NaN or Inf) at frame %lld, channel %d",
+                                          (long long)(filled + i), c);
+                        goto done;
+                    }
+                }
+                out->ch[c][filled + i] = v;
+            }
+        }
+        filled += got;
+    }
+    if (sf_error(sf) != SF_ERR_NO_ERROR) {
+        st = duet_err_set(err, DUET_ERR_FORMAT, "corrupt audio data (libsndfile: %s)", sf_strerror(sf));
+        goto done;
+    }
+    out->frames = filled;
+    if (nan_replaced) *nan_replaced = bad;
+done:
+    free(inter);
+    sf_close(sf);
+    if (st != DUET_OK) duet_audio_free(out);
+    return st;
+}
+
+duet_status duet_audio_write(const char *path, const duet_audio *a, duet_audio_filetype type, duet_err *err)
+{
+    if (!a || a->channels < 1 || a->channels > 1024)
+        return duet_err_set(err, DUET_ERR_ARG, "cannot write audio with %d channels", a ? a->channels : 0);
+    if (a->sample_rate <= 0)
+        return duet_err_set(err, DUET_ERR_ARG, "cannot write audio at %d Hz", a->sample_rate);
+    if (a->frames < 0 || (a->frames > 0 && (!a->ch || !a->ch[0])))
+        return duet_err_set(err, DUET_ERR_ARG, "audio has no samples");
+    for (int c = 0; c < a->channels; c++)
+        for (int64_t i = 0; i < a->frames; i++)
+            if (!isfinite(a->ch[c][i]))
+                return duet_err_set(err, DUET_ERR_NAN, "non-finite sample at frame %lld, channel %d",
+                                    (long long)i, c);
+
+    SF_INFO info;
+    memset(&info, 0, sizeof info);
+    info.samplerate = a->sample_rate;
+    info.channels = a->channels;
+    switch (type) {
+    case DUET_FILE_WAV_PCM16: info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16; break;
+    case DUET_FILE_WAV_FLOAT: info.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT; break;
+    case DUET_FILE_FLAC: info.format = SF_FORMAT_FLAC | SF_FORMAT_PCM_16; break;
+    case DUET_FILE_FLAC24: info.format = SF_FORMAT_FLAC | SF_FORMAT_PCM_24; break;
+    default: return duet_err_set(err, DUET_ERR_ARG, "unknown output file type %d", (int)type);
+    }
+    /* FLAC's stream header stores the rate in 20 bits, at most 655350 Hz in
+     * libFLAC's streamable subset checks. */
+    if (!sf_format_check(&info) ||
+        ((type == DUET_FILE_FLAC || type == DUET_FILE_FLAC24) && a->sample_rate > 655350))
+        return duet_err_set(err, DUET_ERR_ARG, "%d Hz, %d channels cannot be stored in this format",
+                            a->sample_rate, a->channels);
+
+    duet_atomic_file *af;
+    duet_status st = duet_atomic_open(path, &af, err);
+    if (st != DUET_OK) return st;
+    SNDFILE *sf = sf_open_fd(duet_atomic_fd(af), SFM_WRITE, &info, SF_FALSE);
+    if (!sf) {
+        st = duet_err_set(err, DUET_ERR_IO, "cannot write audio (libsndfile: %s)", sf_strerror(NULL));
+        duet_atomic_abort(af);
+        return st;
+    }
+    /* Clip instead of wrapping when float samples outside [-1, 1) go to integers. */
+    sf_command(sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
+    if (type == DUET_FILE_FLAC || type == DUET_FILE_FLAC24) {
+        double level = 0.5; /* libsndfile's default FLAC compression level */
+        sf_command(sf, SFC_SET_COMPRESSION_LEVEL, &level, sizeof level);
+    }
+    const int nc = a->channels;
+    float *inter = malloc((size_t)READ_BLOCK * (size_t)nc * sizeof *inter);
+    if (!inter) {
+        sf_close(sf);
+        duet_atomic_abort(af);
+        return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+    }
+    for (int64_t pos = 0; pos < a->frames && st == DUET_OK; pos += READ_BLOCK) {
+        int64_t n = a->frames - pos < READ_BLOCK ? a->frames - pos : READ_BLOCK;
+        for (int64_t i = 0; i < n; i++)
+            for (int c = 0; c < nc; c++) inter[(size_t)i * (size_t)nc + (size_t)c] = a->ch[c][pos + i];
+        sf_count_t w = sf_writef_float(sf, inter, n);
+        if (w != n) st = duet_err_set(err, DUET_ERR_IO, "cannot write audio (libsndfile: %s)", sf_strerror(sf));
+    }
+    free(inter);
+    if (sf_close(sf) != 0 && st == DUET_OK)
+        st = duet_err_set(err, DUET_ERR_IO, "cannot finish audio file (libsndfile: %s)", sf_strerror(NULL));
+    if (st != DUET_OK) {
+        duet_atomic_abort(af);
+        return st;
+    }
+    return duet_atomic_commit(af, err);
+}
+
+duet_status duet_audio_to_mono(const duet_audio *in, duet_audio *out, duet_err *err)
+{
+    if (!in || !out || in->channels < 1 || in->sample_rate <= 0)
+        return duet_err_set(err, DUET_ERR_ARG, "invalid input audio");
+    duet_audio m;
+    if (duet_audio_alloc(&m, 1, in->frames, in->sample_rate) != DUET_OK)
+        return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+    const float inv = 1.0f / (float)in->channels;
+    for (int64_t i = 0; i < in->frames; i++) {
+        float s = 0.0f;
+        for (int c = 0; c < in->channels; c++) s += in->ch[c][i];
+        m.ch[0][i] = s * inv;
+    }
+    snprintf(m.format, sizeof m.format, "%s", in->format);
+    *out = m;
+    return DUET_OK;
+}
+
+void duet_audio_stats(const duet_audio *a, double *peak, double *rms)
+{
+    double p = 0.0, ss = 0.0;
+    int64_t n = 0;
+    if (a && a->ch && a->frames > 0) {
+        for (int c = 0; c < a->channels; c++) {
+            const float *x = a->ch[c];
+            double cs = 0.0;
+            for (int64_t i = 0; i < a->frames; i++) {
+                double v = fabs((double)x[i]);
+                if (v > p) p = v;
+                cs += (double)x[i] * (double)x[i];
+            }
+            ss += cs;
+        }
+        n = (int64_t)a->channels * a->frames;
+    }
+    if (peak) *peak = p;
+    if (rms) *rms = n > 0 ? sqrt(ss / (double)n) : 0.0;
+}
