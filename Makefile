@@ -21,7 +21,7 @@ DEB_PKGS   := build-essential pkg-config libfftw3-dev libsndfile1-dev libsampler
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
-WARN       := -Wall -Wextra -pedantic -Wshadow -Wno-unused-parameter
+WARN       := -Wall -Wextra -pedantic -Wshadow -Wno-unused-parameter -Wno-format-truncation
 BASE_CFLAGS := -std=c11 $(WARN) -fopenmp -D_POSIX_C_SOURCE=200809L -DDUET_VERSION=\"$(VERSION)\" \
                -I. $(PKG_CFLAGS)
 OPT        ?= -O2 -g -march=x86-64-v2
