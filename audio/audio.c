@@ -21,6 +21,7 @@
 #define DUET_DEFAULT_MAX_CHANNELS 64
 #define DUET_DEFAULT_MAX_FRAMES ((int64_t)6 * 3600 * 192000)
 #define READ_BLOCK 16384 /* frames per sf_readf_float call */
+#define DUET_MAX_READ_CHANNELS 64 /* channel pointers kept on the stack */
 
 void duet_audio_free(duet_audio *a)
 {
@@ -149,17 +150,34 @@ static void describe_format(int format, char *buf, size_t n)
         snprintf(buf, n, "%s %s", m, s);
 }
 
-duet_status duet_audio_read(const char *path, const duet_read_opts *opts, duet_audio *out,
-                            int64_t *nan_replaced, duet_err *err)
-{
-    if (nan_replaced) *nan_replaced = 0;
-    if (!out) return duet_err_set(err, DUET_ERR_ARG, "no output audio given");
-    memset(out, 0, sizeof *out);
-    if (!path || !path[0]) return duet_err_set(err, DUET_ERR_ARG, "empty input path");
+struct duet_audio_reader {
+    SNDFILE *sf;
+    duet_audio_reader_info info;
+    duet_nan_policy nan_policy;
+    int64_t max_frames;
+    int64_t done;      /* frames delivered */
+    int64_t nan_zeroed;
+    float *inter;      /* READ_BLOCK interleaved frames */
+};
 
+void duet_audio_reader_close(duet_audio_reader *r)
+{
+    if (!r) return;
+    if (r->sf) sf_close(r->sf);
+    free(r->inter);
+    free(r);
+}
+
+duet_status duet_audio_reader_open(const char *path, const duet_read_opts *opts, duet_audio_reader **out,
+                                   duet_err *err)
+{
+    if (!out) return duet_err_set(err, DUET_ERR_ARG, "no output handle given");
+    *out = NULL;
+    if (!path || !path[0]) return duet_err_set(err, DUET_ERR_ARG, "empty input path");
     duet_read_opts o = {DUET_NAN_REJECT, 0, 0};
     if (opts) o = *opts;
-    int64_t max_frames = o.max_frames > 0 ? o.max_frames : DUET_DEFAULT_MAX_FRAMES;
+    if (o.nan_policy != DUET_NAN_REJECT && o.nan_policy != DUET_NAN_ZERO)
+        return duet_err_set(err, DUET_ERR_ARG, "unknown NaN policy %d", (int)o.nan_policy);
     int max_channels = o.max_channels > 0 ? o.max_channels : DUET_DEFAULT_MAX_CHANNELS;
 
     struct stat sb;
@@ -173,98 +191,132 @@ duet_status duet_audio_read(const char *path, const duet_read_opts *opts, duet_a
     SNDFILE *sf = sf_open(path, SFM_READ, &info);
     if (!sf) {
         const char *why = sf_strerror(NULL);
-        /* libsndfile reports a permission problem as a system error. */
+        /* libsndfile reports a permission problem as a format failure; ask the system. */
         FILE *probe = fopen(path, "rb");
         if (!probe) return duet_err_set(err, DUET_ERR_IO, "cannot open: %s", strerror(errno));
         fclose(probe);
         return duet_err_set(err, DUET_ERR_FORMAT, "not a recognised audio file (libsndfile: %s)", why);
     }
+    duet_audio_reader *r = calloc(1, sizeof *r);
+    if (!r) {
+        sf_close(sf);
+        return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+    }
+    r->sf = sf;
+    r->nan_policy = o.nan_policy;
+    r->max_frames = o.max_frames > 0 ? o.max_frames : DUET_DEFAULT_MAX_FRAMES;
     duet_status st = DUET_OK;
-    float *inter = NULL;
-    if (info.channels < 1 || info.channels > max_channels) {
-        st = duet_err_set(err, DUET_ERR_RANGE, "%d channels (supported: 1 to %d)", info.channels,
-                          max_channels);
-        goto done;
-    }
-    if (info.samplerate <= 0) {
+    if (info.channels < 1 || info.channels > max_channels)
+        st = duet_err_set(err, DUET_ERR_RANGE, "%d channels (supported: 1 to %d)", info.channels, max_channels);
+    else if (info.samplerate <= 0)
         st = duet_err_set(err, DUET_ERR_RANGE, "sample rate %d Hz is not valid", info.samplerate);
-        goto done;
-    }
-    if (info.frames > max_frames) {
+    else if (info.frames > r->max_frames)
         st = duet_err_set(err, DUET_ERR_RANGE, "%lld frames, over the cap of %lld", (long long)info.frames,
-                          (long long)max_frames);
-        goto done;
+                          (long long)r->max_frames);
+    else if (!(r->inter = malloc((size_t)READ_BLOCK * (size_t)info.channels * sizeof *r->inter)))
+        st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+    if (st != DUET_OK) {
+        duet_audio_reader_close(r);
+        return st;
     }
     /* Integer files: scale to [-1, 1); float files: values as stored. */
     sf_command(sf, SFC_SET_NORM_FLOAT, NULL, SF_TRUE);
+    r->info.channels = info.channels;
+    r->info.sample_rate = info.samplerate;
+    r->info.frames = info.frames > 0 ? (int64_t)info.frames : 0;
+    describe_format(info.format, r->info.format, sizeof r->info.format);
+    *out = r;
+    return DUET_OK;
+}
 
-    int64_t cap = info.frames > 0 ? (int64_t)info.frames : READ_BLOCK;
-    if ((uint64_t)cap > (SIZE_MAX / sizeof(float)) / (size_t)info.channels) {
-        st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    if (planar_alloc(out, info.channels, cap) != 0) {
-        st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory for %lld frames", (long long)cap);
-        goto done;
-    }
-    out->channels = info.channels;
-    out->sample_rate = info.samplerate;
-    describe_format(info.format, out->format, sizeof out->format);
+const duet_audio_reader_info *duet_audio_reader_get_info(const duet_audio_reader *r) { return &r->info; }
 
-    inter = malloc((size_t)READ_BLOCK * (size_t)info.channels * sizeof *inter);
-    if (!inter) {
-        st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    int64_t filled = 0, bad = 0;
-    const int nc = info.channels;
-    for (;;) {
-        sf_count_t got = sf_readf_float(sf, inter, READ_BLOCK);
-        if (got <= 0) break;
-        if (filled + got > max_frames) {
-            st = duet_err_set(err, DUET_ERR_RANGE, "more than %lld frames, over the cap", (long long)max_frames);
-            goto done;
-        }
-        if (filled + got > cap) {
-            int64_t ncap = cap * 2;
-            if (ncap < filled + got) ncap = filled + got;
-            if (ncap > max_frames) ncap = max_frames;
-            if ((uint64_t)ncap > (SIZE_MAX / sizeof(float)) / (size_t)nc || planar_grow(out, filled, cap, ncap) != 0) {
-                st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-                goto done;
-            }
-            cap = ncap;
-        }
-        for (sf_count_t i = 0; i < got; i++) {
-            const float *fr = inter + (size_t)i * (size_t)nc;
+int64_t duet_audio_reader_nan_replaced(const duet_audio_reader *r) { return r ? r->nan_zeroed : 0; }
+
+duet_status duet_audio_reader_read(duet_audio_reader *r, float *const *ch, int64_t max_frames, int64_t *got,
+                                   duet_err *err)
+{
+    if (got) *got = 0;
+    if (!r || !ch || !got || max_frames <= 0) return duet_err_set(err, DUET_ERR_ARG, "invalid reader arguments");
+    const int nc = r->info.channels;
+    int64_t total = 0;
+    while (total < max_frames) {
+        int64_t want = max_frames - total < READ_BLOCK ? max_frames - total : READ_BLOCK;
+        sf_count_t n = sf_readf_float(r->sf, r->inter, (sf_count_t)want);
+        if (n <= 0) break;
+        if (r->done + total + n > r->max_frames)
+            return duet_err_set(err, DUET_ERR_RANGE, "more than %lld frames, over the cap",
+                                (long long)r->max_frames);
+        for (sf_count_t i = 0; i < n; i++) {
+            const float *fr = r->inter + (size_t)i * (size_t)nc;
             for (int c = 0; c < nc; c++) {
                 float v = fr[c];
                 if (!isfinite(v)) {
-                    if (o.nan_policy == DUET_NAN_ZERO) {
-                        v = 0.0f;
-                        bad++;
-                    } else {
-                        st = duet_err_set(err, DUET_ERR_NAN,
-                                          "non-finite sample (NaN or Inf) at frame %lld, channel %d",
-                                          (long long)(filled + i), c);
-                        goto done;
-                    }
+                    if (r->nan_policy != DUET_NAN_ZERO)
+                        return duet_err_set(err, DUET_ERR_NAN,
+                                            "non-finite sample (NaN or Inf) at frame %lld, channel %d",
+                                            (long long)(r->done + total + i), c);
+                    v = 0.0f;
+                    r->nan_zeroed++;
                 }
-                out->ch[c][filled + i] = v;
+                ch[c][total + i] = v;
             }
         }
+        total += n;
+        if (n < want) break;
+    }
+    if (total == 0 && sf_error(r->sf) != SF_ERR_NO_ERROR)
+        return duet_err_set(err, DUET_ERR_FORMAT, "corrupt audio data (libsndfile: %s)", sf_strerror(r->sf));
+    r->done += total;
+    *got = total;
+    return DUET_OK;
+}
+
+duet_status duet_audio_read(const char *path, const duet_read_opts *opts, duet_audio *out,
+                            int64_t *nan_replaced, duet_err *err)
+{
+    if (nan_replaced) *nan_replaced = 0;
+    if (!out) return duet_err_set(err, DUET_ERR_ARG, "no output audio given");
+    memset(out, 0, sizeof *out);
+    duet_audio_reader *r;
+    duet_status st = duet_audio_reader_open(path, opts, &r, err);
+    if (st != DUET_OK) return st;
+    const int nc = r->info.channels;
+    int64_t cap = r->info.frames > 0 ? r->info.frames : READ_BLOCK;
+    if ((uint64_t)cap > (SIZE_MAX / sizeof(float)) / (size_t)nc || planar_alloc(out, nc, cap) != 0) {
+        duet_audio_reader_close(r);
+        return duet_err_set(err, DUET_ERR_NOMEM, "out of memory for %lld frames", (long long)cap);
+    }
+    out->channels = nc;
+    out->sample_rate = r->info.sample_rate;
+    memcpy(out->format, r->info.format, sizeof out->format);
+    float *dst[DUET_MAX_READ_CHANNELS];
+    float **dp = nc <= DUET_MAX_READ_CHANNELS ? dst : malloc(sizeof(float *) * (size_t)nc);
+    if (!dp) st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+    int64_t filled = 0;
+    while (st == DUET_OK) {
+        if (filled == cap) {
+            int64_t ncap = cap * 2 > r->max_frames ? r->max_frames + 1 : cap * 2;
+            if ((uint64_t)ncap > (SIZE_MAX / sizeof(float)) / (size_t)nc || planar_grow(out, filled, cap, ncap) != 0) {
+                st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+                break;
+            }
+            cap = ncap;
+        }
+        for (int c = 0; c < nc; c++) dp[c] = out->ch[c] + filled;
+        int64_t got;
+        st = duet_audio_reader_read(r, dp, cap - filled, &got, err);
+        if (st != DUET_OK || got == 0) break;
         filled += got;
     }
-    if (sf_error(sf) != SF_ERR_NO_ERROR) {
-        st = duet_err_set(err, DUET_ERR_FORMAT, "corrupt audio data (libsndfile: %s)", sf_strerror(sf));
-        goto done;
+    if (dp != dst) free(dp);
+    if (st == DUET_OK) {
+        out->frames = filled;
+        if (nan_replaced) *nan_replaced = r->nan_zeroed;
+    } else {
+        duet_audio_free(out);
     }
-    out->frames = filled;
-    if (nan_replaced) *nan_replaced = bad;
-done:
-    free(inter);
-    sf_close(sf);
-    if (st != DUET_OK) duet_audio_free(out);
+    duet_audio_reader_close(r);
     return st;
 }
 

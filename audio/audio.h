@@ -40,6 +40,32 @@ typedef struct duet_read_opts {
 duet_status duet_audio_read(const char *path, const duet_read_opts *opts, duet_audio *out,
                             int64_t *nan_replaced, duet_err *err);
 
+/* Streaming decoder: the same decoding, checks and NaN policy as
+ * duet_audio_read, in bounded memory (for long files). Open with
+ * duet_audio_reader_open (errors as duet_audio_read), then call
+ * duet_audio_reader_read until it delivers 0 frames, then close. The reader
+ * must be closed with duet_audio_reader_close(). */
+typedef struct duet_audio_reader duet_audio_reader;
+typedef struct duet_audio_reader_info {
+    int channels;
+    int sample_rate;
+    int64_t frames;      /* as declared by the file (may be an estimate, e.g. MP3) */
+    char format[64];     /* as duet_audio.format */
+} duet_audio_reader_info;
+duet_status duet_audio_reader_open(const char *path, const duet_read_opts *opts, duet_audio_reader **out,
+                                   duet_err *err);
+const duet_audio_reader_info *duet_audio_reader_get_info(const duet_audio_reader *r);
+/* Decode up to max_frames (> 0) frames into ch[c][0..*got) for each channel
+ * (caller-owned arrays of at least max_frames floats each). *got == 0 means
+ * the end. Errors: DUET_ERR_FORMAT (corrupt data), DUET_ERR_NAN (policy
+ * reject), DUET_ERR_RANGE (more frames than the cap), DUET_ERR_ARG. */
+duet_status duet_audio_reader_read(duet_audio_reader *r, float *const *ch, int64_t max_frames, int64_t *got,
+                                   duet_err *err);
+/* Number of non-finite samples zeroed so far (DUET_NAN_ZERO). */
+int64_t duet_audio_reader_nan_replaced(const duet_audio_reader *r);
+/* Close and free (NULL is fine). */
+void duet_audio_reader_close(duet_audio_reader *r);
+
 /* Allocate silent audio (frames may be 0). Errors: DUET_ERR_ARG, DUET_ERR_NOMEM. */
 duet_status duet_audio_alloc(duet_audio *out, int channels, int64_t frames, int sample_rate);
 

@@ -355,6 +355,38 @@ static void test_nan_policy(void)
     duet_audio_free(&a);
 }
 
+/* The streaming reader gives the same samples as the whole-file read, in chunks. */
+static void test_reader_chunks(void)
+{
+    duet_audio a, b;
+    REQUIRE(duet_audio_alloc(&a, 3, 40000, 22050) == DUET_OK);
+    for (int c = 0; c < 3; c++)
+        for (int64_t i = 0; i < a.frames; i++) a.ch[c][i] = (float)sin(0.001 * (double)(i * (c + 1)));
+    duet_err e = {0};
+    REQUIRE(duet_audio_write(tpath("chunks.flac"), &a, DUET_FILE_FLAC24, &e) == DUET_OK);
+    REQUIRE(duet_audio_read(tpath("chunks.flac"), NULL, &b, NULL, &e) == DUET_OK);
+    duet_audio_reader *r;
+    REQUIRE(duet_audio_reader_open(tpath("chunks.flac"), NULL, &r, &e) == DUET_OK);
+    const duet_audio_reader_info *inf = duet_audio_reader_get_info(r);
+    CHECK(inf->channels == 3 && inf->sample_rate == 22050 && inf->frames == 40000);
+    CHECK(strcmp(inf->format, "FLAC 24-bit") == 0);
+    float buf[3][777];
+    float *chp[3] = {buf[0], buf[1], buf[2]};
+    int64_t pos = 0, got;
+    int same = 1;
+    while (duet_audio_reader_read(r, chp, 777, &got, &e) == DUET_OK && got > 0) {
+        for (int c = 0; c < 3; c++) same &= memcmp(buf[c], b.ch[c] + pos, (size_t)got * sizeof(float)) == 0;
+        pos += got;
+    }
+    CHECK(pos == 40000);
+    CHECK(same);
+    CHECK(duet_audio_reader_read(r, chp, 0, &got, &e) == DUET_ERR_ARG);
+    duet_audio_reader_close(r);
+    duet_audio_reader_close(NULL);
+    duet_audio_free(&a);
+    duet_audio_free(&b);
+}
+
 static int count_entries(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -449,6 +481,7 @@ int main(void)
     RUN(test_one_sample_and_empty);
     RUN(test_bad_inputs);
     RUN(test_nan_policy);
+    RUN(test_reader_chunks);
     RUN(test_write_errors);
     rm_tree(tmpdir);
     return check_summary();
