@@ -54,7 +54,17 @@ typedef struct duet_st_tensor {
 
 typedef struct duet_st_file duet_st_file;
 
-/* Read and validate a whole file. *out must be freed with duet_st_free().
+/* Reader choices (beyond the list above): the header must start with '{'
+ * and only JSON whitespace (space padding) may follow its closing '}';
+ * tensor names must be non-empty; shapes have at most DUET_ST_MAX_DIMS
+ * dimensions each <= INT64_MAX; the tensors, sorted by data offsets, must
+ * tile the data area exactly (no gap, no overlap, nothing after the last
+ * one: the rule of the reference reader); a zero-size tensor's begin == end
+ * must fall on a tile boundary. "U16" and the F8/F4/F6 types of the format
+ * are rejected with DUET_ERR_UNSUPPORTED, other names with DUET_ERR_FORMAT.
+ * Each tensor's data is copied into its own 64-byte-aligned slot.
+ *
+ * Read and validate a whole file. *out must be freed with duet_st_free().
  * Errors: DUET_ERR_IO (cannot open/read), DUET_ERR_FORMAT (any violation of
  * the format, with the reason and byte offset in err), DUET_ERR_RANGE (header
  * over the cap, sizes overflowing), DUET_ERR_NOMEM. */
@@ -66,7 +76,8 @@ duet_status duet_st_parse(const void *buf, size_t len, duet_st_file **out, duet_
 
 void duet_st_free(duet_st_file *f);
 
-/* Number of tensors and the i-th one in file order of data offsets. */
+/* Number of tensors and the i-th one in file order of data offsets (ties of
+ * zero-size tensors broken by name). duet_st_at returns NULL past the end. */
 size_t duet_st_count(const duet_st_file *f);
 const duet_st_tensor *duet_st_at(const duet_st_file *f, size_t i);
 /* Look up by name; NULL when absent. */
@@ -81,7 +92,8 @@ duet_status duet_st_get_f32(const duet_st_file *f, const char *name, int ndim,
 /* Metadata value for key (owned by f), or NULL. */
 const char *duet_st_meta(const duet_st_file *f, const char *key);
 size_t duet_st_meta_count(const duet_st_file *f);
-/* i-th metadata key/value pair (owned by f). */
+/* i-th metadata key/value pair (owned by f), in byte order of the keys;
+ * NULLs when i is out of range. */
 void duet_st_meta_at(const duet_st_file *f, size_t i, const char **key, const char **value);
 
 /* Writer: collect tensors and metadata, then save atomically. */
@@ -100,7 +112,20 @@ duet_status duet_st_writer_add(duet_st_writer *w, const char *name, duet_st_dtyp
 /* Set a metadata string (copied; a later call with the same key replaces). */
 duet_status duet_st_writer_meta(duet_st_writer *w, const char *key, const char *value, duet_err *err);
 
-/* Write the file atomically (temporary + fsync + rename). Errors: DUET_ERR_IO. */
+/* Write the file atomically (temporary + fsync + rename). Errors: DUET_ERR_IO,
+ * DUET_ERR_ARG (empty path), DUET_ERR_NOMEM, DUET_ERR_RANGE (header over the
+ * cap). The output is deterministic and byte-identical to what the reference
+ * serializer (huggingface safetensors, `serialize`) writes for the same
+ * tensors: tensors ordered by descending dtype in the reference's enum order
+ * (U64, I64, F64, F32, U32, I32, BF16, F16, I16, I8, U8, BOOL), then by name
+ * (byte order), each aligned for its dtype; "__metadata__" first with its
+ * keys sorted by bytes (omitted when no metadata was set); compact JSON
+ * (escapes as serde_json / Python json.dumps(ensure_ascii=False)); header
+ * padded with spaces to a multiple of 8 bytes. */
 duet_status duet_st_writer_save(const duet_st_writer *w, const char *path, duet_err *err);
+
+/* The same bytes into memory: *buf (malloc'd, the caller frees it with
+ * free()) of *len bytes. Errors: DUET_ERR_NOMEM, DUET_ERR_RANGE. */
+duet_status duet_st_writer_serialize(const duet_st_writer *w, void **buf, size_t *len, duet_err *err);
 
 #endif
