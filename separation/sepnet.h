@@ -1,0 +1,112 @@
+/* separation/sepnet.h: duet's singing-voice separation network.
+ *
+ * After the source paper (../shared/seed/paper.txt, sections II-III): a
+ * convolutional encoder-decoder over the mixture's magnitude spectrogram,
+ * with phase-derivative features (instantaneous-frequency deviation and group
+ * delay) passed through a feature enhancement module (FEM) and fused with the
+ * magnitude; self-attention (SA) in the FEMs and at the bottleneck; a decoder
+ * whose up blocks are exactly bilinear interpolation, 3x3 convolution, batch
+ * norm, dropout, ReLU, with skip connections. The head predicts two masks
+ * (vocals, accompaniment) that sum to one, so the stems sum to the mixture.
+ *
+ * Layout: NCHW with H = frequency (n_freq bins from 0 Hz) and W = time frames.
+ *
+ * FEM(C): three branches at scales 1, 1/2, 1/4 (average pool, 3x3 conv + BN +
+ * ReLU, bilinear back to full size), aggregated by addition, then a
+ * self-attention module (SAGAN, gain initialised to 0), plus the input
+ * (residual), so the FEM keeps its input's size and channel count. The
+ * full-resolution FEM on the phase branch attends along time only (cost
+ * linear in frequency); the bottleneck FEM attends over all positions.
+ *
+ * Hyper-parameters live in sepnet_config and are stored in the weights'
+ * safetensors metadata, never in code constants. */
+#ifndef DUET_SEPARATION_SEPNET_H
+#define DUET_SEPARATION_SEPNET_H
+
+#include <stdint.h>
+
+#include "../common/rng.h"
+#include "../common/status.h"
+#include "../nn/tensor.h"
+
+typedef struct sepnet_config {
+    int sample_rate;  /* rate the model runs at (Hz) */
+    int n_fft, hop;   /* STFT (periodic Hann) */
+    int n_freq;       /* bins fed to the network (from 0 Hz); divisible by 2^depth */
+    int depth;        /* encoder levels (down-samplings) */
+    int base;         /* channels at full resolution; level l has base * 2^min(l, 3) */
+    int phase_ch;     /* channels of the phase branch; 0 = no phase features */
+    int use_fem;      /* 1 = FEMs on the phase branch and at the bottleneck */
+    int use_sa;       /* 1 = self-attention inside the FEMs / bottleneck */
+    int transposed;   /* 1 = transposed-conv up blocks (ablation), 0 = bilinear */
+    float dropout;    /* dropout rate of the up blocks */
+} sepnet_config;
+
+/* The configuration of the shipped model: 16 kHz, n_fft 1024, hop 256,
+ * 512 bins, depth 4, base 16, 8 phase channels, FEM + SA, bilinear, 0.1. */
+sepnet_config sepnet_config_default(void);
+
+/* Checks sizes. Errors: DUET_ERR_ARG with the offending field. */
+duet_status sepnet_config_check(const sepnet_config *c, duet_err *err);
+
+/* An immutable model: configuration and parameters. Free with sepnet_free(). */
+typedef struct sepnet_arch sepnet_arch; /* layer table (private) */
+typedef struct sepnet {
+    sepnet_config cfg;
+    duet_params *params;
+    sepnet_arch *arch;
+} sepnet;
+
+/* Create a model with PyTorch-default initialisation from rng.
+ * Errors: DUET_ERR_ARG (config), DUET_ERR_NOMEM. */
+duet_status sepnet_new(const sepnet_config *cfg, duet_rng *rng, sepnet **out, duet_err *err);
+void sepnet_free(sepnet *m);
+
+/* Save weights (and running statistics) with the config in the metadata
+ * ("format": "duet-sepnet", "version": "1", one key per config field) plus
+ * any extra metadata pairs (extra_kv: n_extra key/value pairs, may be NULL).
+ * Atomic. Errors: DUET_ERR_IO, DUET_ERR_NOMEM. */
+duet_status sepnet_save(const sepnet *m, const char *path, const char *const *extra_kv, int n_extra,
+                        duet_err *err);
+
+/* Load a model saved by sepnet_save. Every tensor's name and shape is
+ * validated against the architecture the metadata describes.
+ * Errors: DUET_ERR_IO, DUET_ERR_FORMAT (not a duet-sepnet file, unknown
+ * version, bad metadata), DUET_ERR_SHAPE / DUET_ERR_NOTFOUND (tensor
+ * mismatches, named in err), DUET_ERR_NOMEM. */
+duet_status sepnet_load(const char *path, sepnet **out, duet_err *err);
+
+/* Per-run state (activations, tape, scratch): one per thread. */
+typedef struct sepnet_run sepnet_run;
+
+/* Errors: DUET_ERR_NOMEM. Free with sepnet_run_free(). */
+duet_status sepnet_run_new(const sepnet *m, sepnet_run **out, duet_err *err);
+void sepnet_run_free(sepnet_run *r);
+
+/* Forward pass on B items of T frames (T divisible by 2^depth):
+ * feat (B, 3, n_freq, T): channel 0 the compressed magnitude
+ * (sepnet_features), channels 1-2 the phase features. *masks receives a
+ * pointer to (B, 2, n_freq, T) masks (vocals, accompaniment; sum 1), owned by
+ * the run and valid until its next forward. train: 1 = batch statistics,
+ * dropout from rng (rng may be NULL when train is 0), and a tape for
+ * sepnet_backward; 0 = evaluation mode.
+ * Errors: DUET_ERR_ARG (T), DUET_ERR_NOMEM. */
+duet_status sepnet_forward(sepnet_run *r, const float *feat, int B, int T, int train, duet_rng *rng,
+                           const float **masks, duet_err *err);
+
+/* Backward after a training forward: dmasks (B, 2, n_freq, T) is the
+ * gradient of the loss with respect to the masks. ACCUMULATES parameter
+ * gradients into the model's grad block (enable training first). */
+void sepnet_backward(sepnet_run *r, const float *dmasks);
+
+/* Model input from a complex STFT (frame-major spec[(t * n_bins + k) * 2 + re/im],
+ * as audio/stft.h): feat (3, n_freq, T) for frames t0 .. t0+T-1 of a
+ * spectrogram of n_frames frames (frames outside are zeros):
+ * channel 0: log1p(|X|); channel 1: instantaneous-frequency deviation
+ * (principal value of the phase advance minus 2 pi k hop / n_fft, / pi);
+ * channel 2: group delay (principal value of -(phase[k] - phase[k-1]), / pi).
+ * The phase features are 0 where |X| is below 1e-6 of the frame's peak. */
+void sepnet_features(float *feat, const float *spec, int64_t n_frames, int n_bins, int64_t t0, int T,
+                     const sepnet_config *c);
+
+#endif

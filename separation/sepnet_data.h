@@ -1,0 +1,71 @@
+/* separation/sepnet_data.h: training data for the separation network.
+ *
+ * Loads stem data into memory at the model's sample rate and draws random,
+ * augmented training chunks from it:
+ * - MIR-1K clips (stereo files, LEFT = accompaniment, RIGHT = voice; see
+ *   ../shared/data/sep/README.md), split by singer (the singer is the file
+ *   name's prefix before the first '_');
+ * - extra instrumentals (any audio; channels averaged) used as alternative
+ *   accompaniment for remixing.
+ * Augmentation (Uhlich et al. 2017 style remixing): vocals and accompaniment
+ * drawn from different songs with probability p_remix, accompaniment taken
+ * from the instrumentals with probability p_instr, independent gains in
+ * [gain_lo, gain_hi], vocals silenced with probability p_silent so the model
+ * learns "no voice". All randomness comes from a caller-owned duet_rng. */
+#ifndef DUET_SEPARATION_SEPNET_DATA_H
+#define DUET_SEPARATION_SEPNET_DATA_H
+
+#include <stdint.h>
+#include "../common/rng.h"
+#include "../common/status.h"
+
+typedef struct sepnet_clip {
+    char name[128];   /* file name without extension */
+    char singer[32];  /* MIR-1K singer, "" for instrumentals */
+    float *voc;       /* n samples (NULL for instrumentals) */
+    float *acc;       /* n samples */
+    int64_t n;
+} sepnet_clip;
+
+/* A set of clips. Owns every buffer: free with sepnet_dataset_free(). */
+typedef struct sepnet_dataset {
+    sepnet_clip *clips;
+    int n_clips;
+    sepnet_clip *instr; /* instrumentals (accompaniment only) */
+    int n_instr;
+    int sample_rate;
+    double seconds;     /* total duration of clips */
+} sepnet_dataset;
+
+/* Load every MIR-1K-style clip (*.wav, *.flac) in `dir` at `rate` Hz into
+ * `train`, except singers listed in the comma-separated `val_singers` (may
+ * be NULL or "") which go to `val`. Files are read in sorted name order.
+ * Errors: DUET_ERR_IO (folder unreadable), DUET_ERR_EMPTY (no clips),
+ * DUET_ERR_FORMAT (a clip that is not stereo, named in err), decode errors. */
+duet_status sepnet_load_mir1k(const char *dir, int rate, const char *val_singers,
+                              sepnet_dataset *train, sepnet_dataset *val, duet_err *err);
+
+/* Add every audio file in `dir` (*.wav, *.flac, *.ogg, *.mp3) as an
+ * instrumental (mixed to mono, resampled to ds->sample_rate). A missing
+ * folder is an error; an empty one adds nothing. */
+duet_status sepnet_load_instrumentals(sepnet_dataset *ds, const char *dir, duet_err *err);
+
+void sepnet_dataset_free(sepnet_dataset *ds);
+
+typedef struct sepnet_aug {
+    float p_remix;   /* accompaniment from another clip */
+    float p_instr;   /* accompaniment from the instrumentals (if any) */
+    float p_silent;  /* vocals set to zero */
+    float gain_lo, gain_hi;
+} sepnet_aug;
+
+/* Defaults: p_remix 0.5, p_instr 0.15, p_silent 0.05, gains 0.25..1.25. */
+sepnet_aug sepnet_aug_default(void);
+
+/* Draw one chunk of n samples: voc[n], acc[n] (caller-owned). With aug ==
+ * NULL, no augmentation (same clip, unit gains). Clips shorter than n are
+ * zero-padded. The dataset must hold at least one clip. */
+void sepnet_draw_chunk(const sepnet_dataset *ds, const sepnet_aug *aug, duet_rng *rng, int64_t n,
+                       float *voc, float *acc);
+
+#endif
