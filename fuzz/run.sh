@@ -1,0 +1,84 @@
+#!/bin/sh
+# fuzz/run.sh [SECONDS]: build every fuzz/fuzz_*.c as a libFuzzer target
+# (clang -fsanitize=fuzzer,address,undefined) and run each for SECONDS
+# (default 60) on one core, nice'd.
+#
+# Library sources are compiled once into $OUT/libduet_fuzz.a with coverage
+# instrumentation (a file that does not compile with clang is skipped with a
+# note; a target that needs it then fails to link and is reported). Seeds
+# come from fuzz/corpus/<name>/ (read only); new inputs go to
+# $OUT/corpus/<name>/, crashes to $OUT/artifacts/<name>/. fuzz/<name>.dict is
+# used as the dictionary when present. Environment: FUZZ_CC (clang),
+# FUZZ_OUT (build-fuzz), FUZZ_ONLY (run only targets whose name contains it),
+# FUZZ_ARGS (extra libFuzzer flags). Exit status 1 when any target crashed
+# or failed to build.
+set -u
+SECS=${1:-60}
+cd "$(dirname "$0")/.." || exit 2
+CC=${FUZZ_CC:-clang}
+OUT=${FUZZ_OUT:-build-fuzz}
+PKGS="fftw3f sndfile samplerate openblas libebur128 libpng"
+PKG_CFLAGS=$(pkg-config --cflags $PKGS 2>/dev/null)
+PKG_LIBS=$(pkg-config --libs $PKGS 2>/dev/null)
+SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
+CFLAGS="-std=c11 -g -O1 -fno-omit-frame-pointer -D_POSIX_C_SOURCE=200809L -DDUET_VERSION=\"fuzz\" -I. $PKG_CFLAGS"
+
+command -v "$CC" >/dev/null 2>&1 || { echo "fuzz: $CC not found (apt-get install clang libclang-rt-dev)"; exit 2; }
+mkdir -p "$OUT/obj"
+
+# (Re)build the instrumented library when any library file is newer than it.
+LIB="$OUT/libduet_fuzz.a"
+SRCS=$(ls common/*.c audio/*.c nn/*.c separation/*.c features/*.c recommender/*.c 2>/dev/null)
+stale=0
+[ -f "$LIB" ] || stale=1
+if [ $stale = 0 ]; then
+    for f in $SRCS common/*.h audio/*.h nn/*.h separation/*.h features/*.h recommender/*.h; do
+        [ -f "$f" ] && [ "$f" -nt "$LIB" ] && { stale=1; break; }
+    done
+fi
+if [ $stale = 1 ]; then
+    echo "fuzz: building the instrumented library"
+    rm -f "$OUT"/obj/*.o
+    for src in $SRCS; do
+        obj="$OUT/obj/$(echo "$src" | tr / _ | sed 's/\.c$/.o/')"
+        nice -n 10 $CC $CFLAGS $SAN -fsanitize=fuzzer-no-link -w -c "$src" -o "$obj" 2>"$obj.err" ||
+            { echo "fuzz: note: $src does not compile with $CC, skipped"; rm -f "$obj"; }
+        rm -f "$obj.err"
+    done
+    rm -f "$LIB"
+    ar rcs "$LIB" "$OUT"/obj/*.o
+fi
+
+fail=0
+for t in fuzz/fuzz_*.c; do
+    name=$(basename "$t" .c)
+    short=${name#fuzz_}
+    case "$name" in *"${FUZZ_ONLY:-}"*) ;; *) continue ;; esac
+    if ! nice -n 10 $CC $CFLAGS $SAN -fsanitize=fuzzer "$t" "$LIB" $PKG_LIBS -lm -lpthread -o "$OUT/$name"; then
+        echo "fuzz: $name: build failed"
+        fail=1
+        continue
+    fi
+    mkdir -p "$OUT/corpus/$short" "$OUT/artifacts/$short"
+    dict=""
+    [ -f "fuzz/$short.dict" ] && dict="-dict=fuzz/$short.dict"
+    seeds=""
+    [ -d "fuzz/corpus/$short" ] && seeds="fuzz/corpus/$short"
+    echo "fuzz: $name for ${SECS}s"
+    ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
+        nice -n 10 "$OUT/$name" -max_total_time="$SECS" -timeout=20 -rss_limit_mb=2048 \
+        -print_final_stats=1 $dict ${FUZZ_ARGS:-} -artifact_prefix="$OUT/artifacts/$short/" \
+        "$OUT/corpus/$short" $seeds >"$OUT/$name.log" 2>&1
+    rc=$?
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$OUT/$name.log" | tail -n 1)
+    secs=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$OUT/$name.log" | tail -n 1)
+    cov=$(grep -o 'cov: [0-9]*' "$OUT/$name.log" | tail -n 1)
+    if [ $rc -ne 0 ]; then
+        echo "fuzz: $name: FAILED (exit $rc), see $OUT/$name.log and $OUT/artifacts/$short/"
+        grep -m 3 -E 'ERROR|runtime error|property failed|SUMMARY' "$OUT/$name.log"
+        fail=1
+    else
+        echo "fuzz: $name: ${execs:-?} executions (${secs:-?}/s), $cov, no crash"
+    fi
+done
+exit $fail
