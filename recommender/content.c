@@ -1,0 +1,154 @@
+/* recommender/content.c: content-based recommendation. Each item gets a
+ * vector from its side information:
+ *   token part   v_it = log(1 + count_it) * log(N / df_t), L2-normalised over
+ *                the item's tokens (tags, KG relations, generic attributes;
+ *                N = items with any token, df_t = items with token t)
+ *   feature part alpha * z_if / sqrt(n_feats), z = per-feature standardised
+ *                numeric features (e.g. Spotify audio averages); zero for items
+ *                without a feature row
+ * A user's profile is the weighted mean of the vectors of the user's training
+ * items (weights rec_weight(plays, weighting)), and s_ui = profile_u . v_i.
+ * Items without any interaction are scored the same way (cold start). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+
+typedef struct content_state {
+    int32_t n_items, n_tokens, n_feats;
+    int weighting;
+    rec_csr tok;  /* (n_items x n_tokens) normalised tf-idf, or empty */
+    float *feat;  /* (n_items x n_feats) scaled z-scores, or NULL */
+} content_state;
+
+void rec_content_free(void *s)
+{
+    content_state *c = s;
+    if (c) {
+        rec_csr_free(&c->tok);
+        free(c->feat);
+    }
+    free(c);
+}
+
+duet_status rec_content_fit(const rec_fit_ctx *ctx, const rec_params *p, void **state, duet_err *err)
+{
+    const rec_side *sd = &ctx->side;
+    int has_tok = sd->item_attr && sd->item_attr->n_rows == ctx->train->n_cols && sd->item_attr->nnz > 0;
+    int has_feat = sd->item_feats && sd->has_feats && sd->n_feats > 0 && p->alpha > 0;
+    if (!has_tok && !(sd->item_feats && sd->n_feats > 0))
+        return duet_err_set(err, DUET_ERR_ARG, "content: the data set has no item attributes or features");
+    content_state *c = calloc(1, sizeof *c);
+    if (!c) return duet_err_set(err, DUET_ERR_NOMEM, "content: out of memory");
+    c->n_items = ctx->train->n_cols;
+    c->weighting = p->weighting;
+    int32_t ni = c->n_items;
+    if (has_tok) {
+        const rec_csr *A = sd->item_attr;
+        c->n_tokens = A->n_cols;
+        float *idf = calloc((size_t)A->n_cols + 1, sizeof *idf);
+        duet_status s = idf ? rec_csr_copy(A, &c->tok, err) : duet_err_set(err, DUET_ERR_NOMEM, "content: out of memory");
+        if (s) {
+            free(idf);
+            rec_content_free(c);
+            return s;
+        }
+        int32_t n_with = 0;
+        for (int32_t i = 0; i < ni; i++) n_with += A->indptr[i + 1] > A->indptr[i];
+        for (int64_t q = 0; q < A->nnz; q++) idf[A->indices[q]] += 1;
+        for (int32_t t = 0; t < A->n_cols; t++) idf[t] = idf[t] > 0 ? logf((float)n_with / idf[t]) : 0;
+        for (int32_t i = 0; i < ni; i++) {
+            double n2 = 0;
+            for (int64_t q = A->indptr[i]; q < A->indptr[i + 1]; q++) {
+                float v = log1pf(A->values[q]) * idf[A->indices[q]];
+                c->tok.values[q] = v;
+                n2 += (double)v * v;
+            }
+            float inv = n2 > 0 ? (float)(1.0 / sqrt(n2)) : 0;
+            for (int64_t q = A->indptr[i]; q < A->indptr[i + 1]; q++) c->tok.values[q] *= inv;
+        }
+        free(idf);
+    }
+    if (has_feat) {
+        int32_t nf = sd->n_feats;
+        c->n_feats = nf;
+        c->feat = calloc((size_t)ni * (size_t)nf, sizeof *c->feat);
+        if (!c->feat) {
+            rec_content_free(c);
+            return duet_err_set(err, DUET_ERR_NOMEM, "content: out of memory");
+        }
+        float scale = p->alpha / sqrtf((float)nf);
+        for (int32_t f = 0; f < nf; f++) {
+            double m = 0, m2 = 0, cnt = 0;
+            for (int32_t i = 0; i < ni; i++)
+                if (sd->has_feats[i]) {
+                    double v = sd->item_feats[(size_t)i * nf + f];
+                    m += v;
+                    m2 += v * v;
+                    cnt++;
+                }
+            if (cnt < 1) continue;
+            m /= cnt;
+            double sdv = sqrt(m2 / cnt - m * m > 0 ? m2 / cnt - m * m : 0);
+            if (!(sdv > 1e-12)) continue;
+            for (int32_t i = 0; i < ni; i++)
+                if (sd->has_feats[i])
+                    c->feat[(size_t)i * nf + f] = (float)((sd->item_feats[(size_t)i * nf + f] - m) / sdv) * scale;
+        }
+    }
+    *state = c;
+    return DUET_OK;
+}
+
+duet_status rec_content_score(const void *state, const rec_csr *train, const int32_t *users, int32_t n, float *out,
+                              duet_err *err)
+{
+    const content_state *c = state;
+    size_t ni = (size_t)c->n_items, nt = (size_t)c->n_tokens, nf = (size_t)c->n_feats;
+    int fail = 0;
+#pragma omp parallel
+    {
+        float *pt = calloc(nt + 1, sizeof *pt), *pf = calloc(nf + 1, sizeof *pf);
+        if (!pt || !pf) {
+#pragma omp atomic write
+            fail = 1;
+        }
+#pragma omp for schedule(dynamic, 8)
+        for (int32_t b = 0; b < n; b++) {
+            float *o = out + (size_t)b * ni;
+            memset(o, 0, ni * sizeof *o);
+            if (!pt || !pf) continue;
+            int32_t u = users[b];
+            double wsum = 0;
+            for (int64_t q = train->indptr[u]; q < train->indptr[u + 1]; q++) {
+                int32_t j = train->indices[q];
+                float w = rec_weight(train->values[q], c->weighting);
+                wsum += w;
+                if (nt)
+                    for (int64_t r = c->tok.indptr[j]; r < c->tok.indptr[j + 1]; r++) pt[c->tok.indices[r]] += w * c->tok.values[r];
+                if (nf)
+                    for (size_t f = 0; f < nf; f++) pf[f] += w * c->feat[(size_t)j * nf + f];
+            }
+            float inv = wsum > 0 ? (float)(1.0 / wsum) : 0;
+            for (size_t i = 0; i < ni; i++) {
+                float s = 0;
+                if (nt)
+                    for (int64_t r = c->tok.indptr[i]; r < c->tok.indptr[i + 1]; r++) s += pt[c->tok.indices[r]] * c->tok.values[r];
+                if (nf)
+                    for (size_t f = 0; f < nf; f++) s += pf[f] * c->feat[i * nf + f];
+                o[i] = s * inv;
+            }
+            if (nt)
+                for (int64_t q = train->indptr[u]; q < train->indptr[u + 1]; q++) {
+                    int32_t j = train->indices[q];
+                    for (int64_t r = c->tok.indptr[j]; r < c->tok.indptr[j + 1]; r++) pt[c->tok.indices[r]] = 0;
+                }
+            memset(pf, 0, (nf + 1) * sizeof *pf);
+        }
+        free(pt);
+        free(pf);
+    }
+    if (fail) return duet_err_set(err, DUET_ERR_NOMEM, "content: out of memory");
+    return DUET_OK;
+}

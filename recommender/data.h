@@ -1,0 +1,158 @@
+/* recommender/data.h: recommendation data sets in compact CSR form, and
+ * strict loaders for the formats duet reads:
+ *
+ *   - generic interactions TSV   `user<TAB>item[<TAB>weight]`
+ *   - item attributes TSV        `item<TAB>key<TAB>value`      (token "key=value")
+ *   - item numeric features TSV  header `item f1 f2 ...`, then one row per item
+ *   - HetRec 2011 Last.fm-2k     user_artists.dat, artists.dat, tags.dat,
+ *                                user_taggedartists.dat, user_friends.dat
+ *   - Spotify per-artist TSV     hetrec_artist_spotify_features.tsv
+ *   - KGCN knowledge graph       item_index2entity_id.txt + kg.txt
+ *   - NCF files                  PREFIX.train.rating, .test.rating, .test.negative
+ *
+ * Common rules (all loaders): lines may end in LF or CRLF; fields are
+ * separated by single tabs; empty lines and (for the generic TSVs) lines
+ * starting with '#' are skipped; every malformed line is an error
+ * DUET_ERR_FORMAT whose message names the file and the 1-based line number.
+ *
+ * Interactions: a weight must be a finite number > 0 (negative, zero, NaN and
+ * Inf weights are errors with the line number); a missing weight means 1. A
+ * (user, item) pair that occurs twice is an error naming both lines (HetRec
+ * and NCF training files have none). Users and items are the distinct ids of
+ * the interactions file, numbered densely in order of first appearance.
+ *
+ * Side files (attributes, features, HetRec tags/friends, Spotify, KG): rows
+ * about an item or user that has no interaction are skipped and counted in
+ * ds->n_skipped (they cannot be evaluated); repeated attribute rows add up
+ * (a token's weight is its count); a repeated feature row is an error. */
+#ifndef DUET_RECOMMENDER_DATA_H
+#define DUET_RECOMMENDER_DATA_H
+
+#include <stdint.h>
+#include "../common/status.h"
+
+/* Compressed sparse rows. indices are sorted within each row and unique. */
+typedef struct rec_csr {
+    int32_t n_rows, n_cols;
+    int64_t nnz;
+    int64_t *indptr;  /* (n_rows + 1) */
+    int32_t *indices; /* (nnz) column of each entry */
+    float *values;    /* (nnz) weight of each entry */
+} rec_csr;
+
+/* A (row, col, value) triple; `line` is the source line (for errors; 0 if none). */
+typedef struct rec_triple {
+    int32_t row, col;
+    float val;
+    int64_t line;
+} rec_triple;
+
+/* Build a CSR from triples (the array is sorted in place). dup_mode 0: a
+ * repeated (row, col) is DUET_ERR_FORMAT naming both lines and `what`;
+ * dup_mode 1: repeated values are summed. Every row must be < n_rows and
+ * col < n_cols (else DUET_ERR_INTERNAL). On success *out owns its arrays
+ * (free with rec_csr_free). Errors: NOMEM, FORMAT, INTERNAL. */
+duet_status rec_csr_from_triples(rec_csr *out, int32_t n_rows, int32_t n_cols, rec_triple *t,
+                                 int64_t n, int dup_mode, const char *what, duet_err *err);
+/* Transpose (n_cols x n_rows). Errors: NOMEM. */
+duet_status rec_csr_transpose(const rec_csr *a, rec_csr *out, duet_err *err);
+/* Deep copy. Errors: NOMEM. */
+duet_status rec_csr_copy(const rec_csr *a, rec_csr *out, duet_err *err);
+/* 1 if (row, col) is stored (binary search). */
+int rec_csr_has(const rec_csr *a, int32_t row, int32_t col);
+/* Free the arrays and zero the struct (NULL and zeroed structs are fine). */
+void rec_csr_free(rec_csr *a);
+
+/* A loaded data set. Everything is owned by the struct; free with
+ * rec_dataset_free(). Optional parts are empty (NULL / 0) when not loaded. */
+typedef struct rec_dataset {
+    int32_t n_users, n_items;
+    char **user_ids;   /* (n_users) external ids as in the files */
+    char **item_ids;   /* (n_items) */
+    char **item_names; /* (n_items) display names or NULL entries; array may be NULL */
+    rec_csr ui;        /* (n_users x n_items) raw interaction weights */
+
+    /* Sparse attribute tokens ("tag:rock", "kg:music.artist.origin=123",
+     * "genre=jazz") shared by items and users. */
+    int32_t n_tokens;
+    char **tokens;     /* (n_tokens) UTF-8 */
+    rec_csr item_attr; /* (n_items x n_tokens) counts; n_rows==0 when absent */
+    rec_csr user_attr; /* (n_users x n_tokens) counts (HetRec: tags a user applied) */
+    rec_csr friends;   /* (n_users x n_users) 1 per friend pair; may be empty */
+
+    /* Dense numeric item features (e.g. Spotify audio averages). */
+    int32_t n_feats;
+    char **feat_names; /* (n_feats) */
+    float *item_feats; /* (n_items x n_feats) row-major; 0 where absent */
+    uint8_t *has_feats;/* (n_items) 1 when the item has a feature row */
+
+    int64_t n_skipped; /* side-file rows skipped because the id is unknown */
+    void *maps_;       /* private id and token maps */
+} rec_dataset;
+
+/* Load a generic interactions TSV into a new data set (*out owned by the
+ * caller). Errors: IO (open/read), FORMAT (malformed line, bad or
+ * non-positive weight, duplicate pair: all with line numbers), EMPTY (no
+ * interactions), NOMEM. */
+duet_status rec_load_interactions_tsv(const char *path, rec_dataset **out, duet_err *err);
+
+/* Add item attributes `item<TAB>key<TAB>value` as tokens "key=value"
+ * (weight 1 per row, repeats add up). Replaces nothing: tokens accumulate
+ * with any already loaded. Errors: IO, FORMAT (line number), NOMEM. */
+duet_status rec_load_item_attrs_tsv(rec_dataset *ds, const char *path, duet_err *err);
+
+/* Load dense item features from a TSV with a header row. Column id_col holds
+ * the item id; columns from first_col to the end are numbers (every row must
+ * have as many fields as the header; NaN/Inf are errors). Generic files use
+ * id_col 0, first_col 1; the Spotify file uses id_col 0, first_col 3.
+ * Replaces features loaded before. Errors: IO, FORMAT, NAN, EMPTY, NOMEM. */
+duet_status rec_load_item_features_tsv(rec_dataset *ds, const char *path, int id_col,
+                                       int first_col, duet_err *err);
+
+/* The HetRec-joined Spotify file (hetrec_artist_spotify_features.tsv:
+ * hetrec_artistID, hetrec_name, spotify_artists, then 14 numbers). As
+ * rec_load_item_features_tsv(ds, path, 0, 3), except that rows whose numeric
+ * fields do not parse are skipped and counted in n_skipped (4 rows of the
+ * shipped file have tabs inside the artist-name field and so lose two
+ * numbers). Errors: IO, FORMAT (wrong field count), NAN, EMPTY, NOMEM. */
+duet_status rec_load_spotify_tsv(rec_dataset *ds, const char *path, duet_err *err);
+
+/* Load HetRec 2011 Last.fm-2k from `dir`: interactions from user_artists.dat
+ * (play counts), names from artists.dat, item tag tokens "tag:<name>" (count
+ * of assignments, tags.dat converted from ISO-8859-1 to UTF-8) and user tag
+ * tokens from user_taggedartists.dat, and friends from user_friends.dat.
+ * Errors: IO, FORMAT (file and line), EMPTY, NOMEM. */
+duet_status rec_load_hetrec(const char *dir, rec_dataset **out, duet_err *err);
+
+/* Add KGCN knowledge-graph tokens from `dir` (item_index2entity_id.txt maps
+ * an item id to an entity index; kg.txt holds `head relation tail`): an
+ * item that is a head gets "kg:<relation>=<tail>", one that is a tail gets
+ * "kg:~<relation>=<head>". Errors: IO, FORMAT, NOMEM. */
+duet_status rec_load_kgcn(rec_dataset *ds, const char *dir, duet_err *err);
+
+/* Free everything (NULL is ignored). */
+void rec_dataset_free(rec_dataset *ds);
+
+/* Index of an external item/user id, or -1. */
+int32_t rec_dataset_find_item(const rec_dataset *ds, const char *id);
+int32_t rec_dataset_find_user(const rec_dataset *ds, const char *id);
+
+/* The NCF leave-one-out format (He et al. 2017): user and item ids are
+ * non-negative integers used as indices directly. */
+typedef struct rec_ncf {
+    int32_t n_users, n_items;  /* 1 + largest id in any of the three files */
+    rec_csr train;             /* (n_users x n_items) weights (column 3) */
+    int32_t *test_item;        /* (n_users) held-out item or -1 */
+    int32_t n_neg;             /* negatives per test user (99 in the standard files) */
+    int32_t *negatives;        /* (n_users x n_neg); rows of users without a test are -1 */
+} rec_ncf;
+
+/* Read PREFIX.train.rating (`u i weight [timestamp]`, weight > 0),
+ * PREFIX.test.rating (one line per test user) and PREFIX.test.negative
+ * (`(u,i)<TAB>n1<TAB>...`, the same number of negatives on every line, the
+ * pair matching the test.rating line of u). *out is caller-owned (free with
+ * rec_ncf_free). Errors: IO, FORMAT (file:line), RANGE (id > 2^24), EMPTY, NOMEM. */
+duet_status rec_load_ncf(const char *prefix, rec_ncf **out, duet_err *err);
+void rec_ncf_free(rec_ncf *d);
+
+#endif

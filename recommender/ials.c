@@ -1,0 +1,123 @@
+/* recommender/ials.c: implicit-feedback ALS (Hu, Koren & Volinsky, ICDM
+ * 2008). Preference p_ui = 1 for observed pairs, 0 otherwise; confidence
+ * c_ui = 1 + alpha * x_ui with x_ui = rec_weight(plays, weighting). Each sweep
+ * solves, for every user u (then every item, symmetrically),
+ *   (V^T V + V^T (C_u - I) V + reg I) U_u = V^T C_u p_u
+ * exactly with a Cholesky factorisation of the dim x dim system; V^T V is one
+ * sgemm per sweep. Rows are solved in parallel (OpenMP). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "../common/rng.h"
+#include "model.h"
+
+
+/* Solve A x = b in place for symmetric positive definite A (d x d, row-major,
+ * overwritten by its Cholesky factor); x returned in b. -1 if not SPD. */
+static int chol_solve(double *A, double *b, int d)
+{
+    for (int j = 0; j < d; j++) {
+        double s = A[j * d + j];
+        for (int k = 0; k < j; k++) s -= A[j * d + k] * A[j * d + k];
+        if (!(s > 0)) return -1;
+        double l = sqrt(s);
+        A[j * d + j] = l;
+        for (int i = j + 1; i < d; i++) {
+            double t = A[i * d + j];
+            for (int k = 0; k < j; k++) t -= A[i * d + k] * A[j * d + k];
+            A[i * d + j] = t / l;
+        }
+    }
+    for (int i = 0; i < d; i++) { /* L y = b */
+        double t = b[i];
+        for (int k = 0; k < i; k++) t -= A[i * d + k] * b[k];
+        b[i] = t / A[i * d + i];
+    }
+    for (int i = d - 1; i >= 0; i--) { /* L^T x = y */
+        double t = b[i];
+        for (int k = i + 1; k < d; k++) t -= A[k * d + i] * b[k];
+        b[i] = t / A[i * d + i];
+    }
+    return 0;
+}
+
+/* One half-sweep: solve the rows of X (n x m) for factors W (n x d) given H (m x d). */
+static int solve_side(const rec_csr *X, int weighting, float alpha, float reg, const float *H, int32_t m, float *W,
+                      int d)
+{
+    float *G = malloc((size_t)d * d * sizeof *G);
+    if (!G) return -1;
+    /* G = H^T H (d x d) */
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, d, m, 1.0f, H, d, H, d, 0.0f, G, d);
+    int fail = 0;
+#pragma omp parallel
+    {
+        double *A = malloc((size_t)d * d * sizeof *A), *b = malloc((size_t)d * sizeof *b);
+        if (!A || !b) {
+#pragma omp atomic write
+            fail = 1;
+        }
+#pragma omp for schedule(dynamic, 32)
+        for (int32_t u = 0; u < X->n_rows; u++) {
+            if (!A || !b) continue;
+            float *w = W + (size_t)u * d;
+            if (X->indptr[u + 1] == X->indptr[u]) {
+                memset(w, 0, (size_t)d * sizeof *w);
+                continue;
+            }
+            for (int q = 0; q < d * d; q++) A[q] = G[q];
+            for (int q = 0; q < d; q++) {
+                A[q * d + q] += reg;
+                b[q] = 0;
+            }
+            for (int64_t k = X->indptr[u]; k < X->indptr[u + 1]; k++) {
+                const float *h = H + (size_t)X->indices[k] * d;
+                double c = 1.0 + alpha * rec_weight(X->values[k], weighting);
+                for (int i = 0; i < d; i++) {
+                    double ci = (c - 1.0) * h[i];
+                    for (int j = 0; j <= i; j++) A[i * d + j] += ci * h[j];
+                    b[i] += c * h[i];
+                }
+            }
+            for (int i = 0; i < d; i++)
+                for (int j = i + 1; j < d; j++) A[i * d + j] = A[j * d + i];
+            if (chol_solve(A, b, d) != 0) {
+#pragma omp atomic write
+                fail = 1;
+                continue;
+            }
+            for (int i = 0; i < d; i++) w[i] = (float)b[i];
+        }
+        free(A);
+        free(b);
+    }
+    free(G);
+    return fail ? -1 : 0;
+}
+
+duet_status rec_ials_fit(const rec_fit_ctx *ctx, const rec_params *p, void **state, duet_err *err)
+{
+    const rec_csr *X = ctx->train;
+    if (p->dim < 1 || p->dim > 1024 || p->epochs < 1 || !(p->reg > 0) || !(p->alpha >= 0))
+        return duet_err_set(err, DUET_ERR_ARG, "ials: dim in [1,1024], epochs >= 1, reg > 0, alpha >= 0 required");
+    duet_rng r;
+    duet_rng_seed(&r, ctx->seed ^ 0xA15A15ULL);
+    rec_factors *f = rec_factors_new(X->n_rows, X->n_cols, p->dim, 0.01f, 0, &r);
+    rec_csr Xt = {0};
+    duet_status s = f ? rec_csr_transpose(X, &Xt, err) : duet_err_set(err, DUET_ERR_NOMEM, "ials: out of memory");
+    for (int ep = 0; !s && ep < p->epochs; ep++) {
+        if (solve_side(X, p->weighting, p->alpha, p->reg, f->V, X->n_cols, f->U, p->dim) != 0 ||
+            solve_side(&Xt, p->weighting, p->alpha, p->reg, f->U, X->n_rows, f->V, p->dim) != 0)
+            s = duet_err_set(err, DUET_ERR_NAN, "ials: a system was not positive definite at sweep %d", ep + 1);
+    }
+    rec_csr_free(&Xt);
+    if (s) {
+        rec_factors_free(f);
+        return s;
+    }
+    *state = f;
+    return DUET_OK;
+}

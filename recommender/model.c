@@ -1,0 +1,85 @@
+/* recommender/model.c: the model table and each model's validation grid.
+ * Grids are small on purpose (every configuration is fitted once per seed
+ * on the training-minus-validation matrix); the values are the usual ranges
+ * from the papers of each method. */
+#include <stdio.h>
+#include <string.h>
+
+#include "model.h"
+
+/* rec_params field order: weighting, k, dim, epochs, lr, reg, alpha, shrink */
+static const rec_params grid_pop[] = {{0, 0, 0, 0, 0, 0, 0, 0}};
+static const rec_params grid_uknn[] = {
+    {0, 20, 0, 0, 0, 0, 0, 0}, {0, 50, 0, 0, 0, 0, 0, 0}, {0, 100, 0, 0, 0, 0, 0, 0}, {0, 200, 0, 0, 0, 0, 0, 0},
+    {1, 20, 0, 0, 0, 0, 0, 0}, {1, 50, 0, 0, 0, 0, 0, 0}, {1, 100, 0, 0, 0, 0, 0, 0}, {1, 200, 0, 0, 0, 0, 0, 0}};
+/* Eq. 3 needs graded values: with binary values every centred value is 0. */
+static const rec_params grid_uknn_adj[] = {
+    {1, 20, 0, 0, 0, 0, 0, 0}, {1, 50, 0, 0, 0, 0, 0, 0}, {1, 100, 0, 0, 0, 0, 0, 0}, {1, 200, 0, 0, 0, 0, 0, 0}};
+static const rec_params grid_iknn[] = {
+    {0, 50, 0, 0, 0, 0, 0, 0}, {0, 100, 0, 0, 0, 0, 0, 0}, {0, 200, 0, 0, 0, 0, 0, 0}, {0, 500, 0, 0, 0, 0, 0, 0},
+    {1, 50, 0, 0, 0, 0, 0, 0}, {1, 100, 0, 0, 0, 0, 0, 0}, {1, 200, 0, 0, 0, 0, 0, 0}, {1, 500, 0, 0, 0, 0, 0, 0}};
+static const rec_params grid_bpr[] = {{0, 0, 64, 40, 0.05f, 0.001f, 0, 0},
+                                      {0, 0, 64, 40, 0.05f, 0.01f, 0, 0},
+                                      {0, 0, 64, 40, 0.05f, 0.05f, 0, 0}};
+static const rec_params grid_ials[] = {{1, 0, 64, 12, 0, 1.0f, 2.0f, 0},
+                                       {1, 0, 64, 12, 0, 10.0f, 2.0f, 0},
+                                       {1, 0, 64, 12, 0, 1.0f, 10.0f, 0},
+                                       {1, 0, 64, 12, 0, 10.0f, 10.0f, 0}};
+static const rec_params grid_ease[] = {
+    {0, 0, 0, 0, 0, 50.0f, 0, 0}, {0, 0, 0, 0, 0, 200.0f, 0, 0}, {0, 0, 0, 0, 0, 500.0f, 0, 0}, {0, 0, 0, 0, 0, 1500.0f, 0, 0}};
+static const rec_params grid_content[] = {{0, 0, 0, 0, 0, 0, 0.0f, 0}, {0, 0, 0, 0, 0, 0, 0.5f, 0},
+                                          {0, 0, 0, 0, 0, 0, 1.0f, 0}, {1, 0, 0, 0, 0, 0, 0.0f, 0},
+                                          {1, 0, 0, 0, 0, 0, 0.5f, 0}, {1, 0, 0, 0, 0, 0, 1.0f, 0}};
+
+#define N_OF(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+static const rec_model_def table[] = {
+    {"popularity", "items by number of training users", rec_pop_fit, rec_pop_score, rec_pop_free, grid_pop,
+     N_OF(grid_pop), 0},
+    {"user-knn", "user-based CF, cosine (Eq. 2)", rec_userknn_fit, rec_userknn_score, rec_knn_free, grid_uknn,
+     N_OF(grid_uknn), 0},
+    {"user-knn-adj", "user-based CF, adjusted cosine (Eq. 3)", rec_userknn_adj_fit, rec_userknn_score,
+     rec_knn_free, grid_uknn_adj, N_OF(grid_uknn_adj), 0},
+    {"item-knn", "item-based CF, cosine", rec_itemknn_fit, rec_itemknn_score, rec_knn_free, grid_iknn,
+     N_OF(grid_iknn), 0},
+    {"bpr-mf", "matrix factorisation, BPR", rec_bpr_fit, rec_factors_score, rec_factors_free, grid_bpr,
+     N_OF(grid_bpr), 0},
+    {"ials", "matrix factorisation, implicit ALS", rec_ials_fit, rec_factors_score, rec_factors_free, grid_ials,
+     N_OF(grid_ials), 0},
+    {"content", "user profile vs item attribute/feature vectors", rec_content_fit, rec_content_score,
+     rec_content_free, grid_content, N_OF(grid_content), 1},
+    {"neumf", "NeuMF, GMF + MLP (not built yet: needs nn/)", NULL, NULL, NULL, NULL, 0, 0},
+    {"ease", "EASE, closed-form item-item model", rec_ease_fit, rec_ease_score, rec_ease_free, grid_ease,
+     N_OF(grid_ease), 0},
+    {"improved-ncf", "the paper's improved NCF (not built yet: needs nn/, word2vec)", NULL, NULL, NULL, NULL, 0, 1},
+};
+
+const rec_model_def *rec_models(int *n)
+{
+    *n = N_OF(table);
+    return table;
+}
+
+const rec_model_def *rec_model_find(const char *name)
+{
+    for (int i = 0; i < N_OF(table); i++)
+        if (strcmp(table[i].name, name) == 0) return &table[i];
+    return NULL;
+}
+
+void rec_params_describe(const rec_model_def *m, const rec_params *p, char *buf, size_t n)
+{
+    const char *w = p->weighting ? "log" : "bin";
+    const char *name = m ? m->name : "";
+    if (!strcmp(name, "popularity")) snprintf(buf, n, "-");
+    else if (!strncmp(name, "user-knn", 8) || !strcmp(name, "item-knn"))
+        snprintf(buf, n, "k=%d w=%s%s", p->k, w, p->shrink > 0 ? " shrink" : "");
+    else if (!strcmp(name, "bpr-mf"))
+        snprintf(buf, n, "dim=%d epochs=%d lr=%g reg=%g", p->dim, p->epochs, p->lr, p->reg);
+    else if (!strcmp(name, "ials"))
+        snprintf(buf, n, "dim=%d sweeps=%d reg=%g alpha=%g w=%s", p->dim, p->epochs, p->reg, p->alpha, w);
+    else if (!strcmp(name, "ease")) snprintf(buf, n, "lambda=%g w=%s", p->reg, w);
+    else if (!strcmp(name, "content")) snprintf(buf, n, "feat_weight=%g w=%s", p->alpha, w);
+    else snprintf(buf, n, "w=%s k=%d dim=%d epochs=%d lr=%g reg=%g alpha=%g", w, p->k, p->dim, p->epochs, p->lr,
+                  p->reg, p->alpha);
+}

@@ -1,0 +1,124 @@
+/* recommender/model.h: the table of recommendation models behind one
+ * interface (fit on a training matrix, score a batch of users against every
+ * item), with stable names used by the CLI and the JSON output:
+ *
+ *   popularity     items by number of training users
+ *   user-knn       user-based CF, cosine similarity (the paper's Eq. 2)
+ *   user-knn-adj   user-based CF, adjusted (mean-centred) cosine (Eq. 3)
+ *   item-knn       item-based CF, cosine between item columns
+ *   bpr-mf         matrix factorisation trained with BPR (Rendle et al. 2009)
+ *   ials           implicit ALS (Hu, Koren & Volinsky 2008), exact per-row solves
+ *   ease           EASE (Steck 2019), closed form with one Gram-matrix inverse
+ *   content        content-based: user profile vs item attribute / feature vectors
+ *   neumf          NeuMF (He et al. 2017): not built yet (needs nn/)
+ *   improved-ncf   the paper's improved NCF: not built yet (needs nn/, word2vec)
+ *
+ * Interaction values seen by the models: the raw weights (play counts) go
+ * through rec_params.weighting: 0 = binary (1 per interaction), 1 = log(1 +
+ * w). Models that are a dot product (bpr-mf, ials) score with one sgemm per
+ * user batch. */
+#ifndef DUET_RECOMMENDER_MODEL_H
+#define DUET_RECOMMENDER_MODEL_H
+
+#include <math.h>
+#include <stdint.h>
+#include "../common/rng.h"
+#include "data.h"
+
+/* Side information for content-aware models; all borrowed, any may be NULL/0. */
+typedef struct rec_side {
+    const rec_csr *item_attr;  /* (n_items x n_tokens) token counts */
+    const float *item_feats;   /* (n_items x n_feats) */
+    const uint8_t *has_feats;  /* (n_items) */
+    int32_t n_feats;
+    const rec_csr *user_attr;  /* (n_users x n_tokens) */
+    const rec_csr *friends;    /* (n_users x n_users) */
+} rec_side;
+
+/* Hyper-parameters; each model reads the fields it needs (see model.c). */
+typedef struct rec_params {
+    int weighting;   /* 0 binary, 1 log(1+w) */
+    int k;           /* neighbours (knn) */
+    int dim;         /* latent factors (bpr-mf, ials) */
+    int epochs;      /* sweeps (bpr-mf, ials) */
+    float lr;        /* learning rate (bpr-mf) */
+    float reg;       /* L2 regularisation (bpr-mf, ials) / EASE lambda */
+    float alpha;     /* confidence scale (ials); feature weight (content) */
+    float shrink;    /* similarity shrinkage (knn): sim * n / (n + shrink) */
+} rec_params;
+
+/* Everything fit() may read; borrowed for the duration of the call. */
+typedef struct rec_fit_ctx {
+    const rec_csr *train; /* (n_users x n_items) raw weights */
+    const rec_csr *valid; /* held-out interactions for early stopping, or NULL */
+    rec_side side;
+    uint64_t seed;
+    int progress;         /* duet_progress force flag: 1 draw, 0 tty only, -1 never */
+} rec_fit_ctx;
+
+typedef struct rec_model_def {
+    const char *name;    /* stable name */
+    const char *summary;
+    /* Fit; *state is owned by the caller and freed with free_state. NULL when
+     * the model is not built yet. Errors: ARG, NOMEM, NAN, model specific. */
+    duet_status (*fit)(const rec_fit_ctx *ctx, const rec_params *p, void **state, duet_err *err);
+    /* Scores of users[0..n) against all n_items into out (n x n_items,
+     * row-major); `train` is the fit matrix (for neighbourhood models).
+     * Higher is better. Errors: NOMEM. */
+    duet_status (*score)(const void *state, const rec_csr *train, const int32_t *users, int32_t n, float *out,
+                         duet_err *err);
+    void (*free_state)(void *state);
+    const rec_params *grid; /* configurations tried on validation */
+    int n_grid;
+    int uses_side;          /* 1 when the model reads side information */
+} rec_model_def;
+
+/* The table (stable order) and its size. */
+const rec_model_def *rec_models(int *n);
+/* A model by name, or NULL. */
+const rec_model_def *rec_model_find(const char *name);
+/* "k=50 shrink=10 w=log" style description of the fields a model uses. */
+void rec_params_describe(const rec_model_def *m, const rec_params *p, char *buf, size_t n);
+
+/* Value of a raw weight under a weighting. */
+static inline float rec_weight(float raw, int weighting)
+{
+    return weighting == 1 ? log1pf(raw) : 1.0f;
+}
+
+/* Model entry points (in pop.c, knn.c, mf_bpr.c, ials.c, ease.c, content.c). */
+duet_status rec_pop_fit(const rec_fit_ctx *, const rec_params *, void **, duet_err *);
+duet_status rec_pop_score(const void *, const rec_csr *, const int32_t *, int32_t, float *, duet_err *);
+void rec_pop_free(void *);
+duet_status rec_userknn_fit(const rec_fit_ctx *, const rec_params *, void **, duet_err *);
+duet_status rec_userknn_adj_fit(const rec_fit_ctx *, const rec_params *, void **, duet_err *);
+duet_status rec_userknn_score(const void *, const rec_csr *, const int32_t *, int32_t, float *, duet_err *);
+duet_status rec_itemknn_fit(const rec_fit_ctx *, const rec_params *, void **, duet_err *);
+duet_status rec_itemknn_score(const void *, const rec_csr *, const int32_t *, int32_t, float *, duet_err *);
+void rec_knn_free(void *);
+duet_status rec_bpr_fit(const rec_fit_ctx *, const rec_params *, void **, duet_err *);
+duet_status rec_ials_fit(const rec_fit_ctx *, const rec_params *, void **, duet_err *);
+/* Dot-product factor models share a state and an sgemm scorer. */
+duet_status rec_factors_score(const void *, const rec_csr *, const int32_t *, int32_t, float *, duet_err *);
+void rec_factors_free(void *);
+duet_status rec_ease_fit(const rec_fit_ctx *, const rec_params *, void **, duet_err *);
+duet_status rec_ease_score(const void *, const rec_csr *, const int32_t *, int32_t, float *, duet_err *);
+void rec_ease_free(void *);
+duet_status rec_content_fit(const rec_fit_ctx *, const rec_params *, void **, duet_err *);
+duet_status rec_content_score(const void *, const rec_csr *, const int32_t *, int32_t, float *, duet_err *);
+void rec_content_free(void *);
+
+/* Factor state (public so the NeuMF/bench code can reuse the scorer):
+ * score(u, i) = dot(U[u], V[i]) + item_bias[i] (bias may be NULL). */
+typedef struct rec_factors {
+    int32_t n_users, n_items, dim;
+    float *U;         /* (n_users x dim) */
+    float *V;         /* (n_items x dim) */
+    float *item_bias; /* (n_items) or NULL */
+} rec_factors;
+
+/* New factors with N(0, init^2) entries drawn from r and zero biases (when
+ * with_bias); NULL when out of memory. Free with rec_factors_free(). */
+rec_factors *rec_factors_new(int32_t n_users, int32_t n_items, int dim, float init, int with_bias, duet_rng *r);
+
+#endif
