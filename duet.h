@@ -8,4 +8,9 @@
 #include "common/progress.h"
 #include "audio/audio.h"
 #include "audio/stft.h"
+#include "recommender/data.h"
+#include "recommender/split.h"
+#include "recommender/metrics.h"
+#include "recommender/model.h"
+#include "recommender/eval.h"
 #endif
