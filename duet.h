@@ -13,4 +13,10 @@
 #include "recommender/metrics.h"
 #include "recommender/model.h"
 #include "recommender/eval.h"
+#include "features/describe.h"
+#include "features/loudness.h"
+#include "features/mel.h"
+#include "features/pitch.h"
+#include "features/spectral.h"
+#include "features/tempo.h"
 #endif

@@ -21,8 +21,11 @@ struct duet_yin {
 void duet_yin_free(duet_yin *y)
 {
     if (!y) return;
-    if (y->fwd) fftwf_destroy_plan(y->fwd);
-    if (y->inv) fftwf_destroy_plan(y->inv);
+#pragma omp critical(duet_fftw_planner)
+    {
+        if (y->fwd) fftwf_destroy_plan(y->fwd);
+        if (y->inv) fftwf_destroy_plan(y->inv);
+    }
     fftwf_free(y->buf);
     fftwf_free(y->fa);
     fftwf_free(y->fb);
@@ -67,8 +70,13 @@ duet_status duet_yin_new(int sr, double fmin, double fmax, int frame_length, int
         duet_yin_free(y);
         return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     }
-    y->fwd = fftwf_plan_dft_r2c_1d(frame_length, y->buf, y->fa, FFTW_ESTIMATE);
-    y->inv = fftwf_plan_dft_c2r_1d(frame_length, y->fa, y->buf, FFTW_ESTIMATE);
+    /* FFTW's planner is not thread-safe: serialise with the audio layer's
+     * critical section of the same name. */
+#pragma omp critical(duet_fftw_planner)
+    {
+        y->fwd = fftwf_plan_dft_r2c_1d(frame_length, y->buf, y->fa, FFTW_ESTIMATE);
+        y->inv = fftwf_plan_dft_c2r_1d(frame_length, y->fa, y->buf, FFTW_ESTIMATE);
+    }
     if (!y->fwd || !y->inv) {
         duet_yin_free(y);
         return duet_err_set(err, DUET_ERR_INTERNAL, "yin: FFT planning failed");

@@ -17,9 +17,10 @@
 
 typedef struct duet_yin duet_yin;
 
-/* Make a YIN estimator (FFT plans and scratch). Planning is not thread-safe:
- * create estimators from one thread; a created estimator may then be used by
- * one thread at a time. *out must be freed with duet_yin_free().
+/* Make a YIN estimator (FFT plans and scratch). Plans are made inside
+ * `omp critical(duet_fftw_planner)`, so estimators may be created from any
+ * OpenMP thread; one estimator is used by one thread at a time.
+ * *out must be freed with duet_yin_free().
  * Errors: DUET_ERR_ARG (sr <= 0, fmin/fmax outside (0, sr/2), fmin >= fmax,
  * frame_length < 8 or odd, hop < 1, max period too long for the frame),
  * DUET_ERR_NOMEM. */
