@@ -43,11 +43,30 @@ static int is_pointwise(const duet_conv2d_dims *d)
 
 static size_t round16(size_t n) { return (n + 15) / 16 * 16; }
 
-/* Per-worker floats: im2col buffer + partial dW + partial dbias. */
+#ifndef DUET_CONV_TILE_FLOATS
+/* im2col works on tiles of output rows whose column buffer holds about this
+ * many floats (1 MiB), so the buffer stays in cache between im2col and the
+ * sgemm that packs it, instead of streaming a whole-image column matrix
+ * through memory. Measured with bench/bench_nn.sh. */
+#define DUET_CONV_TILE_FLOATS (1 << 18)
+#endif
+
+/* Output rows per tile. */
+static int tile_rows(const duet_conv2d_dims *d)
+{
+    size_t K = (size_t)d->Ci * d->kh * d->kw, per_row = K * (size_t)d->Wo;
+    if (is_pointwise(d)) per_row = (size_t)d->Wo * 16; /* no buffer; tiles only for parallelism */
+    size_t r = DUET_CONV_TILE_FLOATS / (per_row ? per_row : 1);
+    if (r < 1) r = 1;
+    if (r > (size_t)d->Ho) r = (size_t)d->Ho;
+    return (int)r;
+}
+
+/* Per-worker floats: im2col tile + partial dW + partial dbias. */
 static size_t per_worker(const duet_conv2d_dims *d)
 {
-    size_t K = (size_t)d->Ci * d->kh * d->kw, N = (size_t)d->Ho * d->Wo;
-    size_t col = is_pointwise(d) ? 0 : round16(K * N);
+    size_t K = (size_t)d->Ci * d->kh * d->kw;
+    size_t col = is_pointwise(d) ? 0 : round16(K * (size_t)tile_rows(d) * d->Wo);
     return col + round16((size_t)d->Co * K) + round16((size_t)d->Co);
 }
 
@@ -62,10 +81,10 @@ double duet_conv2d_macs(const duet_conv2d_dims *d)
     return (double)d->B * d->Co * d->Ho * d->Wo * (double)d->Ci * d->kh * d->kw;
 }
 
-/* col (Ci*kh*kw, Ho*Wo) from one image x (Ci, H, W). */
-static void im2col(float *col, const float *x, const duet_conv2d_dims *d)
+/* col (Ci*kh*kw, (r1-r0)*Wo) from one image x (Ci, H, W), output rows [r0, r1). */
+static void im2col(float *col, const float *x, const duet_conv2d_dims *d, int r0, int r1)
 {
-    const int Ho = d->Ho, Wo = d->Wo, H = d->H, W = d->W;
+    const int Ho = r1 - r0, Wo = d->Wo, H = d->H, W = d->W;
     for (int c = 0; c < d->Ci; c++)
         for (int ki = 0; ki < d->kh; ki++)
             for (int kj = 0; kj < d->kw; kj++) {
@@ -79,7 +98,7 @@ static void im2col(float *col, const float *x, const duet_conv2d_dims *d)
                 if (lo > hi) lo = hi;
                 for (int oh = 0; oh < Ho; oh++) {
                     float *r = row + (size_t)oh * Wo;
-                    int ih = oh * d->sh - d->ph + ki * d->dh;
+                    int ih = (oh + r0) * d->sh - d->ph + ki * d->dh;
                     if (ih < 0 || ih >= H) {
                         memset(r, 0, (size_t)Wo * sizeof(float));
                         continue;
@@ -95,10 +114,10 @@ static void im2col(float *col, const float *x, const duet_conv2d_dims *d)
             }
 }
 
-/* x (Ci, H, W) += col2im(col (Ci*kh*kw, Ho*Wo)). */
-static void col2im_add(float *x, const float *col, const duet_conv2d_dims *d)
+/* x (Ci, H, W) += col2im(col (Ci*kh*kw, (r1-r0)*Wo)), output rows [r0, r1). */
+static void col2im_add(float *x, const float *col, const duet_conv2d_dims *d, int r0, int r1)
 {
-    const int Ho = d->Ho, Wo = d->Wo, H = d->H, W = d->W;
+    const int Ho = r1 - r0, Wo = d->Wo, H = d->H, W = d->W;
     for (int c = 0; c < d->Ci; c++)
         for (int ki = 0; ki < d->kh; ki++)
             for (int kj = 0; kj < d->kw; kj++) {
@@ -110,7 +129,7 @@ static void col2im_add(float *x, const float *col, const duet_conv2d_dims *d)
                 if (hi > Wo) hi = Wo;
                 if (lo > hi) lo = hi;
                 for (int oh = 0; oh < Ho; oh++) {
-                    int ih = oh * d->sh - d->ph + ki * d->dh;
+                    int ih = (oh + r0) * d->sh - d->ph + ki * d->dh;
                     if (ih < 0 || ih >= H) continue;
                     const float *r = row + (size_t)oh * Wo;
                     float *xr = xc + (size_t)ih * W;
@@ -124,34 +143,38 @@ static void col2im_add(float *x, const float *col, const duet_conv2d_dims *d)
             }
 }
 
-static int pick_workers(const duet_conv2d_dims *d, size_t work_floats)
+static int pick_workers(const duet_conv2d_dims *d, size_t work_floats, long items)
 {
     size_t pw = per_worker(d);
     DUET_CHECK(work_floats >= pw);
-    int n = duet_nn_workers();
-    if (n > d->B) n = d->B;
-    if ((size_t)n > work_floats / pw) n = (int)(work_floats / pw);
-    return n < 1 ? 1 : n;
+    long n = duet_nn_workers();
+    if (n > items) n = items;
+    if ((size_t)n > work_floats / pw) n = (long)(work_floats / pw);
+    return n < 1 ? 1 : (int)n;
 }
 
-static void forward_item(float *out_b, float *col, const float *x_b, const float *w,
-                         const float *bias, const duet_conv2d_dims *d)
+/* Output rows [r0, r1) of item b. */
+static void forward_tile(float *out_b, float *col, const float *x_b, const float *w,
+                         const float *bias, const duet_conv2d_dims *d, int r0, int r1)
 {
-    const int K = d->Ci * d->kh * d->kw, N = d->Ho * d->Wo;
+    const int K = d->Ci * d->kh * d->kw, N = d->Ho * d->Wo, n = (r1 - r0) * d->Wo;
+    float *o = out_b + (size_t)r0 * d->Wo;
     const float *B;
+    int ldb;
     if (is_pointwise(d)) {
-        B = x_b;
+        B = x_b + (size_t)r0 * d->Wo;
+        ldb = N;
     } else {
-        im2col(col, x_b, d);
+        im2col(col, x_b, d, r0, r1);
         B = col;
+        ldb = n;
     }
-    if (bias) {
+    if (bias)
         for (int co = 0; co < d->Co; co++) {
-            float *o = out_b + (size_t)co * N, bv = bias[co];
-            for (int i = 0; i < N; i++) o[i] = bv;
+            float *r = o + (size_t)co * N, bv = bias[co];
+            for (int i = 0; i < n; i++) r[i] = bv;
         }
-    }
-    duet_sgemm(0, 0, d->Co, N, K, 1.0f, w, K, B, N, bias ? 1.0f : 0.0f, out_b, N);
+    duet_sgemm(0, 0, d->Co, n, K, 1.0f, w, K, B, ldb, bias ? 1.0f : 0.0f, o, N);
 }
 
 void duet_conv2d_forward(float *out, float *work, size_t work_floats, const float *inp,
@@ -159,15 +182,14 @@ void duet_conv2d_forward(float *out, float *work, size_t work_floats, const floa
 {
     const size_t in_sz = (size_t)d->Ci * d->H * d->W, out_sz = (size_t)d->Co * d->Ho * d->Wo;
     const size_t pw = per_worker(d);
-    int nw = pick_workers(d, work_floats);
-    if (nw == 1) {
-        for (int b = 0; b < d->B; b++) forward_item(out + b * out_sz, work, inp + b * in_sz, w, bias, d);
-        return;
-    }
-#pragma omp parallel for num_threads(nw) schedule(static)
-    for (int b = 0; b < d->B; b++) {
-        float *col = work + (size_t)omp_get_thread_num() * pw;
-        forward_item(out + b * out_sz, col, inp + b * in_sz, w, bias, d);
+    const int tr = tile_rows(d), nt = (d->Ho + tr - 1) / tr;
+    const long items = (long)d->B * nt;
+    int nw = pick_workers(d, work_floats, items);
+#pragma omp parallel for num_threads(nw) schedule(static) if (nw > 1)
+    for (long it = 0; it < items; it++) {
+        int b = (int)(it / nt), r0 = (int)(it % nt) * tr, r1 = r0 + tr < d->Ho ? r0 + tr : d->Ho;
+        float *col = work + (size_t)(nw > 1 ? omp_get_thread_num() : 0) * pw;
+        forward_tile(out + b * out_sz, col, inp + b * in_sz, w, bias, d, r0, r1);
     }
 }
 
@@ -175,10 +197,7 @@ static void backward_item(float *dinp_b, float *dw, float *dbias, float *col, co
                           const float *x_b, const float *w, const duet_conv2d_dims *d)
 {
     const int K = d->Ci * d->kh * d->kw, N = d->Ho * d->Wo;
-    const int pt = is_pointwise(d);
-    if (!pt) im2col(col, x_b, d);
-    /* dw (Co, K) += dout_b (Co, N) @ col^T (N, K) */
-    duet_sgemm(0, 1, d->Co, K, N, 1.0f, dout_b, N, pt ? x_b : col, N, 1.0f, dw, K);
+    const int pt = is_pointwise(d), tr = tile_rows(d);
     if (dbias)
         for (int co = 0; co < d->Co; co++) {
             const float *g = dout_b + (size_t)co * N;
@@ -186,13 +205,21 @@ static void backward_item(float *dinp_b, float *dw, float *dbias, float *col, co
             for (int i = 0; i < N; i++) s += g[i];
             dbias[co] += (float)s;
         }
-    if (!dinp_b) return;
-    if (pt) {
-        /* dinp_b (Ci, N) += w^T (Ci, Co) @ dout_b (Co, N) */
-        duet_sgemm(1, 0, K, N, d->Co, 1.0f, w, K, dout_b, N, 1.0f, dinp_b, N);
-    } else {
-        duet_sgemm(1, 0, K, N, d->Co, 1.0f, w, K, dout_b, N, 0.0f, col, N);
-        col2im_add(dinp_b, col, d);
+    for (int r0 = 0; r0 < d->Ho; r0 += tr) {
+        int r1 = r0 + tr < d->Ho ? r0 + tr : d->Ho, n = (r1 - r0) * d->Wo;
+        const float *g = dout_b + (size_t)r0 * d->Wo;
+        const float *xb = pt ? x_b + (size_t)r0 * d->Wo : col;
+        if (!pt) im2col(col, x_b, d, r0, r1);
+        /* dw (Co, K) += dout tile (Co, n) @ col^T (n, K) */
+        duet_sgemm(0, 1, d->Co, K, n, 1.0f, g, N, xb, pt ? N : n, 1.0f, dw, K);
+        if (!dinp_b) continue;
+        if (pt) {
+            /* dinp tile (Ci, n) += w^T (Ci, Co) @ dout tile (Co, n) */
+            duet_sgemm(1, 0, K, n, d->Co, 1.0f, w, K, g, N, 1.0f, dinp_b + (size_t)r0 * d->Wo, N);
+        } else {
+            duet_sgemm(1, 0, K, n, d->Co, 1.0f, w, K, g, N, 0.0f, col, n);
+            col2im_add(dinp_b, col, d, r0, r1);
+        }
     }
 }
 
@@ -202,8 +229,8 @@ void duet_conv2d_backward(float *dinp, float *dw, float *dbias, float *work, siz
 {
     const size_t in_sz = (size_t)d->Ci * d->H * d->W, out_sz = (size_t)d->Co * d->Ho * d->Wo;
     const size_t K = (size_t)d->Ci * d->kh * d->kw, wsz = (size_t)d->Co * K;
-    const size_t pw = per_worker(d), colsz = is_pointwise(d) ? 0 : round16(K * d->Ho * d->Wo);
-    int nw = pick_workers(d, work_floats);
+    const size_t pw = per_worker(d), colsz = pw - round16(wsz) - round16((size_t)d->Co);
+    int nw = pick_workers(d, work_floats, d->B);
     if (nw == 1) {
         for (int b = 0; b < d->B; b++)
             backward_item(dinp ? dinp + b * in_sz : NULL, dw, dbias, work, dout + b * out_sz,

@@ -160,6 +160,72 @@ static void test_conv2d(void)
     CHECK(conv_case("conv4x4-s2-p1", 2, 2, 8, 6, 3, 4, 4, 2, 2, 1, 1, 1, 1, 1, 1));
 }
 
+
+/* Direct convolution in double, forward and both gradients, as the
+ * reference for shapes large enough to need several im2col tiles. */
+static void conv_naive(double *y, double *dx, double *dw, const float *x, const float *w,
+                       const float *dy, const duet_conv2d_dims *d)
+{
+    for (int b = 0; b < d->B; b++)
+        for (int co = 0; co < d->Co; co++)
+            for (int oh = 0; oh < d->Ho; oh++)
+                for (int ow = 0; ow < d->Wo; ow++) {
+                    size_t oi = (((size_t)b * d->Co + co) * d->Ho + oh) * d->Wo + ow;
+                    double s = 0;
+                    for (int ci = 0; ci < d->Ci; ci++)
+                        for (int i = 0; i < d->kh; i++)
+                            for (int j = 0; j < d->kw; j++) {
+                                int ih = oh * d->sh - d->ph + i * d->dh, iw = ow * d->sw - d->pw + j * d->dw;
+                                if (ih < 0 || ih >= d->H || iw < 0 || iw >= d->W) continue;
+                                size_t xi = (((size_t)b * d->Ci + ci) * d->H + ih) * d->W + iw;
+                                size_t wi = (((size_t)co * d->Ci + ci) * d->kh + i) * d->kw + j;
+                                s += (double)x[xi] * w[wi];
+                                dx[xi] += (double)dy[oi] * w[wi];
+                                dw[wi] += (double)dy[oi] * x[xi];
+                            }
+                    y[oi] = s;
+                }
+}
+
+static double max_err_d(const float *a, const double *b, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++) {
+        double e = fabs(a[i] - b[i]);
+        if (!(e <= m)) m = e;
+    }
+    return m;
+}
+
+static void conv_big_case(int B, int Ci, int H, int W, int Co, int k, int s, int p, int dil, int workers)
+{
+    duet_conv2d_dims d;
+    REQUIRE(!duet_conv2d_dims_make(&d, B, Ci, H, W, Co, k, s, p, dil));
+    size_t nx = (size_t)B * Ci * H * W, nw = (size_t)Co * Ci * k * k, ny = (size_t)B * Co * d.Ho * d.Wo;
+    float *x = rnd(nx, -1, 1), *w = rnd(nw, -0.3f, 0.3f), *dy = rnd(ny, -1, 1);
+    float *y = zeros(ny), *dx = zeros(nx), *dw = zeros(nw);
+    double *ry = calloc(ny, sizeof(double)), *rdx = calloc(nx, sizeof(double)), *rdw = calloc(nw, sizeof(double));
+    size_t wn = duet_conv2d_work_floats(&d, workers);
+    float *work = zeros(wn);
+    duet_conv2d_forward(y, work, wn, x, w, NULL, &d);
+    duet_conv2d_backward(dx, dw, NULL, work, wn, dy, x, w, &d);
+    conv_naive(ry, rdx, rdw, x, w, dy, &d);
+    double ey = max_err_d(y, ry, ny), ex = max_err_d(dx, rdx, nx), ew = max_err_d(dw, rdw, nw);
+    fprintf(stderr, "  conv %dx%dx%dx%d->%d k%d s%d p%d d%d, %d workers: max abs err y %.2g dx %.2g dw %.2g\n",
+            B, Ci, H, W, Co, k, s, p, dil, workers, ey, ex, ew);
+    CHECK(ey < 1e-4 && ex < 1e-4);
+    CHECK(ew < 1e-3); /* dw sums B*Ho*Wo products in float */
+    free(x), free(w), free(dy), free(y), free(dx), free(dw), free(ry), free(rdx), free(rdw), free(work);
+}
+
+static void test_conv2d_tiled_vs_direct(void)
+{
+    /* K*Wo large enough that im2col splits the output rows into many tiles */
+    conv_big_case(2, 12, 45, 400, 5, 3, 1, 1, 1, 2);
+    conv_big_case(3, 9, 37, 333, 4, 3, 2, 2, 2, 1);
+    conv_big_case(2, 7, 30, 1200, 3, 1, 1, 0, 1, 2);
+}
+
 static void test_sgemm_matches_naive(void)
 {
     int shapes[][3] = {{1, 1, 1}, {7, 5, 3}, {33, 17, 65}, {64, 130, 9}};
@@ -526,6 +592,7 @@ int main(void)
     duet_rng_seed(&trng, 1234);
     RUN(test_sgemm_matches_naive);
     RUN(test_conv2d);
+    RUN(test_conv2d_tiled_vs_direct);
     RUN(test_batchnorm);
     RUN(test_dropout);
     RUN(test_activations);
