@@ -19,4 +19,6 @@
 #include "features/pitch.h"
 #include "features/spectral.h"
 #include "features/tempo.h"
+#include "features/word2vec.h"
+#include "features/w2v_corpus.h"
 #endif
