@@ -8,4 +8,5 @@
 #include "layers.h"
 #include "optim.h"
 #include "safetensors.h"
+#include "checkpoint.h"
 #endif
