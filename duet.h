@@ -8,6 +8,7 @@
 #include "common/progress.h"
 #include "audio/audio.h"
 #include "audio/stft.h"
+#include "nn/nn.h"
 #include "recommender/data.h"
 #include "recommender/split.h"
 #include "recommender/metrics.h"
