@@ -543,7 +543,10 @@ duet_status duet_describe(duet_describer *d, const duet_audio *mix, const duet_a
         }
     }
     if (st == DUET_OK) {
-        scratch = malloc(sizeof(float) * (size_t)(fr[0].n_frames + 1));
+        int64_t most = 0;
+        for (int i = 0; i < n_sig; i++)
+            if (fr[i].n_frames > most) most = fr[i].n_frames;
+        scratch = malloc(sizeof(float) * (size_t)(most + 1));
         if (!scratch) st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     }
     for (int i = 0; i < n_sig && st == DUET_OK; i++) {

@@ -1,0 +1,303 @@
+/* cli/cmd_features.c: `duet features`: song descriptors as JSON or TSV, for
+ * single files or a whole catalog (resumable, parallel, sharded). The work
+ * is in features/describe.h and features/catalog.h; this file parses
+ * options, wires the separator for --stems and prints. */
+#define _GNU_SOURCE
+#include "cli.h"
+#include "../audio/audio.h"
+#include "../common/progress.h"
+#include "../features/catalog.h"
+#include "../features/describe.h"
+#include "../separation/sepnet.h"
+#include "../separation/sepnet_infer.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FEATURES_DEFAULT_MODEL "models/sepnet.safetensors"
+
+static void features_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: duet features [OPTIONS] FILE...\n"
+            "       duet features --catalog LIST --out FEATURES.tsv [-j N] [--shard i/N] [--stems]\n\n"
+            "Describe songs with spectral, rhythmic, loudness and (with --stems) vocal\n"
+            "descriptors: one JSON object per file (one per line), or a TSV with a header\n"
+            "`item f1 ... fN error` and one row per file (--tsv, --catalog). Names and\n"
+            "definitions: features/describe.h (librosa's defaults at 22050 Hz).\n\n"
+            "options:\n"
+            "      --json             one JSON object per file (default)\n"
+            "      --tsv              header and one TSV row per file (item = the path)\n"
+            "      --stems            separate with the trained model first and add vocals.*,\n"
+            "                         accompaniment.* and the vocal descriptors\n"
+            "      --model FILE       separation model for --stems (default: $DUET_MODEL or\n"
+            "                         " FEATURES_DEFAULT_MODEL ")\n"
+            "      --vocals FILE      with --accompaniment: describe these stems of the one FILE\n"
+            "      --accompaniment FILE\n"
+            "      --catalog LIST     TSV `item_id<TAB>path` (paths relative to LIST's folder)\n"
+            "  -o, --out FILE         catalog output TSV (resumable: done items are skipped)\n"
+            "  -j, --jobs N           songs described in parallel in catalog mode (default 1)\n"
+            "      --shard i/N        only items whose id hashes to shard i of N (1 <= i <= N)\n"
+            "      --progress         always draw the progress line (default: on a terminal)\n"
+            "      --no-progress      never draw it\n"
+            "  -h, --help             show this help\n");
+}
+
+typedef struct features_opts {
+    int tsv, stems, jobs, shard_i, shard_n, progress;
+    const char *model, *vocals, *accomp, *catalog, *out;
+} features_opts;
+
+/* --stems: the trained separator (const model, shared by all threads). */
+static duet_status sep_with_model(void *user, const duet_audio *mix, duet_audio *voc, duet_audio *acc,
+                                  duet_err *err)
+{
+    const sepnet *m = user;
+    return sepnet_separate(m, mix, NULL, voc, acc, err);
+}
+
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
+        else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
+        else fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+static void print_json(const char *path, const duet_feature_set *fs)
+{
+    fputs("{\"file\": ", stdout);
+    json_string(stdout, path);
+    for (size_t i = 0; i < fs->n; i++) {
+        fputs(", ", stdout);
+        json_string(stdout, fs->names[i]);
+        printf(": %.9g", fs->values[i]);
+    }
+    fputs("}\n", stdout);
+}
+
+static duet_status read_stem(const char *path, duet_audio *a, duet_err *err)
+{
+    duet_status st = duet_audio_read(path, NULL, a, NULL, err);
+    if (st != DUET_OK) {
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "%s: %s", path, duet_err_msg(err, st));
+        duet_err_set(err, st, "%s", msg);
+    }
+    return st;
+}
+
+/* Describe one file into fs. */
+static duet_status describe_one(duet_describer *d, const features_opts *o, const sepnet *model,
+                                const char *path, duet_feature_set *fs, duet_err *err)
+{
+    if (o->vocals) {
+        duet_audio mix = {0}, voc = {0}, acc = {0};
+        duet_status st = duet_audio_read(path, NULL, &mix, NULL, err);
+        if (st == DUET_OK) st = read_stem(o->vocals, &voc, err);
+        if (st == DUET_OK) st = read_stem(o->accomp, &acc, err);
+        if (st == DUET_OK) st = duet_describe(d, &mix, &voc, &acc, fs, err);
+        duet_audio_free(&mix);
+        duet_audio_free(&voc);
+        duet_audio_free(&acc);
+        return st;
+    }
+    return duet_describe_file(d, path, model ? sep_with_model : NULL, (void *)model, fs, err);
+}
+
+static void catalog_progress(void *user, size_t done, size_t total, size_t failed)
+{
+    duet_progress *p = user;
+    char extra[64];
+    snprintf(extra, sizeof extra, "%zu/%zu songs, %zu failed", done, total, failed);
+    if (done == 0) p->total = (double)total;
+    duet_progress_update(p, (double)done, extra);
+}
+
+static int run_catalog(const features_opts *o, const sepnet *model)
+{
+    duet_err err = {0};
+    duet_catalog cat;
+    duet_status st = duet_catalog_read(o->catalog, &cat, &err);
+    if (st != DUET_OK) return cli_fail(o->catalog, st, &err);
+    duet_feature_set names;
+    duet_feature_set_init(&names);
+    st = duet_describe_names(model != NULL, &names, &err);
+    if (st != DUET_OK) {
+        duet_catalog_free(&cat);
+        return cli_fail(NULL, st, &err);
+    }
+    duet_catalog_out *out;
+    st = duet_catalog_out_open(o->out, &names, &out, &err);
+    duet_feature_set_free(&names);
+    if (st != DUET_OK) {
+        duet_catalog_free(&cat);
+        return cli_fail(o->out, st, &err);
+    }
+    duet_progress prog;
+    duet_progress_init(&prog, "features", 0, o->progress);
+    duet_catalog_opts co = {o->jobs, o->shard_i, o->shard_n, model ? sep_with_model : NULL, (void *)model,
+                            catalog_progress, &prog};
+    duet_catalog_stats stats;
+    st = duet_catalog_run(&cat, out, &co, &stats, &err);
+    duet_progress_done(&prog);
+    duet_catalog_out_close(out);
+    duet_catalog_free(&cat);
+    fprintf(stderr, "duet: features: %zu items in shard %d/%d: %zu described, %zu failed, %zu already done\n",
+            stats.selected, o->shard_i, o->shard_n, stats.described, stats.failed, stats.skipped);
+    if (st != DUET_OK) return cli_fail(o->out, st, &err);
+    return 0;
+}
+
+static int run_files(const features_opts *o, const sepnet *model, int n, char **files)
+{
+    duet_err err = {0};
+    duet_describer *d;
+    duet_status st = duet_describer_new(&d, &err);
+    if (st != DUET_OK) return cli_fail(NULL, st, &err);
+    int rc = 0;
+    duet_feature_set names;
+    duet_feature_set_init(&names);
+    if (o->tsv) {
+        st = duet_describe_names(model != NULL || o->vocals != NULL, &names, &err);
+        if (st != DUET_OK) {
+            duet_describer_free(d);
+            return cli_fail(NULL, st, &err);
+        }
+        fputs("item", stdout);
+        for (size_t i = 0; i < names.n; i++) printf("\t%s", names.names[i]);
+        fputs("\terror\n", stdout);
+    }
+    for (int i = 0; i < n; i++) {
+        duet_feature_set fs;
+        duet_feature_set_init(&fs);
+        duet_err e = {0};
+        st = describe_one(d, o, model, files[i], &fs, &e);
+        if (st != DUET_OK) {
+            rc = cli_fail(files[i], st, &e);
+            if (o->tsv) {
+                fputs(files[i], stdout);
+                for (size_t k = 0; k < names.n; k++) fputc('\t', stdout);
+                fputc('\t', stdout);
+                for (const char *p = duet_err_msg(&e, st); *p; p++) fputc(*p == '\t' || *p == '\n' ? ' ' : *p, stdout);
+                fputc('\n', stdout);
+            }
+        } else if (o->tsv) {
+            fputs(files[i], stdout);
+            for (size_t k = 0; k < fs.n; k++) printf("\t%.9g", fs.values[k]);
+            fputs("\t\n", stdout);
+        } else {
+            print_json(files[i], &fs);
+        }
+        fflush(stdout);
+        duet_feature_set_free(&fs);
+    }
+    duet_feature_set_free(&names);
+    duet_describer_free(d);
+    return rc;
+}
+
+int cmd_features(int argc, char **argv)
+{
+    features_opts o = {0};
+    o.jobs = 1;
+    o.shard_i = o.shard_n = 1;
+    enum { O_JSON = 256, O_TSV, O_STEMS, O_MODEL, O_VOC, O_ACC, O_CAT, O_SHARD, O_PROG, O_NOPROG };
+    static const struct option lo[] = {{"json", no_argument, 0, O_JSON},
+                                       {"tsv", no_argument, 0, O_TSV},
+                                       {"stems", no_argument, 0, O_STEMS},
+                                       {"model", required_argument, 0, O_MODEL},
+                                       {"vocals", required_argument, 0, O_VOC},
+                                       {"accompaniment", required_argument, 0, O_ACC},
+                                       {"catalog", required_argument, 0, O_CAT},
+                                       {"out", required_argument, 0, 'o'},
+                                       {"jobs", required_argument, 0, 'j'},
+                                       {"shard", required_argument, 0, O_SHARD},
+                                       {"progress", no_argument, 0, O_PROG},
+                                       {"no-progress", no_argument, 0, O_NOPROG},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+    optind = 1;
+    int c;
+    long v;
+    while ((c = getopt_long(argc, argv, "o:j:h", lo, NULL)) != -1) {
+        switch (c) {
+        case O_JSON: o.tsv = 0; break;
+        case O_TSV: o.tsv = 1; break;
+        case O_STEMS: o.stems = 1; break;
+        case O_MODEL: o.model = optarg; break;
+        case O_VOC: o.vocals = optarg; break;
+        case O_ACC: o.accomp = optarg; break;
+        case O_CAT: o.catalog = optarg; break;
+        case 'o': o.out = optarg; break;
+        case 'j':
+            if (cli_parse_int("--jobs", optarg, 1, 256, &v) != 0) return 2;
+            o.jobs = (int)v;
+            break;
+        case O_SHARD: {
+            int i, n, used = 0;
+            if (sscanf(optarg, "%d/%d%n", &i, &n, &used) != 2 || optarg[used] || n < 1 || i < 1 || i > n) {
+                cli_error(NULL, "--shard: expected i/N with 1 <= i <= N, got '%s'", optarg);
+                return 2;
+            }
+            o.shard_i = i;
+            o.shard_n = n;
+            break;
+        }
+        case O_PROG: o.progress = 1; break;
+        case O_NOPROG: o.progress = -1; break;
+        case 'h': features_usage(stdout); return 0;
+        default: features_usage(stderr); return 2;
+        }
+    }
+    int n_files = argc - optind;
+    if (o.catalog) {
+        if (!o.out) {
+            cli_error("features", "--catalog needs --out FILE (the resumable output TSV)");
+            return 2;
+        }
+        if (n_files > 0 || o.vocals || o.accomp) {
+            cli_error("features", "--catalog takes no FILE, --vocals or --accompaniment");
+            return 2;
+        }
+    } else {
+        if (n_files < 1) {
+            features_usage(stderr);
+            return 2;
+        }
+        if (o.out || o.jobs != 1 || o.shard_n != 1) {
+            cli_error("features", "--out, -j and --shard belong to --catalog mode");
+            return 2;
+        }
+    }
+    if ((o.vocals != NULL) != (o.accomp != NULL)) {
+        cli_error("features", "--vocals and --accompaniment go together");
+        return 2;
+    }
+    if (o.vocals && (n_files != 1 || o.stems)) {
+        cli_error("features", "--vocals/--accompaniment describe exactly one FILE, without --stems");
+        return 2;
+    }
+    sepnet *model = NULL;
+    if (o.stems) {
+        const char *mp = o.model ? o.model : getenv("DUET_MODEL") ? getenv("DUET_MODEL") : FEATURES_DEFAULT_MODEL;
+        duet_err err = {0};
+        duet_status st = sepnet_load(mp, &model, &err);
+        if (st != DUET_OK) {
+            cli_error("features", "--stems needs a separation model: %s: %s (train one with duet train-sep, "
+                      "or pass --model FILE)", mp, duet_err_msg(&err, st));
+            return 1;
+        }
+    } else if (o.model) {
+        cli_error("features", "--model is only used with --stems");
+        return 2;
+    }
+    int rc = o.catalog ? run_catalog(&o, model) : run_files(&o, model, n_files, argv + optind);
+    sepnet_free(model);
+    return rc;
+}
