@@ -40,6 +40,7 @@ struct duet_stft {
     float *window;   /* analysis window w[n] */
     float *wsyn;     /* synthesis window w[n] / n_fft (irfft scale folded in) */
     float *wsq;      /* w[n]^2 */
+    float *inv_env;  /* hop values: 1 / envelope where every covering frame exists */
     float *rbuf;     /* fftw work buffers (used by single-thread paths) */
     fftwf_complex *cbuf;
     fftwf_plan fwd, inv;
@@ -72,6 +73,7 @@ void duet_stft_free(duet_stft *s)
     free(s->window);
     free(s->wsyn);
     free(s->wsq);
+    free(s->inv_env);
     free(s);
 }
 
@@ -100,7 +102,8 @@ duet_status duet_stft_new(int n_fft, int hop, duet_window win, duet_stft **out, 
     s->window = malloc(sizeof(float) * (size_t)n_fft);
     s->wsyn = malloc(sizeof(float) * (size_t)n_fft);
     s->wsq = malloc(sizeof(float) * (size_t)n_fft);
-    if (!s->window || !s->wsyn || !s->wsq || work_alloc(s, &s->rbuf, &s->cbuf) != DUET_OK) {
+    s->inv_env = malloc(sizeof(float) * (size_t)hop);
+    if (!s->window || !s->wsyn || !s->wsq || !s->inv_env || work_alloc(s, &s->rbuf, &s->cbuf) != DUET_OK) {
         duet_stft_free(s);
         return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     }
@@ -111,6 +114,15 @@ duet_status duet_stft_new(int n_fft, int hop, duet_window win, duet_stft **out, 
         s->window[n] = (float)w;
         s->wsq[n] = s->window[n] * s->window[n];
         s->wsyn[n] = (float)(w / (double)n_fft);
+    }
+    /* Interior envelope at padded position P with P mod hop = p: frames in
+     * increasing t, i.e. window index k = P - t*hop from the largest down to p
+     * (the same order as inv_envelope() below, so the floats agree exactly). */
+    for (int p = 0; p < hop; p++) {
+        int k = p + ((n_fft - 1 - p) / hop) * hop;
+        float e = 0.0f;
+        for (; k >= 0; k -= hop) e += s->wsq[k];
+        s->inv_env[p] = e > ENV_EPS ? 1.0f / e : 0.0f;
     }
 #pragma omp critical(duet_fftw_planner)
     {
@@ -140,6 +152,7 @@ static void forward_frame(const duet_stft *s, const float *x, int64_t n, int64_t
     const float *w = s->window;
     if (start >= 0 && start + N <= n) {
         const float *xs = x + start;
+#pragma omp simd
         for (int k = 0; k < N; k++) r[k] = w[k] * xs[k];
     } else {
         for (int k = 0; k < N; k++) {
@@ -181,26 +194,65 @@ duet_status duet_stft_forward(duet_stft *s, const float *x, int64_t n, float *sp
     return DUET_OK;
 }
 
-/* Inverse-transform one frame into r (n_fft samples, scaled and windowed by
- * the synthesis window). */
+/* Inverse-transform one frame into r (n_fft samples, unscaled, unwindowed). */
 static void inverse_frame(const duet_stft *s, const float *frame, float *r, fftwf_complex *c)
 {
     memcpy(c, frame, sizeof(float) * 2 * (size_t)s->n_bins);
     fftwf_execute_dft_c2r(s->inv, c, r);
-    const float *w = s->wsyn;
-    for (int k = 0; k < s->n_fft; k++) r[k] *= w[k];
+}
+
+/* acc[i] += r[i] * w[i] for i in [0, m): the one overlap-add kernel of both
+ * the whole-signal and the streaming inverse. */
+static void ola_add(float *restrict acc, const float *restrict r, const float *restrict w, int64_t m)
+{
+#pragma omp simd
+    for (int64_t i = 0; i < m; i++) acc[i] += r[i] * w[i];
+}
+
+/* 1 / (sum of squared windows) at padded position P when frames 0 .. T-1
+ * exist, summed over frames in increasing t; 0 where no frame reaches. */
+static float inv_envelope(const duet_stft *s, int64_t P, int64_t T)
+{
+    const int64_t N = s->n_fft, H = s->hop;
+    int64_t t_hi = P / H;                       /* last frame starting at or before P */
+    int64_t t_lo = P - N + 1 > 0 ? (P - N + 1 + H - 1) / H : 0; /* first frame reaching P */
+    if (P >= N - 1 && t_hi < T) return s->inv_env[P % H]; /* every covering frame exists */
+    if (t_hi > T - 1) t_hi = T - 1;
+    float e = 0.0f;
+    for (int64_t t = t_lo; t <= t_hi; t++) e += s->wsq[P - t * H];
+    return e > ENV_EPS ? 1.0f / e : 0.0f;
+}
+
+/* y[j] *= 1 / envelope at padded position P0 + j, j in [0, m), frames 0 .. T-1. */
+static void normalise(const duet_stft *s, float *y, int64_t P0, int64_t m, int64_t T)
+{
+    const int64_t N = s->n_fft, H = s->hop;
+    /* interior positions: P >= N - 1 and P < T * H */
+    int64_t lo = N - 1 - P0, hi = T * H - P0;
+    if (lo < 0) lo = 0;
+    if (hi > m) hi = m;
+    if (lo > hi) lo = hi = m;
+    for (int64_t j = 0; j < lo; j++) y[j] *= inv_envelope(s, P0 + j, T);
+    for (int64_t j = lo; j < hi;) {
+        int64_t p = (P0 + j) % H, run = H - p < hi - j ? H - p : hi - j;
+        const float *ie = s->inv_env + p;
+        float *yj = y + j;
+#pragma omp simd
+        for (int64_t u = 0; u < run; u++) yj[u] *= ie[u];
+        j += run;
+    }
+    for (int64_t j = hi; j < m; j++) y[j] *= inv_envelope(s, P0 + j, T);
 }
 
 /* Overlap-add the frames of spec that touch output samples [a, b) into y
- * and env (both zeroed over [a, b)), frames in increasing order. */
-static void ola_range(const duet_stft *s, const float *spec, int64_t T, float *y, float *env, int64_t a,
-                      int64_t b, float *r, fftwf_complex *c)
+ * (zeroed over [a, b)), frames in increasing order, then normalise. */
+static void ola_range(const duet_stft *s, const float *spec, int64_t T, float *y, int64_t a, int64_t b,
+                      float *r, fftwf_complex *c)
 {
     const int N = s->n_fft, H = s->hop;
     const size_t fsz = (size_t)s->n_bins * 2;
-    /* frame t covers output [t*H - N/2, t*H + N/2) */
-    int64_t t0 = (a + N / 2 - N) / H; /* first t with t*H + N/2 > a, approximately */
-    if (t0 < 0) t0 = 0;
+    /* frame t covers output [t*H - N/2, t*H + N/2); first t with t*H + N/2 > a */
+    int64_t t0 = a + N / 2 - N >= 0 ? (a + N / 2 - N) / H : 0;
     while (t0 > 0 && (t0 - 1) * H + N / 2 > a) t0--;
     while (t0 * H + N / 2 <= a) t0++;
     for (int64_t t = t0; t < T; t++) {
@@ -209,16 +261,9 @@ static void ola_range(const duet_stft *s, const float *spec, int64_t T, float *y
         inverse_frame(s, spec + (size_t)t * fsz, r, c);
         int64_t lo = start < a ? a : start;
         int64_t hi = start + N > b ? b : start + N;
-        for (int64_t i = lo; i < hi; i++) {
-            y[i] += r[i - start];
-            env[i] += s->wsq[i - start];
-        }
+        ola_add(y + lo, r + (lo - start), s->wsyn + (lo - start), hi - lo);
     }
-}
-
-static void normalise(float *y, const float *env, int64_t a, int64_t b)
-{
-    for (int64_t i = a; i < b; i++) y[i] = env[i] > ENV_EPS ? y[i] / env[i] : 0.0f;
+    normalise(s, y + a, a + N / 2, b - a, T);
 }
 
 duet_status duet_stft_inverse(duet_stft *s, const float *spec, int64_t n_frames, float *y, int64_t n,
@@ -227,13 +272,9 @@ duet_status duet_stft_inverse(duet_stft *s, const float *spec, int64_t n_frames,
     if (!s || n < 0 || n_frames < 0 || (n_frames > 0 && !spec) || (n > 0 && !y))
         return duet_err_set(err, DUET_ERR_ARG, "invalid ISTFT arguments");
     if (n == 0) return DUET_OK;
-    float *env = calloc((size_t)n, sizeof *env);
-    if (!env) return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     memset(y, 0, sizeof(float) * (size_t)n);
     if (n_frames < 64) {
-        ola_range(s, spec, n_frames, y, env, 0, n, s->rbuf, s->cbuf);
-        normalise(y, env, 0, n);
-        free(env);
+        ola_range(s, spec, n_frames, y, 0, n, s->rbuf, s->cbuf);
         return DUET_OK;
     }
     int failed = 0;
@@ -248,8 +289,7 @@ duet_status duet_stft_inverse(duet_stft *s, const float *spec, int64_t n_frames,
         float *r;
         fftwf_complex *c;
         if (work_alloc(s, &r, &c) == DUET_OK) {
-            ola_range(s, spec, n_frames, y, env, a, b, r, c);
-            normalise(y, env, a, b);
+            ola_range(s, spec, n_frames, y, a, b, r, c);
             fftwf_free(r);
             fftwf_free(c);
         } else {
@@ -257,7 +297,6 @@ duet_status duet_stft_inverse(duet_stft *s, const float *spec, int64_t n_frames,
             failed = 1;
         }
     }
-    free(env);
     if (failed) return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     return DUET_OK;
 }
@@ -368,9 +407,10 @@ struct duet_istft_stream {
     duet_istft_out_cb cb;
     void *user;
     int64_t n_out;
-    float *ola, *env; /* padded positions [t_next*hop, t_next*hop + n_fft) */
+    float *ola;       /* padded positions [t_next*hop, t_next*hop + n_fft) */
     float *outbuf;    /* hop samples being handed out */
     int64_t t_next;
+    int64_t t_frames; /* frames pushed so far */
     int64_t emitted;  /* output samples handed to cb */
     int finished;
     float *r;
@@ -390,9 +430,8 @@ duet_status duet_istft_stream_new(duet_stft *s, int64_t n_out, duet_istft_out_cb
     st->user = user;
     st->n_out = n_out;
     st->ola = calloc((size_t)s->n_fft, sizeof(float));
-    st->env = calloc((size_t)s->n_fft, sizeof(float));
     st->outbuf = malloc(sizeof(float) * (size_t)s->n_fft);
-    if (!st->ola || !st->env || !st->outbuf || work_alloc(s, &st->r, &st->c) != DUET_OK) {
+    if (!st->ola || !st->outbuf || work_alloc(s, &st->r, &st->c) != DUET_OK) {
         duet_istft_stream_free(st);
         return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     }
@@ -411,11 +450,9 @@ static duet_status istream_emit(duet_istft_stream *st, int m, duet_err *err)
     if (lo < st->emitted) lo = st->emitted;
     if (hi > st->n_out) hi = st->n_out;
     if (hi <= lo) return DUET_OK;
-    int cnt = 0;
-    for (int64_t i = lo; i < hi; i++) {
-        int64_t p = i + half - base;
-        st->outbuf[cnt++] = st->env[p] > ENV_EPS ? st->ola[p] / st->env[p] : 0.0f;
-    }
+    int64_t cnt = hi - lo;
+    memcpy(st->outbuf, st->ola + (lo + half - base), sizeof(float) * (size_t)cnt);
+    normalise(st->s, st->outbuf, lo + half, cnt, st->t_frames);
     st->emitted = hi;
     if (st->cb(st->user, st->outbuf, cnt) != 0)
         return duet_err_set(err, DUET_ERR_ARG, "ISTFT stream aborted by its callback");
@@ -429,16 +466,12 @@ duet_status duet_istft_stream_push(duet_istft_stream *st, const float *frame, du
     const duet_stft *s = st->s;
     const int N = s->n_fft, H = s->hop;
     inverse_frame(s, frame, st->r, st->c);
-    for (int k = 0; k < N; k++) {
-        st->ola[k] += st->r[k];
-        st->env[k] += s->wsq[k];
-    }
+    ola_add(st->ola, st->r, s->wsyn, N);
+    st->t_frames = st->t_next + 1;
     /* positions [0, hop) are final: no later frame reaches them */
     duet_status rc = istream_emit(st, H, err);
     memmove(st->ola, st->ola + H, sizeof(float) * (size_t)(N - H));
-    memmove(st->env, st->env + H, sizeof(float) * (size_t)(N - H));
     memset(st->ola + N - H, 0, sizeof(float) * (size_t)H);
-    memset(st->env + N - H, 0, sizeof(float) * (size_t)H);
     st->t_next++;
     return rc;
 }
@@ -466,7 +499,6 @@ void duet_istft_stream_free(duet_istft_stream *st)
 {
     if (!st) return;
     free(st->ola);
-    free(st->env);
     free(st->outbuf);
     fftwf_free(st->r);
     fftwf_free(st->c);
