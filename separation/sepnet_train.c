@@ -1,0 +1,467 @@
+/* separation/sepnet_train.c: the training loop of the separation network
+ * (see sepnet_train.h): augmented chunks, L1 magnitude loss on both stems,
+ * Adam with gradient clipping and reduce-on-plateau, validation by vocal SDR
+ * gain, early stopping, and checkpoints that resume bit-exactly. */
+#include "sepnet_train.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../audio/stft.h"
+#include "../common/progress.h"
+#include "../nn/nn.h"
+#include "sepnet_infer.h"
+
+#define CKPT_FORMAT "duet-sepnet-ckpt"
+#define CKPT_VERSION "1"
+
+sepnet_train_opts sepnet_train_opts_default(void)
+{
+    sepnet_train_opts o;
+    memset(&o, 0, sizeof o);
+    o.cfg = sepnet_config_default();
+    o.steps = 20000;
+    o.batch = 4;
+    o.frames = 128;
+    o.lr = 1e-3f;
+    o.weight_decay = 0.0f;
+    o.clip = 5.0f;
+    o.eval_every = 250;
+    o.ckpt_every = 50;
+    o.patience = 8;
+    o.val_clips = 24;
+    o.seed = 1;
+    o.progress = 1;
+    o.log_every = 10;
+    return o;
+}
+
+static double sdr_db(const float *ref, const float *est, int64_t n)
+{
+    double num = 0, den = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double d = (double)ref[i] - est[i];
+        num += (double)ref[i] * ref[i];
+        den += d * d;
+    }
+    return 10.0 * log10((num + 1e-12) / (den + 1e-12));
+}
+
+duet_status sepnet_validate(const sepnet *m, const sepnet_dataset *ds, int n, double *sdr_gain,
+                            double *loss, duet_err *err)
+{
+    const sepnet_config *c = &m->cfg;
+    int count = n > 0 && n < ds->n_clips ? n : ds->n_clips;
+    *sdr_gain = 0;
+    *loss = 0;
+    if (count == 0) return DUET_OK;
+    duet_stft *s;
+    duet_status st = duet_stft_new(c->n_fft, c->hop, DUET_WIN_HANN, &s, err);
+    if (st) return st;
+    sepnet_run *run;
+    st = sepnet_run_new(m, &run, err);
+    if (st) {
+        duet_stft_free(s);
+        return st;
+    }
+    int nb = c->n_fft / 2 + 1;
+    double gain_sum = 0, loss_sum = 0, loss_n = 0;
+    /* spread the evaluated clips over the whole set (every singer) */
+    for (int q = 0; q < count && !st; q++) {
+        const sepnet_clip *cl = &ds->clips[(int)((int64_t)q * ds->n_clips / count)];
+        int64_t len = cl->n, T = duet_stft_n_frames(s, len);
+        float *x = malloc((size_t)len * sizeof *x), *v = malloc((size_t)len * sizeof *v);
+        float *spec = malloc((size_t)T * nb * 2 * sizeof *spec), *specv = malloc((size_t)T * nb * 2 * sizeof *specv);
+        float *mask = malloc((size_t)T * nb * sizeof *mask);
+        if (!x || !v || !spec || !specv || !mask) st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+        if (!st) {
+            for (int64_t i = 0; i < len; i++) x[i] = cl->voc[i] + cl->acc[i];
+            st = duet_stft_forward(s, x, len, spec, err);
+        }
+        if (!st) st = duet_stft_forward(s, cl->voc, len, specv, err);
+        if (!st) st = sepnet_vocal_mask(m, run, spec, T, 256, mask, err);
+        if (!st) {
+            for (int64_t i = 0; i < T * nb; i++) {
+                int k = (int)(i % nb);
+                float mx = hypotf(spec[2 * i], spec[2 * i + 1]);
+                float mv = hypotf(specv[2 * i], specv[2 * i + 1]);
+                if (k < c->n_freq) {
+                    loss_sum += fabsf(mask[i] * mx - mv);
+                    loss_n += 1;
+                }
+                spec[2 * i] *= mask[i];
+                spec[2 * i + 1] *= mask[i];
+            }
+            st = duet_stft_inverse(s, spec, T, v, len, err);
+        }
+        if (!st) gain_sum += sdr_db(cl->voc, v, len) - sdr_db(cl->voc, x, len);
+        free(x);
+        free(v);
+        free(spec);
+        free(specv);
+        free(mask);
+    }
+    sepnet_run_free(run);
+    duet_stft_free(s);
+    *sdr_gain = gain_sum / count;
+    *loss = loss_n > 0 ? loss_sum / loss_n : 0;
+    return st;
+}
+
+/* ------------------------------------------------------------ checkpoints */
+
+typedef struct train_state {
+    int64_t step;
+    duet_adam adam;
+    duet_rng rng;
+    duet_plateau plateau;
+    double best_gain;
+    int evals_since_best;
+} train_state;
+
+static duet_status save_ckpt(const char *path, const sepnet *m, const train_state *ts, duet_err *err)
+{
+    duet_st_writer *w;
+    duet_status st = duet_st_writer_new(&w, err);
+    if (st) return st;
+    char buf[64];
+    const sepnet_config *c = &m->cfg;
+#define META(k, fmt, v)                                        \
+    if (!st) {                                                 \
+        snprintf(buf, sizeof buf, fmt, v);                     \
+        st = duet_st_writer_meta(w, k, buf, err);              \
+    }
+    META("format", "%s", CKPT_FORMAT);
+    META("version", "%s", CKPT_VERSION);
+    META("sample_rate", "%d", c->sample_rate);
+    META("n_fft", "%d", c->n_fft);
+    META("hop", "%d", c->hop);
+    META("n_freq", "%d", c->n_freq);
+    META("depth", "%d", c->depth);
+    META("base", "%d", c->base);
+    META("phase_ch", "%d", c->phase_ch);
+    META("use_fem", "%d", c->use_fem);
+    META("use_sa", "%d", c->use_sa);
+    META("transposed", "%d", c->transposed);
+    META("dropout", "%.9g", (double)c->dropout);
+    META("step", "%" PRId64, ts->step);
+    META("adam_t", "%" PRId64, ts->adam.t);
+    META("rng0", "%" PRIu64, ts->rng.s[0]);
+    META("rng1", "%" PRIu64, ts->rng.s[1]);
+    META("rng2", "%" PRIu64, ts->rng.s[2]);
+    META("rng3", "%" PRIu64, ts->rng.s[3]);
+    META("plateau_lr", "%.9g", (double)ts->plateau.lr);
+    META("plateau_best", "%.17g", ts->plateau.best);
+    META("plateau_bad", "%d", ts->plateau.bad);
+    META("plateau_cooldown_left", "%d", ts->plateau.cooldown_left);
+    META("best_gain", "%.17g", ts->best_gain);
+    META("evals_since_best", "%d", ts->evals_since_best);
+#undef META
+    const duet_params *p = m->params;
+    int64_t shape[1] = {(int64_t)p->total};
+    if (!st) st = duet_st_writer_add(w, "params", DUET_ST_F32, 1, shape, p->data, err);
+    if (!st) st = duet_st_writer_add(w, "adam_m", DUET_ST_F32, 1, shape, p->m, err);
+    if (!st) st = duet_st_writer_add(w, "adam_v", DUET_ST_F32, 1, shape, p->v, err);
+    if (!st) st = duet_st_writer_save(w, path, err);
+    duet_st_writer_free(w);
+    return st;
+}
+
+static int meta_i64(const duet_st_file *f, const char *k, int64_t *out)
+{
+    const char *v = duet_st_meta(f, k);
+    if (!v) return -1;
+    char *end;
+    long long x = strtoll(v, &end, 10);
+    if (end == v || *end) return -1;
+    *out = x;
+    return 0;
+}
+
+static int meta_u64(const duet_st_file *f, const char *k, uint64_t *out)
+{
+    const char *v = duet_st_meta(f, k);
+    if (!v) return -1;
+    char *end;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (end == v || *end) return -1;
+    *out = x;
+    return 0;
+}
+
+static int meta_dbl(const duet_st_file *f, const char *k, double *out)
+{
+    const char *v = duet_st_meta(f, k);
+    if (!v) return -1;
+    char *end;
+    double x = strtod(v, &end);
+    if (end == v || *end) return -1;
+    *out = x;
+    return 0;
+}
+
+static duet_status load_ckpt(const char *path, sepnet **out, train_state *ts, duet_err *err)
+{
+    duet_st_file *f;
+    duet_status st = duet_st_load(path, &f, err);
+    if (st) return st;
+    const char *fmt = duet_st_meta(f, "format"), *ver = duet_st_meta(f, "version");
+    if (!fmt || strcmp(fmt, CKPT_FORMAT) || !ver || strcmp(ver, CKPT_VERSION)) {
+        duet_st_free(f);
+        return duet_err_set(err, DUET_ERR_FORMAT, "%s: not a duet separation checkpoint (version %s)", path,
+                            CKPT_VERSION);
+    }
+    sepnet_config c;
+    int64_t v[11];
+    const char *keys[11] = {"sample_rate", "n_fft", "hop", "n_freq", "depth", "base", "phase_ch",
+                            "use_fem", "use_sa", "transposed", "step"};
+    for (int i = 0; i < 11; i++)
+        if (meta_i64(f, keys[i], &v[i]) || v[i] < 0 || v[i] > 1000000000) {
+            duet_st_free(f);
+            return duet_err_set(err, DUET_ERR_FORMAT, "%s: checkpoint metadata \"%s\" missing or bad", path, keys[i]);
+        }
+    c.sample_rate = (int)v[0];
+    c.n_fft = (int)v[1];
+    c.hop = (int)v[2];
+    c.n_freq = (int)v[3];
+    c.depth = (int)v[4];
+    c.base = (int)v[5];
+    c.phase_ch = (int)v[6];
+    c.use_fem = (int)v[7];
+    c.use_sa = (int)v[8];
+    c.transposed = (int)v[9];
+    double d;
+    c.dropout = meta_dbl(f, "dropout", &d) ? 0.0f : (float)d;
+    memset(ts, 0, sizeof *ts);
+    ts->step = v[10];
+    duet_rng rng0;
+    duet_rng_seed(&rng0, 0);
+    sepnet *m = NULL;
+    st = sepnet_new(&c, &rng0, &m, err);
+    if (!st) st = duet_params_enable_training(m->params, err);
+    int bad = 0;
+    int64_t t64 = 0, i64;
+    bad |= meta_i64(f, "adam_t", &t64);
+    for (int i = 0; i < 4 && !bad; i++) {
+        char k[8];
+        snprintf(k, sizeof k, "rng%d", i);
+        bad |= meta_u64(f, k, &ts->rng.s[i]);
+    }
+    double plr = 0, pbest = 0, best = 0;
+    bad |= meta_dbl(f, "plateau_lr", &plr);
+    bad |= meta_dbl(f, "plateau_best", &pbest);
+    bad |= meta_dbl(f, "best_gain", &best);
+    if (!st && bad) st = duet_err_set(err, DUET_ERR_FORMAT, "%s: checkpoint training state missing or bad", path);
+    if (!st) {
+        const duet_params *p = m->params;
+        int64_t shape[1] = {(int64_t)p->total};
+        const float *src;
+        const char *names[3] = {"params", "adam_m", "adam_v"};
+        float *dst[3] = {p->data, p->m, p->v};
+        for (int i = 0; i < 3 && !st; i++) {
+            st = duet_st_get_f32(f, names[i], 1, shape, &src, err);
+            if (!st) memcpy(dst[i], src, p->total * sizeof(float));
+        }
+    }
+    if (!st) {
+        ts->adam.t = t64;
+        ts->plateau.lr = (float)plr;
+        ts->plateau.best = pbest;
+        ts->plateau.bad = meta_i64(f, "plateau_bad", &i64) ? 0 : (int)i64;
+        ts->plateau.cooldown_left = meta_i64(f, "plateau_cooldown_left", &i64) ? 0 : (int)i64;
+        ts->best_gain = best;
+        ts->evals_since_best = meta_i64(f, "evals_since_best", &i64) ? 0 : (int)i64;
+    }
+    duet_st_free(f);
+    if (st) {
+        sepnet_free(m);
+        return st;
+    }
+    *out = m;
+    return DUET_OK;
+}
+
+/* ---------------------------------------------------------------- training */
+
+duet_status sepnet_train(const sepnet_train_opts *o, const sepnet_dataset *train,
+                         const sepnet_dataset *val, duet_err *err)
+{
+    if (train->n_clips == 0) return duet_err_set(err, DUET_ERR_EMPTY, "no training clips");
+    if (o->batch < 1 || o->frames < 16) return duet_err_set(err, DUET_ERR_ARG, "batch >= 1 and frames >= 16 needed");
+    char ckpt_default[4096];
+    const char *ckpt = o->ckpt;
+    if (!ckpt) {
+        snprintf(ckpt_default, sizeof ckpt_default, "%s.ckpt", o->out);
+        ckpt = ckpt_default;
+    }
+    sepnet *m = NULL;
+    train_state ts;
+    memset(&ts, 0, sizeof ts);
+    duet_status st;
+    if (o->resume) {
+        st = load_ckpt(o->resume, &m, &ts, err);
+        if (st) return st;
+        /* hyper-parameters from the options, state from the checkpoint */
+        duet_adam a = duet_adam_default(o->weight_decay, 1);
+        a.t = ts.adam.t;
+        ts.adam = a;
+        duet_plateau pl = duet_plateau_make(o->lr, 0.5f, 2, o->lr / 64);
+        pl.lr = ts.plateau.lr;
+        pl.best = ts.plateau.best;
+        pl.bad = ts.plateau.bad;
+        pl.cooldown_left = ts.plateau.cooldown_left;
+        ts.plateau = pl;
+    } else {
+        duet_rng_seed(&ts.rng, o->seed);
+        st = sepnet_new(&o->cfg, &ts.rng, &m, err);
+        if (!st) st = duet_params_enable_training(m->params, err);
+        if (st) {
+            sepnet_free(m);
+            return st;
+        }
+        ts.adam = duet_adam_default(o->weight_decay, 1);
+        ts.plateau = duet_plateau_make(o->lr, 0.5f, 2, o->lr / 64);
+        ts.best_gain = -1e30;
+    }
+    const sepnet_config *c = &m->cfg;
+    if (train->sample_rate != c->sample_rate) {
+        sepnet_free(m);
+        return duet_err_set(err, DUET_ERR_ARG, "data at %d Hz, model at %d Hz", train->sample_rate, c->sample_rate);
+    }
+    int B = o->batch, T = o->frames, F = c->n_freq, nb = c->n_fft / 2 + 1;
+    if (T % (1 << c->depth)) {
+        sepnet_free(m);
+        return duet_err_set(err, DUET_ERR_ARG, "frames %d must be a multiple of %d", T, 1 << c->depth);
+    }
+    int64_t ns = (int64_t)(T - 1) * c->hop; /* samples giving exactly T frames */
+    size_t plane = (size_t)F * T;
+    duet_stft *s = NULL;
+    sepnet_run *run = NULL;
+    float *voc = malloc((size_t)ns * sizeof(float)), *acc = malloc((size_t)ns * sizeof(float));
+    float *sv = malloc((size_t)T * nb * 2 * sizeof(float)), *sa = malloc((size_t)T * nb * 2 * sizeof(float));
+    float *feat = malloc((size_t)B * 3 * plane * sizeof(float));
+    float *mags = malloc((size_t)B * 3 * plane * sizeof(float)); /* |X|, |V|, |A| per item */
+    float *dm = malloc((size_t)B * 2 * plane * sizeof(float));
+    if (!voc || !acc || !sv || !sa || !feat || !mags || !dm) st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+    if (!st) st = duet_stft_new(c->n_fft, c->hop, DUET_WIN_HANN, &s, err);
+    if (!st) st = sepnet_run_new(m, &run, err);
+    sepnet_aug aug = sepnet_aug_default();
+    double t_start = duet_now(), loss_acc = 0;
+    int64_t first_step = ts.step, loss_cnt = 0;
+    if (o->progress)
+        fprintf(stderr, "train-sep: %d training clips (%.1f min), %d validation clips, %zu parameters, step %" PRId64 " of %" PRId64 "\n",
+                train->n_clips, train->seconds / 60, val ? val->n_clips : 0,
+                duet_params_trainable(m->params), ts.step, o->steps);
+    int stop = 0;
+    while (!st && !stop && ts.step < o->steps) {
+        /* batch */
+        for (int b = 0; b < B && !st; b++) {
+            sepnet_draw_chunk(train, &aug, &ts.rng, ns, voc, acc);
+            st = duet_stft_forward(s, voc, ns, sv, err);
+            if (!st) st = duet_stft_forward(s, acc, ns, sa, err);
+            if (st) break;
+            for (size_t i = 0; i < (size_t)T * nb * 2; i++) sa[i] += sv[i]; /* sa := mixture */
+            sepnet_features(feat + (size_t)b * 3 * plane, sa, T, nb, 0, T, c);
+            float *mx = mags + (size_t)b * 3 * plane, *mv = mx + plane, *ma = mv + plane;
+            for (int t = 0; t < T; t++)
+                for (int k = 0; k < F; k++) {
+                    size_t i = (size_t)t * nb + k, o2 = (size_t)k * T + t;
+                    float xr = sa[2 * i], xi = sa[2 * i + 1], vr = sv[2 * i], vi = sv[2 * i + 1];
+                    mx[o2] = hypotf(xr, xi);
+                    mv[o2] = hypotf(vr, vi);
+                    ma[o2] = hypotf(xr - vr, xi - vi);
+                }
+        }
+        if (st) break;
+        const float *mk;
+        st = sepnet_forward(run, feat, B, T, 1, &ts.rng, &mk, err);
+        if (st) break;
+        double loss = 0;
+        double inv = 1.0 / (2.0 * B * plane);
+        for (int b = 0; b < B; b++) {
+            const float *mx = mags + (size_t)b * 3 * plane, *mv = mx + plane, *ma = mv + plane;
+            const float *kv = mk + (size_t)b * 2 * plane, *ka = kv + plane;
+            float *dv = dm + (size_t)b * 2 * plane, *da = dv + plane;
+            for (size_t i = 0; i < plane; i++) {
+                float ev = kv[i] * mx[i] - mv[i], ea = ka[i] * mx[i] - ma[i];
+                loss += fabsf(ev) + fabsf(ea);
+                dv[i] = (float)(inv * (ev > 0 ? mx[i] : ev < 0 ? -mx[i] : 0.0f));
+                da[i] = (float)(inv * (ea > 0 ? mx[i] : ea < 0 ? -mx[i] : 0.0f));
+            }
+        }
+        loss *= inv;
+        if (!isfinite(loss)) {
+            st = duet_err_set(err, DUET_ERR_NAN, "training diverged at step %" PRId64 " (loss is not finite)", ts.step);
+            break;
+        }
+        duet_params_zero_grad(m->params);
+        sepnet_backward(run, dm);
+        if (o->clip > 0) duet_clip_grad_norm(m->params, o->clip);
+        st = duet_adam_step(&ts.adam, m->params, ts.plateau.lr, err);
+        if (st) break;
+        ts.step++;
+        loss_acc += loss;
+        loss_cnt++;
+        if (o->progress && (ts.step % o->log_every == 0 || ts.step == o->steps)) {
+            double el = duet_now() - t_start;
+            double sps = (double)(ts.step - first_step) / (el > 0 ? el : 1);
+            double eta = sps > 0 ? (double)(o->steps - ts.step) / sps : 0;
+            fprintf(stderr, "step %" PRId64 "/%" PRId64 "  loss %.5f  lr %.2e  %.2f steps/s  ETA %dh%02dm\n", ts.step,
+                    o->steps, loss_acc / loss_cnt, (double)ts.plateau.lr, sps, (int)(eta / 3600),
+                    (int)(eta / 60) % 60);
+            loss_acc = 0;
+            loss_cnt = 0;
+        }
+        int do_eval = val && val->n_clips > 0 && (ts.step % o->eval_every == 0 || ts.step == o->steps);
+        if (do_eval) {
+            double gain, vloss;
+            st = sepnet_validate(m, val, o->val_clips, &gain, &vloss, err);
+            if (st) break;
+            ts.plateau.lr = duet_plateau_update(&ts.plateau, vloss);
+            int better = gain > ts.best_gain;
+            if (better) {
+                ts.best_gain = gain;
+                ts.evals_since_best = 0;
+                char sbuf[32], gbuf[32];
+                snprintf(sbuf, sizeof sbuf, "%" PRId64, ts.step);
+                snprintf(gbuf, sizeof gbuf, "%.3f", gain);
+                const char *kv[] = {"trained_steps", sbuf, "val_vocal_sdr_gain_db", gbuf};
+                st = sepnet_save(m, o->out, kv, 2, err);
+                if (st) break;
+            } else {
+                ts.evals_since_best++;
+            }
+            if (o->progress)
+                fprintf(stderr, "eval step %" PRId64 ": validation vocal SDR gain %.2f dB, L1 %.5f%s\n", ts.step, gain,
+                        vloss, better ? " (best, saved)" : "");
+            if (o->patience > 0 && ts.evals_since_best >= o->patience) {
+                if (o->progress) fprintf(stderr, "early stop: no improvement in %d evaluations\n", o->patience);
+                stop = 1;
+            }
+        }
+        if (ts.step % o->ckpt_every == 0 || ts.step == o->steps || stop) {
+            st = save_ckpt(ckpt, m, &ts, err);
+            if (st) break;
+        }
+    }
+    if (!st && !(val && val->n_clips > 0)) {
+        char sbuf[32];
+        snprintf(sbuf, sizeof sbuf, "%" PRId64, ts.step);
+        const char *kv[] = {"trained_steps", sbuf};
+        st = sepnet_save(m, o->out, kv, 1, err);
+    }
+    duet_stft_free(s);
+    sepnet_run_free(run);
+    free(voc);
+    free(acc);
+    free(sv);
+    free(sa);
+    free(feat);
+    free(mags);
+    free(dm);
+    sepnet_free(m);
+    return st;
+}

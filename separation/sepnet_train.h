@@ -1,0 +1,56 @@
+/* separation/sepnet_train.h: training the separation network in C.
+ *
+ * Each step draws `batch` random chunks of `frames` STFT frames from the
+ * training set (with remix / gain / silence augmentation, sepnet_data.h),
+ * computes the mixture features, predicts masks, and minimises the L1 loss
+ * between the masked mixture magnitudes and the true vocal and
+ * accompaniment magnitudes (both stems), with Adam, gradient clipping and
+ * reduce-on-plateau on the validation loss. A checkpoint (weights, Adam
+ * moments, step, RNG state, schedule state, best validation) is written
+ * atomically every `ckpt_every` steps and resuming from it continues
+ * bit-exactly with one thread. The best model on validation (vocal SDR gain)
+ * is saved to `out`; training stops early after `patience` evaluations
+ * without improvement. */
+#ifndef DUET_SEPARATION_SEPNET_TRAIN_H
+#define DUET_SEPARATION_SEPNET_TRAIN_H
+
+#include <stdint.h>
+
+#include "../common/status.h"
+#include "sepnet.h"
+#include "sepnet_data.h"
+
+typedef struct sepnet_train_opts {
+    sepnet_config cfg;      /* architecture for a new run (ignored when resuming) */
+    const char *out;        /* best model (safetensors) */
+    const char *ckpt;       /* checkpoint path (written), NULL = out + ".ckpt" */
+    const char *resume;     /* checkpoint to resume from, or NULL */
+    int64_t steps;          /* total steps (a resumed run continues to this) */
+    int batch, frames;      /* chunks per step, STFT frames per chunk */
+    float lr, weight_decay, clip;
+    int eval_every, ckpt_every, patience;
+    int val_clips;          /* validation clips used (0 = all) */
+    uint64_t seed;
+    int progress;           /* 1 = progress lines on stderr */
+    int log_every;          /* steps between progress lines */
+} sepnet_train_opts;
+
+/* Defaults: batch 4, frames 128, lr 1e-3, wd 0, clip 5, eval every 250,
+ * checkpoint every 50, patience 8, 24 validation clips, seed 1, 20000 steps,
+ * progress every 10 steps. */
+sepnet_train_opts sepnet_train_opts_default(void);
+
+/* Train on `train`, validating on `val` (may be empty: then no early
+ * stopping and the last model is saved). Errors: DUET_ERR_IO (checkpoint or
+ * output not writable), DUET_ERR_FORMAT (bad checkpoint), DUET_ERR_NAN
+ * (training diverged), DUET_ERR_NOMEM. */
+duet_status sepnet_train(const sepnet_train_opts *o, const sepnet_dataset *train,
+                         const sepnet_dataset *val, duet_err *err);
+
+/* Vocal-stem SDR gain (dB, mean over clips of SDR(estimate) - SDR(mixture),
+ * plain energy ratio SDR) and mean L1 loss of model m on the first n clips
+ * of ds (n = 0: all); used for validation. Errors: DUET_ERR_NOMEM. */
+duet_status sepnet_validate(const sepnet *m, const sepnet_dataset *ds, int n, double *sdr_gain,
+                            double *loss, duet_err *err);
+
+#endif
