@@ -1,0 +1,329 @@
+/* tests/test_rec_data.c: recommender loaders (generic TSVs, HetRec with CRLF
+ * and ISO-8859-1 tags, KGCN, NCF) on the tiny fixture set and on small files
+ * written here, bad-input errors with line numbers, and the seeded splits. */
+#include "check.h"
+#include "../recommender/data.h"
+#include "../recommender/split.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char tmpdir[64];
+
+static const char *tmpfile_with(const char *name, const char *content)
+{
+    static char path[8][256];
+    static int slot;
+    char *p = path[slot++ % 8];
+    snprintf(p, 256, "%s/%s", tmpdir, name);
+    FILE *f = fopen(p, "wb");
+    if (f) {
+        fputs(content, f);
+        fclose(f);
+    }
+    return p;
+}
+
+static float weight_of(const rec_dataset *ds, const char *u, const char *i)
+{
+    int32_t ui = rec_dataset_find_user(ds, u), ii = rec_dataset_find_item(ds, i);
+    if (ui < 0 || ii < 0) return -1;
+    for (int64_t q = ds->ui.indptr[ui]; q < ds->ui.indptr[ui + 1]; q++)
+        if (ds->ui.indices[q] == ii) return ds->ui.values[q];
+    return 0;
+}
+
+static void test_tiny_interactions(void)
+{
+    rec_dataset *ds = NULL;
+    duet_err err = {0};
+    REQUIRE(rec_load_interactions_tsv(FIXTURE("rec/tiny.tsv"), &ds, &err) == DUET_OK);
+    CHECK(ds->n_users == 10);
+    CHECK(ds->n_items == 12);
+    CHECK(ds->ui.nnz == 52);
+    CHECK(strcmp(ds->user_ids[0], "u1") == 0 && strcmp(ds->item_ids[0], "r1") == 0);
+    CHECK_NEAR(weight_of(ds, "u2", "r1"), 300, 0);
+    CHECK_NEAR(weight_of(ds, "u10", "j4"), 700, 0);
+    CHECK_NEAR(weight_of(ds, "u10", "r1"), 0, 0);
+    CHECK(rec_dataset_find_item(ds, "nope") == -1);
+    for (int32_t u = 0; u < ds->n_users; u++) /* rows sorted and unique */
+        for (int64_t q = ds->ui.indptr[u] + 1; q < ds->ui.indptr[u + 1]; q++)
+            CHECK(ds->ui.indices[q - 1] < ds->ui.indices[q]);
+
+    /* attributes: tokens "key=value", repeated rows add up, unknown items skipped */
+    const char *extra = tmpfile_with("attrs_extra.tsv", "r1\tgenre\trock\nzz\tgenre\tpolka\n");
+    REQUIRE(rec_load_item_attrs_tsv(ds, FIXTURE("rec/tiny_attrs.tsv"), &err) == DUET_OK);
+    REQUIRE(rec_load_item_attrs_tsv(ds, extra, &err) == DUET_OK);
+    CHECK(ds->n_skipped == 1);
+    CHECK(ds->n_tokens == 5); /* genre rock/jazz/blues, mood loud/calm (polka row skipped) */
+    int32_t r1 = rec_dataset_find_item(ds, "r1");
+    double loud = 0, rock = 0;
+    for (int64_t q = ds->item_attr.indptr[r1]; q < ds->item_attr.indptr[r1 + 1]; q++) {
+        const char *t = ds->tokens[ds->item_attr.indices[q]];
+        if (!strcmp(t, "mood=loud")) loud = ds->item_attr.values[q];
+        if (!strcmp(t, "genre=rock")) rock = ds->item_attr.values[q];
+    }
+    CHECK_NEAR(loud, 2, 0);
+    CHECK_NEAR(rock, 2, 0); /* once in tiny_attrs, once in the extra file */
+    CHECK(ds->item_attr.n_cols == ds->n_tokens);
+
+    /* features with a header; r5 and j6 have none */
+    REQUIRE(rec_load_item_features_tsv(ds, FIXTURE("rec/tiny_features.tsv"), 0, 1, &err) == DUET_OK);
+    CHECK(ds->n_feats == 2 && !strcmp(ds->feat_names[1], "tempo"));
+    int32_t j5 = rec_dataset_find_item(ds, "j5"), r5 = rec_dataset_find_item(ds, "r5");
+    CHECK(ds->has_feats[j5] && !ds->has_feats[r5]);
+    CHECK_NEAR(ds->item_feats[(size_t)j5 * 2 + 0], 0.7, 1e-6);
+    CHECK_NEAR(ds->item_feats[(size_t)j5 * 2 + 1], 150, 1e-4);
+    rec_dataset_free(ds);
+}
+
+/* Expect `st` and a message containing `needle`. */
+#define EXPECT_ERR(call, st, needle)                                                            \
+    do {                                                                                        \
+        duet_err e_ = {0};                                                                      \
+        duet_status s_ = (call);                                                                \
+        CHECK_MSG(s_ == (st), "status %d, want %d (%s)", (int)s_, (int)(st), e_.msg);           \
+        CHECK_MSG(strstr(e_.msg, needle) != NULL, "message '%s' lacks '%s'", e_.msg, needle);   \
+    } while (0)
+
+static void test_bad_interactions(void)
+{
+    rec_dataset *ds = NULL;
+#define LOAD(content) rec_load_interactions_tsv(tmpfile_with("bad.tsv", content), &ds, &e_)
+    EXPECT_ERR(LOAD("a\tx\t1\nb\ty\t2\na\tz\t-3\n"), DUET_ERR_FORMAT, ":3: weight -3 must be");
+    EXPECT_ERR(LOAD("a\tx\t0\n"), DUET_ERR_FORMAT, ":1: weight 0");
+    EXPECT_ERR(LOAD("a\tx\tnan\n"), DUET_ERR_NAN, ":1:");
+    EXPECT_ERR(LOAD("a\tx\tinf\n"), DUET_ERR_NAN, ":1:");
+    EXPECT_ERR(LOAD("a\tx\t1e99\n"), DUET_ERR_FORMAT, ":1:");
+    EXPECT_ERR(LOAD("a\tx\tabc\n"), DUET_ERR_FORMAT, ":1: weight 'abc' is not a number");
+    EXPECT_ERR(LOAD("# comment\na\tx\t1\nlonely\n"), DUET_ERR_FORMAT, ":3: expected 2 to 3");
+    EXPECT_ERR(LOAD("a\tx\t1\t7\n"), DUET_ERR_FORMAT, ":1: expected 2 to 3");
+    EXPECT_ERR(LOAD("a\t\t1\n"), DUET_ERR_FORMAT, ":1: empty user or item id");
+    EXPECT_ERR(LOAD("a\tx\t1\nb\tx\t1\r\na\tx\t5\n"), DUET_ERR_FORMAT, "lines 1 and 3 repeat");
+    EXPECT_ERR(LOAD(""), DUET_ERR_EMPTY, "no interactions");
+    EXPECT_ERR(LOAD("# only a comment\n\n"), DUET_ERR_EMPTY, "no interactions");
+    CHECK(ds == NULL);
+#undef LOAD
+    EXPECT_ERR(rec_load_interactions_tsv("/nonexistent/x.tsv", &ds, &e_), DUET_ERR_IO, "No such file");
+    /* a NUL byte (binary file) */
+    char p[256];
+    snprintf(p, sizeof p, "%s/nul.tsv", tmpdir);
+    FILE *f = fopen(p, "wb");
+    REQUIRE(f);
+    fwrite("a\tx\t1\nb\0y\t2\n", 1, 12, f);
+    fclose(f);
+    EXPECT_ERR(rec_load_interactions_tsv(p, &ds, &e_), DUET_ERR_FORMAT, ":2: NUL byte");
+    /* missing weight means 1, CRLF is accepted */
+    duet_err err = {0};
+    REQUIRE(rec_load_interactions_tsv(tmpfile_with("ok.tsv", "a\tx\r\nb\tx\t2.5\r\n"), &ds, &err) == DUET_OK);
+    CHECK_NEAR(weight_of(ds, "a", "x"), 1, 0);
+    CHECK_NEAR(weight_of(ds, "b", "x"), 2.5, 0);
+
+    /* features: field counts, numbers, repeats */
+#define FEAT(content) rec_load_item_features_tsv(ds, tmpfile_with("f.tsv", content), 0, 1, &e_)
+    EXPECT_ERR(FEAT("item\tf1\tf2\nx\t1\n"), DUET_ERR_FORMAT, ":2: 2 fields, the header has 3");
+    EXPECT_ERR(FEAT("item\tf1\nx\tfoo\n"), DUET_ERR_FORMAT, ":2: column 2: 'foo' is not a number");
+    EXPECT_ERR(FEAT("item\tf1\nx\tnan\n"), DUET_ERR_NAN, ":2: column 2");
+    EXPECT_ERR(FEAT("item\tf1\nx\t1\nx\t2\n"), DUET_ERR_FORMAT, ":3: item 'x' has a second feature row");
+    EXPECT_ERR(FEAT(""), DUET_ERR_EMPTY, "empty file");
+    EXPECT_ERR(FEAT("item\n"), DUET_ERR_FORMAT, "header has 1 columns");
+#undef FEAT
+    EXPECT_ERR(rec_load_item_attrs_tsv(ds, tmpfile_with("a.tsv", "x\tgenre\n"), &e_), DUET_ERR_FORMAT, ":1: expected");
+    rec_dataset_free(ds);
+}
+
+static void write_hetrec(const char *dir, const char *user_artists_header)
+{
+    char p[256];
+    mkdir(dir, 0777);
+#define W(name, content)                                  \
+    do {                                                  \
+        snprintf(p, sizeof p, "%s/%s", dir, name);        \
+        FILE *f_ = fopen(p, "wb");                        \
+        if (f_) {                                         \
+            fputs(content, f_);                           \
+            fclose(f_);                                   \
+        }                                                 \
+    } while (0)
+    char ua[512];
+    snprintf(ua, sizeof ua, "%s\r\n2\t51\t13883\r\n2\t52\t11690\r\n3\t51\t7\r\n3\t99\t1\r\n", user_artists_header);
+    W("user_artists.dat", ua);
+    W("artists.dat", "id\tname\turl\tpictureURL\n51\tDuran Duran\thttp://x\thttp://y\n52\tMorcheeba\thttp://x\t\n"
+                     "77\tNobody\thttp://x\thttp://y\n");
+    /* tag 2 is ISO-8859-1 "caf\xe9" */
+    W("tags.dat", "tagID\ttagValue\r\n1\tmetal\r\n2\tcaf\xe9\r\n");
+    W("user_taggedartists.dat", "userID\tartistID\ttagID\tday\tmonth\tyear\n2\t52\t1\t1\t4\t2009\n"
+                                "3\t52\t2\t1\t4\t2009\n3\t52\t2\t2\t4\t2009\n2\t4242\t1\t1\t1\t2010\n");
+    W("user_friends.dat", "userID\tfriendID\r\n2\t3\r\n3\t2\r\n2\t1000\r\n");
+#undef W
+}
+
+static void test_hetrec_and_kg(void)
+{
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s/hetrec", tmpdir);
+    write_hetrec(dir, "userID\tartistID\tweight");
+    rec_dataset *ds = NULL;
+    duet_err err = {0};
+    REQUIRE(rec_load_hetrec(dir, &ds, &err) == DUET_OK);
+    CHECK(ds->n_users == 2 && ds->n_items == 3);
+    CHECK_NEAR(weight_of(ds, "2", "51"), 13883, 0);
+    int32_t i52 = rec_dataset_find_item(ds, "52");
+    CHECK(ds->item_names && !strcmp(ds->item_names[i52], "Morcheeba"));
+    CHECK(ds->item_names[rec_dataset_find_item(ds, "99")] == NULL); /* not in artists.dat */
+    /* tags: item 52 has metal x1 and caf\u00e9 x2 (converted to UTF-8) */
+    double metal = 0, cafe = 0;
+    for (int64_t q = ds->item_attr.indptr[i52]; q < ds->item_attr.indptr[i52 + 1]; q++) {
+        const char *t = ds->tokens[ds->item_attr.indices[q]];
+        if (!strcmp(t, "tag:metal")) metal = ds->item_attr.values[q];
+        if (!strcmp(t, "tag:caf\xc3\xa9")) cafe = ds->item_attr.values[q];
+    }
+    CHECK_NEAR(metal, 1, 0);
+    CHECK_NEAR(cafe, 2, 0);
+    int32_t u3 = rec_dataset_find_user(ds, "3");
+    CHECK(ds->user_attr.indptr[u3 + 1] - ds->user_attr.indptr[u3] == 1); /* user 3 applied one distinct tag */
+    CHECK(ds->friends.nnz == 2);
+    CHECK(ds->n_skipped >= 3); /* artist 77, tagged artist 4242, friend 1000 */
+
+    /* KGCN: items 51 -> entity 0, 52 -> entity 1; 0 genre 5; 7 member-of 1 */
+    char kg[256];
+    snprintf(kg, sizeof kg, "%s/kg", tmpdir);
+    mkdir(kg, 0777);
+    char p[300];
+    snprintf(p, sizeof p, "%s/item_index2entity_id.txt", kg);
+    FILE *f = fopen(p, "wb");
+    REQUIRE(f);
+    fputs("51\t0\r\n52\t1\r\n4242\t2\r\n", f);
+    fclose(f);
+    snprintf(p, sizeof p, "%s/kg.txt", kg);
+    f = fopen(p, "wb");
+    REQUIRE(f);
+    fputs("0\tmusic.genre\t5\r\n7\tmember.of\t1\r\n8\tx\t9\r\n", f);
+    fclose(f);
+    int32_t nt = ds->n_tokens;
+    REQUIRE(rec_load_kgcn(ds, kg, &err) == DUET_OK);
+    CHECK(ds->n_tokens == nt + 2);
+    int32_t i51 = rec_dataset_find_item(ds, "51");
+    int found = 0;
+    for (int64_t q = ds->item_attr.indptr[i51]; q < ds->item_attr.indptr[i51 + 1]; q++)
+        found += !strcmp(ds->tokens[ds->item_attr.indices[q]], "kg:music.genre=5");
+    for (int64_t q = ds->item_attr.indptr[i52]; q < ds->item_attr.indptr[i52 + 1]; q++)
+        found += !strcmp(ds->tokens[ds->item_attr.indices[q]], "kg:~member.of=7");
+    CHECK(found == 2);
+    CHECK(ds->user_attr.n_cols == ds->n_tokens && ds->item_attr.n_cols == ds->n_tokens);
+    /* malformed kg line */
+    f = fopen(p, "wb");
+    REQUIRE(f);
+    fputs("0\tmusic.genre\t5\nzero\tr\t1\n", f);
+    fclose(f);
+    EXPECT_ERR(rec_load_kgcn(ds, kg, &e_), DUET_ERR_FORMAT, "kg.txt:2:");
+    rec_dataset_free(ds);
+
+    /* wrong header: a clear error naming the file */
+    write_hetrec(dir, "user\tartist\tweight");
+    EXPECT_ERR(rec_load_hetrec(dir, &ds, &e_), DUET_ERR_FORMAT, "user_artists.dat:1: expected the header");
+    CHECK(ds == NULL);
+}
+
+static void test_ncf(void)
+{
+    rec_ncf *d = NULL;
+    duet_err err = {0};
+    REQUIRE(rec_load_ncf(FIXTURE("rec/tiny_ncf"), &d, &err) == DUET_OK);
+    CHECK(d->n_users == 10);
+    CHECK(d->n_items == 12);
+    CHECK(d->train.nnz == 42);
+    CHECK(d->n_neg == 5);
+    CHECK(d->test_item[0] == 5); /* u1's last row is r5, the 6th distinct item */
+    CHECK(d->negatives[0] == 11);
+    for (int32_t u = 0; u < d->n_users; u++) CHECK(!rec_csr_has(&d->train, u, d->test_item[u]));
+    rec_ncf_free(d);
+
+    char pre[256];
+    snprintf(pre, sizeof pre, "%s/n", tmpdir);
+    tmpfile_with("n.train.rating", "0\t1\t3\n1\t0\t2\n");
+    tmpfile_with("n.test.rating", "0\t2\t1\n1\t2\t1\n");
+    tmpfile_with("n.test.negative", "(0,2)\t0\t3\n(1,2)\t1\t3\n");
+    REQUIRE(rec_load_ncf(pre, &d, &err) == DUET_OK);
+    CHECK(d->n_items == 4);
+    rec_ncf_free(d);
+    d = NULL;
+    tmpfile_with("n.test.negative", "(0,2)\t0\t3\n(1,3)\t1\t3\n");
+    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, "n.test.negative:2: pair (1,3) does not match");
+    tmpfile_with("n.test.negative", "(0,2)\t0\t3\n(1,2)\t1\n");
+    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, ":2: 1 negatives, earlier lines have 2");
+    tmpfile_with("n.test.negative", "(0,2)\t0\t3\n(1,2)\t-1\t3\n");
+    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, ":2: negative 1 '-1'");
+    tmpfile_with("n.test.negative", "(0,2)\t0\t3\n");
+    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, "1 lines, but");
+    tmpfile_with("n.test.negative", "(0,2)\t0\t3\n(1,2)\t1\t3\n");
+    tmpfile_with("n.train.rating", "0\t1\t3\n0\t1\t2\n");
+    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, "lines 1 and 2 repeat");
+    tmpfile_with("n.train.rating", "0\t1\n");
+    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, "n.train.rating:1: expected");
+    tmpfile_with("n.train.rating", "99999999\t1\t1\n");
+    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_RANGE, ":1: id over");
+    EXPECT_ERR(rec_load_ncf("/nonexistent/prefix", &d, &e_), DUET_ERR_IO, "prefix.train.rating");
+    CHECK(d == NULL);
+}
+
+static void test_user_split(void)
+{
+    rec_dataset *ds = NULL;
+    duet_err err = {0};
+    REQUIRE(rec_load_interactions_tsv(FIXTURE("rec/tiny.tsv"), &ds, &err) == DUET_OK);
+    rec_csr tr, te, tr2, te2;
+    REQUIRE(rec_split_users(&ds->ui, 0.2, 6, 42, &tr, &te, &err) == DUET_OK);
+    CHECK(tr.nnz + te.nnz == ds->ui.nnz);
+    for (int32_t u = 0; u < ds->n_users; u++) {
+        int64_t n = ds->ui.indptr[u + 1] - ds->ui.indptr[u], nt = te.indptr[u + 1] - te.indptr[u];
+        int64_t want = n >= 6 ? (int64_t)llround(0.2 * n) : 0;
+        if (n >= 6 && want < 1) want = 1;
+        CHECK_MSG(nt == want, "user %d: %lld test of %lld", u, (long long)nt, (long long)n);
+        for (int64_t q = te.indptr[u]; q < te.indptr[u + 1]; q++) {
+            CHECK(!rec_csr_has(&tr, u, te.indices[q]));
+            CHECK(rec_csr_has(&ds->ui, u, te.indices[q]));
+        }
+    }
+    /* same seed, same split; another seed, another split */
+    REQUIRE(rec_split_users(&ds->ui, 0.2, 6, 42, &tr2, &te2, &err) == DUET_OK);
+    CHECK(te2.nnz == te.nnz && memcmp(te2.indices, te.indices, (size_t)te.nnz * 4) == 0);
+    rec_csr_free(&tr2);
+    rec_csr_free(&te2);
+    REQUIRE(rec_split_users(&ds->ui, 0.2, 6, 43, &tr2, &te2, &err) == DUET_OK);
+    CHECK(te2.nnz == te.nnz && memcmp(te2.indices, te.indices, (size_t)te.nnz * 4) != 0);
+    rec_csr_free(&tr2);
+    rec_csr_free(&te2);
+    EXPECT_ERR(rec_split_users(&ds->ui, 1.0, 5, 1, &tr2, &te2, &e_), DUET_ERR_ARG, "fraction");
+
+    /* cold items: 10% of 12 items = 1 item, all its interactions in test */
+    uint8_t cold[12];
+    REQUIRE(rec_split_cold_items(&ds->ui, 0.25, 7, &tr2, &te2, cold, &err) == DUET_OK);
+    int nc = 0;
+    for (int i = 0; i < 12; i++) nc += cold[i];
+    CHECK(nc == 3);
+    for (int64_t q = 0; q < tr2.nnz; q++) CHECK(!cold[tr2.indices[q]]);
+    for (int64_t q = 0; q < te2.nnz; q++) CHECK(cold[te2.indices[q]]);
+    CHECK(tr2.nnz + te2.nnz == ds->ui.nnz);
+    rec_csr_free(&tr2);
+    rec_csr_free(&te2);
+    EXPECT_ERR(rec_split_cold_items(&ds->ui, 0.01, 7, &tr2, &te2, cold, &e_), DUET_ERR_ARG, "too few");
+    rec_csr_free(&tr);
+    rec_csr_free(&te);
+    rec_dataset_free(ds);
+}
+
+int main(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/duet_rec_XXXXXX");
+    if (!mkdtemp(tmpdir)) return 1;
+    RUN(test_tiny_interactions);
+    RUN(test_bad_interactions);
+    RUN(test_hetrec_and_kg);
+    RUN(test_ncf);
+    RUN(test_user_split);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    if (system(cmd) != 0) fprintf(stderr, "# could not remove %s\n", tmpdir);
+    return check_summary();
+}
