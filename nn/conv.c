@@ -62,18 +62,53 @@ static int tile_rows(const duet_conv2d_dims *d)
     return (int)r;
 }
 
-/* Per-worker floats: im2col tile + partial dW + partial dbias. */
+/* Backward's input gradient for stride-1 convolutions is itself a
+ * convolution: dinp = conv(dout, W'), W'[ci][co][i][j] = W[co][ci][kh-1-i][kw-1-j],
+ * padding d(k-1) - p, same dilation. That runs as im2col + sgemm with
+ * inner dimension Co*kh*kw instead of a scatter (col2im) after an sgemm
+ * with inner dimension Co, which is slow for thin layers. */
+static int use_tconv(const duet_conv2d_dims *d)
+{
+    return !is_pointwise(d) && d->sh == 1 && d->sw == 1 && d->ph <= d->dh * (d->kh - 1) &&
+           d->pw <= d->dw * (d->kw - 1);
+}
+
+static void tconv_dims(duet_conv2d_dims *t, const duet_conv2d_dims *d)
+{
+    int rc = duet_conv2d_dims_make2(t, 1, d->Co, d->Ho, d->Wo, d->Ci, d->kh, d->kw, 1, 1,
+                                    d->dh * (d->kh - 1) - d->ph, d->dw * (d->kw - 1) - d->pw, d->dh,
+                                    d->dw);
+    DUET_CHECK(rc == 0 && t->Ho == d->H && t->Wo == d->W);
+}
+
+static size_t col_floats(const duet_conv2d_dims *d)
+{
+    if (is_pointwise(d)) return 0;
+    return round16((size_t)d->Ci * d->kh * d->kw * (size_t)tile_rows(d) * d->Wo);
+}
+
+/* Per-worker floats: im2col tile (forward or transposed) + partial dW + partial dbias. */
 static size_t per_worker(const duet_conv2d_dims *d)
 {
-    size_t K = (size_t)d->Ci * d->kh * d->kw;
-    size_t col = is_pointwise(d) ? 0 : round16(K * (size_t)tile_rows(d) * d->Wo);
+    size_t K = (size_t)d->Ci * d->kh * d->kw, col = col_floats(d);
+    if (use_tconv(d)) {
+        duet_conv2d_dims t;
+        tconv_dims(&t, d);
+        if (col_floats(&t) > col) col = col_floats(&t);
+    }
     return col + round16((size_t)d->Co * K) + round16((size_t)d->Co);
+}
+
+/* Floats shared by all workers: the flipped weights of the transposed path. */
+static size_t shared_floats(const duet_conv2d_dims *d)
+{
+    return use_tconv(d) ? round16((size_t)d->Co * d->Ci * d->kh * d->kw) : 0;
 }
 
 size_t duet_conv2d_work_floats(const duet_conv2d_dims *d, int workers)
 {
     if (workers < 1) workers = 1;
-    return per_worker(d) * (size_t)workers;
+    return per_worker(d) * (size_t)workers + shared_floats(d);
 }
 
 double duet_conv2d_macs(const duet_conv2d_dims *d)
@@ -145,17 +180,17 @@ static void col2im_add(float *x, const float *col, const duet_conv2d_dims *d, in
 
 static int pick_workers(const duet_conv2d_dims *d, size_t work_floats, long items)
 {
-    size_t pw = per_worker(d);
-    DUET_CHECK(work_floats >= pw);
+    size_t pw = per_worker(d), sh = shared_floats(d);
+    DUET_CHECK(work_floats >= pw + sh);
     long n = duet_nn_workers();
     if (n > items) n = items;
-    if ((size_t)n > work_floats / pw) n = (long)(work_floats / pw);
+    if ((size_t)n > (work_floats - sh) / pw) n = (long)((work_floats - sh) / pw);
     return n < 1 ? 1 : (int)n;
 }
 
 /* Output rows [r0, r1) of item b. */
 static void forward_tile(float *out_b, float *col, const float *x_b, const float *w,
-                         const float *bias, const duet_conv2d_dims *d, int r0, int r1)
+                         const float *bias, const duet_conv2d_dims *d, int r0, int r1, float beta)
 {
     const int K = d->Ci * d->kh * d->kw, N = d->Ho * d->Wo, n = (r1 - r0) * d->Wo;
     float *o = out_b + (size_t)r0 * d->Wo;
@@ -174,7 +209,7 @@ static void forward_tile(float *out_b, float *col, const float *x_b, const float
             float *r = o + (size_t)co * N, bv = bias[co];
             for (int i = 0; i < n; i++) r[i] = bv;
         }
-    duet_sgemm(0, 0, d->Co, n, K, 1.0f, w, K, B, ldb, bias ? 1.0f : 0.0f, o, N);
+    duet_sgemm(0, 0, d->Co, n, K, 1.0f, w, K, B, ldb, bias ? 1.0f : beta, o, N);
 }
 
 void duet_conv2d_forward(float *out, float *work, size_t work_floats, const float *inp,
@@ -189,15 +224,16 @@ void duet_conv2d_forward(float *out, float *work, size_t work_floats, const floa
     for (long it = 0; it < items; it++) {
         int b = (int)(it / nt), r0 = (int)(it % nt) * tr, r1 = r0 + tr < d->Ho ? r0 + tr : d->Ho;
         float *col = work + (size_t)(nw > 1 ? omp_get_thread_num() : 0) * pw;
-        forward_tile(out + b * out_sz, col, inp + b * in_sz, w, bias, d, r0, r1);
+        forward_tile(out + b * out_sz, col, inp + b * in_sz, w, bias, d, r0, r1, 0.0f);
     }
 }
 
-static void backward_item(float *dinp_b, float *dw, float *dbias, float *col, const float *dout_b,
-                          const float *x_b, const float *w, const duet_conv2d_dims *d)
+static void backward_item(float *dinp_b, float *dw, float *dbias, float *col, const float *wflip,
+                          const float *dout_b, const float *x_b, const float *w,
+                          const duet_conv2d_dims *d)
 {
     const int K = d->Ci * d->kh * d->kw, N = d->Ho * d->Wo;
-    const int pt = is_pointwise(d), tr = tile_rows(d);
+    const int pt = is_pointwise(d), tr = tile_rows(d), tc = use_tconv(d);
     if (dbias)
         for (int co = 0; co < d->Co; co++) {
             const float *g = dout_b + (size_t)co * N;
@@ -212,7 +248,7 @@ static void backward_item(float *dinp_b, float *dw, float *dbias, float *col, co
         if (!pt) im2col(col, x_b, d, r0, r1);
         /* dw (Co, K) += dout tile (Co, n) @ col^T (n, K) */
         duet_sgemm(0, 1, d->Co, K, n, 1.0f, g, N, xb, pt ? N : n, 1.0f, dw, K);
-        if (!dinp_b) continue;
+        if (!dinp_b || tc) continue;
         if (pt) {
             /* dinp tile (Ci, n) += w^T (Ci, Co) @ dout tile (Co, n) */
             duet_sgemm(1, 0, K, n, d->Co, 1.0f, w, K, g, N, 1.0f, dinp_b + (size_t)r0 * d->Wo, N);
@@ -221,6 +257,25 @@ static void backward_item(float *dinp_b, float *dw, float *dbias, float *col, co
             col2im_add(dinp_b, col, d, r0, r1);
         }
     }
+    if (dinp_b && tc) {
+        duet_conv2d_dims t;
+        tconv_dims(&t, d);
+        const int ttr = tile_rows(&t);
+        for (int r0 = 0; r0 < t.Ho; r0 += ttr)
+            forward_tile(dinp_b, col, dout_b, wflip, NULL, &t, r0, r0 + ttr < t.Ho ? r0 + ttr : t.Ho, 1.0f);
+    }
+}
+
+/* wflip (Ci, Co, kh, kw) from w (Co, Ci, kh, kw), kernel rotated by 180 degrees */
+static void flip_weights(float *wflip, const float *w, const duet_conv2d_dims *d)
+{
+    const int kk = d->kh * d->kw;
+    for (int co = 0; co < d->Co; co++)
+        for (int ci = 0; ci < d->Ci; ci++) {
+            const float *src = w + ((size_t)co * d->Ci + ci) * kk;
+            float *dst = wflip + ((size_t)ci * d->Co + co) * kk;
+            for (int i = 0; i < kk; i++) dst[i] = src[kk - 1 - i];
+        }
 }
 
 void duet_conv2d_backward(float *dinp, float *dw, float *dbias, float *work, size_t work_floats,
@@ -231,9 +286,14 @@ void duet_conv2d_backward(float *dinp, float *dw, float *dbias, float *work, siz
     const size_t K = (size_t)d->Ci * d->kh * d->kw, wsz = (size_t)d->Co * K;
     const size_t pw = per_worker(d), colsz = pw - round16(wsz) - round16((size_t)d->Co);
     int nw = pick_workers(d, work_floats, d->B);
+    float *wflip = NULL;
+    if (use_tconv(d) && dinp) {
+        wflip = work + (size_t)nw * pw;
+        flip_weights(wflip, w, d);
+    }
     if (nw == 1) {
         for (int b = 0; b < d->B; b++)
-            backward_item(dinp ? dinp + b * in_sz : NULL, dw, dbias, work, dout + b * out_sz,
+            backward_item(dinp ? dinp + b * in_sz : NULL, dw, dbias, work, wflip, dout + b * out_sz,
                           inp + b * in_sz, w, d);
         return;
     }
@@ -246,7 +306,7 @@ void duet_conv2d_backward(float *dinp, float *dw, float *dbias, float *work, siz
         memset(pdb, 0, (size_t)d->Co * sizeof(float));
 #pragma omp for schedule(static)
         for (int b = 0; b < d->B; b++)
-            backward_item(dinp ? dinp + b * in_sz : NULL, pdw, dbias ? pdb : NULL, col,
+            backward_item(dinp ? dinp + b * in_sz : NULL, pdw, dbias ? pdb : NULL, col, wflip,
                           dout + b * out_sz, inp + b * in_sz, w, d);
         /* implicit barrier; reduce partials in worker order, split over outputs */
 #pragma omp for schedule(static)
