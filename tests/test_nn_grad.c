@@ -158,6 +158,9 @@ static void test_conv2d(void)
     CHECK(conv_case("conv-rect", 1, 2, 5, 9, 3, 1, 5, 1, 2, 0, 2, 1, 1, 1, 1));
     CHECK(conv_case("conv1x1", 2, 5, 4, 3, 3, 1, 1, 1, 1, 0, 0, 1, 1, 1, 2));
     CHECK(conv_case("conv4x4-s2-p1", 2, 2, 8, 6, 3, 4, 4, 2, 2, 1, 1, 1, 1, 1, 1));
+    CHECK(conv_case("conv-valid", 2, 3, 6, 7, 2, 3, 3, 1, 1, 0, 0, 1, 1, 1, 2));
+    CHECK(conv_case("conv-1x5-s1", 2, 2, 4, 9, 3, 1, 5, 1, 1, 0, 2, 1, 1, 1, 1));
+    CHECK(conv_case("conv-5x3-dil21", 1, 2, 12, 6, 2, 5, 3, 1, 1, 3, 1, 2, 1, 1, 1));
 }
 
 
