@@ -107,7 +107,7 @@ duet_status rec_content_score(const void *state, const rec_csr *train, const int
     const content_state *c = state;
     size_t ni = (size_t)c->n_items, nt = (size_t)c->n_tokens, nf = (size_t)c->n_feats;
     int fail = 0;
-#pragma omp parallel
+#pragma omp parallel if ((double)n * (double)(ni + c->tok.nnz) > 2e5)
     {
         float *pt = calloc(nt + 1, sizeof *pt), *pf = calloc(nf + 1, sizeof *pf);
         if (!pt || !pf) {

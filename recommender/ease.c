@@ -127,7 +127,7 @@ duet_status rec_ease_score(const void *state, const rec_csr *train, const int32_
     (void)err;
     const ease_state *e = state;
     size_t nk = (size_t)e->n_kept, ni = (size_t)e->n_items;
-#pragma omp parallel
+#pragma omp parallel if ((double)n * (double)nk > 2e5)
     {
         float *acc = malloc(nk * sizeof *acc);
 #pragma omp for schedule(dynamic, 8)

@@ -68,7 +68,7 @@ duet_status rec_eval_split(const rec_model_def *m, const void *state, const rec_
         int32_t nb = n_eval - b0 < batch ? n_eval - b0 : batch;
         st = m->score(state, train, users + b0, nb, scores, err);
         if (st) break;
-#pragma omp parallel
+#pragma omp parallel if ((double)nb * (double)ni > 2e5)
         {
             rec_metric_acc local;
             rec_acc_init(&local, acc->ks, acc->n_k);
@@ -121,7 +121,7 @@ duet_status rec_recommend(const rec_model_def *m, const void *state, const rec_c
         int32_t nb = n - b0 < batch ? n - b0 : batch;
         st = m->score(state, train, users + b0, nb, scores, err);
         if (st) break;
-#pragma omp parallel for schedule(dynamic, 8)
+#pragma omp parallel for schedule(dynamic, 8) if ((double)nb * (double)ni > 2e5)
         for (int32_t b = 0; b < nb; b++) {
             int32_t u = users[b0 + b];
             float *row = scores + (size_t)b * ni;
@@ -355,7 +355,7 @@ static duet_status sampled_eval(const rec_model_def *m, const void *state, const
         int32_t nb = n_eval - b0 < batch ? n_eval - b0 : batch;
         st = m->score(state, train, users + b0, nb, scores, err);
         if (st) break;
-#pragma omp parallel
+#pragma omp parallel if ((double)nb * (double)ni > 2e5)
         {
             rec_metric_acc local;
             rec_acc_init(&local, acc->ks, acc->n_k);

@@ -53,7 +53,7 @@ static int solve_side(const rec_csr *X, int weighting, float alpha, float reg, c
     /* G = H^T H (d x d) */
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, d, m, 1.0f, H, d, H, d, 0.0f, G, d);
     int fail = 0;
-#pragma omp parallel
+#pragma omp parallel if ((double)X->n_rows * d * d * d > 1e6)
     {
         double *A = malloc((size_t)d * d * sizeof *A), *b = malloc((size_t)d * sizeof *b);
         if (!A || !b) {

@@ -63,7 +63,7 @@ static duet_status neighbours(const rec_csr *A, const rec_csr *At, int centre, i
         norm[r] = (float)sqrt(s2);
     }
     int fail = 0;
-#pragma omp parallel
+#pragma omp parallel if ((double)A->nnz * 50 > 2e5)
     {
         float *acc = calloc((size_t)n + 1, sizeof *acc);
         int32_t *cnt = calloc((size_t)n + 1, sizeof *cnt);
@@ -182,7 +182,7 @@ duet_status rec_userknn_score(const void *state, const rec_csr *train, const int
     (void)err;
     const knn_state *st = state;
     size_t ni = (size_t)st->n_items;
-#pragma omp parallel for schedule(dynamic, 8)
+#pragma omp parallel for schedule(dynamic, 8) if ((double)n * (double)ni > 2e5)
     for (int32_t b = 0; b < n; b++) {
         float *o = out + (size_t)b * ni;
         memset(o, 0, ni * sizeof *o);
@@ -204,7 +204,7 @@ duet_status rec_itemknn_score(const void *state, const rec_csr *train, const int
     (void)err;
     const knn_state *st = state;
     size_t ni = (size_t)st->n_items;
-#pragma omp parallel for schedule(dynamic, 8)
+#pragma omp parallel for schedule(dynamic, 8) if ((double)n * (double)ni > 2e5)
     for (int32_t b = 0; b < n; b++) {
         float *o = out + (size_t)b * ni;
         memset(o, 0, ni * sizeof *o);
