@@ -6,9 +6,11 @@
 # Library sources are compiled once into $OUT/libduet_fuzz.a with coverage
 # instrumentation (a file that does not compile with clang is skipped with a
 # note; a target that needs it then fails to link and is reported). Seeds
-# come from fuzz/corpus/<name>/ (read only); new inputs go to
+# come from fuzz/corpus/<name>/ (read only); the inputs that once crashed a
+# target are kept in fuzz/regress/<name>/ and replayed before it runs; new inputs go to
 # $OUT/corpus/<name>/, crashes to $OUT/artifacts/<name>/. fuzz/<name>.dict is
-# used as the dictionary when present. Environment: FUZZ_CC (clang),
+# used as the dictionary when present; fuzz/lsan.supp lists leaks inside
+# third-party libraries (reproduced without duet). Environment: FUZZ_CC (clang),
 # FUZZ_OUT (build-fuzz), FUZZ_ONLY (run only targets whose name contains it),
 # FUZZ_ARGS (extra libFuzzer flags). Exit status 1 when any target crashed
 # or failed to build.
@@ -64,8 +66,20 @@ for t in fuzz/fuzz_*.c; do
     [ -f "fuzz/$short.dict" ] && dict="-dict=fuzz/$short.dict"
     seeds=""
     [ -d "fuzz/corpus/$short" ] && seeds="fuzz/corpus/$short"
+    # regression inputs (crashes found earlier) must pass before fuzzing
+    if [ -d "fuzz/regress/$short" ] && [ -n "$(ls "fuzz/regress/$short")" ]; then
+        if ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
+            LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/fuzz/lsan.supp:print_suppressions=0} \
+            "$OUT/$name" -rss_limit_mb=2048 fuzz/regress/"$short"/* >"$OUT/$name.regress.log" 2>&1; then
+            echo "fuzz: $name: $(ls "fuzz/regress/$short" | wc -l) regression inputs pass"
+        else
+            echo "fuzz: $name: a regression input FAILED, see $OUT/$name.regress.log"
+            fail=1
+        fi
+    fi
     echo "fuzz: $name for ${SECS}s"
-    ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
+    ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
+    LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/fuzz/lsan.supp:print_suppressions=0} OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
         nice -n 10 "$OUT/$name" -max_total_time="$SECS" -timeout=20 -rss_limit_mb=2048 \
         -print_final_stats=1 $dict ${FUZZ_ARGS:-} -artifact_prefix="$OUT/artifacts/$short/" \
         "$OUT/corpus/$short" $seeds >"$OUT/$name.log" 2>&1
