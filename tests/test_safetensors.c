@@ -653,6 +653,20 @@ static void test_malformed_tensors(void)
     BAD("duplicate names via escape", "{\"a\":{" F32_4 "},\"\\u0061\":{\"dtype\":\"F32\",\"shape\":[1],"
         "\"data_offsets\":[4,8]}}", 8, DUET_ERR_FORMAT, "duplicate tensor name \"a\"");
     BAD("empty name", "{\"\":{" F32_4 "}}", 4, DUET_ERR_FORMAT, "empty tensor name");
+    BAD("duplicate shape", T(F32_4 ",\"shape\":[1]"), 4, DUET_ERR_FORMAT, "duplicate key \"shape\"");
+    BAD("duplicate offsets", T(F32_4 ",\"data_offsets\":[0,4]"), 4, DUET_ERR_FORMAT,
+        "duplicate key \"data_offsets\"");
+    BAD("control char shown as ?", "{\"a\\u0001\\n\":{\"dtype\":\"F8\",\"shape\":[],\"data_offsets\":[0,1]}}", 1,
+        DUET_ERR_FORMAT, "tensor \"a??\": unknown dtype \"F8\"");
+    {
+        /* a 300-byte name (2-byte UTF-8 characters) is cut at a character
+         * boundary in the message */
+        char h[800], name[301];
+        for (int i = 0; i < 300; i += 2) memcpy(name + i, "\xc3\xa9", 2);
+        name[300] = '\0';
+        snprintf(h, sizeof h, "{\"%s\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,4]}}", name);
+        expect_bad("long name", h, strlen(h), 4, DUET_ERR_FORMAT, "\xc3\xa9...\": data_offsets [0,4] hold 4 bytes");
+    }
     BAD("missing colon", "{\"a\" {" F32_4 "}}", 4, DUET_ERR_FORMAT, "':' after a tensor name");
     BAD("key not a string", "{a:{" F32_4 "}}", 4, DUET_ERR_FORMAT, "expected a string");
 }
