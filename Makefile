@@ -32,7 +32,7 @@ LIB_SRC    := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 CLI_SRC    := $(wildcard cli/*.c)
 TEST_SRC   := $(wildcard tests/test_*.c)
 BENCH_SRC  := $(wildcard bench/bench_*.c)
-HDRS       := $(foreach d,$(LIB_DIRS) cli tests,$(wildcard $(d)/*.h)) cli/commands.def
+HDRS       := $(foreach d,$(LIB_DIRS) cli tests,$(wildcard $(d)/*.h) $(wildcard $(d)/*.def))
 
 B          ?= build
 SAN        :=

@@ -76,6 +76,11 @@ duet_status sepnet_save(const sepnet *m, const char *path, const char *const *ex
  * mismatches, named in err), DUET_ERR_NOMEM. */
 duet_status sepnet_load(const char *path, sepnet **out, duet_err *err);
 
+/* The model `duet separate` uses when none is given: $DUET_MODEL, else
+ * models/sepnet.safetensors if readable (run from the source tree), else
+ * DUET_DATADIR/sepnet.safetensors (installed). Never NULL; not owned. */
+const char *sepnet_default_model_path(void);
+
 /* Per-run state (activations, tape, scratch): one per thread. */
 typedef struct sepnet_run sepnet_run;
 
