@@ -22,4 +22,9 @@
 #include "features/tempo.h"
 #include "features/word2vec.h"
 #include "features/w2v_corpus.h"
+#include "separation/bsseval.h"
+#include "separation/sdr.h"
+#include "separation/separators.h"
+#include "separation/stems_io.h"
+#include "separation/sep_eval.h"
 #endif
