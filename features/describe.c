@@ -255,6 +255,67 @@ done:
     return st;
 }
 
+/* 2:1 decimation by a linear-phase half-band FIR (Kaiser-windowed sinc,
+ * cutoff at the new Nyquist, 127 taps, beta 8: about 80 dB stop-band
+ * attenuation, pass band flat to about 10 kHz at 44.1 kHz input). Output
+ * frame k is centred on input frame 2k (zero padding at the edges), and there
+ * are (n + 1) / 2 of them: round(n / 2) as duet_audio_resample gives. The
+ * common 44.1 kHz -> 22.05 kHz step runs through this, several times faster
+ * than a general sinc resampler. */
+#define DEC_HALF 63
+static double bessel_i0(double x)
+{
+    double s = 1, t = 1;
+    for (int k = 1; k < 50; k++) {
+        t *= (x / (2 * k)) * (x / (2 * k));
+        s += t;
+        if (t < 1e-17 * s) break;
+    }
+    return s;
+}
+
+static duet_status decimate2(const duet_audio *in, duet_audio *out, duet_err *err)
+{
+    int64_t n = in->frames, m = (n + 1) / 2;
+    duet_status st = duet_audio_alloc(out, 1, m, in->sample_rate / 2);
+    if (st != DUET_OK) return duet_err_set(err, st, "out of memory");
+    float h[DEC_HALF + 1]; /* h[j] for offsets 0, 1, 3, 5, ...: odd offsets and the centre */
+    const double beta = 8.0, i0b = bessel_i0(beta);
+    double hs[2 * DEC_HALF + 1], sum = 0;
+    for (int j = -DEC_HALF; j <= DEC_HALF; j++) {
+        double r = (double)j / DEC_HALF;
+        double w = bessel_i0(beta * sqrt(1 - r * r)) / i0b;
+        double sinc = j == 0 ? 0.5 : sin(3.14159265358979323846 * j / 2) / (3.14159265358979323846 * j);
+        hs[j + DEC_HALF] = sinc * w;
+        sum += hs[j + DEC_HALF];
+    }
+    h[0] = (float)(hs[DEC_HALF] / sum);
+    for (int q = 1; q <= (DEC_HALF + 1) / 2; q++) h[q] = (float)(hs[DEC_HALF + 2 * q - 1] / sum);
+    const int nq = (DEC_HALF + 1) / 2; /* odd taps on each side */
+    const float *x = in->ch[0];
+    float *y = out->ch[0];
+    for (int64_t k = 0; k < m; k++) {
+        int64_t c = 2 * k;
+        double acc = (double)h[0] * x[c];
+        if (c - (2 * nq - 1) >= 0 && c + (2 * nq - 1) < n) {
+            float part[4] = {0};
+            int q = 1;
+            for (; q + 3 <= nq; q += 4)
+                for (int u = 0; u < 4; u++)
+                    part[u] += h[q + u] * (x[c - (2 * (q + u) - 1)] + x[c + (2 * (q + u) - 1)]);
+            for (; q <= nq; q++) part[0] += h[q] * (x[c - (2 * q - 1)] + x[c + (2 * q - 1)]);
+            acc += (double)part[0] + part[1] + part[2] + part[3];
+        } else {
+            for (int q = 1; q <= nq; q++) {
+                int64_t l = c - (2 * q - 1), r = c + (2 * q - 1);
+                acc += (double)h[q] * ((l >= 0 ? x[l] : 0.0f) + (r < n ? x[r] : 0.0f));
+            }
+        }
+        y[k] = (float)acc;
+    }
+    return DUET_OK;
+}
+
 duet_status duet_features_prepare(const duet_audio *a, duet_audio *out, duet_err *err)
 {
     memset(out, 0, sizeof *out);
@@ -262,6 +323,13 @@ duet_status duet_features_prepare(const duet_audio *a, duet_audio *out, duet_err
     duet_audio mono;
     duet_status st = duet_audio_to_mono(a, &mono, err);
     if (st != DUET_OK) return st;
+    while (mono.sample_rate == 4 * DUET_FEAT_SR || mono.sample_rate == 2 * DUET_FEAT_SR) {
+        duet_audio half;
+        st = decimate2(&mono, &half, err);
+        duet_audio_free(&mono);
+        if (st != DUET_OK) return st;
+        mono = half;
+    }
     if (mono.sample_rate == DUET_FEAT_SR) {
         *out = mono;
         return DUET_OK;

@@ -42,13 +42,23 @@ float duet_spectral_rolloff(const float *mag, const float *freq, int n_bins, dou
 
 float duet_spectral_flatness(const float *mag, int n_bins, double amin)
 {
-    double slog = 0, s = 0;
+    /* sum of logs as the log of a running product, renormalised with frexp
+     * every 16 factors (one log per frame instead of one per bin; 16 factors of
+     * at least 1e-10 stay inside the double range) */
+    double s = 0, prod = 1.0;
+    long expo = 0;
     for (int k = 0; k < n_bins; k++) {
         double p = (double)mag[k] * mag[k];
         if (!(p > amin)) p = amin;
-        slog += log(p);
         s += p;
+        prod *= p;
+        if ((k & 15) == 15) {
+            int e;
+            prod = frexp(prod, &e);
+            expo += e;
+        }
     }
+    double slog = log(prod) + (double)expo * 0.69314718055994530942;
     double g = exp(slog / n_bins), a = s / n_bins;
     return (float)(g / a);
 }
@@ -97,28 +107,38 @@ duet_status duet_contrast_bands_init(duet_contrast_bands *b, int sr, int n_fft, 
     return DUET_OK;
 }
 
-/* Partial selection: move the q smallest of a[0..n) to the front (any order). */
-static void select_smallest(float *a, int n, int q)
+/* One pass over a band keeping the q smallest and q largest values in
+ * small sorted buffers (q is rint(0.02 * band size): 1..9 at n_fft 2048, so
+ * almost every value is rejected by one comparison). */
+static void band_extremes(const float *x, int n, int q, float *lo, float *hi, double *sum_lo, double *sum_hi)
 {
-    int lo = 0, hi = n - 1, k = q - 1;
-    while (lo < hi) {
-        float pivot = a[(lo + hi) / 2];
-        int i = lo, j = hi;
-        while (i <= j) {
-            while (a[i] < pivot) i++;
-            while (a[j] > pivot) j--;
-            if (i <= j) {
-                float t = a[i];
-                a[i] = a[j];
-                a[j] = t;
-                i++;
+    int nl = 0, nh = 0;
+    for (int i = 0; i < n; i++) {
+        float v = x[i];
+        if (nl < q || v < lo[nl - 1]) { /* lo ascending */
+            int j = nl < q ? nl++ : q - 1;
+            while (j > 0 && lo[j - 1] > v) {
+                lo[j] = lo[j - 1];
                 j--;
             }
+            lo[j] = v;
         }
-        if (k <= j) hi = j;
-        else if (k >= i) lo = i;
-        else break;
+        if (nh < q || v > hi[nh - 1]) { /* hi descending */
+            int j = nh < q ? nh++ : q - 1;
+            while (j > 0 && hi[j - 1] < v) {
+                hi[j] = hi[j - 1];
+                j--;
+            }
+            hi[j] = v;
+        }
     }
+    double sl = 0, sh = 0;
+    for (int i = 0; i < q; i++) {
+        sl += lo[i];
+        sh += hi[i];
+    }
+    *sum_lo = sl;
+    *sum_hi = sh;
 }
 
 void duet_contrast_frame(const duet_contrast_bands *b, const float *mag, float *peak,
@@ -126,14 +146,8 @@ void duet_contrast_frame(const duet_contrast_bands *b, const float *mag, float *
 {
     for (int r = 0; r <= b->n_bands; r++) {
         int n = b->count[r], q = b->q[r];
-        const float *src = mag + b->first[r];
-        double sv = 0, sp = 0;
-        memcpy(scratch, src, (size_t)n * sizeof *scratch);
-        if (q < n) select_smallest(scratch, n, q);
-        for (int i = 0; i < q; i++) sv += scratch[i];
-        memcpy(scratch, src, (size_t)n * sizeof *scratch);
-        if (n - q > 0) select_smallest(scratch, n, n - q);
-        for (int i = n - q; i < n; i++) sp += scratch[i];
+        double sv, sp;
+        band_extremes(mag + b->first[r], n, q, scratch, scratch + q, &sv, &sp);
         valley[r] = (float)(sv / q);
         peak[r] = (float)(sp / q);
     }
@@ -202,8 +216,13 @@ void duet_chroma_frame(const float *w, int n_chroma, int n_bins, const float *po
     float mx = 0;
     for (int c = 0; c < n_chroma; c++) {
         const float *row = w + (size_t)c * n_bins;
+        float part[8] = {0};
+        int k = 0;
+        for (; k + 8 <= n_bins; k += 8)
+            for (int u = 0; u < 8; u++) part[u] += row[k + u] * power[k + u];
         float acc = 0;
-        for (int k = 0; k < n_bins; k++) acc += row[k] * power[k];
+        for (; k < n_bins; k++) acc += row[k] * power[k];
+        for (int u = 0; u < 8; u++) acc += part[u];
         chroma[c] = acc;
         if (acc > mx) mx = acc;
     }
@@ -227,12 +246,23 @@ void duet_zcr(const float *x, int64_t n, int frame_length, int hop, float *out)
     int64_t nf = duet_frames_centered(n, hop), half = frame_length / 2;
     for (int64_t t = 0; t < nf; t++) {
         int64_t start = t * hop - half;
-        int cnt = 0, prev = 0;
-        for (int j = 0; j < frame_length; j++) {
-            float v = padded_at(x, n, start + j, 1);
-            int neg = (fabsf(v) > 1e-10f) && v < 0; /* signbit after zeroing tiny values */
-            if (j > 0 && neg != prev) cnt++;
-            prev = neg;
+        int cnt = 0;
+        if (start >= 0 && start + frame_length <= n) {
+            const float *f = x + start;
+            int prev = (fabsf(f[0]) > 1e-10f) && f[0] < 0;
+            for (int j = 1; j < frame_length; j++) {
+                int neg = (fabsf(f[j]) > 1e-10f) && f[j] < 0;
+                cnt += neg != prev;
+                prev = neg;
+            }
+        } else {
+            int prev = 0;
+            for (int j = 0; j < frame_length; j++) {
+                float v = padded_at(x, n, start + j, 1);
+                int neg = (fabsf(v) > 1e-10f) && v < 0; /* signbit after zeroing tiny values */
+                if (j > 0 && neg != prev) cnt++;
+                prev = neg;
+            }
         }
         out[t] = (float)cnt / (float)frame_length;
     }

@@ -3,6 +3,7 @@
  * onset_detect with their default parameters). */
 #include "tempo.h"
 
+#include <fftw3.h>
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -28,19 +29,6 @@ void duet_onset_strength(const float *mel_db, int64_t n_frames, int n_mels, int 
     }
 }
 
-/* sum_i x[i] x[i+lag] for i < n - lag, with independent accumulators. */
-static double autocorr_lag(const float *x, int n, int lag)
-{
-    float acc[8] = {0};
-    int m = n - lag, i = 0;
-    for (; i + 8 <= m; i += 8)
-        for (int u = 0; u < 8; u++) acc[u] += x[i + u] * x[i + u + lag];
-    double s = 0;
-    for (int u = 0; u < 8; u++) s += acc[u];
-    for (; i < m; i++) s += (double)x[i] * x[i + lag];
-    return s;
-}
-
 duet_status duet_tempo(const float *env, int64_t n, int sr, int hop, double start_bpm,
                        double std_bpm, double ac_size, double max_tempo, double *bpm,
                        duet_err *err)
@@ -58,17 +46,25 @@ duet_status duet_tempo(const float *env, int64_t n, int sr, int hop, double star
     int w = (int)floor(floor(ac_size * sr) / hop);
     if (w < 2) return duet_err_set(err, DUET_ERR_ARG, "tempo: autocorrelation window too short");
     int half = w / 2;
+    int nfft = 1;
+    while (nfft < 2 * w - 1) nfft *= 2;
     size_t np = (size_t)n + 2 * (size_t)half;
-    float *pad = malloc(np * sizeof *pad), *win = malloc((size_t)w * sizeof *win),
-          *frame = malloc((size_t)w * sizeof *frame);
+    float *pad = malloc(np * sizeof *pad), *win = malloc((size_t)w * sizeof *win);
+    float *buf = fftwf_malloc(sizeof(float) * (size_t)nfft);
+    fftwf_complex *spec = fftwf_malloc(sizeof(fftwf_complex) * (size_t)(nfft / 2 + 1));
     double *tg = calloc((size_t)w, sizeof *tg);
-    if (!pad || !win || !frame || !tg) {
-        free(pad);
-        free(win);
-        free(frame);
-        free(tg);
-        return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+    fftwf_plan fwd = NULL, inv = NULL;
+    if (pad && win && buf && spec && tg) {
+#pragma omp critical(duet_fftw_planner)
+        {
+            fwd = fftwf_plan_dft_r2c_1d(nfft, buf, spec, FFTW_ESTIMATE);
+            inv = fftwf_plan_dft_c2r_1d(nfft, spec, buf, FFTW_ESTIMATE);
+        }
     }
+    duet_status st = DUET_OK;
+    if (!pad || !win || !buf || !spec || !tg) st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+    else if (!fwd || !inv) st = duet_err_set(err, DUET_ERR_INTERNAL, "tempo: FFT planning failed");
+    if (st != DUET_OK) goto done;
     /* numpy linear_ramp padding to end value 0 */
     for (int i = 0; i < half; i++) {
         pad[i] = (float)((double)env[0] * i / half);
@@ -76,12 +72,22 @@ duet_status duet_tempo(const float *env, int64_t n, int sr, int hop, double star
     }
     memcpy(pad + half, env, (size_t)n * sizeof *pad);
     for (int i = 0; i < w; i++) win[i] = (float)(0.5 - 0.5 * cos(2.0 * TEMPO_PI * i / w));
+    /* per frame: autocorrelation through |FFT|^2 (zero-padded to nfft >=
+     * 2w - 1, so no circular wrap), normalised by its lag-0 value */
     for (int64_t t = 0; t < n; t++) {
         const float *src = pad + t;
-        for (int i = 0; i < w; i++) frame[i] = src[i] * win[i];
-        double a0 = autocorr_lag(frame, w, 0);
-        if (!(a0 > DBL_MIN)) continue; /* an all-zero frame contributes zeros */
-        for (int lag = 0; lag < w; lag++) tg[lag] += autocorr_lag(frame, w, lag) / a0;
+        for (int i = 0; i < w; i++) buf[i] = src[i] * win[i];
+        memset(buf + w, 0, sizeof(float) * (size_t)(nfft - w));
+        fftwf_execute_dft_r2c(fwd, buf, spec);
+        for (int k = 0; k <= nfft / 2; k++) {
+            float re = spec[k][0], im = spec[k][1];
+            spec[k][0] = re * re + im * im;
+            spec[k][1] = 0;
+        }
+        fftwf_execute_dft_c2r(inv, spec, buf);
+        double a0 = buf[0];
+        if (!(a0 > 1e-30 * nfft)) continue; /* an all-zero frame contributes zeros */
+        for (int lag = 0; lag < w; lag++) tg[lag] += buf[lag] / a0;
     }
     int best = -1;
     double best_v = -INFINITY;
@@ -96,11 +102,20 @@ duet_status duet_tempo(const float *env, int64_t n, int sr, int hop, double star
         }
     }
     if (best > 0) *bpm = 60.0 * sr / ((double)hop * best);
+done:
+    if (fwd || inv) {
+#pragma omp critical(duet_fftw_planner)
+        {
+            if (fwd) fftwf_destroy_plan(fwd);
+            if (inv) fftwf_destroy_plan(inv);
+        }
+    }
     free(pad);
     free(win);
-    free(frame);
+    fftwf_free(buf);
+    fftwf_free(spec);
     free(tg);
-    return DUET_OK;
+    return st;
 }
 
 int64_t duet_onset_detect(const float *env, int64_t n, int sr, int hop, int64_t *onsets,
