@@ -25,19 +25,19 @@ void duet_bn2d_forward_train(float *out, float *mean, float *invstd, float *run_
     const double n = (double)B * HW;
 #pragma omp parallel for schedule(static) if (n * C > PAR_MIN && duet_nn_workers() > 1)
     for (int c = 0; c < C; c++) {
-        double s = 0;
-        for (int b = 0; b < B; b++) {
-            const float *x = inp + b * cstride + c * plane;
-            for (size_t i = 0; i < plane; i++) s += x[i];
-        }
-        double mu = s / n, ss = 0;
+        /* one pass: sum and sum of squares in double (no cancellation issue
+         * at float input precision) */
+        double s = 0, sq = 0;
         for (int b = 0; b < B; b++) {
             const float *x = inp + b * cstride + c * plane;
             for (size_t i = 0; i < plane; i++) {
-                double e = x[i] - mu;
-                ss += e * e;
+                double v = x[i];
+                s += v;
+                sq += v * v;
             }
         }
+        double mu = s / n, ss = sq - s * mu;
+        if (ss < 0) ss = 0;
         double var = ss / n;
         float is = (float)(1.0 / sqrt(var + eps));
         mean[c] = (float)mu;
@@ -241,9 +241,17 @@ static void bilinear_index(int o, int in, int out, int *i0, int *i1, float *l1)
     *l1 = src - (float)a;
 }
 
+/* Column source indices and weights, computed once per call: on the stack
+ * for widths up to UP_TAB, else recomputed per pixel. */
+#define UP_TAB 2048
+
 void duet_upsample_bilinear_forward(float *out, const float *inp, int BC, int H, int W, int Ho,
                                     int Wo)
 {
+    int tw0[UP_TAB], tw1[UP_TAB];
+    float tl[UP_TAB];
+    const int tab = Wo <= UP_TAB;
+    for (int ow = 0; tab && ow < Wo; ow++) bilinear_index(ow, W, Wo, &tw0[ow], &tw1[ow], &tl[ow]);
 #pragma omp parallel for schedule(static) if ((double)BC * Ho * Wo > PAR_MIN && duet_nn_workers() > 1)
     for (int p = 0; p < BC; p++) {
         const float *x = inp + (size_t)p * H * W;
@@ -257,7 +265,8 @@ void duet_upsample_bilinear_forward(float *out, const float *inp, int BC, int H,
             for (int ow = 0; ow < Wo; ow++) {
                 int w0, w1;
                 float lw;
-                bilinear_index(ow, W, Wo, &w0, &w1, &lw);
+                if (tab) w0 = tw0[ow], w1 = tw1[ow], lw = tl[ow];
+                else bilinear_index(ow, W, Wo, &w0, &w1, &lw);
                 yr[ow] = (1.0f - lh) * ((1.0f - lw) * r0[w0] + lw * r0[w1]) +
                          lh * ((1.0f - lw) * r1[w0] + lw * r1[w1]);
             }
@@ -268,6 +277,10 @@ void duet_upsample_bilinear_forward(float *out, const float *inp, int BC, int H,
 void duet_upsample_bilinear_backward(float *dinp, const float *dout, int BC, int H, int W, int Ho,
                                      int Wo)
 {
+    int tw0[UP_TAB], tw1[UP_TAB];
+    float tl[UP_TAB];
+    const int tab = Wo <= UP_TAB;
+    for (int ow = 0; tab && ow < Wo; ow++) bilinear_index(ow, W, Wo, &tw0[ow], &tw1[ow], &tl[ow]);
 #pragma omp parallel for schedule(static) if ((double)BC * Ho * Wo > PAR_MIN && duet_nn_workers() > 1)
     for (int p = 0; p < BC; p++) {
         float *dx = dinp + (size_t)p * H * W;
@@ -281,7 +294,8 @@ void duet_upsample_bilinear_backward(float *dinp, const float *dout, int BC, int
             for (int ow = 0; ow < Wo; ow++) {
                 int w0, w1;
                 float lw;
-                bilinear_index(ow, W, Wo, &w0, &w1, &lw);
+                if (tab) w0 = tw0[ow], w1 = tw1[ow], lw = tl[ow];
+                else bilinear_index(ow, W, Wo, &w0, &w1, &lw);
                 float v = gr[ow];
                 r0[w0] += (1.0f - lh) * (1.0f - lw) * v;
                 r0[w1] += (1.0f - lh) * lw * v;
