@@ -81,7 +81,9 @@ typedef enum duet_audio_filetype {
 
 /* Write `a` to `path` atomically (temporary + rename; see atomic_file.h).
  * Integer formats clip to [-1, 1). Errors: DUET_ERR_IO (missing/read-only
- * folder, disk full), DUET_ERR_ARG (0 channels, bad rate), DUET_ERR_NAN. */
+ * folder, disk full), DUET_ERR_ARG (0 channels, bad rate, or a rate/channel
+ * count the format cannot store, e.g. FLAC above 655350 Hz), DUET_ERR_NAN
+ * (nothing is written). */
 duet_status duet_audio_write(const char *path, const duet_audio *a, duet_audio_filetype type,
                              duet_err *err);
 
@@ -90,7 +92,8 @@ typedef enum duet_resample_quality {
     DUET_RESAMPLE_BEST = 0,    /* SRC_SINC_BEST_QUALITY */
     DUET_RESAMPLE_HIGH = 1,    /* SRC_SINC_MEDIUM_QUALITY (the default) */
     DUET_RESAMPLE_FAST = 2,    /* SRC_SINC_FASTEST */
-    DUET_RESAMPLE_LINEAR = 3   /* SRC_LINEAR */
+    DUET_RESAMPLE_LINEAR = 3   /* linear interpolation like SRC_LINEAR, done in duet so that it
+                                  is time-aligned (SRC_LINEAR lags by one input sample) */
 } duet_resample_quality;
 
 /* Resample `in` to `new_rate` into *out (a new buffer). The output has
@@ -101,7 +104,8 @@ typedef enum duet_resample_quality {
 duet_status duet_audio_resample(const duet_audio *in, int new_rate, duet_resample_quality q,
                                 duet_audio *out, duet_err *err);
 
-/* Mix down to mono (mean over channels) into *out. Errors: DUET_ERR_NOMEM. */
+/* Mix down to mono (mean over channels) into *out (a new buffer, free with
+ * duet_audio_free). Errors: DUET_ERR_ARG, DUET_ERR_NOMEM. */
 duet_status duet_audio_to_mono(const duet_audio *in, duet_audio *out, duet_err *err);
 
 /* Peak |x| and RMS over all channels and frames (0 for empty audio). */

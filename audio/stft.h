@@ -10,7 +10,18 @@
  *   (divide by sum of squared windows), trimmed to the requested length.
  * Spectra are stored frame-major: spec[(t * n_bins + k) * 2 + {0: re, 1: im}].
  * Plans are made once per duet_stft and reused; one duet_stft must not be
- * used by two threads at once (make one per thread). */
+ * used by two threads at once (make one per thread). The whole-signal calls
+ * split long inputs over OpenMP threads themselves (bit-identical results).
+ * Streams keep their own work buffers and only read their duet_stft's plans
+ * and window, so several streams on one duet_stft may run in different
+ * threads (as long as nobody calls duet_stft_forward/inverse on it meanwhile).
+ *
+ * Thread safety of plan creation: fftw's planner is not thread-safe.
+ * duet_stft_new and duet_stft_free run their planner calls inside
+ * `#pragma omp critical(duet_fftw_planner)`, so they may be called from
+ * any threads at once; other code in the same process that makes or destroys
+ * fftwf plans concurrently must use the same named critical section (or call
+ * fftwf_make_planner_thread_safe() from libfftw3f_threads once at start-up). */
 #ifndef DUET_AUDIO_STFT_H
 #define DUET_AUDIO_STFT_H
 
@@ -23,7 +34,9 @@ typedef struct duet_stft duet_stft;
 
 /* Make an STFT of size n_fft (even, >= 4) and hop (1 .. n_fft), periodic
  * window. *out must be freed with duet_stft_free(). Errors: DUET_ERR_ARG
- * (bad sizes, or hop too large for perfect reconstruction), DUET_ERR_NOMEM. */
+ * (bad sizes, or hop too large for perfect reconstruction: hop must be
+ * <= n_fft/2, which guarantees every sample lies where some frame's window is
+ * > 0), DUET_ERR_NOMEM, DUET_ERR_INTERNAL (fftw cannot plan). */
 duet_status duet_stft_new(int n_fft, int hop, duet_window win, duet_stft **out, duet_err *err);
 void duet_stft_free(duet_stft *s);
 
@@ -36,10 +49,15 @@ int64_t duet_stft_n_frames(const duet_stft *s, int64_t n);
 const float *duet_stft_window(const duet_stft *s);
 
 /* Whole-signal transform of x[0..n) (n >= 0) into spec, which must hold
- * duet_stft_n_frames(s, n) * n_bins * 2 floats. */
+ * duet_stft_n_frames(s, n) * n_bins * 2 floats (caller-owned).
+ * Errors: DUET_ERR_ARG (NULL buffers, n < 0), DUET_ERR_NOMEM. */
 duet_status duet_stft_forward(duet_stft *s, const float *x, int64_t n, float *spec, duet_err *err);
 
-/* Inverse of a whole spectrogram with n_frames frames into y[0..n). */
+/* Inverse of a whole spectrogram with n_frames frames into y[0..n)
+ * (normally n_frames = duet_stft_n_frames(s, n)). Output samples that no
+ * frame reaches (only when n_frames is smaller) are 0. Only the real parts of
+ * the DC and Nyquist bins are used, as in torch.istft. Errors: DUET_ERR_ARG
+ * (NULL buffers, negative sizes), DUET_ERR_NOMEM. */
 duet_status duet_stft_inverse(duet_stft *s, const float *spec, int64_t n_frames, float *y, int64_t n,
                               duet_err *err);
 
