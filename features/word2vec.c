@@ -3,7 +3,8 @@
  * content vectors. See word2vec.h for the algorithm, its constants (from
  * Mikolov et al. 2013 and the original word2vec.c: unigram^0.75, subsampling
  * formula, 1000-entry sigmoid table over [-6, 6], learning rate updated every
- * 10,000 tokens) and the reasoning behind the lock-free threads. */
+ * 10,000 tokens; from gensim 4: no update for saturated scores, initial
+ * vectors uniform in [-1, 1) / dim) and the reasoning behind the lock-free threads. */
 #define _DEFAULT_SOURCE /* madvise(MADV_HUGEPAGE) */
 #include "word2vec.h"
 
@@ -881,10 +882,9 @@ W2V_INLINE void ns_step(trainer *t, worker_state *ws, const float *l1, uint32_t 
             label = 0.0f;
         }
         float *l2 = t->syn1 + (size_t)target * dim;
-        float f = k_dot(l1, l2, dim), g;
-        if (f >= W2V_MAX_EXP) g = (label - 1.0f) * alpha;
-        else if (f <= -W2V_MAX_EXP) g = label * alpha;
-        else g = (label - sigmoid_tab(t->exp_table, f)) * alpha;
+        float f = k_dot(l1, l2, dim);
+        if (f >= W2V_MAX_EXP || f <= -W2V_MAX_EXP) continue; /* saturated: no update */
+        float g = (label - sigmoid_tab(t->exp_table, f)) * alpha;
         k_axpy(neu1e, g, l2, dim);
         k_axpy(l2, g, l1, dim);
     }
@@ -1110,7 +1110,7 @@ duet_status w2v_train(const w2v_corpus *corpus, const w2v_params *params, w2v_ve
     free(counts);
     if (st) goto fail;
 
-    /* Weights: input rows uniform in [-0.5, 0.5)/dim seeded per token. */
+    /* Weights: input rows uniform in [-1, 1)/dim seeded per token. */
     syn1 = weights_alloc(V * dim * sizeof *syn1);
     if (!syn1) goto nomem;
     memset(syn1, 0, V * dim * sizeof *syn1);
@@ -1118,7 +1118,7 @@ duet_status w2v_train(const w2v_corpus *corpus, const w2v_params *params, w2v_ve
         uint64_t s = vec->voc.hash[i] ^ (params->seed * 0x9e3779b97f4a7c15ULL);
         float *row = vec->vec + i * dim;
         for (size_t d = 0; d < dim; d++)
-            row[d] = ((float)(fast_next(&s) >> 40) * (1.0f / 16777216.0f) - 0.5f) / (float)dim;
+            row[d] = ((float)(fast_next(&s) >> 40) * (2.0f / 16777216.0f) - 1.0f) / (float)dim;
     }
 
     /* Threads: contiguous chunks of about equal token counts. */

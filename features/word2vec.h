@@ -19,10 +19,12 @@
  *    [0, window) and the context is the (window - b) tokens on each side;
  *  - learning rate decays linearly from alpha to min_alpha over all epochs'
  *    tokens (w2v_learning_rate), updated every 10,000 tokens per thread;
- *  - sigmoid from a 1000-entry table over [-6, 6]; outside it the gradient is
- *    the saturated one (as word2vec.c);
- *  - input vectors start uniform in [-0.5, 0.5) / dim from a per-token seed
- *    (the token's hash and the run seed), output vectors at zero.
+ *  - sigmoid from a 1000-entry table over [-6, 6]; a pair whose score is
+ *    outside that range is saturated and gets no update (as gensim);
+ *  - input vectors start uniform in [-1, 1) / dim (as gensim 4; word2vec.c
+ *    uses [-0.5, 0.5) / dim, which gave a lower co-listening correlation on
+ *    HetRec) from a per-token seed (the token's hash and the run seed),
+ *    output vectors at zero.
  *
  * Threads (Hogwild, Recht et al. 2011): the corpus is split into `threads`
  * contiguous chunks of about equal token counts; each thread trains on its
