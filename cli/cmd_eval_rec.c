@@ -262,22 +262,26 @@ int cmd_eval_rec(int argc, char **argv)
                "%lld items with %d numeric features; %s protocol, %ld seeds\n\n",
                ds->n_users, ds->n_items, (long long)ds->ui.nnz, ds->n_tokens, (long long)ds->item_attr.nnz,
                (long long)nf, ds->n_feats, protocol, o.seeds);
-        int has_side = ds->item_attr.nnz > 0 || ds->n_feats > 0;
-        if (!has_side) { /* content needs side information */
-            int w = 0;
-            for (int i = 0; i < n_run; i++) {
-                if (run[i]->uses_side) {
-                    if (explicit_models) {
-                        cli_error("eval-rec", "model '%s' needs --item-attrs or --item-features", run[i]->name);
-                        rec_dataset_free(ds);
-                        return 1;
-                    }
-                    continue;
+    }
+
+    /* content-aware models need side information (none in the NCF format) */
+    int has_side = ds && (ds->item_attr.nnz > 0 || ds->n_feats > 0);
+    if (!has_side) {
+        int w = 0;
+        for (int i = 0; i < n_run; i++) {
+            if (run[i]->uses_side) {
+                if (explicit_models) {
+                    cli_error("eval-rec", "model '%s' needs %s", run[i]->name,
+                              ncf ? "side information, which the NCF format lacks" : "--item-attrs or --item-features");
+                    rec_dataset_free(ds);
+                    rec_ncf_free(ncf);
+                    return 1;
                 }
-                run[w++] = run[i];
+                continue;
             }
-            n_run = w;
+            run[w++] = run[i];
         }
+        n_run = w;
     }
 
     rec_eval_result res[MAX_MODELS];
@@ -296,7 +300,7 @@ int cmd_eval_rec(int argc, char **argv)
         st = ncf ? rec_eval_sampled(run[i], ncf, &eo, &res[i], &err)
                  : rec_eval_full(run[i], &ds->ui, &side, o.cold, &eo, &res[i], &err);
         if (st) {
-            cli_fail(run[i]->name, st, &err);
+            cli_fail("eval-rec", st, &err);
             failed = 1;
             break;
         }
