@@ -48,7 +48,7 @@ duet_status duet_adam_step(duet_adam *opt, duet_params *p, float lr, duet_err *e
 #pragma omp parallel for schedule(dynamic) if (p->total > 65536 && duet_nn_workers() > 1)
     for (long t = 0; t < count; t++) {
         const duet_param_info *r = &p->info[t];
-        if (r->flags & DUET_PARAM_BUFFER) continue;
+        if (r->flags & (DUET_PARAM_BUFFER | DUET_PARAM_SPARSE)) continue;
         float wd = (r->flags & DUET_PARAM_NO_DECAY) ? 0.0f : opt->weight_decay;
         adam_range(opt, p->data + r->offset, p->grad + r->offset, p->m + r->offset,
                    p->v + r->offset, r->numel, lr, wd, bc1, bc2);

@@ -29,15 +29,13 @@ duet_adam duet_adam_default(float weight_decay, int decoupled);
  * the message names the tensor). */
 duet_status duet_adam_step(duet_adam *opt, duet_params *p, float lr, duet_err *err);
 
-/* Sparse ("lazy") Adam for embedding tables: update only the listed rows
- * of the 2-D tensor number `index` from their gradient rows, leaving the
- * other rows and their moments untouched (like torch.optim.SparseAdam).
- * Use it for tables whose gradient is sparse (duet_embedding_backward), and
- * flag those tensors DUET_PARAM_BUFFER-free but skip them in a dense step by
- * calling this after duet_adam_step has advanced opt->t (bias correction
- * uses opt->t, at least 1). rows must be unique (a repeated row would be
- * updated twice) and inside the table (checked); zero their gradient rows
- * afterwards if the caller does not zero the whole block. */
+/* Sparse ("lazy") Adam for embedding tables, like torch.optim.SparseAdam:
+ * update only the listed rows of the 2-D tensor number `index` from their
+ * gradient rows, leaving other rows and their moments untouched. Flag such
+ * tensors DUET_PARAM_SPARSE (duet_adam_step then skips them) and call this
+ * after duet_adam_step, which advances opt->t used for bias correction.
+ * rows must be unique (a repeated row would be updated twice) and inside
+ * the table (checked). */
 void duet_adam_update_rows(const duet_adam *opt, duet_params *p, size_t index, const int32_t *rows,
                            size_t n, float lr);
 

@@ -25,7 +25,9 @@
 /* Flags of a parameter row. */
 enum {
     DUET_PARAM_NO_DECAY = 1, /* excluded from (decoupled) weight decay: biases, norms */
-    DUET_PARAM_BUFFER = 2    /* not trained (BatchNorm running stats); saved with weights */
+    DUET_PARAM_BUFFER = 2,   /* not trained (BatchNorm running stats); saved with weights */
+    DUET_PARAM_SPARSE = 4    /* trained row-wise by duet_adam_update_rows (embeddings);
+                                skipped by duet_adam_step */
 };
 
 /* One row of the size table (input to duet_params_new). name is copied. */

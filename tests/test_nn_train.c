@@ -302,6 +302,44 @@ static void test_schedules_and_clipping(void)
     duet_params_free(p);
 }
 
+
+/* Lazy Adam on an embedding: touched rows move exactly as dense Adam moves
+ * them (same moments, same t), untouched rows and moments stay put. */
+static void test_sparse_adam(void)
+{
+    duet_param_spec s[] = {{"emb", 2, {6, 3}, DUET_PARAM_SPARSE}, {"w", 1, {3}, 0}};
+    duet_param_spec d[] = {{"emb", 2, {6, 3}, 0}, {"w", 1, {3}, 0}};
+    duet_params *ps = NULL, *pd = NULL;
+    REQUIRE(duet_params_new(s, 2, &ps, NULL) == DUET_OK && duet_params_enable_training(ps, NULL) == DUET_OK);
+    REQUIRE(duet_params_new(d, 2, &pd, NULL) == DUET_OK && duet_params_enable_training(pd, NULL) == DUET_OK);
+    duet_rng r;
+    duet_rng_seed(&r, 3);
+    duet_init_normal(duet_params_data(ps, 0), 18, 0, 1, &r);
+    memcpy(duet_params_data(pd, 0), duet_params_data(ps, 0), 18 * sizeof(float));
+    float before[18];
+    memcpy(before, duet_params_data(ps, 0), sizeof before);
+    duet_adam os = duet_adam_default(0, 0), od = duet_adam_default(0, 0);
+    int32_t idx[3] = {4, 1, 4}, rows[2] = {1, 4};
+    float dout[9];
+    for (int i = 0; i < 9; i++) dout[i] = (float)(i - 4) * 0.3f + 0.1f;
+    for (int step = 0; step < 3; step++) {
+        duet_params_zero_grad(ps), duet_params_zero_grad(pd);
+        duet_embedding_backward(duet_params_grad(ps, 0), dout, idx, 3, 3);
+        duet_embedding_backward(duet_params_grad(pd, 0), dout, idx, 3, 3);
+        CHECK(duet_adam_step(&os, ps, 0.1f, NULL) == DUET_OK);
+        duet_adam_update_rows(&os, ps, 0, rows, 2, 0.1f);
+        CHECK(duet_adam_step(&od, pd, 0.1f, NULL) == DUET_OK);
+    }
+    const float *a = duet_params_data(ps, 0), *b = duet_params_data(pd, 0);
+    for (int row = 0; row < 6; row++)
+        for (int j = 0; j < 3; j++) {
+            int i = row * 3 + j;
+            if (row == 1 || row == 4) CHECK(a[i] == b[i] && a[i] != before[i]);
+            else CHECK(a[i] == before[i] && ps->m[ps->info[0].offset + (size_t)i] == 0.0f);
+        }
+    duet_params_free(ps), duet_params_free(pd);
+}
+
 int main(void)
 {
     RUN(test_training_converges);
@@ -309,5 +347,6 @@ int main(void)
     RUN(test_reproducible_two_threads);
     RUN(test_weights_and_errors);
     RUN(test_schedules_and_clipping);
+    RUN(test_sparse_adam);
     return check_summary();
 }
