@@ -5,6 +5,8 @@
  * Besides "no crash, no leak, no undefined behaviour", it checks properties
  * and aborts when one fails:
  *  - a rejected input yields *out == NULL and a non-empty one-line message;
+ *  - duet_st_load on the same bytes written to a file (per-process, /tmp)
+ *    gives the same status, message and tensors as duet_st_parse;
  *  - an accepted file is self-consistent (sizes, alignment, lookups, the
  *    tensors tile the data area);
  *  - writing the parsed tensors and metadata with duet's writer and parsing
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define FUZZ_CHECK(c)                                                                 \
     do {                                                                              \
@@ -46,7 +49,18 @@ static void same_files(const duet_st_file *a, const duet_st_file *b)
     }
 }
 
+static char path[64]; /* the harness's scratch file (harness state, not library state) */
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    snprintf(path, sizeof path, "/tmp/duet_fuzz_st_%ld.safetensors", (long)getpid());
+    return 0;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -54,6 +68,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     duet_err e;
     duet_err_clear(&e);
     duet_status st = duet_st_parse(data, size, &f, &e);
+
+    /* the file loader must agree with the memory parser */
+    FILE *fp = fopen(path, "wb");
+    FUZZ_CHECK(fp != NULL);
+    FUZZ_CHECK(fwrite(data, 1, size, fp) == size);
+    FUZZ_CHECK(fclose(fp) == 0);
+    duet_st_file *lf = NULL;
+    duet_err le;
+    duet_err_clear(&le);
+    duet_status lst = duet_st_load(path, &lf, &le);
+    if (lst != st || strcmp(le.msg, e.msg) != 0)
+        fprintf(stderr, "parse: %d %s\nload: %d %s\n", (int)st, e.msg, (int)lst, le.msg);
+    FUZZ_CHECK(lst == st && strcmp(le.msg, e.msg) == 0);
+    if (lf) {
+        FUZZ_CHECK(f != NULL);
+        same_files(f, lf);
+        for (size_t i = 0; i < duet_st_count(f); i++)
+            FUZZ_CHECK(strcmp(duet_st_at(f, i)->name, duet_st_at(lf, i)->name) == 0);
+        duet_st_free(lf);
+    }
+
     if (st != DUET_OK) {
         FUZZ_CHECK(f == NULL);
         FUZZ_CHECK(e.msg[0] != '\0' && strchr(e.msg, '\n') == NULL);
