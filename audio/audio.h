@@ -104,6 +104,25 @@ typedef enum duet_resample_quality {
 duet_status duet_audio_resample(const duet_audio *in, int new_rate, duet_resample_quality q,
                                 duet_audio *out, duet_err *err);
 
+/* Streaming resampler: the same conversion as duet_audio_resample, fed in
+ * chunks, in bounded memory. Output arrives through the callback as planar
+ * chunks (ch[c][0..n), valid only during the call); after finish the total is
+ * exactly round(total_in * out_rate / in_rate) frames, equal (to float noise)
+ * to the whole-signal result. Return non-zero from the callback to abort
+ * (the call then fails with DUET_ERR_ARG). Free with duet_resampler_free().
+ * Errors: DUET_ERR_ARG (channels < 1 or > 1024, rates <= 0, ratio beyond
+ * 1:256, unknown quality, use after finish), DUET_ERR_NOMEM,
+ * DUET_ERR_INTERNAL (libsamplerate failure). */
+typedef int (*duet_resample_out_cb)(void *user, const float *const *ch, int64_t n);
+typedef struct duet_resampler duet_resampler;
+duet_status duet_resampler_new(int channels, int in_rate, int out_rate, duet_resample_quality q,
+                               duet_resample_out_cb cb, void *user, duet_resampler **out, duet_err *err);
+/* Feed n frames of planar input ch[c][0..n) (n >= 0). */
+duet_status duet_resampler_feed(duet_resampler *r, const float *const *ch, int64_t n, duet_err *err);
+/* Flush: emit the remaining output frames up to the exact total. */
+duet_status duet_resampler_finish(duet_resampler *r, duet_err *err);
+void duet_resampler_free(duet_resampler *r);
+
 /* Mix down to mono (mean over channels) into *out (a new buffer, free with
  * duet_audio_free). Errors: DUET_ERR_ARG, DUET_ERR_NOMEM. */
 duet_status duet_audio_to_mono(const duet_audio *in, duet_audio *out, duet_err *err);

@@ -137,11 +137,93 @@ static void test_same_rate_and_bad_args(void)
     duet_audio_free(&a);
 }
 
+typedef struct {
+    duet_audio *a; /* preallocated, frames = capacity */
+    int64_t n;
+    int abort_after;
+} sink;
+
+static int sink_cb(void *user, const float *const *ch, int64_t n)
+{
+    sink *k = user;
+    if (k->n + n > k->a->frames) return 1;
+    for (int c = 0; c < k->a->channels; c++) memcpy(k->a->ch[c] + k->n, ch[c], sizeof(float) * (size_t)n);
+    k->n += n;
+    return k->abort_after > 0 && k->n >= k->abort_after;
+}
+
+/* The streaming resampler gives the whole-signal result for random chunk sizes. */
+static void test_streaming_equals_whole(void)
+{
+    duet_rng rng;
+    duet_rng_seed(&rng, 77);
+    const int64_t lens[] = {0, 1, 5, 1000, 12007};
+    const int rates[] = {16000, 22050, 48000, 44100};
+    double worst = 0;
+    for (int q = 0; q < 4; q++)
+        for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
+            for (size_t ri = 0; ri < sizeof rates / sizeof rates[0]; ri++) {
+                duet_audio a, w, got;
+                REQUIRE(duet_audio_alloc(&a, 2, lens[li], 44100) == DUET_OK);
+                for (int64_t i = 0; i < a.frames; i++) {
+                    a.ch[0][i] = 0.3f * (float)sin(0.031 * (double)i) + 0.05f * duet_rng_normal(&rng);
+                    a.ch[1][i] = 0.3f * (float)cos(0.007 * (double)i);
+                }
+                REQUIRE(duet_audio_resample(&a, rates[ri], (duet_resample_quality)q, &w, NULL) == DUET_OK);
+                REQUIRE(duet_audio_alloc(&got, 2, w.frames + 8, rates[ri]) == DUET_OK);
+                sink k = {&got, 0, 0};
+                duet_resampler *r;
+                REQUIRE(duet_resampler_new(2, 44100, rates[ri], (duet_resample_quality)q, sink_cb, &k, &r, NULL) ==
+                        DUET_OK);
+                for (int64_t pos = 0; pos < a.frames;) {
+                    int64_t m = (int64_t)duet_rng_below(&rng, 5000);
+                    if (m > a.frames - pos) m = a.frames - pos;
+                    const float *chp[2] = {a.ch[0] + pos, a.ch[1] + pos};
+                    CHECK(duet_resampler_feed(r, chp, m, NULL) == DUET_OK);
+                    pos += m;
+                }
+                CHECK(duet_resampler_finish(r, NULL) == DUET_OK);
+                CHECK(duet_resampler_feed(r, NULL, 0, NULL) == DUET_ERR_ARG);
+                duet_resampler_free(r);
+                CHECK_MSG(k.n == w.frames, "q %d n %lld -> %d Hz: streamed %lld frames, whole %lld", q,
+                          (long long)lens[li], rates[ri], (long long)k.n, (long long)w.frames);
+                if (k.n == w.frames)
+                    for (int c = 0; c < 2; c++) {
+                        double d = check_max_abs_diff(got.ch[c], w.ch[c], (size_t)w.frames);
+                        if (d > worst) worst = d;
+                        CHECK_MSG(d <= 1e-6, "q %d n %lld -> %d Hz: max diff %g", q, (long long)lens[li], rates[ri], d);
+                    }
+                duet_audio_free(&a);
+                duet_audio_free(&w);
+                duet_audio_free(&got);
+            }
+    printf("# streamed vs whole-signal resampling: max abs difference %.3g\n", worst);
+    /* abort from the callback, bad arguments */
+    duet_audio a;
+    REQUIRE(duet_audio_alloc(&a, 1, 10000, 44100) == DUET_OK);
+    sink k = {&a, 0, 100};
+    duet_resampler *r;
+    REQUIRE(duet_resampler_new(1, 22050, 44100, DUET_RESAMPLE_HIGH, sink_cb, &k, &r, NULL) == DUET_OK);
+    const float *chp[1] = {a.ch[0]};
+    duet_err e = {0};
+    CHECK(duet_resampler_feed(r, chp, 4000, &e) == DUET_ERR_ARG);
+    CHECK(strstr(e.msg, "aborted") != NULL);
+    duet_resampler_free(r);
+    CHECK(duet_resampler_new(0, 44100, 16000, DUET_RESAMPLE_HIGH, sink_cb, &k, &r, &e) == DUET_ERR_ARG);
+    CHECK(duet_resampler_new(1, 44100, 0, DUET_RESAMPLE_HIGH, sink_cb, &k, &r, &e) == DUET_ERR_ARG);
+    CHECK(duet_resampler_new(1, 44100, 100, DUET_RESAMPLE_HIGH, sink_cb, &k, &r, &e) == DUET_ERR_ARG);
+    CHECK(duet_resampler_new(1, 44100, 16000, (duet_resample_quality)5, sink_cb, &k, &r, &e) == DUET_ERR_ARG);
+    CHECK(duet_resampler_new(1, 44100, 16000, DUET_RESAMPLE_HIGH, NULL, &k, &r, &e) == DUET_ERR_ARG);
+    duet_resampler_free(NULL);
+    duet_audio_free(&a);
+}
+
 int main(void)
 {
     RUN(test_exact_lengths);
     RUN(test_time_alignment);
     RUN(test_roundtrip_bandlimited);
     RUN(test_same_rate_and_bad_args);
+    RUN(test_streaming_equals_whole);
     return check_summary();
 }
