@@ -320,24 +320,35 @@ duet_status duet_audio_read(const char *path, const duet_read_opts *opts, duet_a
     return st;
 }
 
-duet_status duet_audio_write(const char *path, const duet_audio *a, duet_audio_filetype type, duet_err *err)
-{
-    if (!a || a->channels < 1 || a->channels > 1024)
-        return duet_err_set(err, DUET_ERR_ARG, "cannot write audio with %d channels", a ? a->channels : 0);
-    if (a->sample_rate <= 0)
-        return duet_err_set(err, DUET_ERR_ARG, "cannot write audio at %d Hz", a->sample_rate);
-    if (a->frames < 0 || (a->frames > 0 && (!a->ch || !a->ch[0])))
-        return duet_err_set(err, DUET_ERR_ARG, "audio has no samples");
-    for (int c = 0; c < a->channels; c++)
-        for (int64_t i = 0; i < a->frames; i++)
-            if (!isfinite(a->ch[c][i]))
-                return duet_err_set(err, DUET_ERR_NAN, "non-finite sample at frame %lld, channel %d",
-                                    (long long)i, c);
+struct duet_audio_writer {
+    duet_atomic_file *af;
+    SNDFILE *sf;
+    int channels;
+    float *inter; /* READ_BLOCK interleaved frames */
+    int64_t written;
+};
 
+void duet_audio_writer_abort(duet_audio_writer *w)
+{
+    if (!w) return;
+    if (w->sf) sf_close(w->sf);
+    duet_atomic_abort(w->af);
+    free(w->inter);
+    free(w);
+}
+
+duet_status duet_audio_writer_open(const char *path, int channels, int sample_rate, duet_audio_filetype type,
+                                   duet_audio_writer **out, duet_err *err)
+{
+    if (!out) return duet_err_set(err, DUET_ERR_ARG, "no output handle given");
+    *out = NULL;
+    if (channels < 1 || channels > 1024)
+        return duet_err_set(err, DUET_ERR_ARG, "cannot write audio with %d channels", channels);
+    if (sample_rate <= 0) return duet_err_set(err, DUET_ERR_ARG, "cannot write audio at %d Hz", sample_rate);
     SF_INFO info;
     memset(&info, 0, sizeof info);
-    info.samplerate = a->sample_rate;
-    info.channels = a->channels;
+    info.samplerate = sample_rate;
+    info.channels = channels;
     switch (type) {
     case DUET_FILE_WAV_PCM16: info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16; break;
     case DUET_FILE_WAV_FLOAT: info.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT; break;
@@ -345,50 +356,98 @@ duet_status duet_audio_write(const char *path, const duet_audio *a, duet_audio_f
     case DUET_FILE_FLAC24: info.format = SF_FORMAT_FLAC | SF_FORMAT_PCM_24; break;
     default: return duet_err_set(err, DUET_ERR_ARG, "unknown output file type %d", (int)type);
     }
-    /* FLAC's stream header stores the rate in 20 bits, at most 655350 Hz in
-     * libFLAC's streamable subset checks. */
+    /* FLAC's stream header stores the rate in 20 bits; libFLAC accepts at
+     * most 655350 Hz. */
     if (!sf_format_check(&info) ||
-        ((type == DUET_FILE_FLAC || type == DUET_FILE_FLAC24) && a->sample_rate > 655350))
-        return duet_err_set(err, DUET_ERR_ARG, "%d Hz, %d channels cannot be stored in this format",
-                            a->sample_rate, a->channels);
-
-    duet_atomic_file *af;
-    duet_status st = duet_atomic_open(path, &af, err);
-    if (st != DUET_OK) return st;
-    SNDFILE *sf = sf_open_fd(duet_atomic_fd(af), SFM_WRITE, &info, SF_FALSE);
-    if (!sf) {
+        ((type == DUET_FILE_FLAC || type == DUET_FILE_FLAC24) && sample_rate > 655350))
+        return duet_err_set(err, DUET_ERR_ARG, "%d Hz, %d channels cannot be stored in this format", sample_rate,
+                            channels);
+    duet_audio_writer *w = calloc(1, sizeof *w);
+    if (!w) return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+    w->channels = channels;
+    w->inter = malloc((size_t)READ_BLOCK * (size_t)channels * sizeof *w->inter);
+    if (!w->inter) {
+        free(w);
+        return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+    }
+    duet_status st = duet_atomic_open(path, &w->af, err);
+    if (st != DUET_OK) {
+        free(w->inter);
+        free(w);
+        return st;
+    }
+    w->sf = sf_open_fd(duet_atomic_fd(w->af), SFM_WRITE, &info, SF_FALSE);
+    if (!w->sf) {
         st = duet_err_set(err, DUET_ERR_IO, "cannot write audio (libsndfile: %s)", sf_strerror(NULL));
-        duet_atomic_abort(af);
+        duet_audio_writer_abort(w);
         return st;
     }
     /* Clip instead of wrapping when float samples outside [-1, 1) go to integers. */
-    sf_command(sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
+    sf_command(w->sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
     if (type == DUET_FILE_FLAC || type == DUET_FILE_FLAC24) {
         double level = 0.5; /* libsndfile's default FLAC compression level */
-        sf_command(sf, SFC_SET_COMPRESSION_LEVEL, &level, sizeof level);
+        sf_command(w->sf, SFC_SET_COMPRESSION_LEVEL, &level, sizeof level);
     }
-    const int nc = a->channels;
-    float *inter = malloc((size_t)READ_BLOCK * (size_t)nc * sizeof *inter);
-    if (!inter) {
-        sf_close(sf);
-        duet_atomic_abort(af);
-        return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-    }
-    for (int64_t pos = 0; pos < a->frames && st == DUET_OK; pos += READ_BLOCK) {
-        int64_t n = a->frames - pos < READ_BLOCK ? a->frames - pos : READ_BLOCK;
+    *out = w;
+    return DUET_OK;
+}
+
+duet_status duet_audio_writer_write(duet_audio_writer *w, const float *const *ch, int64_t n, duet_err *err)
+{
+    if (!w || n < 0 || (n > 0 && !ch)) return duet_err_set(err, DUET_ERR_ARG, "invalid writer arguments");
+    const int nc = w->channels;
+    for (int c = 0; c < nc; c++)
         for (int64_t i = 0; i < n; i++)
-            for (int c = 0; c < nc; c++) inter[(size_t)i * (size_t)nc + (size_t)c] = a->ch[c][pos + i];
-        sf_count_t w = sf_writef_float(sf, inter, n);
-        if (w != n) st = duet_err_set(err, DUET_ERR_IO, "cannot write audio (libsndfile: %s)", sf_strerror(sf));
+            if (!isfinite(ch[c][i]))
+                return duet_err_set(err, DUET_ERR_NAN, "non-finite sample at frame %lld, channel %d",
+                                    (long long)(w->written + i), c);
+    for (int64_t pos = 0; pos < n; pos += READ_BLOCK) {
+        int64_t m = n - pos < READ_BLOCK ? n - pos : READ_BLOCK;
+        for (int64_t i = 0; i < m; i++)
+            for (int c = 0; c < nc; c++) w->inter[(size_t)i * (size_t)nc + (size_t)c] = ch[c][pos + i];
+        if (sf_writef_float(w->sf, w->inter, m) != m)
+            return duet_err_set(err, DUET_ERR_IO, "cannot write audio (libsndfile: %s)", sf_strerror(w->sf));
+        w->written += m;
     }
-    free(inter);
-    if (sf_close(sf) != 0 && st == DUET_OK)
-        st = duet_err_set(err, DUET_ERR_IO, "cannot finish audio file (libsndfile: %s)", sf_strerror(NULL));
-    if (st != DUET_OK) {
-        duet_atomic_abort(af);
+    return DUET_OK;
+}
+
+duet_status duet_audio_writer_commit(duet_audio_writer *w, duet_err *err)
+{
+    if (!w) return duet_err_set(err, DUET_ERR_ARG, "no writer");
+    int rc = sf_close(w->sf);
+    w->sf = NULL;
+    if (rc != 0) {
+        duet_status st = duet_err_set(err, DUET_ERR_IO, "cannot finish audio file (libsndfile: %s)", sf_error_number(rc));
+        duet_audio_writer_abort(w);
         return st;
     }
+    duet_atomic_file *af = w->af;
+    w->af = NULL;
+    free(w->inter);
+    free(w);
     return duet_atomic_commit(af, err);
+}
+
+duet_status duet_audio_write(const char *path, const duet_audio *a, duet_audio_filetype type, duet_err *err)
+{
+    if (!a || a->frames < 0 || (a->frames > 0 && (!a->ch || !a->ch[0])))
+        return duet_err_set(err, DUET_ERR_ARG, "audio has no samples");
+    /* Check everything before creating anything. */
+    for (int c = 0; c < a->channels; c++)
+        for (int64_t i = 0; i < a->frames; i++)
+            if (!isfinite(a->ch[c][i]))
+                return duet_err_set(err, DUET_ERR_NAN, "non-finite sample at frame %lld, channel %d",
+                                    (long long)i, c);
+    duet_audio_writer *w;
+    duet_status st = duet_audio_writer_open(path, a->channels, a->sample_rate, type, &w, err);
+    if (st != DUET_OK) return st;
+    if (a->frames > 0) st = duet_audio_writer_write(w, (const float *const *)a->ch, a->frames, err);
+    if (st != DUET_OK) {
+        duet_audio_writer_abort(w);
+        return st;
+    }
+    return duet_audio_writer_commit(w, err);
 }
 
 duet_status duet_audio_to_mono(const duet_audio *in, duet_audio *out, duet_err *err)

@@ -87,6 +87,19 @@ typedef enum duet_audio_filetype {
 duet_status duet_audio_write(const char *path, const duet_audio *a, duet_audio_filetype type,
                              duet_err *err);
 
+/* Streaming writer: the same output as duet_audio_write, written in chunks
+ * to a temporary file that becomes `path` only on commit. Open, write any
+ * number of planar chunks (ch[c][0..n), caller-owned), then exactly one of
+ * commit (rename into place; frees the writer) or abort (removes the
+ * temporary; frees the writer). Errors: as duet_audio_write; a failed
+ * write leaves the writer open (abort it). */
+typedef struct duet_audio_writer duet_audio_writer;
+duet_status duet_audio_writer_open(const char *path, int channels, int sample_rate, duet_audio_filetype type,
+                                   duet_audio_writer **out, duet_err *err);
+duet_status duet_audio_writer_write(duet_audio_writer *w, const float *const *ch, int64_t n, duet_err *err);
+duet_status duet_audio_writer_commit(duet_audio_writer *w, duet_err *err);
+void duet_audio_writer_abort(duet_audio_writer *w);
+
 /* Resampler quality, mapping onto libsamplerate's converters. */
 typedef enum duet_resample_quality {
     DUET_RESAMPLE_BEST = 0,    /* SRC_SINC_BEST_QUALITY */

@@ -355,6 +355,18 @@ static void test_nan_policy(void)
     duet_audio_free(&a);
 }
 
+/* Temporary files (".NAME.tmp.XXXXXX") left in the test folder. */
+static int count_tmp(void)
+{
+    DIR *d = opendir(tmpdir);
+    if (!d) return -1;
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) n += strstr(de->d_name, ".tmp.") != NULL;
+    closedir(d);
+    return n;
+}
+
 /* The streaming reader gives the same samples as the whole-file read, in chunks. */
 static void test_reader_chunks(void)
 {
@@ -385,6 +397,49 @@ static void test_reader_chunks(void)
     duet_audio_reader_close(NULL);
     duet_audio_free(&a);
     duet_audio_free(&b);
+}
+
+/* The streaming writer: chunked output equals the whole-buffer write; a
+ * failed or aborted writer leaves nothing behind. */
+static void test_writer_chunks(void)
+{
+    duet_audio a, b;
+    REQUIRE(duet_audio_alloc(&a, 2, 30000, 32000) == DUET_OK);
+    fill_test_signal(&a);
+    duet_err e = {0};
+    duet_audio_writer *w;
+    REQUIRE(duet_audio_writer_open(tpath("wchunks.flac"), 2, 32000, DUET_FILE_FLAC24, &w, &e) == DUET_OK);
+    CHECK(access(tpath("wchunks.flac"), F_OK) != 0); /* not visible before commit */
+    for (int64_t pos = 0; pos < a.frames;) {
+        int64_t m = a.frames - pos < 4321 ? a.frames - pos : 4321;
+        const float *chp[2] = {a.ch[0] + pos, a.ch[1] + pos};
+        CHECK(duet_audio_writer_write(w, chp, m, &e) == DUET_OK);
+        pos += m;
+    }
+    CHECK(duet_audio_writer_commit(w, &e) == DUET_OK);
+    REQUIRE(duet_audio_write(tpath("wwhole.flac"), &a, DUET_FILE_FLAC24, &e) == DUET_OK);
+    duet_audio c;
+    REQUIRE(duet_audio_read(tpath("wchunks.flac"), NULL, &b, NULL, &e) == DUET_OK);
+    REQUIRE(duet_audio_read(tpath("wwhole.flac"), NULL, &c, NULL, &e) == DUET_OK);
+    CHECK(b.frames == 30000 && c.frames == 30000);
+    if (b.frames == c.frames)
+        for (int ch = 0; ch < 2; ch++) CHECK(memcmp(b.ch[ch], c.ch[ch], sizeof(float) * (size_t)b.frames) == 0);
+    duet_audio_free(&b);
+    duet_audio_free(&c);
+    /* NaN in a chunk: the write fails, abort removes the temporary */
+    REQUIRE(duet_audio_writer_open(tpath("wnan.wav"), 2, 32000, DUET_FILE_WAV_FLOAT, &w, &e) == DUET_OK);
+    const float *chp[2] = {a.ch[0], a.ch[1]};
+    CHECK(duet_audio_writer_write(w, chp, 100, &e) == DUET_OK);
+    a.ch[1][150] = NAN;
+    CHECK(duet_audio_writer_write(w, chp, 200, &e) == DUET_ERR_NAN);
+    CHECK(strstr(e.msg, "frame 250") != NULL);
+    duet_audio_writer_abort(w);
+    duet_audio_writer_abort(NULL);
+    CHECK(access(tpath("wnan.wav"), F_OK) != 0);
+    CHECK(count_tmp() == 0);
+    CHECK(duet_audio_writer_open(tpath("x.wav"), 0, 32000, DUET_FILE_WAV_FLOAT, &w, &e) == DUET_ERR_ARG);
+    CHECK(duet_audio_writer_open(tpath("x.flac"), 1, 700000, DUET_FILE_FLAC, &w, &e) == DUET_ERR_ARG);
+    duet_audio_free(&a);
 }
 
 static int count_entries(const char *dir)
@@ -482,6 +537,7 @@ int main(void)
     RUN(test_bad_inputs);
     RUN(test_nan_policy);
     RUN(test_reader_chunks);
+    RUN(test_writer_chunks);
     RUN(test_write_errors);
     rm_tree(tmpdir);
     return check_summary();
