@@ -26,6 +26,7 @@ static const rec_params grid_ials[] = {{1, 0, 64, 12, 0, 1.0f, 2.0f, 0},
                                        {1, 0, 64, 12, 0, 10.0f, 2.0f, 0},
                                        {1, 0, 64, 12, 0, 1.0f, 10.0f, 0},
                                        {1, 0, 64, 12, 0, 10.0f, 10.0f, 0}};
+static const rec_params grid_neumf[] = {{0, 4, 16, 10, 0.001f, 0, 0, 0}, {0, 4, 16, 20, 0.001f, 0, 0, 0}};
 static const rec_params grid_ease[] = {
     {0, 0, 0, 0, 0, 50.0f, 0, 0}, {0, 0, 0, 0, 0, 200.0f, 0, 0}, {0, 0, 0, 0, 0, 500.0f, 0, 0}, {0, 0, 0, 0, 0, 1500.0f, 0, 0}};
 static const rec_params grid_content[] = {{0, 0, 0, 0, 0, 0, 0.0f, 0}, {0, 0, 0, 0, 0, 0, 0.5f, 0},
@@ -49,7 +50,8 @@ static const rec_model_def table[] = {
      N_OF(grid_ials), 0},
     {"content", "user profile vs item attribute/feature vectors", rec_content_fit, rec_content_score,
      rec_content_free, grid_content, N_OF(grid_content), 1},
-    {"neumf", "NeuMF, GMF + MLP (not built yet: needs nn/)", NULL, NULL, NULL, NULL, 0, 0},
+    {"neumf", "NeuMF, GMF + MLP (He et al. 2017), BCE with 4 negatives", rec_neumf_fit, rec_neumf_score,
+     rec_neumf_free, grid_neumf, N_OF(grid_neumf), 0},
     {"ease", "EASE, closed-form item-item model", rec_ease_fit, rec_ease_score, rec_ease_free, grid_ease,
      N_OF(grid_ease), 0},
     {"improved-ncf", "the paper's improved NCF (not built yet: needs nn/, word2vec)", NULL, NULL, NULL, NULL, 0, 1},
@@ -81,6 +83,8 @@ void rec_params_describe(const rec_model_def *m, const rec_params *p, char *buf,
         snprintf(buf, n, "dim=%d sweeps=%d reg=%g alpha=%g w=%s", p->dim, p->epochs, p->reg, p->alpha, w);
     else if (!strcmp(name, "ease")) snprintf(buf, n, "lambda=%g w=%s", p->reg, w);
     else if (!strcmp(name, "content")) snprintf(buf, n, "feat_weight=%g w=%s", p->alpha, w);
+    else if (!strcmp(name, "neumf"))
+        snprintf(buf, n, "factors=%d negatives=%d epochs=%d lr=%g", p->dim, p->k, p->epochs, p->lr);
     else snprintf(buf, n, "w=%s k=%d dim=%d epochs=%d lr=%g reg=%g alpha=%g", w, p->k, p->dim, p->epochs, p->lr,
                   p->reg, p->alpha);
 }

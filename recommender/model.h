@@ -10,7 +10,7 @@
  *   ials           implicit ALS (Hu, Koren & Volinsky 2008), exact per-row solves
  *   ease           EASE (Steck 2019), closed form with one Gram-matrix inverse
  *   content        content-based: user profile vs item attribute / feature vectors
- *   neumf          NeuMF (He et al. 2017): not built yet (needs nn/)
+ *   neumf          NeuMF (He et al. 2017): GMF + MLP on nn/, BCE with sampled negatives
  *   improved-ncf   the paper's improved NCF: not built yet (needs nn/, word2vec)
  *
  * Interaction values seen by the models: the raw weights (play counts) go
@@ -38,8 +38,8 @@ typedef struct rec_side {
 /* Hyper-parameters; each model reads the fields it needs (see model.c). */
 typedef struct rec_params {
     int weighting;   /* 0 binary, 1 log(1+w) */
-    int k;           /* neighbours (knn) */
-    int dim;         /* latent factors (bpr-mf, ials) */
+    int k;           /* neighbours (knn); negatives per positive (neumf) */
+    int dim;         /* latent factors (bpr-mf, ials); predictive factors (neumf) */
     int epochs;      /* sweeps (bpr-mf, ials) */
     float lr;        /* learning rate (bpr-mf) */
     float reg;       /* L2 regularisation (bpr-mf, ials) / EASE lambda */
@@ -107,6 +107,9 @@ void rec_ease_free(void *);
 duet_status rec_content_fit(const rec_fit_ctx *, const rec_params *, void **, duet_err *);
 duet_status rec_content_score(const void *, const rec_csr *, const int32_t *, int32_t, float *, duet_err *);
 void rec_content_free(void *);
+duet_status rec_neumf_fit(const rec_fit_ctx *, const rec_params *, void **, duet_err *);
+duet_status rec_neumf_score(const void *, const rec_csr *, const int32_t *, int32_t, float *, duet_err *);
+void rec_neumf_free(void *);
 
 /* Factor state (public so the NeuMF/bench code can reuse the scorer):
  * score(u, i) = dot(U[u], V[i]) + item_bias[i] (bias may be NULL). */
