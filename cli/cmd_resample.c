@@ -1,6 +1,8 @@
 /* cli/cmd_resample.c: `duet resample -r RATE [-q QUALITY] [--format F] IN OUT`:
- * decode IN, resample it with libsamplerate (audio/audio.h) and write OUT
- * atomically (a failed run never leaves OUT or a temporary behind). */
+ * decode IN, resample it with libsamplerate and write OUT, streaming block by
+ * block (reader -> resampler -> writer of audio/audio.h, bounded memory);
+ * OUT appears only when complete (a failed run leaves neither OUT nor a
+ * temporary behind). */
 #define _GNU_SOURCE
 #include "cli.h"
 #include "../audio/audio.h"
@@ -10,6 +12,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define RESAMPLE_BLOCK 65536 /* input frames per read */
+
+typedef struct resample_sink {
+    duet_audio_writer *w;
+    int channels;
+    int integer;     /* output format is integer PCM (clips) */
+    int64_t clipped; /* samples beyond [-1, 1] going to an integer format */
+    duet_status st;  /* the writer's failure, if any */
+    duet_err err;
+} resample_sink;
+
+/* Resampler output -> writer; a write failure stops the resampler. */
+static int sink_write(void *user, const float *const *ch, int64_t n)
+{
+    resample_sink *k = user;
+    if (!k->w) return 1;
+    if (k->integer)
+        for (int c = 0; c < k->channels; c++)
+            for (int64_t i = 0; i < n; i++) k->clipped += fabsf(ch[c][i]) > 1.0f;
+    k->st = duet_audio_writer_write(k->w, ch, n, &k->err);
+    return k->st != DUET_OK;
+}
 
 static void resample_usage(FILE *f)
 {
@@ -95,22 +120,56 @@ int cmd_resample(int argc, char **argv)
     if (type < 0) type = ends_with(out_path, ".flac") ? DUET_FILE_FLAC : DUET_FILE_WAV_PCM16;
 
     duet_err err = {0};
-    duet_audio in, out;
-    int64_t nz = 0;
-    duet_status st = duet_audio_read(in_path, &ropts, &in, &nz, &err);
+    duet_audio_reader *rd;
+    duet_status st = duet_audio_reader_open(in_path, &ropts, &rd, &err);
     if (st != DUET_OK) return cli_fail(in_path, st, &err);
-    if (nz > 0) cli_error(in_path, "warning: %lld NaN/Inf samples replaced by 0", (long long)nz);
-    st = duet_audio_resample(&in, (int)rate, q, &out, &err);
-    duet_audio_free(&in);
-    if (st != DUET_OK) return cli_fail(in_path, st, &err);
-    if (type == DUET_FILE_WAV_PCM16 || type == DUET_FILE_FLAC || type == DUET_FILE_FLAC24) {
-        int64_t clipped = 0;
-        for (int ch = 0; ch < out.channels; ch++)
-            for (int64_t i = 0; i < out.frames; i++) clipped += fabsf(out.ch[ch][i]) > 1.0f;
-        if (clipped > 0) cli_error(out_path, "warning: %lld samples clipped to [-1, 1]", (long long)clipped);
+    const duet_audio_reader_info *inf = duet_audio_reader_get_info(rd);
+    const int nc = inf->channels;
+    resample_sink sink = {NULL, nc, type != DUET_FILE_WAV_FLOAT, 0, DUET_OK, {0, {0}}};
+    duet_resampler *rs = NULL;
+    float **ch = calloc((size_t)nc, sizeof *ch);
+    float *block = malloc(sizeof(float) * (size_t)nc * RESAMPLE_BLOCK);
+    const char *blame = in_path;
+    if (!ch || !block) {
+        st = duet_err_set(&err, DUET_ERR_NOMEM, "out of memory");
+        goto done;
     }
-    st = duet_audio_write(out_path, &out, (duet_audio_filetype)type, &err);
-    duet_audio_free(&out);
-    if (st != DUET_OK) return cli_fail(out_path, st, &err);
+    for (int k = 0; k < nc; k++) ch[k] = block + (size_t)k * RESAMPLE_BLOCK;
+    st = duet_resampler_new(nc, inf->sample_rate, (int)rate, q, sink_write, &sink, &rs, &err);
+    if (st != DUET_OK) goto done;
+    blame = out_path;
+    st = duet_audio_writer_open(out_path, nc, (int)rate, (duet_audio_filetype)type, &sink.w, &err);
+    if (st != DUET_OK) goto done;
+    /* read -> resample -> write, one block at a time (bounded memory) */
+    for (;;) {
+        int64_t got;
+        blame = in_path;
+        st = duet_audio_reader_read(rd, ch, RESAMPLE_BLOCK, &got, &err);
+        if (st != DUET_OK || got == 0) break;
+        st = duet_resampler_feed(rs, (const float *const *)ch, got, &err);
+        if (st != DUET_OK) break;
+    }
+    if (st == DUET_OK) st = duet_resampler_finish(rs, &err);
+    if (sink.st != DUET_OK) { /* the writer failed inside the callback */
+        st = sink.st;
+        err = sink.err;
+        blame = out_path;
+    }
+    if (st == DUET_OK) {
+        blame = out_path;
+        st = duet_audio_writer_commit(sink.w, &err);
+        sink.w = NULL;
+    }
+done:
+    duet_audio_writer_abort(sink.w);
+    duet_resampler_free(rs);
+    free(ch);
+    free(block);
+    int64_t nz = duet_audio_reader_nan_replaced(rd);
+    duet_audio_reader_close(rd);
+    if (st != DUET_OK) return cli_fail(blame, st, &err);
+    if (nz > 0) cli_error(in_path, "warning: %lld NaN/Inf samples replaced by 0", (long long)nz);
+    if (sink.clipped > 0)
+        cli_error(out_path, "warning: %lld samples clipped to [-1, 1]", (long long)sink.clipped);
     return 0;
 }
