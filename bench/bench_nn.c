@@ -11,7 +11,8 @@
  *   u2 = block(64->32)(bilinear(d3 -> H/2));  d2 = block(64->32)(cat(u2, e2))
  *   u1 = block(32->16)(bilinear(d2 -> H));    d1 = block(32->16)(cat(u1, e1))
  *   y = sigmoid(conv1x1(16->2)(d1) + bias); loss = L1(y, target)
- * A training step = forward + backward + Adam.
+ * A training step = forward + backward + Adam. Times are the fastest of
+ * ITERS iterations after one warm-up (robust against other load).
  *
  * Usage: bench_nn B H W ITERS MODE THREADS
  *   MODE omp  = OpenMP over batch items, OpenBLAS single-threaded
@@ -303,30 +304,38 @@ int main(int argc, char **argv)
     /* warm-up */
     net_forward(&m);
     net_backward(&m);
-    double t0 = duet_now();
-    for (int i = 0; i < iters; i++) net_forward(&m);
-    double tf = (duet_now() - t0) / iters;
-    t0 = duet_now();
-    double loss = 0;
+    /* the fastest of ITERS iterations: robust against other load on a shared machine */
+    double tf = 1e30, ts = 1e30, loss = 0;
     for (int i = 0; i < iters; i++) {
+        double t0 = duet_now();
+        net_forward(&m);
+        double t = duet_now() - t0;
+        if (t < tf) tf = t;
+    }
+    for (int i = 0; i < iters; i++) {
+        double t0 = duet_now();
         loss = net_forward(&m);
         net_backward(&m);
         if (duet_adam_step(&opt, m.p, 1e-3f, &err)) {
             fprintf(stderr, "bench_nn: %s\n", err.msg);
             return 1;
         }
+        double t = duet_now() - t0;
+        if (t < ts) ts = t;
     }
-    double ts = (duet_now() - t0) / iters;
     printf("fwd_s %.4f\nstep_s %.4f\nloss %.5f\n", tf, ts, loss);
     /* per-conv forward GFLOP/s, each layer timed alone */
     for (int i = 0; i < m.nblk; i++) {
         block *k = &m.blk[i];
         const float *w = duet_params_data(m.p, (size_t)k->w);
         duet_conv2d_forward(k->c, m.work, m.work_n, k->x, w, NULL, &k->cd);
-        int reps = 3;
-        t0 = duet_now();
-        for (int r = 0; r < reps; r++) duet_conv2d_forward(k->c, m.work, m.work_n, k->x, w, NULL, &k->cd);
-        double t = (duet_now() - t0) / reps;
+        double t = 1e30;
+        for (int r = 0; r < 3; r++) {
+            double t0 = duet_now();
+            duet_conv2d_forward(k->c, m.work, m.work_n, k->x, w, NULL, &k->cd);
+            double tr = duet_now() - t0;
+            if (tr < t) t = tr;
+        }
         printf("conv %s %dx%dx%d->%d gflops %.2f fwd_ms %.2f\n", k->name, k->cd.Ci, k->cd.H, k->cd.W,
                k->cd.Co, 2.0 * duet_conv2d_macs(&k->cd) / t / 1e9, t * 1e3);
     }

@@ -20,7 +20,7 @@ bin="$B/bench/bench_nn"
 [ -x "$bin" ] || { echo "bench_nn: $bin not built (make $bin)"; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-echo "U-Net 2x${H}x${W}, batch $BATCH, $ITERS iterations, $TH threads"
+echo "U-Net 2x${H}x${W}, batch $BATCH, fastest of $ITERS iterations, $TH threads"
 OMP_NUM_THREADS=$TH "$bin" "$BATCH" $H $W "$ITERS" omp $TH >"$tmp/omp" || exit 1
 OMP_NUM_THREADS=$TH "$bin" "$BATCH" $H $W "$ITERS" blas $TH >"$tmp/blas" || exit 1
 if $PY -c "import torch" 2>/dev/null; then
