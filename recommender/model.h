@@ -23,6 +23,7 @@
 #include <math.h>
 #include <stdint.h>
 #include "../common/rng.h"
+#include "../nn/tensor.h"
 #include "data.h"
 
 /* Side information for content-aware models; all borrowed, any may be NULL/0. */
@@ -123,5 +124,24 @@ typedef struct rec_factors {
 /* New factors with N(0, init^2) entries drawn from r and zero biases (when
  * with_bias); NULL when out of memory. Free with rec_factors_free(). */
 rec_factors *rec_factors_new(int32_t n_users, int32_t n_items, int dim, float init, int with_bias, duet_rng *r);
+
+/* NeuMF internals, for the PyTorch golden test and the benchmark.
+ * rec_neumf_params_new: the zeroed parameter block, tensors in this order:
+ * gmf.user (n_users, F), gmf.item (n_items, F), mlp.user (n_users, 2F),
+ * mlp.item (n_items, 2F), mlp.0.weight (2F, 4F), mlp.0.bias (2F),
+ * mlp.1.weight (F, 2F), mlp.1.bias (F), out.weight (1, 2F), out.bias (1).
+ * Free with duet_params_free(). Errors: as duet_params_new.
+ * rec_neumf_step_grads: forward and backward of one batch (users u, items
+ * it, labels y; B samples), ACCUMULATING into P->grad (training blocks must
+ * be enabled); logits_out (B) may be NULL; work must hold
+ * rec_neumf_work_floats(F, B) floats. Returns the mean BCE loss. */
+duet_status rec_neumf_params_new(int32_t n_users, int32_t n_items, int F, duet_params **out, duet_err *err);
+size_t rec_neumf_work_floats(int F, int B);
+double rec_neumf_step_grads(duet_params *P, int F, const int32_t *u, const int32_t *it, const float *y, int B,
+                            float *logits_out, float *work);
+/* Scores (n x n_items) of users from a parameter block (P is not changed).
+ * Errors: ARG (user out of range), NOMEM. */
+duet_status rec_neumf_score_params(const duet_params *P, int F, const int32_t *users, int32_t n, float *out,
+                                   duet_err *err);
 
 #endif

@@ -48,8 +48,7 @@ void rec_neumf_free(void *s)
     free(m);
 }
 
-/* Build the parameter block (zeroed). */
-static duet_status neumf_params(int32_t nu, int32_t ni, int F, duet_params **out, duet_err *err)
+duet_status rec_neumf_params_new(int32_t nu, int32_t ni, int F, duet_params **out, duet_err *err)
 {
     duet_param_spec sp[T_N] = {
         {"gmf.user", 2, {nu, F}, DUET_PARAM_SPARSE},      {"gmf.item", 2, {ni, F}, DUET_PARAM_SPARSE},
@@ -61,11 +60,7 @@ static duet_status neumf_params(int32_t nu, int32_t ni, int F, duet_params **out
     return duet_params_new(sp, T_N, out, err);
 }
 
-/* Forward + backward of one batch; returns the mean BCE loss. Gradients are
- * accumulated into P->grad (must be zero on entry for the touched rows and
- * the dense tensors). Exposed for the PyTorch golden test. */
-double rec_neumf_step_grads(duet_params *P, int F, const int32_t *u, const int32_t *it, const float *y, int B,
-                            float *logits_out, float *work);
+/* Forward + backward of one batch (see model.h). */
 double rec_neumf_step_grads(duet_params *P, int F, const int32_t *u, const int32_t *it, const float *y, int B,
                             float *logits_out, float *work)
 {
@@ -118,8 +113,7 @@ double rec_neumf_step_grads(duet_params *P, int F, const int32_t *u, const int32
     return loss;
 }
 
-/* Floats of work area rec_neumf_step_grads needs for a batch of B. */
-size_t rec_neumf_work_floats(int F, int B);
+/* 36F + 2 floats per sample are used; rounded up. */
 size_t rec_neumf_work_floats(int F, int B) { return (size_t)B * (size_t)(50 * F + 8); }
 
 static int cmp_i32(const void *a, const void *b)
@@ -170,7 +164,7 @@ duet_status rec_neumf_fit(const rec_fit_ctx *ctx, const rec_params *p, void **st
     m->n_users = X->n_rows;
     m->n_items = X->n_cols;
     m->F = F;
-    duet_status st = neumf_params(X->n_rows, X->n_cols, F, &m->P, err);
+    duet_status st = rec_neumf_params_new(X->n_rows, X->n_cols, F, &m->P, err);
     if (!st) st = duet_params_enable_training(m->P, err);
     int64_t n_samp = X->nnz * (1 + n_neg);
     int32_t *su = malloc((size_t)n_samp * sizeof *su), *si = malloc((size_t)n_samp * sizeof *si);
@@ -319,4 +313,20 @@ duet_status rec_neumf_score(const void *state, const rec_csr *train, const int32
     free(a);
     free(pw);
     return DUET_OK;
+}
+
+duet_status rec_neumf_score_params(const duet_params *P, int F, const int32_t *users, int32_t n, float *out,
+                                   duet_err *err)
+{
+    neumf_state m = {0};
+    m.n_users = (int32_t)P->info[T_GU].shape[0];
+    m.n_items = (int32_t)P->info[T_GI].shape[0];
+    m.F = F;
+    m.P = (duet_params *)P;
+    for (int32_t b = 0; b < n; b++)
+        if (users[b] < 0 || users[b] >= m.n_users) return duet_err_set(err, DUET_ERR_ARG, "neumf: user out of range");
+    duet_status st = neumf_prepare(&m, err);
+    if (!st) st = rec_neumf_score(&m, NULL, users, n, out, err);
+    free(m.C);
+    return st;
 }

@@ -105,7 +105,8 @@ static void test_bad_input(void)
     CHECK(run("eval-rec " TINY " --seeds") == 2);
     CHECK(run("eval-rec " TINY " --bogus") == 2);
     /* a model that is not built, or that needs side information */
-    CHECK(run("eval-rec " TINY " --models neumf") == 1 && strstr(err_buf, "not built yet"));
+    CHECK(run("eval-rec " TINY " --models improved-ncf") == 1 && strstr(err_buf, "not built yet"));
+    CHECK(run("eval-rec --ncf fixtures/rec/tiny_ncf --models content") == 1 && strstr(err_buf, "NCF format lacks"));
     CHECK(run("eval-rec " TINY " --models content") == 1 && strstr(err_buf, "needs --item-attrs"));
     /* an unwritable JSON path: exit 1, nothing written */
     rc = run("eval-rec " TINY " --seeds 1 --models popularity --json /nonexistent/dir/out.json");

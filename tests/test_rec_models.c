@@ -358,7 +358,7 @@ static void test_protocols_run_and_repeat(void)
     /* a model that is not built yet */
     rec_eval_result r;
     duet_err err = {0};
-    CHECK(rec_eval_full(rec_model_find("neumf"), &ds->ui, &side, 0, &o, &r, &err) == DUET_ERR_UNSUPPORTED);
+    CHECK(rec_eval_full(rec_model_find("improved-ncf"), &ds->ui, &side, 0, &o, &r, &err) == DUET_ERR_UNSUPPORTED);
     rec_dataset_free(ds);
 
     rec_ncf *d = NULL;
