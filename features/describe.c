@@ -87,6 +87,7 @@ struct duet_describer {
     int n_bins;
     float *chroma_w; /* (N_CHROMA, n_bins) */
     float *dct;      /* (N_MFCC, N_MELS) */
+    float *dct_t;    /* (N_MELS, N_MFCC) */
     float *freq;     /* n_bins */
     float *power, *mag, *scratch;
     float *peak, *valley; /* per analysis: (n_frames, N_CONTRAST) */
@@ -100,6 +101,7 @@ void duet_describer_free(duet_describer *d)
     duet_yin_free(d->yin);
     free(d->chroma_w);
     free(d->dct);
+    free(d->dct_t);
     free(d->freq);
     free(d->power);
     free(d->mag);
@@ -126,11 +128,12 @@ duet_status duet_describer_new(duet_describer **out, duet_err *err)
     d->n_bins = DUET_FEAT_N_FFT / 2 + 1;
     d->chroma_w = malloc(sizeof(float) * N_CHROMA * (size_t)d->n_bins);
     d->dct = malloc(sizeof(float) * N_MFCC * N_MELS);
+    d->dct_t = malloc(sizeof(float) * N_MFCC * N_MELS);
     d->freq = malloc(sizeof(float) * (size_t)d->n_bins);
     d->power = malloc(sizeof(float) * (size_t)d->n_bins);
     d->mag = malloc(sizeof(float) * (size_t)d->n_bins);
     d->scratch = malloc(sizeof(float) * (size_t)d->n_bins);
-    if (!d->chroma_w || !d->dct || !d->freq || !d->power || !d->mag || !d->scratch) {
+    if (!d->chroma_w || !d->dct || !d->dct_t || !d->freq || !d->power || !d->mag || !d->scratch) {
         duet_describer_free(d);
         return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     }
@@ -140,6 +143,8 @@ duet_status duet_describer_new(duet_describer **out, duet_err *err)
         return st;
     }
     duet_dct2_ortho_matrix(N_MFCC, N_MELS, d->dct);
+    for (int k = 0; k < N_MFCC; k++)
+        for (int j = 0; j < N_MELS; j++) d->dct_t[j * N_MFCC + k] = d->dct[k * N_MELS + j];
     for (int k = 0; k < d->n_bins; k++) d->freq[k] = (float)((double)DUET_FEAT_SR * k / DUET_FEAT_N_FFT);
     *out = d;
     return DUET_OK;
@@ -167,11 +172,8 @@ static int on_frame(void *user, int64_t t, const float *frame)
         d->mag[k] = sqrtf(p);
     }
     duet_melfb_apply(d->mel, d->power, f->mel_db + (size_t)t * N_MELS);
-    float cen = duet_spectral_centroid(d->mag, d->freq, nb);
-    f->centroid[t] = cen;
-    f->bandwidth[t] = duet_spectral_bandwidth(d->mag, d->freq, nb, cen);
+    duet_spectral_stats(d->mag, d->freq, nb, 1e-10, &f->centroid[t], &f->bandwidth[t], &f->flatness[t]);
     f->rolloff[t] = duet_spectral_rolloff(d->mag, d->freq, nb, 0.85);
-    f->flatness[t] = duet_spectral_flatness(d->mag, nb, 1e-10);
     duet_contrast_frame(&d->bands, d->mag, c->peak + (size_t)t * N_CONTRAST, c->valley + (size_t)t * N_CONTRAST,
                         d->scratch);
     duet_chroma_frame(d->chroma_w, N_CHROMA, nb, d->power, f->chroma + (size_t)t * N_CHROMA);
@@ -229,12 +231,12 @@ duet_status duet_describer_analyze(duet_describer *d, const float *x, int64_t n,
     duet_power_to_db(out->mel_db, t * N_MELS, 1.0, 1e-10, 80.0);
     for (size_t i = 0; i < t; i++) {
         const float *m = out->mel_db + i * N_MELS;
-        for (int k = 0; k < N_MFCC; k++) {
-            const float *row = d->dct + (size_t)k * N_MELS;
-            float acc = 0;
-            for (int j = 0; j < N_MELS; j++) acc += row[j] * m[j];
-            out->mfcc[i * N_MFCC + k] = acc;
+        float acc[N_MFCC] = {0};
+        for (int j = 0; j < N_MELS; j++) { /* dct_t: (N_MELS, N_MFCC) */
+            const float *col = d->dct_t + (size_t)j * N_MFCC;
+            for (int k = 0; k < N_MFCC; k++) acc[k] += col[k] * m[j];
         }
+        memcpy(out->mfcc + i * N_MFCC, acc, sizeof acc);
     }
     duet_onset_strength(out->mel_db, T, N_MELS, ONSET_SHIFT, out->onset);
     /* contrast: power_to_db(peak) - power_to_db(valley), each over all frames */

@@ -40,6 +40,33 @@ float duet_spectral_rolloff(const float *mag, const float *freq, int n_bins, dou
     return freq[n_bins - 1];
 }
 
+void duet_spectral_stats(const float *mag, const float *freq, int n_bins, double amin, float *centroid,
+                         float *bandwidth, float *flatness)
+{
+    double s = 0, sf = 0, sff = 0, sp = 0, prod = 1.0;
+    long expo = 0;
+    for (int k = 0; k < n_bins; k++) {
+        double m = mag[k], f = freq[k], p = m * m;
+        s += m;
+        sf += m * f;
+        sff += m * f * f;
+        if (!(p > amin)) p = amin;
+        sp += p;
+        prod *= p;
+        if ((k & 15) == 15) {
+            int e;
+            prod = frexp(prod, &e);
+            expo += e;
+        }
+    }
+    double c = s > 0 ? sf / s : 0;
+    double var = s > 0 ? sff / s - c * c : 0;
+    *centroid = (float)c;
+    *bandwidth = (float)sqrt(var > 0 ? var : 0);
+    double slog = log(prod) + (double)expo * 0.69314718055994530942;
+    *flatness = (float)(exp(slog / n_bins) / (sp / n_bins));
+}
+
 float duet_spectral_flatness(const float *mag, int n_bins, double amin)
 {
     /* sum of logs as the log of a running product, renormalised with frexp
@@ -107,38 +134,36 @@ duet_status duet_contrast_bands_init(duet_contrast_bands *b, int sr, int n_fft, 
     return DUET_OK;
 }
 
-/* One pass over a band keeping the q smallest and q largest values in
- * small sorted buffers (q is rint(0.02 * band size): 1..9 at n_fft 2048, so
- * almost every value is rejected by one comparison). */
-static void band_extremes(const float *x, int n, int q, float *lo, float *hi, double *sum_lo, double *sum_hi)
+/* Sum of the q smallest (sign = 1) or q largest (sign = -1) of x[0..n),
+ * kept in a small sorted buffer (q is rint(0.02 * band size): 1..9 at n_fft
+ * 2048). Spectra mostly fall with frequency, so the smallest are searched
+ * from the top of the band down and the largest from the bottom up: then
+ * nearly every value is rejected by one comparison. */
+static double band_sum_extreme(const float *x, int n, int q, int sign, float *buf)
 {
-    int nl = 0, nh = 0;
-    for (int i = 0; i < n; i++) {
-        float v = x[i];
-        if (nl < q || v < lo[nl - 1]) { /* lo ascending */
-            int j = nl < q ? nl++ : q - 1;
-            while (j > 0 && lo[j - 1] > v) {
-                lo[j] = lo[j - 1];
+    int step = sign > 0 ? -1 : 1;
+    int i = sign > 0 ? n - 1 : 0, filled = 0;
+    for (int c = 0; c < n; c++, i += step) {
+        float v = sign > 0 ? x[i] : -x[i]; /* keep the q smallest of v */
+        if (filled < q) {
+            int j = filled++;
+            while (j > 0 && buf[j - 1] > v) {
+                buf[j] = buf[j - 1];
                 j--;
             }
-            lo[j] = v;
-        }
-        if (nh < q || v > hi[nh - 1]) { /* hi descending */
-            int j = nh < q ? nh++ : q - 1;
-            while (j > 0 && hi[j - 1] < v) {
-                hi[j] = hi[j - 1];
+            buf[j] = v;
+        } else if (v < buf[q - 1]) {
+            int j = q - 1;
+            while (j > 0 && buf[j - 1] > v) {
+                buf[j] = buf[j - 1];
                 j--;
             }
-            hi[j] = v;
+            buf[j] = v;
         }
     }
-    double sl = 0, sh = 0;
-    for (int i = 0; i < q; i++) {
-        sl += lo[i];
-        sh += hi[i];
-    }
-    *sum_lo = sl;
-    *sum_hi = sh;
+    double sum = 0;
+    for (int k = 0; k < q; k++) sum += buf[k];
+    return sign > 0 ? sum : -sum;
 }
 
 void duet_contrast_frame(const duet_contrast_bands *b, const float *mag, float *peak,
@@ -146,10 +171,19 @@ void duet_contrast_frame(const duet_contrast_bands *b, const float *mag, float *
 {
     for (int r = 0; r <= b->n_bands; r++) {
         int n = b->count[r], q = b->q[r];
-        double sv, sp;
-        band_extremes(mag + b->first[r], n, q, scratch, scratch + q, &sv, &sp);
-        valley[r] = (float)(sv / q);
-        peak[r] = (float)(sp / q);
+        const float *x = mag + b->first[r];
+        if (q == 1) { /* the narrow low bands: plain min and max */
+            float lo = x[0], hi = x[0];
+            for (int i = 1; i < n; i++) {
+                lo = x[i] < lo ? x[i] : lo;
+                hi = x[i] > hi ? x[i] : hi;
+            }
+            valley[r] = lo;
+            peak[r] = hi;
+            continue;
+        }
+        valley[r] = (float)(band_sum_extreme(x, n, q, 1, scratch) / q);
+        peak[r] = (float)(band_sum_extreme(x, n, q, -1, scratch) / q);
     }
 }
 
@@ -241,41 +275,94 @@ static inline float padded_at(const float *x, int64_t n, int64_t i, int edge)
     return x[i];
 }
 
+/* Sums of 4-ish consecutive hop blocks: frames of 2048 every 512 centred
+ * start on a block boundary, so each frame is the sum of frame_length/hop
+ * whole blocks. Returns 1 when that layout applies and blk (n_blocks) was
+ * filled by fill(). */
+static int block_layout(int64_t n, int frame_length, int hop, int64_t *n_blocks)
+{
+    if (frame_length % hop || (frame_length / 2) % hop) return 0;
+    *n_blocks = (n + hop - 1) / hop;
+    return 1;
+}
+
+static inline int zc_neg(float v) { return (fabsf(v) > 1e-10f) && v < 0; }
+
+/* Frame t's ZCR the slow way (edge-padded frames). */
+static float zcr_direct(const float *x, int64_t n, int frame_length, int64_t start)
+{
+    int cnt = 0, prev = 0;
+    for (int j = 0; j < frame_length; j++) {
+        int neg = zc_neg(padded_at(x, n, start + j, 1)); /* signbit after zeroing tiny values */
+        if (j > 0 && neg != prev) cnt++;
+        prev = neg;
+    }
+    return (float)cnt / (float)frame_length;
+}
+
 void duet_zcr(const float *x, int64_t n, int frame_length, int hop, float *out)
 {
-    int64_t nf = duet_frames_centered(n, hop), half = frame_length / 2;
-    for (int64_t t = 0; t < nf; t++) {
-        int64_t start = t * hop - half;
-        int cnt = 0;
-        if (start >= 0 && start + frame_length <= n) {
-            const float *f = x + start;
-            int prev = (fabsf(f[0]) > 1e-10f) && f[0] < 0;
-            for (int j = 1; j < frame_length; j++) {
-                int neg = (fabsf(f[j]) > 1e-10f) && f[j] < 0;
+    int64_t nf = duet_frames_centered(n, hop), half = frame_length / 2, nb = 0;
+    /* crossings c(i) between samples i-1 and i, summed per hop block */
+    int *blk = NULL;
+    if (block_layout(n, frame_length, hop, &nb) && nb > 0) blk = malloc(sizeof(int) * (size_t)nb);
+    if (blk) {
+        for (int64_t b = 0; b < nb; b++) {
+            int64_t a = b * hop, e = a + hop < n ? a + hop : n;
+            int cnt = 0, prev = a > 0 ? zc_neg(x[a - 1]) : zc_neg(x[0]);
+            for (int64_t i = a; i < e; i++) {
+                int neg = zc_neg(x[i]);
                 cnt += neg != prev;
                 prev = neg;
             }
-        } else {
-            int prev = 0;
-            for (int j = 0; j < frame_length; j++) {
-                float v = padded_at(x, n, start + j, 1);
-                int neg = (fabsf(v) > 1e-10f) && v < 0; /* signbit after zeroing tiny values */
-                if (j > 0 && neg != prev) cnt++;
-                prev = neg;
-            }
+            blk[b] = cnt;
         }
-        out[t] = (float)cnt / (float)frame_length;
     }
+    int per = frame_length / hop;
+    for (int64_t t = 0; t < nf; t++) {
+        int64_t start = t * hop - half;
+        if (blk && start >= 0 && start + frame_length <= n) {
+            int64_t b0 = start / hop;
+            int cnt = 0;
+            for (int k = 0; k < per; k++) cnt += blk[b0 + k];
+            /* the frame counts crossings into samples start+1 .. start+L-1 */
+            if (start > 0) cnt -= zc_neg(x[start]) != zc_neg(x[start - 1]);
+            out[t] = (float)cnt / (float)frame_length;
+        } else {
+            out[t] = zcr_direct(x, n, frame_length, start);
+        }
+    }
+    free(blk);
 }
 
 void duet_rms(const float *x, int64_t n, int frame_length, int hop, float *out)
 {
-    int64_t nf = duet_frames_centered(n, hop), half = frame_length / 2;
+    int64_t nf = duet_frames_centered(n, hop), half = frame_length / 2, nb = 0;
+    double *blk = NULL;
+    if (block_layout(n, frame_length, hop, &nb) && nb > 0) blk = malloc(sizeof(double) * (size_t)nb);
+    if (blk)
+        for (int64_t b = 0; b < nb; b++) {
+            int64_t a = b * hop, e = a + hop < n ? a + hop : n;
+            double s = 0;
+            for (int64_t i = a; i < e; i++) s += (double)x[i] * x[i];
+            blk[b] = s;
+        }
+    int per = frame_length / hop;
     for (int64_t t = 0; t < nf; t++) {
-        int64_t start = t * hop - half, a = start < 0 ? 0 : start, b = start + frame_length;
-        if (b > n) b = n;
+        int64_t start = t * hop - half;
         double s = 0;
-        for (int64_t i = a; i < b; i++) s += (double)x[i] * x[i];
+        if (blk) {
+            int64_t b0 = start / hop - (start < 0 && start % hop ? 1 : 0);
+            for (int k = 0; k < per; k++) {
+                int64_t b = b0 + k;
+                if (b >= 0 && b < nb) s += blk[b];
+            }
+        } else {
+            int64_t a = start < 0 ? 0 : start, b = start + frame_length;
+            if (b > n) b = n;
+            for (int64_t i = a; i < b; i++) s += (double)x[i] * x[i];
+        }
         out[t] = (float)sqrt(s / frame_length);
     }
+    free(blk);
 }
