@@ -970,9 +970,14 @@ W2V_INLINE void worker_body(trainer *t, worker_state *ws, size_t chunk, int repo
     atomic_fetch_add(&t->trained, trained);
 }
 
+/* The workers run on a private copy of their state: the states of all
+ * threads sit side by side in one array, and the generator is written on
+ * every draw. */
 static void worker_generic(trainer *t, worker_state *ws, size_t chunk, int report)
 {
-    worker_body(t, ws, chunk, report);
+    worker_state local = *ws;
+    worker_body(t, &local, chunk, report);
+    *ws = local;
 }
 
 #if defined(__GNUC__) && defined(__x86_64__)
@@ -980,7 +985,9 @@ static void worker_generic(trainer *t, worker_state *ws, size_t chunk, int repor
 __attribute__((target("avx2,fma"))) static void worker_avx2(trainer *t, worker_state *ws,
                                                             size_t chunk, int report)
 {
-    worker_body(t, ws, chunk, report);
+    worker_state local = *ws;
+    worker_body(t, &local, chunk, report);
+    *ws = local;
 }
 #endif
 
@@ -1126,9 +1133,12 @@ duet_status w2v_train(const w2v_corpus *corpus, const w2v_params *params, w2v_ve
     chunk_start = malloc(((size_t)T + 1) * sizeof *chunk_start);
     t = calloc(1, sizeof *t);
     ws = calloc((size_t)T, sizeof *ws);
-    bufs = malloc((size_t)T * max_len * sizeof *bufs);
-    scratch = malloc((size_t)T * 2 * dim * sizeof *scratch);
-    negbuf = malloc((size_t)T * 2 * (size_t)params->negative * sizeof *negbuf);
+    /* Per-thread scratch in separate 64-byte lines (no false sharing). */
+    size_t buf_n = (max_len + 15) / 16 * 16, scr_n = (2 * dim + 15) / 16 * 16,
+           neg_n = (2 * (size_t)params->negative + 15) / 16 * 16;
+    if (posix_memalign((void **)&bufs, 64, (size_t)T * buf_n * sizeof *bufs)) bufs = NULL;
+    if (posix_memalign((void **)&scratch, 64, (size_t)T * scr_n * sizeof *scratch)) scratch = NULL;
+    if (posix_memalign((void **)&negbuf, 64, (size_t)T * neg_n * sizeof *negbuf)) negbuf = NULL;
     if (!chunk_start || !t || !ws || !bufs || !scratch || !negbuf) goto nomem;
     chunk_start[0] = 0;
     {
@@ -1144,10 +1154,10 @@ duet_status w2v_train(const w2v_corpus *corpus, const w2v_params *params, w2v_ve
     duet_rng_seed(&rng, params->seed);
     for (int k = 0; k < T; k++) {
         ws[k].rng = duet_rng_u64(&rng);
-        ws[k].buf = bufs + (size_t)k * max_len;
-        ws[k].neu1 = scratch + (size_t)k * 2 * dim;
+        ws[k].buf = bufs + (size_t)k * buf_n;
+        ws[k].neu1 = scratch + (size_t)k * scr_n;
         ws[k].neu1e = ws[k].neu1 + dim;
-        ws[k].negs = negbuf + (size_t)k * 2 * (size_t)params->negative;
+        ws[k].negs = negbuf + (size_t)k * neg_n;
     }
     t->dim = dim;
     t->window = params->window;
