@@ -22,10 +22,11 @@ static const rec_params grid_bpr[] = {{0, 0, 64, 50, 0.05f, 0.001f, 0, 0},
                                       {0, 0, 64, 50, 0.05f, 0.01f, 0, 0},
                                       {0, 0, 64, 150, 0.05f, 0.001f, 0, 0},
                                       {0, 0, 64, 150, 0.05f, 0.01f, 0, 0}};
-static const rec_params grid_ials[] = {{1, 0, 64, 12, 0, 1.0f, 2.0f, 0},
-                                       {1, 0, 64, 12, 0, 10.0f, 2.0f, 0},
-                                       {1, 0, 64, 12, 0, 1.0f, 10.0f, 0},
-                                       {1, 0, 64, 12, 0, 10.0f, 10.0f, 0}};
+/* k = 3 conjugate-gradient steps per row solve */
+static const rec_params grid_ials[] = {{1, 3, 64, 15, 0, 1.0f, 2.0f, 0},
+                                       {1, 3, 64, 15, 0, 10.0f, 2.0f, 0},
+                                       {1, 3, 64, 15, 0, 1.0f, 10.0f, 0},
+                                       {1, 3, 64, 15, 0, 10.0f, 10.0f, 0}};
 static const rec_params grid_neumf[] = {{0, 4, 16, 10, 0.001f, 0, 0, 0}, {0, 4, 16, 20, 0.001f, 0, 0, 0}};
 static const rec_params grid_ease[] = {
     {0, 0, 0, 0, 0, 50.0f, 0, 0}, {0, 0, 0, 0, 0, 200.0f, 0, 0}, {0, 0, 0, 0, 0, 500.0f, 0, 0}, {0, 0, 0, 0, 0, 1500.0f, 0, 0}};
@@ -80,7 +81,8 @@ void rec_params_describe(const rec_model_def *m, const rec_params *p, char *buf,
     else if (!strcmp(name, "bpr-mf"))
         snprintf(buf, n, "dim=%d epochs=%d lr=%g reg=%g", p->dim, p->epochs, p->lr, p->reg);
     else if (!strcmp(name, "ials"))
-        snprintf(buf, n, "dim=%d sweeps=%d reg=%g alpha=%g w=%s", p->dim, p->epochs, p->reg, p->alpha, w);
+        snprintf(buf, n, "dim=%d sweeps=%d reg=%g alpha=%g w=%s %s", p->dim, p->epochs, p->reg, p->alpha, w,
+                 p->k ? "cg3" : "chol");
     else if (!strcmp(name, "ease")) snprintf(buf, n, "lambda=%g w=%s", p->reg, w);
     else if (!strcmp(name, "content")) snprintf(buf, n, "feat_weight=%g w=%s", p->alpha, w);
     else if (!strcmp(name, "neumf"))

@@ -7,7 +7,7 @@
  *   user-knn-adj   user-based CF, adjusted (mean-centred) cosine (Eq. 3)
  *   item-knn       item-based CF, cosine between item columns
  *   bpr-mf         matrix factorisation trained with BPR (Rendle et al. 2009)
- *   ials           implicit ALS (Hu, Koren & Volinsky 2008), exact per-row solves
+ *   ials           implicit ALS (Hu, Koren & Volinsky 2008), CG or exact row solves
  *   ease           EASE (Steck 2019), closed form with one Gram-matrix inverse
  *   content        content-based: user profile vs item attribute / feature vectors
  *   neumf          NeuMF (He et al. 2017): GMF + MLP on nn/, BCE with sampled negatives
@@ -39,7 +39,7 @@ typedef struct rec_side {
 /* Hyper-parameters; each model reads the fields it needs (see model.c). */
 typedef struct rec_params {
     int weighting;   /* 0 binary, 1 log(1+w) */
-    int k;           /* neighbours (knn); negatives per positive (neumf) */
+    int k;           /* neighbours (knn); negatives per positive (neumf); CG steps (ials, 0 = Cholesky) */
     int dim;         /* latent factors (bpr-mf, ials); predictive factors (neumf) */
     int epochs;      /* sweeps (bpr-mf, ials) */
     float lr;        /* learning rate (bpr-mf) */
