@@ -5,8 +5,9 @@
  * Besides "no crash, no leak, no undefined behaviour", it checks properties
  * and aborts when one fails:
  *  - a rejected input yields *out == NULL and a non-empty one-line message;
- *  - duet_st_load on the same bytes written to a file (per-process, /tmp)
- *    gives the same status, message and tensors as duet_st_parse;
+ *  - duet_st_load on the same bytes written to a file (per process, in
+ *    /dev/shm or /tmp) gives the same status, message and tensors as
+ *    duet_st_parse;
  *  - an accepted file is self-consistent (sizes, alignment, lookups, the
  *    tensors tile the data area);
  *  - writing the parsed tensors and metadata with duet's writer and parsing
@@ -49,16 +50,23 @@ static void same_files(const duet_st_file *a, const duet_st_file *b)
     }
 }
 
-static char path[64]; /* the harness's scratch file (harness state, not library state) */
+static char path[256]; /* the harness's scratch file (harness state, not library state) */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+static void remove_scratch(void) { remove(path); }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    snprintf(path, sizeof path, "/tmp/duet_fuzz_st_%ld.safetensors", (long)getpid());
+    /* tmpfs when there is one: creating and truncating a file in /tmp costs
+     * ~6 ms on this machine's disk under load, /dev/shm ~0.1 ms */
+    const char *dir = getenv("FUZZ_TMPDIR");
+    if (!dir) dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    snprintf(path, sizeof path, "%s/duet_fuzz_st_%ld.safetensors", dir, (long)getpid());
+    atexit(remove_scratch);
     return 0;
 }
 
