@@ -431,6 +431,46 @@ static void test_known_answers(void)
     duet_describer_free(d);
 }
 
+/* The block-sum ZCR/RMS (frames aligned to hop blocks) and the general
+ * path (other layouts) against a brute-force definition. */
+static void test_time_domain_layouts(void)
+{
+    int64_t n = 5000;
+    float *x = malloc(sizeof(float) * (size_t)n);
+    double *z = malloc(sizeof(double) * (size_t)n);
+    lcg(z, n, 3);
+    for (int64_t i = 0; i < n; i++) x[i] = i > 3000 && i < 3600 ? 0.0f : (float)(z[i] + (i % 700 < 50 ? 0.8 : 0));
+    const int layouts[][2] = {{2048, 512}, {1000, 300}, {256, 64}};
+    for (int l = 0; l < 3; l++) {
+        int L = layouts[l][0], hop = layouts[l][1];
+        int64_t nf = duet_frames_centered(n, hop);
+        float *zc = malloc(sizeof(float) * (size_t)nf), *rm = malloc(sizeof(float) * (size_t)nf);
+        duet_zcr(x, n, L, hop, zc);
+        duet_rms(x, n, L, hop, rm);
+        for (int64_t t = 0; t < nf; t++) {
+            int64_t s0 = t * hop - L / 2;
+            int cnt = 0, prev = 0;
+            double ss = 0;
+            for (int j = 0; j < L; j++) {
+                int64_t i = s0 + j;
+                float ve = x[i < 0 ? 0 : i >= n ? n - 1 : i]; /* edge padding for ZCR */
+                float vz = (i < 0 || i >= n) ? 0.0f : x[i];   /* zero padding for RMS */
+                int neg = fabsf(ve) > 1e-10f && ve < 0;
+                if (j > 0 && neg != prev) cnt++;
+                prev = neg;
+                ss += (double)vz * vz;
+            }
+            CHECK_MSG(zc[t] == (float)cnt / (float)L, "layout %d frame %lld zcr %g vs %g", l, (long long)t, zc[t],
+                      (double)cnt / L);
+            CHECK_NEAR(rm[t], sqrt(ss / L), 1e-6);
+        }
+        free(zc);
+        free(rm);
+    }
+    free(x);
+    free(z);
+}
+
 /* ---- whole pipeline ---- */
 static duet_audio mono_audio(const float *x, int64_t n, int sr)
 {
@@ -713,6 +753,7 @@ int main(void)
     RUN(test_frames_match_reference);
     RUN(test_yin_matches_reference);
     RUN(test_known_answers);
+    RUN(test_time_domain_layouts);
     RUN(test_summary_matches_reference);
     RUN(test_prepare_resampling);
     RUN(test_loudness_cross_check);

@@ -84,7 +84,7 @@ static void setup(void)
     for (int i = 0; i < 6; i++) {
         char n[32];
         snprintf(n, sizeof n, "long%d.wav", i);
-        write_tone(n, 2, 44100, 20.0, 200 + 50 * i);
+        write_tone(n, 2, 44100, 12.0, 200 + 50 * i);
     }
     char path[256];
     snprintf(path, sizeof path, "%s/corrupt.wav", dir);
