@@ -8,15 +8,12 @@
 #include "../common/progress.h"
 #include "../features/catalog.h"
 #include "../features/describe.h"
-#include "../separation/sepnet.h"
-#include "../separation/sepnet_infer.h"
+#include "../separation/separators.h"
 
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define FEATURES_DEFAULT_MODEL "models/sepnet.safetensors"
 
 static void features_usage(FILE *f)
 {
@@ -30,10 +27,12 @@ static void features_usage(FILE *f)
             "options:\n"
             "      --json             one JSON object per file (default)\n"
             "      --tsv              header and one TSV row per file (item = the path)\n"
-            "      --stems            separate with the trained model first and add vocals.*,\n"
-            "                         accompaniment.* and the vocal descriptors\n"
-            "      --model FILE       separation model for --stems (default: $DUET_MODEL or\n"
-            "                         " FEATURES_DEFAULT_MODEL ")\n"
+            "      --stems            separate first and add vocals.*, accompaniment.* and the\n"
+            "                         vocal descriptors\n"
+            "      --method NAME      separator for --stems (default: duet separate's default,\n"
+            "                         the trained model; also repet-sim, hpss: see duet separate --help)\n"
+            "      --model FILE       model weights for --method model (default: $DUET_MODEL or\n"
+            "                         models/sepnet.safetensors)\n"
             "      --vocals FILE      with --accompaniment: describe these stems of the one FILE\n"
             "      --accompaniment FILE\n"
             "      --catalog LIST     TSV `item_id<TAB>path` (paths relative to LIST's folder)\n"
@@ -47,15 +46,21 @@ static void features_usage(FILE *f)
 
 typedef struct features_opts {
     int tsv, stems, jobs, shard_i, shard_n, progress;
-    const char *model, *vocals, *accomp, *catalog, *out;
+    const char *model, *method, *vocals, *accomp, *catalog, *out;
 } features_opts;
 
-/* --stems: the trained separator (const model, shared by all threads). */
-static duet_status sep_with_model(void *user, const duet_audio *mix, duet_audio *voc, duet_audio *acc,
-                                  duet_err *err)
+/* --stems: a separator from separation/separators.h, opened once; its run()
+ * is safe from several threads with the same state. */
+typedef struct stem_sep {
+    const duet_separator *sep;
+    void *state;
+} stem_sep;
+
+static duet_status sep_run(void *user, const duet_audio *mix, duet_audio *voc, duet_audio *acc, duet_err *err)
 {
-    const sepnet *m = user;
-    return sepnet_separate(m, mix, NULL, voc, acc, err);
+    const stem_sep *s = user;
+    duet_sep_input in = {mix, NULL, NULL};
+    return s->sep->run(s->state, &in, voc, acc, err);
 }
 
 static void json_string(FILE *f, const char *s)
@@ -93,7 +98,7 @@ static duet_status read_stem(const char *path, duet_audio *a, duet_err *err)
 }
 
 /* Describe one file into fs. */
-static duet_status describe_one(duet_describer *d, const features_opts *o, const sepnet *model,
+static duet_status describe_one(duet_describer *d, const features_opts *o, const stem_sep *model,
                                 const char *path, duet_feature_set *fs, duet_err *err)
 {
     if (o->vocals) {
@@ -107,7 +112,7 @@ static duet_status describe_one(duet_describer *d, const features_opts *o, const
         duet_audio_free(&acc);
         return st;
     }
-    return duet_describe_file(d, path, model ? sep_with_model : NULL, (void *)model, fs, err);
+    return duet_describe_file(d, path, model ? sep_run : NULL, (void *)model, fs, err);
 }
 
 static void catalog_progress(void *user, size_t done, size_t total, size_t failed)
@@ -119,7 +124,7 @@ static void catalog_progress(void *user, size_t done, size_t total, size_t faile
     duet_progress_update(p, (double)done, extra);
 }
 
-static int run_catalog(const features_opts *o, const sepnet *model)
+static int run_catalog(const features_opts *o, const stem_sep *model)
 {
     duet_err err = {0};
     duet_catalog cat;
@@ -141,7 +146,7 @@ static int run_catalog(const features_opts *o, const sepnet *model)
     }
     duet_progress prog;
     duet_progress_init(&prog, "features", 0, o->progress);
-    duet_catalog_opts co = {o->jobs, o->shard_i, o->shard_n, model ? sep_with_model : NULL, (void *)model,
+    duet_catalog_opts co = {o->jobs, o->shard_i, o->shard_n, model ? sep_run : NULL, (void *)model,
                             catalog_progress, &prog};
     duet_catalog_stats stats;
     st = duet_catalog_run(&cat, out, &co, &stats, &err);
@@ -154,7 +159,7 @@ static int run_catalog(const features_opts *o, const sepnet *model)
     return 0;
 }
 
-static int run_files(const features_opts *o, const sepnet *model, int n, char **files)
+static int run_files(const features_opts *o, const stem_sep *model, int n, char **files)
 {
     duet_err err = {0};
     duet_describer *d;
@@ -207,11 +212,12 @@ int cmd_features(int argc, char **argv)
     features_opts o = {0};
     o.jobs = 1;
     o.shard_i = o.shard_n = 1;
-    enum { O_JSON = 256, O_TSV, O_STEMS, O_MODEL, O_VOC, O_ACC, O_CAT, O_SHARD, O_PROG, O_NOPROG };
+    enum { O_JSON = 256, O_TSV, O_STEMS, O_MODEL, O_METHOD, O_VOC, O_ACC, O_CAT, O_SHARD, O_PROG, O_NOPROG };
     static const struct option lo[] = {{"json", no_argument, 0, O_JSON},
                                        {"tsv", no_argument, 0, O_TSV},
                                        {"stems", no_argument, 0, O_STEMS},
                                        {"model", required_argument, 0, O_MODEL},
+                                       {"method", required_argument, 0, O_METHOD},
                                        {"vocals", required_argument, 0, O_VOC},
                                        {"accompaniment", required_argument, 0, O_ACC},
                                        {"catalog", required_argument, 0, O_CAT},
@@ -231,6 +237,7 @@ int cmd_features(int argc, char **argv)
         case O_TSV: o.tsv = 1; break;
         case O_STEMS: o.stems = 1; break;
         case O_MODEL: o.model = optarg; break;
+        case O_METHOD: o.method = optarg; break;
         case O_VOC: o.vocals = optarg; break;
         case O_ACC: o.accomp = optarg; break;
         case O_CAT: o.catalog = optarg; break;
@@ -283,21 +290,28 @@ int cmd_features(int argc, char **argv)
         cli_error("features", "--vocals/--accompaniment describe exactly one FILE, without --stems");
         return 2;
     }
-    sepnet *model = NULL;
+    stem_sep ss = {0}, *model = NULL;
     if (o.stems) {
-        const char *mp = o.model ? o.model : getenv("DUET_MODEL") ? getenv("DUET_MODEL") : FEATURES_DEFAULT_MODEL;
+        ss.sep = o.method ? duet_separator_find(o.method) : duet_separator_default();
+        if (!ss.sep || ss.sep->needs_references) {
+            cli_error("features", "--method: unknown or reference-needing separator '%s' (see duet separate --help)",
+                      o.method ? o.method : "");
+            return 2;
+        }
+        duet_sep_config cfg = {o.model, 0, 0};
         duet_err err = {0};
-        duet_status st = sepnet_load(mp, &model, &err);
+        duet_status st = ss.sep->open ? ss.sep->open(&cfg, &ss.state, &err) : DUET_OK;
         if (st != DUET_OK) {
-            cli_error("features", "--stems needs a separation model: %s: %s (train one with duet train-sep, "
-                      "or pass --model FILE)", mp, duet_err_msg(&err, st));
+            cli_error("features", "--stems: separator '%s' is not available: %s (train a model with duet train-sep, "
+                      "pass --model FILE, or use --method repet-sim)", ss.sep->name, duet_err_msg(&err, st));
             return 1;
         }
-    } else if (o.model) {
-        cli_error("features", "--model is only used with --stems");
+        model = &ss;
+    } else if (o.model || o.method) {
+        cli_error("features", "--model and --method are only used with --stems");
         return 2;
     }
     int rc = o.catalog ? run_catalog(&o, model) : run_files(&o, model, n_files, argv + optind);
-    sepnet_free(model);
+    if (model && ss.sep->close) ss.sep->close(ss.state);
     return rc;
 }

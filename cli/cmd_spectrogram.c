@@ -6,15 +6,12 @@
 #include "../audio/audio.h"
 #include "../features/describe.h"
 #include "../features/png.h"
-#include "../separation/sepnet.h"
-#include "../separation/sepnet_infer.h"
+#include "../separation/separators.h"
 
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define SPEC_DEFAULT_MODEL "models/sepnet.safetensors"
 
 static void spectrogram_usage(FILE *f)
 {
@@ -24,9 +21,11 @@ static void spectrogram_usage(FILE *f)
             "hop 512, 80 dB colour range) of FILE with time and frequency axes.\n\n"
             "options:\n"
             "  -o, --out FILE         the PNG to write (required)\n"
-            "      --stems            three panels: mix, vocals, accompaniment (separated\n"
-            "                         with the trained model)\n"
-            "      --model FILE       model for --stems (default: $DUET_MODEL or " SPEC_DEFAULT_MODEL ")\n"
+            "      --stems            three panels: mix, vocals, accompaniment (separated with\n"
+            "                         duet separate's default method, the trained model)\n"
+            "      --method NAME      separator for --stems (model, repet-sim, hpss, ...)\n"
+            "      --model FILE       weights for --method model (default: $DUET_MODEL or\n"
+            "                         models/sepnet.safetensors)\n"
             "      --vocals FILE      with --accompaniment: draw these stems instead of separating\n"
             "      --accompaniment FILE\n"
             "      --width N          plot width in pixels (default: one column per frame, 400..1600)\n"
@@ -46,13 +45,14 @@ static duet_status analyse(duet_describer *d, const duet_audio *a, duet_frames *
 
 int cmd_spectrogram(int argc, char **argv)
 {
-    const char *out = NULL, *model_path = NULL, *vpath = NULL, *apath = NULL;
+    const char *out = NULL, *model_path = NULL, *method = NULL, *vpath = NULL, *apath = NULL;
     int stems = 0;
     long width = 0, height = 0;
-    enum { O_STEMS = 256, O_MODEL, O_VOC, O_ACC, O_W, O_H };
+    enum { O_STEMS = 256, O_MODEL, O_METHOD, O_VOC, O_ACC, O_W, O_H };
     static const struct option lo[] = {{"out", required_argument, 0, 'o'},
                                        {"stems", no_argument, 0, O_STEMS},
                                        {"model", required_argument, 0, O_MODEL},
+                                       {"method", required_argument, 0, O_METHOD},
                                        {"vocals", required_argument, 0, O_VOC},
                                        {"accompaniment", required_argument, 0, O_ACC},
                                        {"width", required_argument, 0, O_W},
@@ -66,6 +66,7 @@ int cmd_spectrogram(int argc, char **argv)
         case 'o': out = optarg; break;
         case O_STEMS: stems = 1; break;
         case O_MODEL: model_path = optarg; break;
+        case O_METHOD: method = optarg; break;
         case O_VOC: vpath = optarg; break;
         case O_ACC: apath = optarg; break;
         case O_W:
@@ -93,20 +94,21 @@ int cmd_spectrogram(int argc, char **argv)
     if (st != DUET_OK) return cli_fail(path, st, &err);
     int n_panels = 1;
     if (stems) {
-        const char *mp = model_path ? model_path : getenv("DUET_MODEL") ? getenv("DUET_MODEL") : SPEC_DEFAULT_MODEL;
-        sepnet *m = NULL;
-        st = sepnet_load(mp, &m, &err);
-        if (st != DUET_OK) {
+        const duet_separator *sep = method ? duet_separator_find(method) : duet_separator_default();
+        if (!sep || sep->needs_references) {
             duet_audio_free(&mix);
-            cli_error("spectrogram", "--stems needs a separation model: %s: %s (or pass --vocals and --accompaniment)",
-                      mp, duet_err_msg(&err, st));
-            return 1;
+            cli_error("spectrogram", "--method: unknown or reference-needing separator '%s'", method ? method : "");
+            return 2;
         }
-        st = sepnet_separate(m, &mix, NULL, &voc, &acc, &err);
-        sepnet_free(m);
+        duet_sep_config cfg = {model_path, 0, 0};
+        duet_sep_input in = {&mix, NULL, NULL};
+        st = duet_separate_once(sep, &cfg, &in, &voc, &acc, &err);
         if (st != DUET_OK) {
             duet_audio_free(&mix);
-            return cli_fail(path, st, &err);
+            cli_error("spectrogram", "--stems: separator '%s' failed: %s (train a model with duet train-sep, pass "
+                      "--model FILE, use --method repet-sim, or give --vocals and --accompaniment)",
+                      sep->name, duet_err_msg(&err, st));
+            return 1;
         }
         n_panels = 3;
     } else if (vpath) {

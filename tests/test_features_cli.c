@@ -335,8 +335,28 @@ static void test_stems_paths(void)
     /* --stems with a model that is not there: a clear error */
     snprintf(cmd, sizeof cmd, "%s features --stems --model %s/nomodel.safetensors %s/b.wav 2>&1", duet_bin, dir, dir);
     CHECK(run(cmd, &out) == 1);
-    CHECK(strstr(out, "separation model") != NULL && count_char(out, '\n') == 1);
+    CHECK(strstr(out, "not available") != NULL && count_char(out, '\n') == 1);
     free(out);
+    snprintf(cmd, sizeof cmd, "%s features --stems --method no-such-method %s/b.wav 2>/dev/null", duet_bin, dir);
+    CHECK(run(cmd, NULL) == 2);
+    /* a classical separator in catalog mode, two threads sharing it */
+    char list[256];
+    snprintf(list, sizeof list, "%s/list_stems.tsv", dir);
+    FILE *f = fopen(list, "w");
+    REQUIRE(f);
+    fprintf(f, "a\ta.wav\nb\tb.wav\nsix\tsix.wav\nbad\tcorrupt.wav\n");
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s features --stems --method repet-sim --catalog %s --out %s/stems.tsv -j 2 2>&1", duet_bin,
+             list, dir);
+    REQUIRE(run(cmd, &out) == 0);
+    CHECK(strstr(out, "3 described, 1 failed") != NULL);
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s/stems.tsv", dir);
+    size_t n_err;
+    CHECK(check_rows(cmd, &n_err) == 4 && n_err == 1);
+    char *tsv = slurp(cmd, NULL);
+    CHECK(tsv && strstr(tsv, "\tvocals.f0.median\t") != NULL && strstr(tsv, "\taccompaniment.mfcc_19.std\t") != NULL);
+    free(tsv);
 }
 
 static void test_spectrogram_png(void)
