@@ -431,6 +431,64 @@ static void test_known_answers(void)
     duet_describer_free(d);
 }
 
+/* Independent implementations (aubio 0.4.9's YIN and beat tracker, values
+ * stored by gen_features.py): pitch within 0.5% ; tempo up to a factor of 2
+ * (aubio's tracker often locks to half the tempo) within 6%: both sit on
+ * lag grids (librosa's spacing at 120 BPM is 5.6 BPM). */
+static void test_aubio_cross_check(void)
+{
+    size_t m;
+    double *sf = gold("aubio.sine_f0_median", &m);
+    double *vf = gold("aubio.vocal_f0_median", &m);
+    double *bpm = gold("aubio.clicks30_bpm", &m);
+    REQUIRE(sf && vf && bpm && m == 3);
+    duet_yin *y;
+    REQUIRE(duet_yin_new(SR, 65.40639132514966, 1046.5022612023945, 2048, 512, 0.1, &y, NULL) == DUET_OK);
+    int64_t n;
+    float *x = make_signal("sine", &n);
+    float f0[200];
+    REQUIRE(duet_yin_n_frames(y, n) <= 200);
+    REQUIRE(duet_yin_run(y, x, n, f0, NULL, NULL) == DUET_OK);
+    CHECK_NEAR(f0[60], sf[0], 0.005 * sf[0]);
+    free(x);
+    duet_yin_free(y);
+    /* the vocal stem of test_stems_vocal_features: f0 median */
+    size_t gn, nn;
+    double *g = gold("stems.vocal", &gn);
+    char *names = gold_names("stems.vocal_names", &nn);
+    REQUIRE(g && names && gn == nn);
+    char *save = NULL;
+    size_t i = 0;
+    for (char *tok = strtok_r(names, " ", &save); tok; tok = strtok_r(NULL, " ", &save), i++)
+        if (!strcmp(tok, "vocals.f0.median")) CHECK_NEAR(g[i], vf[0], 0.005 * vf[0]);
+    free(g);
+    free(names);
+    /* tempo of 30 s click tracks at 120, 100 and 150 BPM */
+    duet_describer *d;
+    REQUIRE(duet_describer_new(&d, NULL) == DUET_OK);
+    const double periods[3] = {0.5, 0.6, 0.4};
+    for (int k = 0; k < 3; k++) {
+        int64_t len = 30 * SR;
+        double *c = malloc(sizeof(double) * (size_t)len);
+        float *cf = malloc(sizeof(float) * (size_t)len);
+        click_train(c, len, periods[k], 0.9);
+        for (int64_t j = 0; j < len; j++) cf[j] = (float)c[j];
+        duet_frames f;
+        REQUIRE(duet_describer_analyze(d, cf, len, &f, NULL) == DUET_OK);
+        double best = INFINITY;
+        for (double mult = 0.5; mult <= 2.0; mult *= 2) best = fmin(best, fabs(f.tempo - mult * bpm[k]) / f.tempo);
+        CHECK_MSG(best < 0.06, "period %.1f s: duet %.2f BPM, aubio %.2f BPM", periods[k], f.tempo, bpm[k]);
+        CHECK_NEAR(f.tempo, 60.0 / periods[k], 0.03 * 60.0 / periods[k]);
+        duet_frames_free(&f);
+        free(c);
+        free(cf);
+    }
+    duet_describer_free(d);
+    free(sf);
+    free(vf);
+    free(bpm);
+}
+
 /* The block-sum ZCR/RMS (frames aligned to hop blocks) and the general
  * path (other layouts) against a brute-force definition. */
 static void test_time_domain_layouts(void)
@@ -754,6 +812,7 @@ int main(void)
     RUN(test_yin_matches_reference);
     RUN(test_known_answers);
     RUN(test_time_domain_layouts);
+    RUN(test_aubio_cross_check);
     RUN(test_summary_matches_reference);
     RUN(test_prepare_resampling);
     RUN(test_loudness_cross_check);
