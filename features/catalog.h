@@ -20,7 +20,8 @@
  * off when the file is reopened). Reopening checks that the header is the
  * same feature set, cuts any incomplete last line, and treats every item that
  * has a row (described or failed) as done: a re-run only processes the rest.
- * To retry failed items, delete their rows.
+ * To retry failed items, delete their rows. Rows appear in completion
+ * order (with -j > 1 not the order of LIST); readers key on the item id.
  *
  * Sharding: --shard i/N keeps items whose FNV-1a 64-bit hash of the id is
  * i-1 mod N (1 <= i <= N), stable under reordering or extending LIST. */

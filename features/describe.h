@@ -3,7 +3,9 @@
  *
  * Pipeline per signal: loudness (libebur128) and peak/clipping on the decoded
  * audio at its own rate and channels; then mono (channel mean), resampled to
- * 22050 Hz (librosa's default rate), and frame-wise analysis with librosa's
+ * 22050 Hz (librosa's default rate: 44.1 and 88.2 kHz by a half-band FIR
+ * decimator, other rates by libsamplerate's medium sinc; librosa uses soxr),
+ * and frame-wise analysis with librosa's
  * defaults: STFT n_fft 2048, hop 512, periodic Hann, centred, zero-padded
  * (audio/stft.h); 128-band Slaney mel of |X|^2; MFCC 20 (orthonormal DCT-II of
  * power_to_db(mel), top_db 80); chroma 12; centroid, bandwidth, roll-off 0.85,
