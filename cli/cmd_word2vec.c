@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../common/atomic_file.h"
 #include "../common/progress.h"
 #include "../features/w2v_corpus.h"
 #include "../features/word2vec.h"
@@ -144,8 +145,13 @@ int cmd_word2vec(int argc, char **argv)
     if (p.min_alpha > p.alpha) p.min_alpha = p.alpha;
     duet_err err;
     duet_err_clear(&err);
+    /* fail on an unwritable output before training, not after */
+    duet_atomic_file *probe;
+    duet_status st = duet_atomic_open(outp, &probe, &err);
+    if (st) return cli_fail(outp, st, &err);
+    duet_atomic_abort(probe);
     w2v_corpus *c;
-    duet_status st = w2v_corpus_read_file(input, &c, &err);
+    st = w2v_corpus_read_file(input, &c, &err);
     if (st) return cli_fail(input, st, &err);
     w2v_cli_progress prog;
     duet_progress_init(&prog.bar, "word2vec", 100.0, 0);
