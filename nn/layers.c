@@ -226,6 +226,42 @@ void duet_softmax_backward(float *dinp, const float *dout, const float *out, int
     }
 }
 
+void duet_softmax_channels_forward(float *out, const float *inp, int B, int C, int HW)
+{
+    const size_t hw = (size_t)HW;
+#pragma omp parallel for schedule(static) if ((double)B * C * HW > PAR_MIN && duet_nn_workers() > 1)
+    for (long bi = 0; bi < (long)B * HW; bi++) {
+        size_t b = (size_t)bi / hw, i = (size_t)bi % hw;
+        const float *x = inp + b * C * hw + i;
+        float *y = out + b * C * hw + i;
+        float mx = -INFINITY;
+        for (int c = 0; c < C; c++) mx = x[c * hw] > mx ? x[c * hw] : mx;
+        double s = 0;
+        for (int c = 0; c < C; c++) {
+            y[c * hw] = expf(x[c * hw] - mx);
+            s += y[c * hw];
+        }
+        float inv = (float)(1.0 / s);
+        for (int c = 0; c < C; c++) y[c * hw] *= inv;
+    }
+}
+
+void duet_softmax_channels_backward(float *dinp, const float *dout, const float *out, int B, int C,
+                                    int HW)
+{
+    const size_t hw = (size_t)HW;
+#pragma omp parallel for schedule(static) if ((double)B * C * HW > PAR_MIN && duet_nn_workers() > 1)
+    for (long bi = 0; bi < (long)B * HW; bi++) {
+        size_t b = (size_t)bi / hw, i = (size_t)bi % hw;
+        const float *y = out + b * C * hw + i, *g = dout + b * C * hw + i;
+        float *dx = dinp + b * C * hw + i;
+        double s = 0;
+        for (int c = 0; c < C; c++) s += (double)g[c * hw] * y[c * hw];
+        float fs = (float)s;
+        for (int c = 0; c < C; c++) dx[c * hw] += y[c * hw] * (g[c * hw] - fs);
+    }
+}
+
 /* --------------------------------------------------- Bilinear up-sampling */
 
 /* PyTorch's area_pixel_compute_source_index with align_corners=False. */

@@ -111,6 +111,11 @@ void duet_tanh_backward(float *dinp, const float *dout, const float *out, size_t
 /* Softmax over the last axis: out (N, D), inp (N, D). out == inp allowed. */
 void duet_softmax_forward(float *out, const float *inp, int N, int D);
 void duet_softmax_backward(float *dinp, const float *dout, const float *out, int N, int D);
+/* Softmax over channels of NCHW maps (torch.softmax(x, dim=1)), e.g. masks
+ * that sum to one: out (B, C, HW), inp (B, C, HW). out == inp allowed. */
+void duet_softmax_channels_forward(float *out, const float *inp, int B, int C, int HW);
+void duet_softmax_channels_backward(float *dinp, const float *dout, const float *out, int B, int C,
+                                    int HW);
 
 /* -------------------------------------------------- Resampling and pooling */
 

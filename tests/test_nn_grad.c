@@ -332,7 +332,8 @@ static void act_fwd(gc *g, float *y)
     case 1: duet_leaky_relu_forward(y, g->in[0], n, 0.1f); break;
     case 2: duet_sigmoid_forward(y, g->in[0], n); break;
     case 3: duet_tanh_forward(y, g->in[0], n); break;
-    default: duet_softmax_forward(y, g->in[0], 4, (int)n / 4); break;
+    case 4: duet_softmax_forward(y, g->in[0], 4, (int)n / 4); break;
+    default: duet_softmax_channels_forward(y, g->in[0], 2, 4, (int)n / 8); break;
     }
     if (!g->cache) g->cache = zeros(n);
     memcpy(g->cache, y, n * sizeof(float));
@@ -345,14 +346,15 @@ static void act_bwd(gc *g, const float *dy)
     case 1: duet_leaky_relu_backward(g->gr[0], dy, g->cache, n, 0.1f); break;
     case 2: duet_sigmoid_backward(g->gr[0], dy, g->cache, n); break;
     case 3: duet_tanh_backward(g->gr[0], dy, g->cache, n); break;
-    default: duet_softmax_backward(g->gr[0], dy, g->cache, 4, (int)n / 4); break;
+    case 4: duet_softmax_backward(g->gr[0], dy, g->cache, 4, (int)n / 4); break;
+    default: duet_softmax_channels_backward(g->gr[0], dy, g->cache, 2, 4, (int)n / 8); break;
     }
 }
 
 static void test_activations(void)
 {
-    const char *names[] = {"relu", "leaky_relu", "sigmoid", "tanh", "softmax"};
-    for (int a = 0; a < 5; a++) {
+    const char *names[] = {"relu", "leaky_relu", "sigmoid", "tanh", "softmax", "softmax_channels"};
+    for (int a = 0; a < 6; a++) {
         gc g = {0};
         g.name = names[a];
         g.i0 = a;

@@ -136,10 +136,16 @@ static void unary(const char *c, int kind)
     case 1: duet_leaky_relu_forward(y, x, n, 0.01f), duet_leaky_relu_backward(dx, dy, y, n, 0.01f); break;
     case 2: duet_sigmoid_forward(y, x, n), duet_sigmoid_backward(dx, dy, y, n); break;
     case 3: duet_tanh_forward(y, x, n), duet_tanh_backward(dx, dy, y, n); break;
-    default: {
+    case 4: {
         int D = (int)tx->shape[tx->ndim - 1], N = (int)(n / (size_t)D);
         duet_softmax_forward(y, x, N, D);
         duet_softmax_backward(dx, dy, y, N, D);
+        break;
+    }
+    default: {
+        int Bn = (int)tx->shape[0], C = (int)tx->shape[1], HW = (int)(n / (size_t)(Bn * C));
+        duet_softmax_channels_forward(y, x, Bn, C, HW);
+        duet_softmax_channels_backward(dx, dy, y, Bn, C, HW);
     }
     }
     CHECK(cmp(c, "y", y, n, 1e-5));
@@ -154,6 +160,7 @@ static void test_activations(void)
     unary("sigmoid", 2);
     unary("tanh", 3);
     unary("softmax", 4);
+    unary("softmax_ch", 5);
 }
 
 static void test_upsample(void)
