@@ -388,6 +388,8 @@ int cmd_eval_sep(int argc, char **argv)
                 failed++;
             }
         } else {
+            double msdr[2] = {NAN, NAN};
+            int have_msdr = duet_eval_mixture_sdr(&stems, msdr, &e) == DUET_OK;
             for (int i = 0; i < nrun; i++) {
                 duet_audio v, a;
                 memset(&v, 0, sizeof v);
@@ -401,7 +403,7 @@ int cmd_eval_sep(int argc, char **argv)
                     if (!s) s = ms[i].sep->run(ms[i].state, &in, &v, &a, &e);
                 }
                 double t1 = duet_now();
-                if (!s) s = duet_eval_track(tl.tracks[t].name, &stems, &v, &a, &ms[i].ev[t], &e);
+                if (!s) s = duet_eval_track(tl.tracks[t].name, &stems, &v, &a, have_msdr ? msdr : NULL, &ms[i].ev[t], &e);
                 duet_audio_free(&v);
                 duet_audio_free(&a);
 #pragma omp critical(evalsep_io)

@@ -41,8 +41,45 @@ static void set_note(duet_target_eval *t, const char *msg)
     if (!t->note[0]) snprintf(t->note, sizeof t->note, "%s", msg);
 }
 
+duet_status duet_eval_mixture_sdr(const duet_stems *ref, double mix_sdr[2], duet_err *err)
+{
+    const duet_audio *rv = &ref->vocals, *ra = &ref->accompaniment, *mx = &ref->mixture;
+    mix_sdr[0] = mix_sdr[1] = NAN;
+    duet_status st = check_est(rv, mx, "mixture", err);
+    if (!st) st = check_est(rv, ra, "accompaniment reference vs vocals", err);
+    if (st) return st;
+    int C = rv->channels;
+    const float **ref_p = malloc(sizeof(float *) * (size_t)(2 * C));
+    const float **mix_p = malloc(sizeof(float *) * (size_t)(2 * C));
+    if (!ref_p || !mix_p) {
+        free(ref_p);
+        free(mix_p);
+        return duet_err_set(err, DUET_ERR_NOMEM, "eval: out of memory");
+    }
+    for (int c = 0; c < C; c++) {
+        ref_p[c] = rv->ch[c];
+        ref_p[C + c] = ra->ch[c];
+        mix_p[c] = mix_p[C + c] = mx->ch[c];
+    }
+    duet_bss_result msrc;
+    duet_err e2 = {0};
+    st = duet_bss_eval_track(ref_p, mix_p, 2, C, rv->frames, 0, 0, &msrc, NULL, &e2);
+    if (st == DUET_OK) {
+        mix_sdr[0] = msrc.sdr[0];
+        mix_sdr[1] = msrc.sdr[1];
+        duet_bss_result_free(&msrc);
+    } else if (st == DUET_ERR_EMPTY)
+        st = DUET_OK;
+    else
+        duet_err_set(err, st, "%s", e2.msg);
+    free(ref_p);
+    free(mix_p);
+    return st;
+}
+
 duet_status duet_eval_track(const char *name, const duet_stems *ref, const duet_audio *est_vocals,
-                            const duet_audio *est_accompaniment, duet_track_eval *out, duet_err *err)
+                            const duet_audio *est_accompaniment, const double *mix_sdr, duet_track_eval *out,
+                            duet_err *err)
 {
     memset(out, 0, sizeof *out);
     snprintf(out->name, sizeof out->name, "%s", name ? name : "");
@@ -64,11 +101,9 @@ duet_status duet_eval_track(const char *name, const duet_stems *ref, const duet_
     }
     const float **ref_p = malloc(sizeof(float *) * (size_t)(2 * C));
     const float **est_p = malloc(sizeof(float *) * (size_t)(2 * C));
-    const float **mix_p = malloc(sizeof(float *) * (size_t)(2 * C));
-    if (!ref_p || !est_p || !mix_p) {
+    if (!ref_p || !est_p) {
         free(ref_p);
         free(est_p);
-        free(mix_p);
         return duet_err_set(err, DUET_ERR_NOMEM, "eval: out of memory");
     }
     for (int c = 0; c < C; c++) {
@@ -76,9 +111,8 @@ duet_status duet_eval_track(const char *name, const duet_stems *ref, const duet_
         ref_p[C + c] = ra->ch[c];
         est_p[c] = est_vocals->ch[c];
         est_p[C + c] = est_accompaniment->ch[c];
-        mix_p[c] = mix_p[C + c] = mx->ch[c];
     }
-    duet_bss_result src, v4, msrc;
+    duet_bss_result src, v4;
     duet_err e2 = {0};
     int64_t win = rv->sample_rate;
     duet_status bs = duet_bss_eval_track(ref_p, est_p, 2, C, n, win, win, &src, &v4, &e2);
@@ -116,17 +150,17 @@ duet_status duet_eval_track(const char *name, const duet_stems *ref, const duet_
         st = duet_err_set(err, bs, "%s", e2.msg);
     }
     if (!st && bs == DUET_OK) {
-        bs = duet_bss_eval_track(ref_p, mix_p, 2, C, n, 0, 0, &msrc, NULL, &e2);
-        if (bs == DUET_OK) {
-            for (int j = 0; j < 2; j++) {
-                out->t[j].mix_sdr = msrc.sdr[j];
-                out->t[j].nsdr = out->t[j].sdr - msrc.sdr[j];
-            }
-            duet_bss_result_free(&msrc);
-        } else if (bs == DUET_ERR_EMPTY) {
-            for (int j = 0; j < 2; j++) set_note(&out->t[j], "the mixture is silent: NSDR undefined");
+        double ms[2];
+        if (mix_sdr) {
+            ms[0] = mix_sdr[0];
+            ms[1] = mix_sdr[1];
         } else
-            st = duet_err_set(err, bs, "%s", e2.msg);
+            st = duet_eval_mixture_sdr(ref, ms, err);
+        for (int j = 0; j < 2 && !st; j++) {
+            out->t[j].mix_sdr = ms[j];
+            out->t[j].nsdr = out->t[j].sdr - ms[j];
+            if (isnan(ms[j])) set_note(&out->t[j], "the mixture is silent: NSDR undefined");
+        }
     }
     for (int j = 0; j < 2 && !st; j++) {
         duet_target_eval *t = &out->t[j];
@@ -139,7 +173,6 @@ duet_status duet_eval_track(const char *name, const duet_stems *ref, const duet_
     }
     free(ref_p);
     free(est_p);
-    free(mix_p);
     if (st) duet_track_eval_free(out);
     return st;
 }

@@ -39,7 +39,15 @@ typedef struct duet_track_eval {
  * Undefined metrics are not errors (NaN + note). Free with
  * duet_track_eval_free(). */
 duet_status duet_eval_track(const char *name, const duet_stems *ref, const duet_audio *est_vocals,
-                            const duet_audio *est_accompaniment, duet_track_eval *out, duet_err *err);
+                            const duet_audio *est_accompaniment, const double *mix_sdr, duet_track_eval *out,
+                            duet_err *err);
+
+/* SDR of the mixture used as the estimate of both stems (bss_eval_sources
+ * on the channel mean), for NSDR; pass it as duet_eval_track's `mix_sdr`
+ * (NULL there computes it) when evaluating several methods on one track.
+ * A silent mixture or reference gives NaN (not an error).
+ * Errors: DUET_ERR_NAN, DUET_ERR_SHAPE, DUET_ERR_NOMEM. */
+duet_status duet_eval_mixture_sdr(const duet_stems *ref, double mix_sdr[2], duet_err *err);
 void duet_track_eval_free(duet_track_eval *e);
 
 #endif
