@@ -28,25 +28,31 @@ CFLAGS="-std=c11 -g -O1 -fno-omit-frame-pointer -D_POSIX_C_SOURCE=200809L -DDUET
 command -v "$CC" >/dev/null 2>&1 || { echo "fuzz: $CC not found (apt-get install clang libclang-rt-dev)"; exit 2; }
 mkdir -p "$OUT/obj"
 
-# (Re)build the instrumented library when any library file is newer than it.
+# Build the instrumented library incrementally: an object is rebuilt when
+# its source or any library header is newer than it.
 LIB="$OUT/libduet_fuzz.a"
 SRCS=$(ls common/*.c audio/*.c nn/*.c separation/*.c features/*.c recommender/*.c 2>/dev/null)
-stale=0
-[ -f "$LIB" ] || stale=1
-if [ $stale = 0 ]; then
-    for f in $SRCS common/*.h audio/*.h nn/*.h separation/*.h features/*.h recommender/*.h; do
-        [ -f "$f" ] && [ "$f" -nt "$LIB" ] && { stale=1; break; }
-    done
-fi
-if [ $stale = 1 ]; then
-    echo "fuzz: building the instrumented library"
-    rm -f "$OUT"/obj/*.o
-    for src in $SRCS; do
-        obj="$OUT/obj/$(echo "$src" | tr / _ | sed 's/\.c$/.o/')"
-        nice -n 10 $CC $CFLAGS $SAN -fsanitize=fuzzer-no-link -w -c "$src" -o "$obj" 2>"$obj.err" ||
-            { echo "fuzz: note: $src does not compile with $CC, skipped"; rm -f "$obj"; }
-        rm -f "$obj.err"
-    done
+HDR_NEWEST=$(ls -t common/*.h audio/*.h nn/*.h separation/*.h features/*.h recommender/*.h 2>/dev/null | head -n 1)
+changed=0
+for src in $SRCS; do
+    obj="$OUT/obj/$(echo "$src" | tr / _ | sed 's/\.c$/.o/')"
+    if [ -f "$obj" ] && [ ! "$src" -nt "$obj" ] && { [ -z "$HDR_NEWEST" ] || [ ! "$HDR_NEWEST" -nt "$obj" ]; }; then
+        continue
+    fi
+    [ $changed = 1 ] || echo "fuzz: building the instrumented library"
+    changed=1
+    if ! nice -n 10 $CC $CFLAGS $SAN -fsanitize=fuzzer-no-link -w -c "$src" -o "$obj" 2>/dev/null; then
+        echo "fuzz: note: $src does not compile with $CC, skipped"
+        rm -f "$obj"
+    fi
+done
+# objects of deleted sources
+for obj in "$OUT"/obj/*.o; do
+    [ -f "$obj" ] || continue
+    src=$(basename "$obj" .o | sed 's|_|/|')
+    [ -f "$src.c" ] || { rm -f "$obj"; changed=1; }
+done
+if [ $changed = 1 ] || [ ! -f "$LIB" ]; then
     rm -f "$LIB"
     ar rcs "$LIB" "$OUT"/obj/*.o
 fi
