@@ -37,4 +37,4 @@ awk -v rounds="$ROUNDS" -v runs="$RUNS" -v len="$SECONDS_LEN" '
                    nh[1], nh[2], d, s, p, s / d, p / d
         }
     }' "$tmp" | sort -n -k2
-grep -h 'reconstruction\|istft(stft' "$tmp" | sort | uniq -c | sed 's/^ *[0-9]* */  /' | sort -u | head -6
+grep -v '^RESULT' "$tmp" | awk '!seen[$1 " " $3 " " $5]++ { print "  first round: " $0 }'
