@@ -172,8 +172,9 @@ static int on_frame(void *user, int64_t t, const float *frame)
         d->mag[k] = sqrtf(p);
     }
     duet_melfb_apply(d->mel, d->power, f->mel_db + (size_t)t * N_MELS);
-    duet_spectral_stats(d->mag, d->freq, nb, 1e-10, &f->centroid[t], &f->bandwidth[t], &f->flatness[t]);
-    f->rolloff[t] = duet_spectral_rolloff(d->mag, d->freq, nb, 0.85);
+    double total;
+    duet_spectral_stats(d->mag, d->freq, nb, 1e-10, &f->centroid[t], &f->bandwidth[t], &f->flatness[t], &total);
+    f->rolloff[t] = duet_spectral_rolloff_total(d->mag, d->freq, nb, 0.85, total);
     duet_contrast_frame(&d->bands, d->mag, c->peak + (size_t)t * N_CONTRAST, c->valley + (size_t)t * N_CONTRAST,
                         d->scratch);
     duet_chroma_frame(d->chroma_w, N_CHROMA, nb, d->power, f->chroma + (size_t)t * N_CHROMA);

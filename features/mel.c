@@ -139,13 +139,13 @@ void duet_melfb_dense(const duet_melfb *fb, float *w)
 
 void duet_power_to_db(float *x, size_t n, double ref, double amin, double top_db)
 {
-    double ref_db = 10.0 * log10(fabs(ref) > amin ? fabs(ref) : amin);
-    double mx = -INFINITY;
+    const float ref_db = (float)(10.0 * log10(fabs(ref) > amin ? fabs(ref) : amin)), a = (float)amin;
+    float mx = -INFINITY;
     for (size_t i = 0; i < n; i++) {
-        double v = x[i];
-        if (!(v > amin)) v = amin; /* also maps NaN to amin */
-        double db = 10.0 * log10(v) - ref_db;
-        x[i] = (float)db;
+        float v = x[i];
+        if (!(v > a)) v = a; /* also maps NaN to amin */
+        float db = 10.0f * log10f(v) - ref_db;
+        x[i] = db;
         if (db > mx) mx = db;
     }
     if (top_db > 0 && n > 0) {

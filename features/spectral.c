@@ -32,6 +32,12 @@ float duet_spectral_rolloff(const float *mag, const float *freq, int n_bins, dou
 {
     double total = 0;
     for (int k = 0; k < n_bins; k++) total += mag[k];
+    return duet_spectral_rolloff_total(mag, freq, n_bins, roll_percent, total);
+}
+
+float duet_spectral_rolloff_total(const float *mag, const float *freq, int n_bins, double roll_percent,
+                                  double total)
+{
     double thr = roll_percent * total, c = 0;
     for (int k = 0; k < n_bins; k++) {
         c += mag[k];
@@ -41,7 +47,7 @@ float duet_spectral_rolloff(const float *mag, const float *freq, int n_bins, dou
 }
 
 void duet_spectral_stats(const float *mag, const float *freq, int n_bins, double amin, float *centroid,
-                         float *bandwidth, float *flatness)
+                         float *bandwidth, float *flatness, double *total)
 {
     double s = 0, sf = 0, sff = 0, sp = 0, prod = 1.0;
     long expo = 0;
@@ -65,6 +71,7 @@ void duet_spectral_stats(const float *mag, const float *freq, int n_bins, double
     *bandwidth = (float)sqrt(var > 0 ? var : 0);
     double slog = log(prod) + (double)expo * 0.69314718055994530942;
     *flatness = (float)(exp(slog / n_bins) / (sp / n_bins));
+    if (total) *total = s;
 }
 
 float duet_spectral_flatness(const float *mag, int n_bins, double amin)

@@ -31,11 +31,15 @@
 float duet_spectral_centroid(const float *mag, const float *freq, int n_bins);
 float duet_spectral_bandwidth(const float *mag, const float *freq, int n_bins, float centroid);
 float duet_spectral_rolloff(const float *mag, const float *freq, int n_bins, double roll_percent);
+/* The same given total = sum of mag (summed in double in bin order). */
+float duet_spectral_rolloff_total(const float *mag, const float *freq, int n_bins, double roll_percent,
+                                  double total);
 float duet_spectral_flatness(const float *mag, int n_bins, double amin);
 /* Centroid, bandwidth and flatness in one pass (bandwidth through
- * sum p f^2 - centroid^2, in double). */
+ * sum p f^2 - centroid^2, in double); total (may be NULL) receives sum of
+ * mag for duet_spectral_rolloff_total. */
 void duet_spectral_stats(const float *mag, const float *freq, int n_bins, double amin, float *centroid,
-                         float *bandwidth, float *flatness);
+                         float *bandwidth, float *flatness, double *total);
 
 /* Band layout for spectral contrast. */
 #define DUET_CONTRAST_MAX_BANDS 16
