@@ -26,7 +26,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define N_DTYPES 12
 #define SLOT_ALIGN 64
@@ -578,20 +580,28 @@ duet_status duet_st_load(const char *path, duet_st_file **out, duet_err *err)
 {
     *out = NULL;
     if (!path || !path[0]) return duet_err_set(err, DUET_ERR_IO, "empty path");
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return duet_err_set(err, DUET_ERR_IO, "cannot open: %s", strerror(errno));
+    /* O_NONBLOCK so that a FIFO is refused instead of waiting for a writer */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return duet_err_set(err, DUET_ERR_IO, "cannot open: %s", strerror(errno));
     struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        int e = errno;
+        close(fd);
+        return duet_err_set(err, DUET_ERR_IO, "cannot stat: %s", strerror(e));
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        close(fd);
+        return duet_err_set(err, DUET_ERR_IO, "not a regular file");
+    }
+    FILE *fp = fdopen(fd, "rb");
+    if (!fp) {
+        int e = errno;
+        close(fd);
+        return duet_err_set(err, DUET_ERR_IO, "cannot open: %s", strerror(e));
+    }
     duet_status st;
     unsigned char *hdr = NULL;
     duet_st_file *f = NULL;
-    if (fstat(fileno(fp), &sb) != 0) {
-        st = duet_err_set(err, DUET_ERR_IO, "cannot stat: %s", strerror(errno));
-        goto done;
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        st = duet_err_set(err, DUET_ERR_IO, "not a regular file");
-        goto done;
-    }
     uint64_t total = (uint64_t)sb.st_size, n;
     unsigned char b8[8];
     if ((st = check_size(total, err))) goto done;

@@ -62,7 +62,11 @@ typedef struct duet_st_file duet_st_file;
  * one: the rule of the reference reader); a zero-size tensor's begin == end
  * must fall on a tile boundary. "U16" and the F8/F4/F6 types of the format
  * are rejected with DUET_ERR_UNSUPPORTED, other names with DUET_ERR_FORMAT.
- * Each tensor's data is copied into its own 64-byte-aligned slot.
+ * Each tensor's data is copied into its own 64-byte-aligned slot, as stored
+ * (little-endian; duet targets little-endian hosts). duet_st_load refuses
+ * anything but a regular file (a FIFO is refused without blocking), and
+ * allocates at most the file's size plus 64 bytes per tensor: no size
+ * declared in the header is trusted before it is checked against the file.
  *
  * Read and validate a whole file. *out must be freed with duet_st_free().
  * Errors: DUET_ERR_IO (cannot open/read), DUET_ERR_FORMAT (any violation of

@@ -17,6 +17,7 @@
 #include "../nn/safetensors.h"
 
 #include <stdint.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define ST_FIXTURE_GOLDEN FIXTURE("safetensors/torch_golden.safetensors")
@@ -808,6 +809,15 @@ static void test_load_errors(void)
     CHECK(duet_st_load("fixtures", &f, &e) == DUET_ERR_IO);
     CHECK(strstr(e.msg, "not a regular file") != NULL);
     CHECK(duet_st_load("", &f, &e) == DUET_ERR_IO);
+    /* a FIFO is refused at once (no waiting for a writer) */
+    char fifo[96];
+    snprintf(fifo, sizeof fifo, "/tmp/duet_test_st_fifo_%ld", (long)getpid());
+    remove(fifo);
+    if (mkfifo(fifo, 0600) == 0) {
+        CHECK(duet_st_load(fifo, &f, &e) == DUET_ERR_IO);
+        CHECK(strstr(e.msg, "not a regular file") != NULL);
+        remove(fifo);
+    }
 }
 
 static void test_writer_errors(void)
