@@ -43,6 +43,17 @@ if [ -n "$tf" ]; then
             printf "ratio pytorch/duet[%s]: forward %.2fx, training step %.2fx (goal >= 2x)\n", m, tf / f, ts / s }'
     done
 fi
+# One thread each, process CPU time: a comparison that does not depend on
+# how much of the shared machine other jobs take during the run.
+B1=${BENCH_NN_BATCH1:-2}
+OMP_NUM_THREADS=1 BENCH_NN_NO_CONV=1 "$bin" "$B1" $H $W "$ITERS" omp 1 >"$tmp/one" || exit 1
+if [ -s "$tmp/torch" ]; then
+    OMP_NUM_THREADS=1 $PY bench/bench_nn.py "$B1" $H $W "$ITERS" 1 >"$tmp/torch1" || exit 1
+    awk -v f="$(get "$tmp/one" fwd_cpu_s)" -v s="$(get "$tmp/one" step_cpu_s)" \
+        -v tf="$(get "$tmp/torch1" fwd_cpu_s)" -v ts="$(get "$tmp/torch1" step_cpu_s)" -v b="$B1" 'BEGIN {
+        printf "1 thread, batch %d, CPU time: duet forward %.3f s, step %.3f s; pytorch forward %.3f s, step %.3f s\n", b, f, s, tf, ts
+        printf "ratio pytorch/duet (1 thread, CPU time): forward %.2fx, training step %.2fx\n", tf / f, ts / s }'
+fi
 printf 'cblas_sgemm peak (1024^3, %d threads): %.1f GFLOP/s\n' $TH "$peak"
 echo "conv forward, duet[omp] (goal >= 50% of peak in the big layers):"
 awk -v p="$peak" '$1 == "conv" { printf "  %-3s %-20s %7.1f GFLOP/s  %5.1f%% of peak  %8.2f ms\n", $2, $3, $5, 100 * $5 / p, $7 }' "$tmp/omp"
