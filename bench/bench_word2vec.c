@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../features/word2vec.h"
 
@@ -39,7 +40,11 @@ int main(int argc, char **argv)
     }
     w2v_vectors *v;
     w2v_train_stats s;
+    struct timespec c0, c1;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
     st = w2v_train(c, &p, &v, &s, &err);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+    double cpu = (double)(c1.tv_sec - c0.tv_sec) + 1e-9 * (double)(c1.tv_nsec - c0.tv_nsec);
     w2v_corpus_free(c);
     if (st) {
         fprintf(stderr, "bench_word2vec: %s\n", duet_err_msg(&err, st));
@@ -52,9 +57,9 @@ int main(int argc, char **argv)
         return 1;
     }
     printf("{\"threads\": %d, \"seconds\": %.6f, \"corpus_tokens\": %llu, \"epochs\": %d, "
-           "\"trained_tokens\": %llu, \"tokens_per_s\": %.1f, \"vocab\": %zu}\n",
+           "\"trained_tokens\": %llu, \"tokens_per_s\": %.1f, \"cpu_seconds\": %.6f, \"vocab\": %zu}\n",
            p.threads, s.seconds, (unsigned long long)s.corpus_tokens, p.epochs,
            (unsigned long long)s.trained_tokens,
-           s.seconds > 0 ? (double)s.corpus_tokens * p.epochs / s.seconds : 0.0, s.vocab_size);
+           s.seconds > 0 ? (double)s.corpus_tokens * p.epochs / s.seconds : 0.0, cpu, s.vocab_size);
     return 0;
 }

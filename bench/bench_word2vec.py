@@ -59,14 +59,16 @@ def gensim_model(sents, threads, seed):
     return m
 
 
-def gensim_train(sents, threads, seed, corpus_file=None, total_words=None):
+def gensim_train(sents, threads, seed, corpus_file=None, total_words=None, cpu=None):
     m = gensim_model(sents, threads, seed)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     if corpus_file:
         m.train(corpus_file=corpus_file, total_examples=m.corpus_count, total_words=total_words,
                 epochs=HP["epochs"])
     else:
         m.train(sents, total_examples=m.corpus_count, epochs=HP["epochs"])
+    if cpu is not None:
+        cpu.append(time.process_time() - c0)
     return m, time.perf_counter() - t0
 
 
@@ -118,13 +120,18 @@ def main():
     # ---------------------------------------------------------- throughput
     print("\nthroughput (corpus tokens x %d epochs / training seconds, best of %d):" % (HP["epochs"], REPS))
     ratios = {}
+    print("  (load average at start: %.1f on %d cores)" % (os.getloadavg()[0], os.cpu_count()))
     for threads in (1, 2):
         best = {"duet": 0.0, "gensim": 0.0, "gensim-file": 0.0}
+        cpu = {"duet": 1e30, "gensim": 1e30}
         for rep in range(REPS):
             d = duet_train(corpus, os.path.join(tmp, "t.bin"), threads, 1 + rep)
             best["duet"] = max(best["duet"], d["tokens_per_s"])
-            _, dt = gensim_train(sents, threads, 1 + rep)
+            cpu["duet"] = min(cpu["duet"], d["cpu_seconds"])
+            gc = []
+            _, dt = gensim_train(sents, threads, 1 + rep, cpu=gc)
             best["gensim"] = max(best["gensim"], n_tok * HP["epochs"] / dt)
+            cpu["gensim"] = min(cpu["gensim"], gc[0])
             _, dt = gensim_train(sents, threads, 1 + rep, corpus_file=corpus, total_words=n_tok)
             best["gensim-file"] = max(best["gensim-file"], n_tok * HP["epochs"] / dt)
         g = max(best["gensim"], best["gensim-file"])
@@ -132,6 +139,9 @@ def main():
         print("  %d thread%s: duet %.0f tokens/s, gensim %.0f (sentences) / %.0f (corpus_file); "
               "duet/gensim = %.2fx" % (threads, "s" if threads > 1 else " ", best["duet"], best["gensim"],
                                         best["gensim-file"], ratios[threads]))
+        print("             per CPU-second (less sensitive to a loaded machine): duet %.0f, gensim %.0f "
+              "tokens; ratio %.2fx" % (n_tok * HP["epochs"] / cpu["duet"], n_tok * HP["epochs"] / cpu["gensim"],
+                                       cpu["gensim"] / cpu["duet"]))
 
     if os.environ.get("W2V_BENCH_QUALITY", "1") == "0":
         print("\nword2vec ratio duet/gensim tokens/s: 1 thread %.2fx, 2 threads %.2fx (goal >= 1.5x)" %
