@@ -13,6 +13,10 @@ DUET=$B/duet
 [ -x "$BIN" ] && [ -x "$DUET" ] || { echo "bench_features: build $BIN and $DUET first (make bench)"; exit 1; }
 T=$(mktemp -d /tmp/duet_bench_features.XXXXXX)
 trap 'rm -rf "$T"' EXIT
+# private copies: a concurrent `make` may relink the build's binaries mid-run
+cp "$BIN" "$T/bench_features" && cp "$DUET" "$T/duet" || exit 1
+BIN=$T/bench_features
+DUET=$T/duet
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 val() { sed -n 's/^seconds_per_audio_minute //p'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0) printf "%.1f", b / a; else print "inf" }'; }
