@@ -147,8 +147,7 @@ void duet_relu_forward(float *out, const float *inp, size_t n)
 void duet_relu_backward(float *dinp, const float *dout, const float *out, size_t n)
 {
     ELEMENTWISE(n)
-    for (size_t i = 0; i < n; i++)
-        if (out[i] > 0.0f) dinp[i] += dout[i];
+    for (size_t i = 0; i < n; i++) dinp[i] += out[i] > 0.0f ? dout[i] : 0.0f; /* branchless: vectorises */
 }
 
 void duet_leaky_relu_forward(float *out, const float *inp, size_t n, float slope)
@@ -360,8 +359,40 @@ int duet_pool2d_dims_make(duet_pool2d_dims *d, int BC, int H, int W, int kh, int
     return 0;
 }
 
+/* 2x2, stride 2, no padding: the common down-sampling, without the generic
+ * window bookkeeping. Same results as the generic path (first maximum wins,
+ * NaN propagates). */
+static void maxpool2x2(float *out, int32_t *argmax, const float *inp, const duet_pool2d_dims *d)
+{
+    const int H = d->H, W = d->W, Ho = d->Ho, Wo = d->Wo;
+#pragma omp parallel for schedule(static) if ((double)d->BC * Ho * Wo > PAR_MIN && duet_nn_workers() > 1)
+    for (int p = 0; p < d->BC; p++) {
+        const float *x = inp + (size_t)p * H * W;
+        float *y = out + (size_t)p * Ho * Wo;
+        int32_t *am = argmax + (size_t)p * Ho * Wo;
+        for (int oh = 0; oh < Ho; oh++) {
+            const float *r0 = x + (size_t)(2 * oh) * W, *r1 = r0 + W;
+            for (int ow = 0; ow < Wo; ow++) {
+                int i0 = 2 * oh * W + 2 * ow;
+                float v[4] = {r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1]};
+                int32_t idx[4] = {i0, i0 + 1, i0 + W, i0 + W + 1};
+                float best = v[0];
+                int32_t bi = idx[0];
+                for (int k = 1; k < 4 && best == best; k++)
+                    if (v[k] > best || v[k] != v[k]) best = v[k], bi = idx[k];
+                y[(size_t)oh * Wo + ow] = best;
+                am[(size_t)oh * Wo + ow] = bi;
+            }
+        }
+    }
+}
+
 void duet_maxpool2d_forward(float *out, int32_t *argmax, const float *inp, const duet_pool2d_dims *d)
 {
+    if (d->kh == 2 && d->kw == 2 && d->sh == 2 && d->sw == 2 && d->ph == 0 && d->pw == 0) {
+        maxpool2x2(out, argmax, inp, d);
+        return;
+    }
     const int H = d->H, W = d->W, Ho = d->Ho, Wo = d->Wo;
 #pragma omp parallel for schedule(static) if ((double)d->BC * Ho * Wo > PAR_MIN && duet_nn_workers() > 1)
     for (int p = 0; p < d->BC; p++) {
