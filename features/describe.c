@@ -541,26 +541,32 @@ static duet_status vocal_features(duet_describer *d, const duet_audio *vmono, co
     out->to_acc = vsc->lufs - asc->lufs;
     int64_t nf = duet_yin_n_frames(d->yin, vmono->frames);
     float *f0 = malloc(sizeof(float) * (size_t)nf);
-    unsigned char *tr = malloc((size_t)nf);
-    if (!f0 || !tr) {
+    unsigned char *tr = malloc((size_t)nf), *gate = malloc((size_t)nf);
+    if (!f0 || !tr || !gate) {
         free(f0);
         free(tr);
+        free(gate);
         return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     }
-    duet_status st = duet_yin_run(d->yin, vmono->ch[0], vmono->frames, f0, tr, err);
-    if (st != DUET_OK) {
-        free(f0);
-        free(tr);
-        return st;
-    }
+    /* frames too quiet to count as voiced are not analysed at all */
     float rmax = 0;
     for (int64_t t = 0; t < vf->n_frames; t++)
         if (vf->rms[t] > rmax) rmax = vf->rms[t];
-    size_t nv = 0;
     for (int64_t t = 0; t < nf; t++) {
         float r = t < vf->n_frames ? vf->rms[t] : 0;
-        if (tr[t] && r > 1e-3f && r >= 0.01f * rmax && isfinite(f0[t])) f0[nv++] = f0[t];
+        gate[t] = r > 1e-3f && r >= 0.01f * rmax;
     }
+    duet_status st = duet_yin_run_gated(d->yin, vmono->ch[0], vmono->frames, gate, f0, tr, err);
+    if (st != DUET_OK) {
+        free(f0);
+        free(tr);
+        free(gate);
+        return st;
+    }
+    size_t nv = 0;
+    for (int64_t t = 0; t < nf; t++)
+        if (gate[t] && tr[t] && isfinite(f0[t])) f0[nv++] = f0[t];
+    free(gate);
     out->voiced = nf ? (double)nv / (double)nf : 0;
     if (nv > 0) {
         mean_std(f0, nv, 1, &out->f0_mean, &out->f0_std);

@@ -151,10 +151,21 @@ static float yin_frame(duet_yin *y, int *has_trough)
 duet_status duet_yin_run(duet_yin *y, const float *x, int64_t n, float *f0, unsigned char *trough,
                          duet_err *err)
 {
+    return duet_yin_run_gated(y, x, n, NULL, f0, trough, err);
+}
+
+duet_status duet_yin_run_gated(duet_yin *y, const float *x, int64_t n, const unsigned char *active, float *f0,
+                               unsigned char *trough, duet_err *err)
+{
     for (int64_t i = 0; i < n; i++)
         if (!isfinite(x[i])) return duet_err_set(err, DUET_ERR_NAN, "yin: non-finite sample at %lld", (long long)i);
     int64_t nf = duet_yin_n_frames(y, n), half = y->n / 2;
     for (int64_t t = 0; t < nf; t++) {
+        if (active && !active[t]) {
+            f0[t] = 0;
+            if (trough) trough[t] = 0;
+            continue;
+        }
         int64_t start = t * y->hop - half;
         for (int j = 0; j < y->n; j++) {
             int64_t i = start + j;

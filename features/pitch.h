@@ -37,4 +37,9 @@ int64_t duet_yin_n_frames(const duet_yin *y, int64_t n);
 duet_status duet_yin_run(duet_yin *y, const float *x, int64_t n, float *f0, unsigned char *trough,
                          duet_err *err);
 
+/* As duet_yin_run, but frames with active[t] == 0 are skipped (f0 0, no
+ * trough); active has duet_yin_n_frames(y, n) entries (NULL = all). */
+duet_status duet_yin_run_gated(duet_yin *y, const float *x, int64_t n, const unsigned char *active, float *f0,
+                               unsigned char *trough, duet_err *err);
+
 #endif

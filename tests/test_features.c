@@ -363,6 +363,25 @@ static void test_yin_matches_reference(void)
         free(tr);
         free(x);
     }
+    /* gated: skipped frames read 0, the others are unchanged */
+    {
+        int64_t n;
+        float *x = make_signal("music", &n);
+        int64_t nf = duet_yin_n_frames(y, n);
+        float *a = malloc(sizeof(float) * (size_t)nf), *b = malloc(sizeof(float) * (size_t)nf);
+        unsigned char *ta = malloc((size_t)nf), *tb = malloc((size_t)nf), *gate = malloc((size_t)nf);
+        for (int64_t t = 0; t < nf; t++) gate[t] = (t % 3) != 0;
+        REQUIRE(duet_yin_run(y, x, n, a, ta, NULL) == DUET_OK);
+        REQUIRE(duet_yin_run_gated(y, x, n, gate, b, tb, NULL) == DUET_OK);
+        for (int64_t t = 0; t < nf; t++)
+            CHECK(gate[t] ? (a[t] == b[t] && ta[t] == tb[t]) : (b[t] == 0 && tb[t] == 0));
+        free(a);
+        free(b);
+        free(ta);
+        free(tb);
+        free(gate);
+        free(x);
+    }
     float z[4] = {0, NAN, 0, 0}, f0[2];
     CHECK(duet_yin_run(y, z, 4, f0, NULL, NULL) == DUET_ERR_NAN);
     duet_yin_free(y);
