@@ -49,14 +49,16 @@ def neumf(argv):
     best = 1e30
     for _ in range(reps):
         t0 = time.perf_counter()
-        su, si, sy = [], [], []
-        for u, i in zip(users.tolist(), items.tolist()):
-            su.append(u); si.append(i); sy.append(1.0)
-            for _k in range(4):
-                j = int(rng.integers(ni))
-                while (u, j) in seen:
-                    j = int(rng.integers(ni))
-                su.append(u); si.append(j); sy.append(0.0)
+        # vectorised negative sampling: draw, then redraw the collisions
+        nu_ = np.repeat(users, 4)
+        nj = rng.integers(0, ni, size=nu_.size)
+        bad = np.array([(u, j) in seen for u, j in zip(nu_.tolist(), nj.tolist())])
+        while bad.any():
+            nj[bad] = rng.integers(0, ni, size=int(bad.sum()))
+            idx = np.nonzero(bad)[0]
+            bad[idx] = [(int(nu_[k]), int(nj[k])) in seen for k in idx]
+        su = np.concatenate([users, nu_]); si = np.concatenate([items, nj])
+        sy = np.concatenate([np.ones(users.size), np.zeros(nu_.size)])
         perm = rng.permutation(len(su))
         U = torch.tensor(np.array(su)[perm]); I = torch.tensor(np.array(si)[perm])
         Y = torch.tensor(np.array(sy, dtype=np.float32)[perm])
