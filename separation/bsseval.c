@@ -98,6 +98,7 @@ typedef struct bss_proj {
     double *G;                 /* K x K Cholesky factor */
     double **Gj;               /* nsrc factors of (nchan L)^2 */
     double *seg, *spec, *acc;  /* scratch: M, M+2, M+2 */
+    int have_chol;             /* G and Gj factored (done on first need) */
 } bss_proj;
 
 static void proj_free(bss_proj *P)
@@ -260,17 +261,212 @@ static duet_status proj_new(bss_proj *P, const float *const *ref, int nsrc, int 
         P->Gj[j] = malloc(sizeof(double) * kj * kj);
         if (!P->Gj[j]) goto nomem;
     }
-    st = correlate(P, ref, R, ref, R, 1, P->xc, err);
-    if (st) return st;
-    st = gram_factor(P, 0, R, P->G, err);
-    if (st) return st;
-    for (int j = 0; j < nsrc; j++) {
-        st = gram_factor(P, j * nchan, nchan, P->Gj[j], err);
-        if (st) return st;
-    }
-    return DUET_OK;
+    return correlate(P, ref, R, ref, R, 1, P->xc, err);
 nomem:
     return duet_err_set(err, DUET_ERR_NOMEM, "bsseval: out of memory");
+}
+
+static duet_status ensure_chol(bss_proj *P, duet_err *err)
+{
+    if (P->have_chol) return DUET_OK;
+    duet_status st = gram_factor(P, 0, P->R, P->G, err);
+    for (int j = 0; j < P->nsrc && !st; j++) st = gram_factor(P, j * P->nchan, P->nchan, P->Gj[j], err);
+    if (!st) P->have_chol = 1;
+    return st;
+}
+
+/* Solve the Gram system of references r0 .. r0+nr-1 for m right-hand sides
+ * (column-major, index r * L + a, leading dimension nr * L) in place, by
+ * the block Levinson recursion (Whittle; Wiggins and Robinson): ordered by
+ * delay, the Gram matrix is block Toeplitz with nr x nr blocks
+ * A_d[r][q] = x_rq[d], A_{-d} = A_d^T, so the solve costs O(L^2 nr^3)
+ * instead of Cholesky's O((nr L)^3). The answer is accepted only when its
+ * residual |G x - b| is below 1e-10 |b|; otherwise (an ill-conditioned
+ * Gram matrix) the caller falls back to Cholesky. Returns 0 on success. */
+static int levinson_solve(const bss_proj *P, int r0, int nr, double *b, int m)
+{
+    int L = P->L, K = nr * L, R2 = nr * nr;
+    size_t nb = (size_t)L * R2;
+    double *A = malloc(sizeof(double) * (size_t)(2 * L - 1) * R2); /* A_d, d = -(L-1)..L-1 */
+    double *F = calloc(nb, sizeof(double)), *B = calloc(nb, sizeof(double));
+    double *F2 = malloc(sizeof(double) * nb), *B2 = malloc(sizeof(double) * nb);
+    double *x = calloc((size_t)L * nr * m, sizeof(double));
+    double *Vf = malloc(sizeof(double) * R2), *Vb = malloc(sizeof(double) * R2), *W = malloc(sizeof(double) * R2 * 4);
+    double *df = malloc(sizeof(double) * R2), *db = malloc(sizeof(double) * R2), *Kf = malloc(sizeof(double) * R2),
+           *Kb = malloc(sizeof(double) * R2);
+    double *eps = malloc(sizeof(double) * (size_t)nr * m), *g = malloc(sizeof(double) * (size_t)nr * m);
+    int ok = A && F && B && F2 && B2 && x && Vf && Vb && W && df && db && Kf && Kb && eps && g;
+    int fail = !ok;
+#define AD(d) (A + (size_t)((d) + L - 1) * R2)
+#define BLK(v, k) ((v) + (size_t)(k) * R2)
+    if (ok) {
+        for (int d = -(L - 1); d < L; d++)
+            for (int r = 0; r < nr; r++)
+                for (int q = 0; q < nr; q++) AD(d)[r * nr + q] = xc_at(P, r0 + r, r0 + q, d);
+        for (int i = 0; i < nr; i++) BLK(F, 0)[i * nr + i] = BLK(B, 0)[i * nr + i] = 1.0;
+        memcpy(Vf, AD(0), sizeof(double) * R2);
+        memcpy(Vb, AD(0), sizeof(double) * R2);
+    }
+    /* small dense helpers (row-major nr x nr) */
+#define MATMUL_ACC(C, X, Y, ncol)                                                   \
+    for (int i_ = 0; i_ < nr; i_++)                                                 \
+        for (int k_ = 0; k_ < nr; k_++) {                                           \
+            double xv_ = (X)[i_ * nr + k_];                                         \
+            for (int j_ = 0; j_ < (ncol); j_++) (C)[i_ * (ncol) + j_] += xv_ * (Y)[k_ * (ncol) + j_]; \
+        }
+    /* solve V z = w for ncol columns (w row-major nr x ncol), Gaussian
+     * elimination with partial pivoting on a copy; 0 on success */
+    int n_blocks = 0;
+    for (int n = 0; ok && !fail && n < L; n++) {
+        /* x block n: eps = sum_{j<n} A_{j-n} x_j; x_n-part via B */
+        if (n == 0) {
+            /* x_0 = A_0^{-1} y_0 */
+            for (int r = 0; r < nr; r++)
+                for (int c = 0; c < m; c++) g[r * m + c] = b[(size_t)c * K + (size_t)r * L + 0];
+            memcpy(W, Vb, sizeof(double) * R2);
+        } else {
+            /* extend predictors to order n */
+            memset(df, 0, sizeof(double) * R2);
+            memset(db, 0, sizeof(double) * R2);
+            for (int j = 0; j < n; j++) {
+                MATMUL_ACC(df, AD(j - n), BLK(F, j), nr);
+                MATMUL_ACC(db, AD(j + 1), BLK(B, j), nr);
+            }
+            /* Kf = -Vb^{-1} df ; Kb = -Vf^{-1} db */
+            for (int pass = 0; pass < 2 && !fail; pass++) {
+                double *V = pass ? Vf : Vb, *rhs = pass ? db : df, *Kx = pass ? Kb : Kf;
+                double *Mx = W; /* nr x 2nr augmented */
+                for (int i = 0; i < nr; i++)
+                    for (int j = 0; j < nr; j++) {
+                        Mx[i * 2 * nr + j] = V[i * nr + j];
+                        Mx[i * 2 * nr + nr + j] = -rhs[i * nr + j];
+                    }
+                for (int col = 0; col < nr && !fail; col++) {
+                    int piv = col;
+                    for (int i = col + 1; i < nr; i++)
+                        if (fabs(Mx[i * 2 * nr + col]) > fabs(Mx[piv * 2 * nr + col])) piv = i;
+                    if (!(fabs(Mx[piv * 2 * nr + col]) > 0)) {
+                        fail = 1;
+                        break;
+                    }
+                    for (int j = 0; j < 2 * nr; j++) {
+                        double t = Mx[col * 2 * nr + j];
+                        Mx[col * 2 * nr + j] = Mx[piv * 2 * nr + j];
+                        Mx[piv * 2 * nr + j] = t;
+                    }
+                    for (int i = 0; i < nr; i++) {
+                        if (i == col) continue;
+                        double f = Mx[i * 2 * nr + col] / Mx[col * 2 * nr + col];
+                        for (int j = col; j < 2 * nr; j++) Mx[i * 2 * nr + j] -= f * Mx[col * 2 * nr + j];
+                    }
+                }
+                if (fail) break;
+                for (int i = 0; i < nr; i++)
+                    for (int j = 0; j < nr; j++) Kx[i * nr + j] = Mx[i * 2 * nr + nr + j] / Mx[i * 2 * nr + i];
+            }
+            if (fail) break;
+            /* F' = [F;0] + [0;B] Kf ; B' = [0;B] + [F;0] Kb */
+            memset(F2, 0, sizeof(double) * (size_t)(n + 1) * R2);
+            memset(B2, 0, sizeof(double) * (size_t)(n + 1) * R2);
+            for (int j = 0; j <= n; j++) {
+                if (j < n) {
+                    memcpy(BLK(F2, j), BLK(F, j), sizeof(double) * R2);
+                    MATMUL_ACC(BLK(B2, j), BLK(F, j), Kb, nr);
+                }
+                if (j > 0) {
+                    MATMUL_ACC(BLK(F2, j), BLK(B, j - 1), Kf, nr);
+                    double *bb = BLK(B2, j);
+                    for (int i = 0; i < R2; i++) bb[i] += BLK(B, j - 1)[i];
+                }
+            }
+            memcpy(F, F2, sizeof(double) * (size_t)(n + 1) * R2);
+            memcpy(B, B2, sizeof(double) * (size_t)(n + 1) * R2);
+            /* Vf += db Kf ; Vb += df Kb */
+            MATMUL_ACC(Vf, db, Kf, nr);
+            MATMUL_ACC(Vb, df, Kb, nr);
+            /* eps = sum_{j<n} A_{j-n} x_j ; g = y_n - eps */
+            memset(eps, 0, sizeof(double) * (size_t)nr * m);
+            for (int j = 0; j < n; j++) MATMUL_ACC(eps, AD(j - n), x + (size_t)j * nr * m, m);
+            for (int r = 0; r < nr; r++)
+                for (int c = 0; c < m; c++) g[r * m + c] = b[(size_t)c * K + (size_t)r * L + n] - eps[r * m + c];
+            memcpy(W, Vb, sizeof(double) * R2);
+        }
+        /* solve Vb z = g (W holds Vb), then x += B z over blocks 0..n */
+        for (int col = 0; col < nr && !fail; col++) {
+            int piv = col;
+            for (int i = col + 1; i < nr; i++)
+                if (fabs(W[i * nr + col]) > fabs(W[piv * nr + col])) piv = i;
+            if (!(fabs(W[piv * nr + col]) > 0)) {
+                fail = 1;
+                break;
+            }
+            for (int j = 0; j < nr; j++) {
+                double t = W[col * nr + j];
+                W[col * nr + j] = W[piv * nr + j];
+                W[piv * nr + j] = t;
+            }
+            for (int j = 0; j < m; j++) {
+                double t = g[col * m + j];
+                g[col * m + j] = g[piv * m + j];
+                g[piv * m + j] = t;
+            }
+            for (int i = 0; i < nr; i++) {
+                if (i == col) continue;
+                double f = W[i * nr + col] / W[col * nr + col];
+                for (int j = col; j < nr; j++) W[i * nr + j] -= f * W[col * nr + j];
+                for (int j = 0; j < m; j++) g[i * m + j] -= f * g[col * m + j];
+            }
+        }
+        if (fail) break;
+        for (int i = 0; i < nr; i++)
+            for (int j = 0; j < m; j++) g[i * m + j] /= W[i * nr + i];
+        for (int j = 0; j <= n; j++) MATMUL_ACC(x + (size_t)j * nr * m, BLK(B, j), g, m);
+        n_blocks = n + 1;
+    }
+    (void)n_blocks;
+    int result = -1;
+    if (ok && !fail) {
+        /* residual check: (G x)[(r,a),c] = sum_b sum_q x_rq[b-a] x[(b,q),c] */
+        double rn = 0, bn = 0;
+        for (int c = 0; c < m; c++)
+            for (int r = 0; r < nr; r++)
+                for (int a = 0; a < L; a++) {
+                    double s = 0;
+                    for (int bb = 0; bb < L; bb++) {
+                        const double *Ad = AD(bb - a) + (size_t)r * nr;
+                        const double *xb = x + (size_t)bb * nr * m + c;
+                        for (int q = 0; q < nr; q++) s += Ad[q] * xb[(size_t)q * m];
+                    }
+                    double bv = b[(size_t)c * K + (size_t)r * L + a];
+                    rn += (s - bv) * (s - bv);
+                    bn += bv * bv;
+                }
+        if (isfinite(rn) && rn <= 1e-20 * bn) {
+            for (int c = 0; c < m; c++)
+                for (int r = 0; r < nr; r++)
+                    for (int a = 0; a < L; a++) b[(size_t)c * K + (size_t)r * L + a] = x[(size_t)a * nr * m + r * m + c];
+            result = 0;
+        }
+    }
+#undef AD
+#undef BLK
+#undef MATMUL_ACC
+    free(A);
+    free(F);
+    free(B);
+    free(F2);
+    free(B2);
+    free(x);
+    free(Vf);
+    free(Vb);
+    free(W);
+    free(df);
+    free(db);
+    free(Kf);
+    free(Kb);
+    free(eps);
+    free(g);
+    return result;
 }
 
 /* Filters of estimate `est` (nchan channels): C (K x nchan, column-major)
@@ -296,13 +492,30 @@ static duet_status proj_filters(bss_proj *P, const float *const *est, double *C,
         if (!want_j[j]) continue;
         for (int c = 0; c < nc; c++)
             memcpy(Cj[j] + (size_t)c * kj, C + (size_t)c * K + (size_t)j * kj, sizeof(double) * (size_t)kj);
+        if (levinson_solve(P, j * nc, nc, Cj[j], nc) == 0) continue;
+        for (int c = 0; c < nc; c++)
+            memcpy(Cj[j] + (size_t)c * kj, C + (size_t)c * K + (size_t)j * kj, sizeof(double) * (size_t)kj);
+        if (!st) st = ensure_chol(P, err);
+        if (st) break;
         int info = 0;
         dpotrs_("L", &kj, &nc, P->Gj[j], &kj, Cj[j], &kj, &info);
         if (info) st = duet_err_set(err, DUET_ERR_INTERNAL, "bsseval: solve failed");
     }
-    int info = 0;
-    dpotrs_("L", &K, &nc, P->G, &K, C, &K, &info);
-    if (info) st = duet_err_set(err, DUET_ERR_INTERNAL, "bsseval: solve failed");
+    double *Cs = st ? NULL : malloc(sizeof(double) * (size_t)K * nc);
+    if (!st && !Cs) st = duet_err_set(err, DUET_ERR_NOMEM, "bsseval: out of memory");
+    if (!st) {
+        memcpy(Cs, C, sizeof(double) * (size_t)K * nc);
+        if (levinson_solve(P, 0, R, C, nc) != 0) {
+            memcpy(C, Cs, sizeof(double) * (size_t)K * nc);
+            st = ensure_chol(P, err);
+            if (!st) {
+                int info = 0;
+                dpotrs_("L", &K, &nc, P->G, &K, C, &K, &info);
+                if (info) st = duet_err_set(err, DUET_ERR_INTERNAL, "bsseval: solve failed");
+            }
+        }
+    }
+    free(Cs);
     free(xr);
     return st;
 }
