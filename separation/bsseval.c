@@ -99,7 +99,23 @@ typedef struct bss_proj {
     double **Gj;               /* nsrc factors of (nchan L)^2 */
     double *seg, *spec, *acc;  /* scratch: M, M+2, M+2 */
     int have_chol;             /* G and Gj factored (done on first need) */
+    double *ext;               /* cached spectra of the extended reference
+                                * segments, [block][r][M+2], or NULL */
+    int n_ext_blocks;
 } bss_proj;
+
+/* The spectrum of reference r's segment [b0 - (L-1), b0 + B + L - 1) for
+ * block k (b0 = k B): from the cache when there is one, else computed into
+ * `scratch`. The same segment serves the correlations and, since only
+ * circular outputs L-1 .. L-1+B are kept, the overlap-save filtering. */
+static void load_seg(const float *x, int64_t n, int64_t start, int len, double *seg, int M);
+static const double *ext_spec(const bss_proj *P, const float *x, int r, int64_t k, double *seg, double *scratch)
+{
+    if (P->ext && r >= 0 && k < P->n_ext_blocks) return P->ext + ((size_t)k * P->R + r) * (size_t)(P->M + 2);
+    load_seg(x, P->n, k * P->B - (P->L - 1), P->B + 2 * P->L - 2, seg, P->M);
+    duet_dfft_forward(P->fft, seg, scratch);
+    return scratch;
+}
 
 static void proj_free(bss_proj *P)
 {
@@ -113,6 +129,7 @@ static void proj_free(bss_proj *P)
     free(P->seg);
     free(P->spec);
     free(P->acc);
+    free(P->ext);
     memset(P, 0, sizeof *P);
 }
 
@@ -171,8 +188,8 @@ static duet_status correlate(bss_proj *P, const float *const *u, int nu, const f
     }
     for (int64_t b0 = 0; b0 < P->n; b0 += B) {
         for (int i = 0; i < nu; i++) {
-            load_seg(u[i], P->n, b0 - (L - 1), B + 2 * L - 2, P->seg, M);
-            duet_dfft_forward(P->fft, P->seg, su + (size_t)i * (M + 2));
+            const double *sp = ext_spec(P, u[i], u == P->ref ? i : -1, b0 / B, P->seg, su + (size_t)i * (M + 2));
+            if (sp != su + (size_t)i * (M + 2)) memcpy(su + (size_t)i * (M + 2), sp, sizeof(double) * (size_t)(M + 2));
         }
         for (int i = 0; i < nv; i++) {
             load_seg(v[i], P->n, b0, B, P->seg, M);
@@ -260,6 +277,21 @@ static duet_status proj_new(bss_proj *P, const float *const *ref, int nsrc, int 
         size_t kj = (size_t)nchan * L;
         P->Gj[j] = malloc(sizeof(double) * kj * kj);
         if (!P->Gj[j]) goto nomem;
+    }
+    /* cache the reference segment spectra when they fit in 256 MB */
+    int64_t nbk = (n + L - 1 + P->B - 1) / P->B;
+    double bytes = (double)nbk * R * (M + 2) * sizeof(double);
+    if (bytes <= 256.0 * 1024 * 1024) {
+        double *ext = malloc((size_t)bytes);
+        if (ext) {
+            for (int64_t k = 0; k < nbk; k++)
+                for (int r = 0; r < R; r++) {
+                    load_seg(ref[r], n, k * P->B - (L - 1), P->B + 2 * L - 2, P->seg, M);
+                    duet_dfft_forward(P->fft, P->seg, ext + ((size_t)k * R + r) * (size_t)(M + 2));
+                }
+            P->ext = ext;
+            P->n_ext_blocks = (int)nbk;
+        }
     }
     return correlate(P, ref, R, ref, R, 1, P->xc, err);
 nomem:
@@ -543,9 +575,8 @@ static duet_status proj_apply(bss_proj *P, int r0, int nr, const double *coef, d
     for (int64_t b0 = 0; b0 < nout; b0 += B) {
         memset(acc, 0, sizeof(double) * (size_t)nc * (M + 2));
         for (int r = 0; r < nr; r++) {
-            load_seg(P->ref[r0 + r], P->n, b0 - (L - 1), B + L - 1, P->seg, M);
-            duet_dfft_forward(P->fft, P->seg, P->spec);
-            for (int c = 0; c < nc; c++) cmac(acc + (size_t)c * (M + 2), P->spec, H + (size_t)(r * nc + c) * (M + 2), nb);
+            const double *sp = ext_spec(P, P->ref[r0 + r], r0 + r, b0 / B, P->seg, P->spec);
+            for (int c = 0; c < nc; c++) cmac(acc + (size_t)c * (M + 2), sp, H + (size_t)(r * nc + c) * (M + 2), nb);
         }
         for (int c = 0; c < nc; c++) {
             duet_dfft_inverse(P->fft, acc + (size_t)c * (M + 2), P->seg);
