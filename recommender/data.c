@@ -590,6 +590,11 @@ static duet_status load_features(rec_dataset *ds, const char *path, int id_col, 
         goto done;
     }
     nfe = nh - first_col;
+    /* `duet features --catalog` output ends with an `error` column, empty
+     * when the song was described; rows with an error carry no values and
+     * are skipped (counted in n_skipped) */
+    int err_col = (nfe > 1 && !strcmp(f[nh - 1], "error")) ? nh - 1 : -1;
+    if (err_col >= 0) nfe--;
     names = calloc((size_t)nfe, sizeof *names);
     feats = calloc((size_t)ds->n_items * (size_t)nfe, sizeof *feats);
     has = calloc((size_t)(ds->n_items ? ds->n_items : 1), 1);
@@ -604,6 +609,10 @@ static duet_status load_features(rec_dataset *ds, const char *path, int id_col, 
             st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: %d fields, the header has %d", path, (long long)lr.line,
                               nf > MAX_FEAT_COLS ? MAX_FEAT_COLS : nf, nh);
             goto done;
+        }
+        if (err_col >= 0 && f[err_col][0]) {
+            ds->n_skipped++;
+            continue;
         }
         int32_t i = rec_dataset_find_item(ds, f[id_col]);
         double v[1];

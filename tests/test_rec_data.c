@@ -127,6 +127,17 @@ static void test_bad_interactions(void)
     EXPECT_ERR(FEAT("item\tf1\nx\t1\nx\t2\n"), DUET_ERR_FORMAT, ":3: item 'x' has a second feature row");
     EXPECT_ERR(FEAT(""), DUET_ERR_EMPTY, "empty file");
     EXPECT_ERR(FEAT("item\n"), DUET_ERR_FORMAT, "header has 1 columns");
+    /* `duet features --catalog` output: trailing error column; failed rows skipped */
+    {
+        int64_t skipped0 = ds->n_skipped;
+        duet_err e_ = {0};
+        CHECK(FEAT("item\tf1\tf2\terror\nx\t1.5\t2\t\ny\t\t\tcannot decode\n") == DUET_OK);
+        CHECK(ds->n_feats == 2);
+        CHECK(ds->n_skipped == skipped0 + 1);
+        int32_t xi = rec_dataset_find_item(ds, "x");
+        REQUIRE(xi >= 0);
+        CHECK_NEAR(ds->item_feats[(size_t)xi * ds->n_feats + 0], 1.5, 0);
+    }
 #undef FEAT
     EXPECT_ERR(rec_load_item_attrs_tsv(ds, tmpfile_with("a.tsv", "x\tgenre\n"), &e_), DUET_ERR_FORMAT, ":1: expected");
     rec_dataset_free(ds);
