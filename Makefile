@@ -22,7 +22,9 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 WARN       := -Wall -Wextra -pedantic -Wshadow -Wno-unused-parameter -Wno-format-truncation
+DATADIR    := $(PREFIX)/share/duet
 BASE_CFLAGS := -std=c11 $(WARN) -fopenmp -D_POSIX_C_SOURCE=200809L -DDUET_VERSION=\"$(VERSION)\" \
+               -DDUET_DATADIR=\"$(DATADIR)\" \
                -I. $(PKG_CFLAGS)
 OPT        ?= -O2 -g -march=x86-64-v2
 LIBS       := $(PKG_LIBS) -fopenmp -lm -lpthread
@@ -43,7 +45,7 @@ CLI_OBJ    := $(patsubst %.c,$(B)/%.o,$(CLI_SRC))
 TEST_BIN   := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_SRC))
 BENCH_BIN  := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 
-.PHONY: all lib test check asan bench demo deps deps-check install uninstall clean valgrind fixtures tools
+.PHONY: all lib test check asan bench demo deps deps-check install uninstall clean valgrind fixtures tools fuzz
 all: $(B)/libduet.a $(B)/duet
 
 $(B)/%.o: %.c $(HDRS) Makefile
@@ -101,11 +103,24 @@ valgrind: all $(TEST_BIN)
 bench: deps all $(BENCH_BIN)
 	@sh bench/run.sh $(B)
 
+# The demo: synthesise duet's own song (with its true stems), separate it
+# with the shipped model, score the stems against the truth, draw the
+# spectrograms and describe the song.
 demo: deps tools all
 	sh fixtures/make_demo_song.sh fixtures/demo
 	$(B)/duet info fixtures/demo/demo_song.wav
 	$(B)/duet separate -o out fixtures/demo/demo_song.wav
-	@echo "demo: stems written under out/demo_song/"
+	$(B)/duet eval-sep --ref fixtures/demo --est out
+	$(B)/duet spectrogram fixtures/demo/demo_song.wav --vocals out/demo_song/vocals.wav \
+	  --accompaniment out/demo_song/accompaniment.wav -o out/demo_song/spectrogram.png
+	$(B)/duet features --vocals out/demo_song/vocals.wav --accompaniment out/demo_song/accompaniment.wav \
+	  fixtures/demo/demo_song.wav > out/demo_song/features.json
+	@echo "demo: stems, spectrogram.png and features.json written under out/demo_song/"
+
+# Fuzz every parser for FUZZ_SECONDS each (libFuzzer, clang).
+FUZZ_SECONDS ?= 60
+fuzz:
+	sh fuzz/run.sh $(FUZZ_SECONDS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/duet
@@ -117,11 +132,13 @@ install: all
 	install -m 644 duet.h $(DESTDIR)$(PREFIX)/include/duet/duet.h
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@REQUIRES@|$(PKGS)|' duet.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/duet.pc
+	install -d $(DESTDIR)$(DATADIR)
+	install -m 644 models/sepnet.safetensors $(DESTDIR)$(DATADIR)/sepnet.safetensors
 	if [ -f docs/duet.1 ]; then install -d $(DESTDIR)$(PREFIX)/share/man/man1 && \
 	  install -m 644 docs/duet.1 $(DESTDIR)$(PREFIX)/share/man/man1/duet.1; fi
 
 uninstall:
-	rm -rf $(DESTDIR)$(PREFIX)/bin/duet $(DESTDIR)$(PREFIX)/lib/libduet.a $(DESTDIR)$(PREFIX)/include/duet \
+	rm -rf $(DESTDIR)$(PREFIX)/bin/duet $(DESTDIR)$(PREFIX)/lib/libduet.a $(DESTDIR)$(PREFIX)/include/duet $(DESTDIR)$(DATADIR) \
 	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/duet.pc $(DESTDIR)$(PREFIX)/share/man/man1/duet.1
 
 clean:
