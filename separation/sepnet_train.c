@@ -13,6 +13,7 @@
 #include "../audio/stft.h"
 #include "../common/progress.h"
 #include "../nn/nn.h"
+#include "sdr.h"
 #include "sepnet_infer.h"
 
 #define CKPT_FORMAT "duet-sepnet-ckpt"
@@ -37,17 +38,6 @@ sepnet_train_opts sepnet_train_opts_default(void)
     o.progress = 1;
     o.log_every = 10;
     return o;
-}
-
-static double sdr_db(const float *ref, const float *est, int64_t n)
-{
-    double num = 0, den = 0;
-    for (int64_t i = 0; i < n; i++) {
-        double d = (double)ref[i] - est[i];
-        num += (double)ref[i] * ref[i];
-        den += d * d;
-    }
-    return 10.0 * log10((num + 1e-12) / (den + 1e-12));
 }
 
 duet_status sepnet_validate(const sepnet *m, const sepnet_dataset *ds, int n, double *sdr_gain,
@@ -97,7 +87,14 @@ duet_status sepnet_validate(const sepnet *m, const sepnet_dataset *ds, int n, do
             }
             st = duet_stft_inverse(s, spec, T, v, len, err);
         }
-        if (!st) gain_sum += sdr_db(cl->voc, v, len) - sdr_db(cl->voc, x, len);
+        if (!st) {
+            /* MDX whole-clip SDR of the estimate minus that of the mixture */
+            const float *ref[1] = {cl->voc}, *est[1] = {v}, *mix[1] = {x};
+            double se, sm;
+            st = duet_mdx_sdr(ref, est, 1, len, &se, err);
+            if (!st) st = duet_mdx_sdr(ref, mix, 1, len, &sm, err);
+            if (!st) gain_sum += se - sm;
+        }
         free(x);
         free(v);
         free(spec);

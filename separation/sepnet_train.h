@@ -48,7 +48,7 @@ duet_status sepnet_train(const sepnet_train_opts *o, const sepnet_dataset *train
                          const sepnet_dataset *val, duet_err *err);
 
 /* Vocal-stem SDR gain (dB, mean over clips of SDR(estimate) - SDR(mixture),
- * plain energy ratio SDR) and mean L1 loss of model m on the first n clips
+ * MDX whole-clip SDR) and mean L1 loss of model m on the first n clips
  * of ds (n = 0: all); used for validation. Errors: DUET_ERR_NOMEM. */
 duet_status sepnet_validate(const sepnet *m, const sepnet_dataset *ds, int n, double *sdr_gain,
                             double *loss, duet_err *err);
