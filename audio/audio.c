@@ -282,7 +282,11 @@ duet_status duet_audio_read(const char *path, const duet_read_opts *opts, duet_a
     duet_status st = duet_audio_reader_open(path, opts, &r, err);
     if (st != DUET_OK) return st;
     const int nc = r->info.channels;
+    /* Trust the declared length only up to 2^22 frames (95 s at 44.1 kHz):
+     * a tiny hostile file may declare billions of frames; longer real files
+     * grow the buffer by doubling as they are read. */
     int64_t cap = r->info.frames > 0 ? r->info.frames : READ_BLOCK;
+    if (cap > ((int64_t)1 << 22)) cap = (int64_t)1 << 22;
     if ((uint64_t)cap > (SIZE_MAX / sizeof(float)) / (size_t)nc || planar_alloc(out, nc, cap) != 0) {
         duet_audio_reader_close(r);
         return duet_err_set(err, DUET_ERR_NOMEM, "out of memory for %lld frames", (long long)cap);

@@ -34,6 +34,11 @@ duet_status duet_atomic_open(const char *final_path, duet_atomic_file **out, due
     *out = NULL;
     if (!final_path || !final_path[0])
         return duet_err_set(err, DUET_ERR_ARG, "empty output path");
+    /* Only regular files are replaced: renaming a temporary over a device
+     * (/dev/full, /dev/null), a FIFO or a folder would destroy it. */
+    struct stat sb;
+    if (stat(final_path, &sb) == 0 && !S_ISREG(sb.st_mode))
+        return duet_err_set(err, DUET_ERR_IO, "cannot write output: not a regular file");
     duet_atomic_file *f = calloc(1, sizeof *f);
     if (!f) return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     f->fd = -1;

@@ -82,6 +82,19 @@ static void test_atomic_missing_folder(void)
 }
 
 
+static void test_atomic_refuses_non_regular(void)
+{
+    duet_atomic_file *f = NULL;
+    duet_err e;
+    duet_err_clear(&e);
+    CHECK(duet_atomic_open("/dev/full", &f, &e) == DUET_ERR_IO);
+    CHECK(f == NULL);
+    CHECK(strstr(e.msg, "not a regular file") != NULL);
+    CHECK(duet_atomic_open("/tmp", &f, &e) == DUET_ERR_IO);
+    struct stat sb;
+    CHECK(stat("/dev/full", &sb) == 0 && S_ISCHR(sb.st_mode));
+}
+
 int main(void)
 {
     RUN(test_strerror);
@@ -89,5 +102,6 @@ int main(void)
     RUN(test_rng_distribution);
     RUN(test_atomic_commit_and_abort);
     RUN(test_atomic_missing_folder);
+    RUN(test_atomic_refuses_non_regular);
     return check_summary();
 }
