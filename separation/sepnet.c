@@ -389,15 +389,18 @@ duet_status sepnet_load(const char *path, sepnet **out, duet_err *err)
     duet_status st = duet_st_load(path, &f, err);
     if (st) return st;
     const char *fmt = duet_st_meta(f, "format"), *ver = duet_st_meta(f, "version");
+    /* format the message before duet_st_free: fmt and ver belong to f */
     if (!fmt || strcmp(fmt, SN_FORMAT) != 0) {
+        st = duet_err_set(err, DUET_ERR_FORMAT, "not a duet separation model (metadata format is %s%s%s)",
+                          fmt ? "\"" : "", fmt ? fmt : "missing", fmt ? "\"" : "");
         duet_st_free(f);
-        return duet_err_set(err, DUET_ERR_FORMAT, "not a duet separation model (metadata format is %s%s%s)",
-                            fmt ? "\"" : "", fmt ? fmt : "missing", fmt ? "\"" : "");
+        return st;
     }
     if (!ver || strcmp(ver, SN_VERSION) != 0) {
+        st = duet_err_set(err, DUET_ERR_FORMAT, "unsupported model version %s (this duet reads %s)",
+                          ver ? ver : "(missing)", SN_VERSION);
         duet_st_free(f);
-        return duet_err_set(err, DUET_ERR_FORMAT, "unsupported model version %s (this duet reads %s)",
-                            ver ? ver : "(missing)", SN_VERSION);
+        return st;
     }
     sepnet_config c;
     memset(&c, 0, sizeof c);
