@@ -88,6 +88,37 @@ static int worse(float sa, uint32_t ta, float sb, uint32_t tb)
     return ta > tb;
 }
 
+/* Place item x at the root of the heap out[0..n) (ordered by "worse", worst
+ * at the root) and sift it down to where it belongs. NaN scores count as
+ * -FLT_MAX. */
+static void sift_down(int32_t *out, int n, int32_t x, const float *scores, const uint32_t *tiebreak)
+{
+    float s = scores[x] != scores[x] ? -FLT_MAX : scores[x];
+    uint32_t t = tiebreak ? tiebreak[x] : (uint32_t)x;
+    int c = 0;
+    for (;;) {
+        int l = 2 * c + 1, best = c;
+        float bs = s;
+        uint32_t bt = t;
+        int32_t bi = -1;
+        for (int ch = l; ch <= l + 1 && ch < n; ch++) {
+            int32_t ci = out[ch];
+            float cs = scores[ci] != scores[ci] ? -FLT_MAX : scores[ci];
+            uint32_t ct = tiebreak ? tiebreak[ci] : (uint32_t)ci;
+            if (worse(cs, ct, bs, bt)) {
+                best = ch;
+                bs = cs;
+                bt = ct;
+                bi = ci;
+            }
+        }
+        if (best == c) break;
+        out[c] = bi;
+        c = best;
+    }
+    out[c] = x;
+}
+
 int rec_topk(const float *scores, int32_t n, const uint32_t *tiebreak, int k, int32_t *out)
 {
     if (k <= 0) return 0;
@@ -113,57 +144,13 @@ int rec_topk(const float *scores, int32_t n, const uint32_t *tiebreak, int k, in
         int32_t r = out[0];
         float rs = scores[r] != scores[r] ? -FLT_MAX : scores[r];
         if (!worse(rs, tiebreak ? tiebreak[r] : (uint32_t)r, s, t)) continue; /* not better than the worst */
-        int c = 0; /* sift down from the root */
-        for (;;) {
-            int l = 2 * c + 1, best = c;
-            float bs = s;
-            uint32_t bt = t;
-            int32_t bi = -1;
-            for (int ch = l; ch <= l + 1 && ch < h; ch++) {
-                int32_t ci = out[ch];
-                float cs = scores[ci] != scores[ci] ? -FLT_MAX : scores[ci];
-                uint32_t ct = tiebreak ? tiebreak[ci] : (uint32_t)ci;
-                if (worse(cs, ct, bs, bt)) {
-                    best = ch;
-                    bs = cs;
-                    bt = ct;
-                    bi = ci;
-                }
-            }
-            if (best == c) break;
-            out[c] = bi;
-            c = best;
-        }
-        out[c] = i;
+        sift_down(out, h, i, scores, tiebreak);
     }
     /* heap sort: repeatedly move the worst to the end */
     for (int end = h - 1; end > 0; end--) {
         int32_t worst = out[0];
         int32_t x = out[end];
-        float s = scores[x] != scores[x] ? -FLT_MAX : scores[x];
-        uint32_t t = tiebreak ? tiebreak[x] : (uint32_t)x;
-        int c = 0;
-        for (;;) {
-            int l = 2 * c + 1, best = c;
-            float bs = s;
-            uint32_t bt = t;
-            int32_t bi = -1;
-            for (int ch = l; ch <= l + 1 && ch < end; ch++) {
-                int32_t ci = out[ch];
-                float cs = scores[ci] != scores[ci] ? -FLT_MAX : scores[ci];
-                uint32_t ct = tiebreak ? tiebreak[ci] : (uint32_t)ci;
-                if (worse(cs, ct, bs, bt)) {
-                    best = ch;
-                    bs = cs;
-                    bt = ct;
-                    bi = ci;
-                }
-            }
-            if (best == c) break;
-            out[c] = bi;
-            c = best;
-        }
-        out[c] = x;
+        sift_down(out, end, x, scores, tiebreak);
         out[end] = worst;
     }
     return h;
