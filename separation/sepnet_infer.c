@@ -100,7 +100,7 @@ static duet_status separate_channel(const sepnet *m, sepnet_run *run, const floa
     const sepnet_config *c = &m->cfg;
     duet_status st = DUET_OK;
     duet_stft *sm = NULL, *si = NULL;
-    float *xm = NULL, *spec_m = NULL, *mask_m = NULL, *spec_i = NULL;
+    float *spec_m = NULL, *mask_m = NULL, *spec_i = NULL;
     duet_audio view = {0}, res = {0};
     float *chp[1] = {(float *)x};
     int64_t nm = n;
@@ -185,7 +185,6 @@ static duet_status separate_channel(const sepnet *m, sepnet_run *run, const floa
 done:
     duet_stft_free(sm);
     duet_stft_free(si);
-    free(xm);
     free(spec_m);
     free(mask_m);
     free(spec_i);
