@@ -320,7 +320,8 @@ duet_status sepnet_new(const sepnet_config *cfg, duet_rng *rng, sepnet **out, du
             duet_init_const(d, in->numel, 0.0f);
         }
     }
-    /* head and attention biases like PyTorch's conv bias */
+    /* the head conv again, bias included, as PyTorch initialises a biased conv
+     * (kept: the shipped model was trained from this initialisation) */
     init_conv(p, &(*out)->arch->head, rng);
     return DUET_OK;
 }
