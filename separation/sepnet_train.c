@@ -117,6 +117,11 @@ typedef struct train_state {
     duet_plateau plateau;
     double best_gain;
     int evals_since_best;
+    /* the running mean of the training loss since the last progress line, so
+     * that a resumed run prints the same lines as an uninterrupted one (a
+     * resume used to restart the mean, so its first line averaged fewer steps) */
+    double loss_acc;
+    int64_t loss_cnt;
 } train_state;
 
 static duet_status save_ckpt(const char *path, const sepnet *m, const train_state *ts, duet_err *err)
@@ -156,6 +161,8 @@ static duet_status save_ckpt(const char *path, const sepnet *m, const train_stat
     META("plateau_cooldown_left", "%d", ts->plateau.cooldown_left);
     META("best_gain", "%.17g", ts->best_gain);
     META("evals_since_best", "%d", ts->evals_since_best);
+    META("loss_acc", "%.17g", ts->loss_acc);
+    META("loss_cnt", "%" PRId64, ts->loss_cnt);
 #undef META
     const duet_params *p = m->params;
     int64_t shape[1] = {(int64_t)p->total};
@@ -271,6 +278,12 @@ static duet_status load_ckpt(const char *path, sepnet **out, train_state *ts, du
         ts->plateau.cooldown_left = meta_i64(f, "plateau_cooldown_left", &i64) ? 0 : (int)i64;
         ts->best_gain = best;
         ts->evals_since_best = meta_i64(f, "evals_since_best", &i64) ? 0 : (int)i64;
+        /* absent from checkpoints written before they were saved: restart the mean */
+        double la;
+        if (!meta_dbl(f, "loss_acc", &la) && !meta_i64(f, "loss_cnt", &i64) && i64 >= 0 && isfinite(la)) {
+            ts->loss_acc = la;
+            ts->loss_cnt = i64;
+        }
     }
     duet_st_free(f);
     if (st) {
@@ -346,8 +359,8 @@ duet_status sepnet_train(const sepnet_train_opts *o, const sepnet_dataset *train
     if (!st) st = duet_stft_new(c->n_fft, c->hop, DUET_WIN_HANN, &s, err);
     if (!st) st = sepnet_run_new(m, &run, err);
     sepnet_aug aug = sepnet_aug_default();
-    double t_start = duet_now(), loss_acc = 0;
-    int64_t first_step = ts.step, loss_cnt = 0;
+    double t_start = duet_now();
+    int64_t first_step = ts.step;
     if (o->progress)
         fprintf(stderr, "train-sep: %d training clips (%.1f min), %d validation clips, %zu parameters, step %" PRId64 " of %" PRId64 "\n",
                 train->n_clips, train->seconds / 60, val ? val->n_clips : 0,
@@ -400,17 +413,17 @@ duet_status sepnet_train(const sepnet_train_opts *o, const sepnet_dataset *train
         st = duet_adam_step(&ts.adam, m->params, ts.plateau.lr, err);
         if (st) break;
         ts.step++;
-        loss_acc += loss;
-        loss_cnt++;
+        ts.loss_acc += loss;
+        ts.loss_cnt++;
         if (o->progress && (ts.step % o->log_every == 0 || ts.step == o->steps)) {
             double el = duet_now() - t_start;
             double sps = (double)(ts.step - first_step) / (el > 0 ? el : 1);
             double eta = sps > 0 ? (double)(o->steps - ts.step) / sps : 0;
             fprintf(stderr, "step %" PRId64 "/%" PRId64 "  loss %.5f  lr %.2e  %.2f steps/s  ETA %dh%02dm\n", ts.step,
-                    o->steps, loss_acc / loss_cnt, (double)ts.plateau.lr, sps, (int)(eta / 3600),
+                    o->steps, ts.loss_acc / (double)ts.loss_cnt, (double)ts.plateau.lr, sps, (int)(eta / 3600),
                     (int)(eta / 60) % 60);
-            loss_acc = 0;
-            loss_cnt = 0;
+            ts.loss_acc = 0;
+            ts.loss_cnt = 0;
         }
         int do_eval = val && val->n_clips > 0 && (ts.step % o->eval_every == 0 || ts.step == o->steps);
         if (do_eval) {
