@@ -1,9 +1,11 @@
 /* separation/sep_model.c: the trained network as a separator (`duet
  * separate --method model`, the default): loads the weights once in open()
  * (--model FILE, else sepnet_default_model_path()) and separates with
- * sepnet_separate(), which makes its own per-call run state, so one loaded
- * model serves several threads. */
+ * sepnet_separate() (streaming, with cfg->wiener_iters Wiener iterations),
+ * which makes its own per-call run state, so one loaded model serves
+ * several threads. */
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "separators.h"
@@ -23,6 +25,11 @@ const char *sepnet_default_model_path(void)
     return "models/sepnet.safetensors";
 }
 
+typedef struct model_state {
+    sepnet *m;
+    int wiener_iters;
+} model_state;
+
 static duet_status model_open(const duet_sep_config *cfg, void **state, duet_err *err)
 {
     const char *path = cfg && cfg->model_path ? cfg->model_path : sepnet_default_model_path();
@@ -35,18 +42,41 @@ static duet_status model_open(const duet_sep_config *cfg, void **state, duet_err
         }
         return st;
     }
-    *state = m;
+    model_state *ms = calloc(1, sizeof *ms);
+    if (!ms) {
+        sepnet_free(m);
+        return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+    }
+    ms->m = m;
+    ms->wiener_iters = cfg ? cfg->wiener_iters : 0;
+    *state = ms;
     return DUET_OK;
 }
 
 static duet_status model_run(void *state, const duet_sep_input *in, duet_audio *vocals,
                              duet_audio *accompaniment, duet_err *err)
 {
-    return sepnet_separate((const sepnet *)state, in->mixture, NULL, vocals, accompaniment, err);
+    const model_state *ms = state;
+    sepnet_sep_opts o;
+    memset(&o, 0, sizeof o);
+    o.wiener_iters = ms->wiener_iters;
+    return sepnet_separate(ms->m, in->mixture, &o, vocals, accompaniment, err);
 }
 
-static void model_close(void *state) { sepnet_free((sepnet *)state); }
+static void model_close(void *state)
+{
+    model_state *ms = state;
+    if (!ms) return;
+    sepnet_free(ms->m);
+    free(ms);
+}
 
 const duet_separator duet_sep_model = {"model",
                                        "duet's trained SA/FEM encoder-decoder network (the default)",
                                        0, 2, model_open, model_run, model_close};
+
+const sepnet *sepnet_of_separator(const duet_separator *sep, void *state)
+{
+    if (sep != &duet_sep_model || !state) return NULL;
+    return ((const model_state *)state)->m;
+}

@@ -1,5 +1,6 @@
 /* separation/sepnet_infer.c: chunked mask estimation and full-band
- * separation with a trained sepnet (see sepnet_infer.h). */
+ * separation with a trained sepnet, streaming (bounded memory) and whole-song
+ * (reference) versions of the same computation (see sepnet_infer.h). */
 #include "sepnet_infer.h"
 
 #include <math.h>
@@ -10,18 +11,61 @@
 #include "../nn/nn.h"
 
 #define INFER_BATCH 2
+#define WIENER_WIN 256   /* input-rate frames per Wiener window (hop half of it) */
+#define WIENER_EPS 1e-10
+#define SEP_BLOCK 65536  /* frames per feed in sepnet_separate */
+#define MAX_CH 64
+
+/* ---- pieces shared by both versions ------------------------------------ */
+
+/* sin^2(pi (i + 0.5) / n): windows at hop n/2 sum to one */
+static void fade_weights(float *w, int n)
+{
+    for (int i = 0; i < n; i++) {
+        double s = sin(3.14159265358979323846 * (i + 0.5) / n);
+        w[i] = (float)(s * s);
+    }
+}
+
+static duet_status check_chunk(const sepnet_config *c, int chunk_frames, int *Tc, duet_err *err)
+{
+    *Tc = chunk_frames ? chunk_frames : 256;
+    int unit = 1 << c->depth;
+    if (*Tc < unit || *Tc % unit || *Tc % 2)
+        return duet_err_set(err, DUET_ERR_ARG, "chunk of %d frames: must be a multiple of %d", *Tc, unit);
+    return DUET_OK;
+}
+
+/* Accumulate chunk masks (vocals plane of one item, (F, Tc)) into rows. */
+static void accumulate_chunk(double *row, double *wsum, const float *mv, int F, int Tc, int j, float w)
+{
+    *wsum += w;
+    for (int k = 0; k < F; k++) row[k] += (double)w * mv[(size_t)k * Tc + j];
+}
+
+/* A final mask row (n_bins values) from the accumulated F values. */
+static void finish_mask_row(const double *acc, double wsum, int F, int n_bins, float *out)
+{
+    double ws = wsum > 1e-12 ? wsum : 1.0;
+    int q0 = F - F / 4;
+    double top = 0;
+    for (int k = 0; k < F; k++) {
+        out[k] = (float)(acc[k] / ws);
+        if (k >= q0) top += out[k];
+    }
+    float topm = (float)(top / (F - q0));
+    for (int k = F; k < n_bins; k++) out[k] = topm;
+}
 
 duet_status sepnet_vocal_mask(const sepnet *m, sepnet_run *run, const float *spec, int64_t n_frames,
                               int chunk_frames, float *mask, duet_err *err)
 {
     const sepnet_config *c = &m->cfg;
-    int Tc = chunk_frames ? chunk_frames : 256;
-    int unit = 1 << c->depth;
-    if (Tc < unit || Tc % unit || Tc % 2)
-        return duet_err_set(err, DUET_ERR_ARG, "chunk of %d frames: must be a multiple of %d", Tc, unit);
+    int Tc;
+    duet_status st = check_chunk(c, chunk_frames, &Tc, err);
+    if (st) return st;
     int n_bins = c->n_fft / 2 + 1, F = c->n_freq, H = Tc / 2;
     if (n_frames <= 0) return DUET_OK;
-    /* weights sin^2(pi (i + 0.5) / Tc): chunks at hop Tc/2 sum to one */
     float *w = malloc((size_t)Tc * sizeof *w);
     double *acc = calloc((size_t)n_frames * F, sizeof *acc);
     double *wsum = calloc((size_t)n_frames, sizeof *wsum);
@@ -35,11 +79,7 @@ duet_status sepnet_vocal_mask(const sepnet *m, sepnet_run *run, const float *spe
         free(feat);
         return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     }
-    for (int i = 0; i < Tc; i++) {
-        double s = sin(3.14159265358979323846 * (i + 0.5) / Tc);
-        w[i] = (float)(s * s);
-    }
-    duet_status st = DUET_OK;
+    fade_weights(w, Tc);
     int nb = 0;
     for (int64_t s0 = -H;; s0 += H) {
         int last = s0 + Tc >= n_frames + H || s0 >= n_frames;
@@ -56,29 +96,16 @@ duet_status sepnet_vocal_mask(const sepnet *m, sepnet_run *run, const float *spe
                 for (int j = 0; j < Tc; j++) {
                     int64_t t = starts[b] + j;
                     if (t < 0 || t >= n_frames) continue;
-                    wsum[t] += w[j];
-                    double *row = acc + (size_t)t * F;
-                    for (int k = 0; k < F; k++) row[k] += (double)w[j] * mv[(size_t)k * Tc + j];
+                    accumulate_chunk(acc + (size_t)t * F, &wsum[t], mv, F, Tc, j, w[j]);
                 }
             }
             nb = 0;
         }
         if (last) break;
     }
-    if (!st) {
-        int q0 = F - F / 4;
-        for (int64_t t = 0; t < n_frames; t++) {
-            double ws = wsum[t] > 1e-12 ? wsum[t] : 1.0;
-            float *out = mask + (size_t)t * n_bins;
-            double top = 0;
-            for (int k = 0; k < F; k++) {
-                out[k] = (float)(acc[(size_t)t * F + k] / ws);
-                if (k >= q0) top += out[k];
-            }
-            float topm = (float)(top / (F - q0));
-            for (int k = F; k < n_bins; k++) out[k] = topm;
-        }
-    }
+    if (!st)
+        for (int64_t t = 0; t < n_frames; t++)
+            finish_mask_row(acc + (size_t)t * F, wsum[t], F, n_bins, mask + (size_t)t * n_bins);
     free(w);
     free(acc);
     free(wsum);
@@ -93,103 +120,1064 @@ static int pow2_near(double x)
     return p;
 }
 
-/* Vocals of one channel x[0..n) at rate `rate` into v[0..n). */
-static duet_status separate_channel(const sepnet *m, sepnet_run *run, const float *x, int64_t n, int rate,
-                                    int chunk_frames, float *v, duet_err *err)
+/* How model-rate masks map onto the input-rate STFT. */
+typedef struct mask_map {
+    int same;          /* input rate == model rate: the model's STFT, masks as they are */
+    int nfi, hopi;     /* input-rate STFT */
+    int nbi, nbm, n_freq;
+    double fscale;     /* model bins per input bin */
+    double tscale;     /* model frames per input frame */
+} mask_map;
+
+static void mask_map_init(mask_map *mp, const sepnet_config *c, int rate)
 {
-    const sepnet_config *c = &m->cfg;
-    duet_status st = DUET_OK;
-    duet_stft *sm = NULL, *si = NULL;
-    float *spec_m = NULL, *mask_m = NULL, *spec_i = NULL;
-    duet_audio view = {0}, res = {0};
-    float *chp[1] = {(float *)x};
-    int64_t nm = n;
-    const float *xr = x;
-    if (rate != c->sample_rate) {
-        view.channels = 1;
-        view.frames = n;
-        view.sample_rate = rate;
-        view.ch = chp;
-        st = duet_audio_resample(&view, c->sample_rate, DUET_RESAMPLE_HIGH, &res, err);
-        if (st) return st;
-        xr = res.ch[0];
-        nm = res.frames;
+    memset(mp, 0, sizeof *mp);
+    mp->nbm = c->n_fft / 2 + 1;
+    mp->n_freq = c->n_freq;
+    if (rate == c->sample_rate) {
+        mp->same = 1;
+        mp->nfi = c->n_fft;
+        mp->hopi = c->hop;
+    } else {
+        double ratio = (double)rate / c->sample_rate;
+        mp->nfi = pow2_near(c->n_fft * ratio);
+        mp->hopi = mp->nfi / 4;
+        mp->fscale = (double)rate / mp->nfi * c->n_fft / c->sample_rate;
+        mp->tscale = (double)mp->hopi / rate * c->sample_rate / c->hop;
     }
-    st = duet_stft_new(c->n_fft, c->hop, DUET_WIN_HANN, &sm, err);
+    mp->nbi = mp->nfi / 2 + 1;
+}
+
+/* Model frames (t0, t1, weight of t1) that input frame t reads; tm = total
+ * model frames (INT64_MAX while unknown). */
+static void mask_map_frames(const mask_map *mp, int64_t t, int64_t tm, int64_t *t0, int64_t *t1, double *ft)
+{
+    if (mp->same) {
+        *t0 = *t1 = t;
+        *ft = 0;
+        return;
+    }
+    double tau = t * mp->tscale;
+    int64_t a = (int64_t)floor(tau);
+    double f = tau - a;
+    if (a >= tm - 1) {
+        a = tm - 1;
+        f = 0;
+    }
+    *t0 = a;
+    *t1 = a + 1 < tm ? a + 1 : a;
+    *ft = f;
+}
+
+/* The last model frame input frame t needs (for readiness). */
+static int64_t mask_map_need(const mask_map *mp, int64_t t)
+{
+    if (mp->same) return t;
+    return (int64_t)floor(t * mp->tscale) + 1;
+}
+
+/* Input-rate vocal mask row g (nbi values) from model rows m0, m1. */
+static void mask_map_row(const mask_map *mp, const float *m0, const float *m1, double ft, float *g)
+{
+    if (mp->same) {
+        memcpy(g, m0, sizeof(float) * (size_t)mp->nbi);
+        return;
+    }
+    for (int k = 0; k < mp->nbi; k++) {
+        double kap = k * mp->fscale;
+        double v;
+        if (kap >= mp->n_freq - 1) {
+            /* above the model's band: the top-band mask, stored at bins >= n_freq */
+            int kk = mp->n_freq < mp->nbm ? mp->n_freq : mp->nbm - 1;
+            v = (1 - ft) * m0[kk] + ft * m1[kk];
+        } else {
+            int k0 = (int)kap;
+            double fk = kap - k0;
+            v = (1 - ft) * ((1 - fk) * m0[k0] + fk * m0[k0 + 1]) + ft * ((1 - fk) * m1[k0] + fk * m1[k0 + 1]);
+        }
+        g[k] = (float)v;
+    }
+}
+
+/* ---- multichannel Wiener EM (norbert / Open-Unmix) --------------------- */
+
+/* In place inverse of the C x C complex matrix a (row-major, interleaved
+ * re/im) by Gauss-Jordan with partial pivoting; w: 2 * C * C * 2 doubles. */
+static void cinv(double *a, int C, double *w)
+{
+    if (C == 1) {
+        double re = a[0], im = a[1], d = re * re + im * im;
+        if (d < 1e-300) d = 1e-300;
+        a[0] = re / d;
+        a[1] = -im / d;
+        return;
+    }
+    int n2 = 2 * C;
+    /* augmented [a | I], C rows of 2C complex */
+    for (int i = 0; i < C; i++)
+        for (int j = 0; j < n2; j++) {
+            double *e = w + ((size_t)i * n2 + j) * 2;
+            if (j < C) {
+                e[0] = a[((size_t)i * C + j) * 2];
+                e[1] = a[((size_t)i * C + j) * 2 + 1];
+            } else {
+                e[0] = (j - C == i);
+                e[1] = 0;
+            }
+        }
+    for (int col = 0; col < C; col++) {
+        int piv = col;
+        double best = -1;
+        for (int i = col; i < C; i++) {
+            double *e = w + ((size_t)i * n2 + col) * 2;
+            double mag = e[0] * e[0] + e[1] * e[1];
+            if (mag > best) {
+                best = mag;
+                piv = i;
+            }
+        }
+        if (piv != col)
+            for (int j = 0; j < n2; j++)
+                for (int r = 0; r < 2; r++) {
+                    double t = w[((size_t)col * n2 + j) * 2 + r];
+                    w[((size_t)col * n2 + j) * 2 + r] = w[((size_t)piv * n2 + j) * 2 + r];
+                    w[((size_t)piv * n2 + j) * 2 + r] = t;
+                }
+        double *p = w + ((size_t)col * n2 + col) * 2;
+        double d = p[0] * p[0] + p[1] * p[1];
+        if (d < 1e-300) d = 1e-300;
+        double ir = p[0] / d, ii = -p[1] / d;
+        for (int j = 0; j < n2; j++) {
+            double *e = w + ((size_t)col * n2 + j) * 2;
+            double re = e[0] * ir - e[1] * ii, im = e[0] * ii + e[1] * ir;
+            e[0] = re;
+            e[1] = im;
+        }
+        for (int i = 0; i < C; i++) {
+            if (i == col) continue;
+            double *f = w + ((size_t)i * n2 + col) * 2;
+            double fr = f[0], fi = f[1];
+            if (fr == 0 && fi == 0) continue;
+            for (int j = 0; j < n2; j++) {
+                double *e = w + ((size_t)i * n2 + j) * 2, *q = w + ((size_t)col * n2 + j) * 2;
+                e[0] -= fr * q[0] - fi * q[1];
+                e[1] -= fr * q[1] + fi * q[0];
+            }
+        }
+    }
+    for (int i = 0; i < C; i++)
+        for (int j = 0; j < C; j++) {
+            a[((size_t)i * C + j) * 2] = w[((size_t)i * n2 + C + j) * 2];
+            a[((size_t)i * C + j) * 2 + 1] = w[((size_t)i * n2 + C + j) * 2 + 1];
+        }
+}
+
+/* Wiener EM over n frames: X ((t * C + c) * K + k) complex mixture, G the
+ * vocal masks (same index, real), iters >= 1; Y receives the vocals estimate
+ * (complex, layout of X). */
+static duet_status wiener_em(const float *X, const float *G, int64_t n, int C, int K, int iters, float *Y,
+                             duet_err *err)
+{
+    size_t N = (size_t)n * C * K;
+    double *y = malloc(sizeof(double) * N * 2 * 2); /* two sources */
+    double *v = malloc(sizeof(double) * (size_t)n * K * 2);
+    double *R = malloc(sizeof(double) * (size_t)K * C * C * 2 * 2);
+    double *wt = malloc(sizeof(double) * (size_t)K * 2);
+    double *cx = malloc(sizeof(double) * (size_t)C * C * 2 * 3);
+    double *wk = malloc(sizeof(double) * (size_t)C * C * 2 * 2 + 16);
+    if (!y || !v || !R || !wt || !cx || !wk) {
+        free(y);
+        free(v);
+        free(R);
+        free(wt);
+        free(cx);
+        free(wk);
+        return duet_err_set(err, DUET_ERR_NOMEM, "out of memory (Wiener filter)");
+    }
+    double peak = 0;
+    for (size_t i = 0; i < N; i++) {
+        double a = hypot(X[2 * i], X[2 * i + 1]);
+        if (a > peak) peak = a;
+    }
+    double scale = peak / 10 > 1 ? peak / 10 : 1;
+    double *yv = y, *ya = y + 2 * N;
+    for (size_t i = 0; i < N; i++) {
+        double g = G[i], xr = X[2 * i] / scale, xi = X[2 * i + 1] / scale;
+        yv[2 * i] = g * xr;
+        yv[2 * i + 1] = g * xi;
+        ya[2 * i] = (1 - g) * xr;
+        ya[2 * i + 1] = (1 - g) * xi;
+    }
+    const double reg = sqrt(WIENER_EPS);
+    size_t CC2 = (size_t)C * C * 2;
+    for (int it = 0; it < iters; it++) {
+        /* local Gaussian model of each source */
+        for (int j = 0; j < 2; j++) {
+            double *yj = y + (size_t)j * 2 * N;
+            double *Rj = R + (size_t)j * K * CC2;
+            memset(Rj, 0, sizeof(double) * (size_t)K * CC2);
+            for (int k = 0; k < K; k++) wt[k] = WIENER_EPS;
+            for (int64_t t = 0; t < n; t++)
+                for (int k = 0; k < K; k++) {
+                    double p = 0;
+                    for (int c = 0; c < C; c++) {
+                        const double *e = yj + (((size_t)t * C + c) * K + k) * 2;
+                        p += e[0] * e[0] + e[1] * e[1];
+                    }
+                    p /= C;
+                    v[((size_t)t * K + k) * 2 + j] = p;
+                    wt[k] += p;
+                    double *Rk = Rj + (size_t)k * CC2;
+                    for (int a = 0; a < C; a++) {
+                        const double *ea = yj + (((size_t)t * C + a) * K + k) * 2;
+                        for (int b = 0; b < C; b++) {
+                            const double *eb = yj + (((size_t)t * C + b) * K + k) * 2;
+                            /* ea * conj(eb) */
+                            Rk[((size_t)a * C + b) * 2] += ea[0] * eb[0] + ea[1] * eb[1];
+                            Rk[((size_t)a * C + b) * 2 + 1] += ea[1] * eb[0] - ea[0] * eb[1];
+                        }
+                    }
+                }
+            for (int k = 0; k < K; k++)
+                for (size_t q = 0; q < CC2; q++) Rj[(size_t)k * CC2 + q] /= wt[k];
+        }
+        /* new estimates */
+        double *Cxx = cx, *Gm = cx + CC2;
+        for (int64_t t = 0; t < n; t++)
+            for (int k = 0; k < K; k++) {
+                double vv = v[((size_t)t * K + k) * 2], va = v[((size_t)t * K + k) * 2 + 1];
+                const double *Rv = R + (size_t)k * CC2, *Ra = R + (size_t)K * CC2 + (size_t)k * CC2;
+                for (size_t q = 0; q < CC2; q++) Cxx[q] = vv * Rv[q] + va * Ra[q];
+                for (int c = 0; c < C; c++) Cxx[((size_t)c * C + c) * 2] += reg;
+                cinv(Cxx, C, wk);
+                double xs[2 * MAX_CH];
+                for (int c = 0; c < C; c++) {
+                    const float *xe = X + (((size_t)t * C + c) * K + k) * 2;
+                    xs[2 * c] = xe[0] / scale;
+                    xs[2 * c + 1] = xe[1] / scale;
+                }
+                for (int j = 0; j < 2; j++) {
+                    const double *Rj = j ? Ra : Rv;
+                    double vj = j ? va : vv;
+                    /* Gm = vj Rj Cxx^-1 */
+                    for (int a = 0; a < C; a++)
+                        for (int b = 0; b < C; b++) {
+                            double re = 0, im = 0;
+                            for (int q = 0; q < C; q++) {
+                                const double *r = Rj + ((size_t)a * C + q) * 2, *ci = Cxx + ((size_t)q * C + b) * 2;
+                                re += r[0] * ci[0] - r[1] * ci[1];
+                                im += r[0] * ci[1] + r[1] * ci[0];
+                            }
+                            Gm[((size_t)a * C + b) * 2] = vj * re;
+                            Gm[((size_t)a * C + b) * 2 + 1] = vj * im;
+                        }
+                    double *yj = y + (size_t)j * 2 * N;
+                    for (int a = 0; a < C; a++) {
+                        double re = 0, im = 0;
+                        for (int b = 0; b < C; b++) {
+                            const double *g = Gm + ((size_t)a * C + b) * 2;
+                            re += g[0] * xs[2 * b] - g[1] * xs[2 * b + 1];
+                            im += g[0] * xs[2 * b + 1] + g[1] * xs[2 * b];
+                        }
+                        double *e = yj + (((size_t)t * C + a) * K + k) * 2;
+                        e[0] = re;
+                        e[1] = im;
+                    }
+                }
+            }
+    }
+    for (size_t i = 0; i < N; i++) {
+        Y[2 * i] = (float)(yv[2 * i] * scale);
+        Y[2 * i + 1] = (float)(yv[2 * i + 1] * scale);
+    }
+    free(y);
+    free(v);
+    free(R);
+    free(wt);
+    free(cx);
+    free(wk);
+    return DUET_OK;
+}
+
+/* ---- whole-song reference ---------------------------------------------- */
+
+duet_status sepnet_separate_reference(const sepnet *m, const duet_audio *mix, const sepnet_sep_opts *o,
+                                      duet_audio *voc, duet_audio *acc, duet_err *err)
+{
+    memset(voc, 0, sizeof *voc);
+    memset(acc, 0, sizeof *acc);
+    const sepnet_config *c = &m->cfg;
+    const int C = mix->channels, rate = mix->sample_rate;
+    const int64_t n = mix->frames;
+    const int wiener = o ? o->wiener_iters : 0;
+    if (C < 1 || C > MAX_CH || rate <= 0 || n < 0 || wiener < 0)
+        return duet_err_set(err, DUET_ERR_ARG, "audio with %d channels at %d Hz", C, rate);
+    int Tc;
+    duet_status st = check_chunk(c, o ? o->chunk_frames : 0, &Tc, err);
+    if (st) return st;
+    mask_map mp;
+    mask_map_init(&mp, c, rate);
+    const int nbm = mp.nbm, nbi = mp.nbi;
+    duet_stft *sm = NULL, *si = NULL;
+    sepnet_run *run = NULL;
+    float **mask_m = calloc((size_t)C, sizeof(float *));
+    float *X = NULL, *G = NULL, *Y = NULL, *spec = NULL, *row = NULL;
+    int64_t tm = 0, ti = 0;
+    st = duet_audio_alloc(voc, C, n, rate);
+    if (!st) st = duet_audio_alloc(acc, C, n, rate);
+    if (st || !mask_m) {
+        st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory for the stems");
+        goto done;
+    }
+    st = sepnet_run_new(m, &run, err);
+    if (!st) st = duet_stft_new(c->n_fft, c->hop, DUET_WIN_HANN, &sm, err);
+    if (!st) st = duet_stft_new(mp.nfi, mp.hopi, DUET_WIN_HANN, &si, err);
     if (st) goto done;
-    int nbm = c->n_fft / 2 + 1;
-    int64_t tm = duet_stft_n_frames(sm, nm);
-    spec_m = malloc((size_t)tm * nbm * 2 * sizeof(float));
-    mask_m = malloc((size_t)tm * nbm * sizeof(float));
-    if (!spec_m || !mask_m) {
+    /* model masks per channel */
+    for (int ch = 0; ch < C && !st; ch++) {
+        duet_audio view = {0}, res = {0};
+        float *chp[1] = {mix->ch[ch]};
+        const float *xr = mix->ch[ch];
+        int64_t nm = n;
+        if (rate != c->sample_rate) {
+            view.channels = 1;
+            view.frames = n;
+            view.sample_rate = rate;
+            view.ch = chp;
+            st = duet_audio_resample(&view, c->sample_rate, DUET_RESAMPLE_HIGH, &res, err);
+            if (st) break;
+            xr = res.ch[0];
+            nm = res.frames;
+        }
+        tm = duet_stft_n_frames(sm, nm);
+        spec = malloc((size_t)tm * nbm * 2 * sizeof(float));
+        mask_m[ch] = malloc((size_t)tm * nbm * sizeof(float));
+        if (!spec || !mask_m[ch]) st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+        if (!st) st = duet_stft_forward(sm, xr, nm, spec, err);
+        if (!st) st = sepnet_vocal_mask(m, run, spec, tm, Tc, mask_m[ch], err);
+        free(spec);
+        spec = NULL;
+        duet_audio_free(&res);
+    }
+    if (st) goto done;
+    /* input-rate STFT and masks, frame-major over channels: ((t * C + c) * nbi + k) */
+    ti = duet_stft_n_frames(si, n);
+    size_t per = (size_t)ti * C * nbi;
+    X = malloc(per * 2 * sizeof(float));
+    G = malloc(per * sizeof(float));
+    Y = calloc(per * 2, sizeof(float));
+    spec = malloc((size_t)ti * nbi * 2 * sizeof(float));
+    row = malloc((size_t)nbi * sizeof(float));
+    if (!X || !G || !Y || !spec || !row) {
         st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
         goto done;
     }
-    st = duet_stft_forward(sm, xr, nm, spec_m, err);
-    if (!st) st = sepnet_vocal_mask(m, run, spec_m, tm, chunk_frames, mask_m, err);
-    if (st) goto done;
-    if (rate == c->sample_rate) {
-        for (int64_t i = 0; i < tm * nbm; i++) {
-            spec_m[2 * i] *= mask_m[i];
-            spec_m[2 * i + 1] *= mask_m[i];
+    for (int ch = 0; ch < C && !st; ch++) {
+        st = duet_stft_forward(si, mix->ch[ch], n, spec, err);
+        if (st) break;
+        for (int64_t t = 0; t < ti; t++) {
+            int64_t t0, t1;
+            double ft;
+            mask_map_frames(&mp, t, tm, &t0, &t1, &ft);
+            mask_map_row(&mp, mask_m[ch] + (size_t)t0 * nbm, mask_m[ch] + (size_t)t1 * nbm, ft, row);
+            size_t o0 = ((size_t)t * C + ch) * nbi;
+            memcpy(X + o0 * 2, spec + (size_t)t * nbi * 2, sizeof(float) * 2 * (size_t)nbi);
+            memcpy(G + o0, row, sizeof(float) * (size_t)nbi);
         }
-        st = duet_stft_inverse(sm, spec_m, tm, v, n, err);
-        goto done;
     }
-    {
-        /* the original signal's own STFT, about the same window duration */
-        double ratio = (double)rate / c->sample_rate;
-        int nfi = pow2_near(c->n_fft * ratio), hopi = nfi / 4;
-        int nbi = nfi / 2 + 1;
-        st = duet_stft_new(nfi, hopi, DUET_WIN_HANN, &si, err);
-        if (st) goto done;
-        int64_t ti = duet_stft_n_frames(si, n);
-        spec_i = malloc((size_t)ti * nbi * 2 * sizeof(float));
-        if (!spec_i) {
+    if (st) goto done;
+    if (wiener > 0) {
+        const int W = WIENER_WIN, WH = W / 2;
+        float ww[WIENER_WIN];
+        fade_weights(ww, W);
+        size_t fr = (size_t)C * nbi;
+        float *Yw = malloc(sizeof(float) * (size_t)W * fr * 2);
+        if (!Yw) {
             st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
             goto done;
         }
-        st = duet_stft_forward(si, x, n, spec_i, err);
-        if (st) goto done;
-        double fscale = (double)rate / nfi * c->n_fft / c->sample_rate; /* model bins per input bin */
-        double tscale = (double)hopi / rate * c->sample_rate / c->hop;  /* model frames per input frame */
-        for (int64_t t = 0; t < ti; t++) {
-            double tau = t * tscale;
-            int64_t t0 = (int64_t)floor(tau);
-            double ft = tau - t0;
-            if (t0 >= tm - 1) {
-                t0 = tm - 1;
-                ft = 0;
-            }
-            int64_t t1 = t0 + 1 < tm ? t0 + 1 : t0;
-            const float *m0 = mask_m + (size_t)t0 * nbm, *m1 = mask_m + (size_t)t1 * nbm;
-            float *row = spec_i + (size_t)t * nbi * 2;
-            for (int k = 0; k < nbi; k++) {
-                double kap = k * fscale;
-                double g;
-                if (kap >= c->n_freq - 1) {
-                    /* above the model's band: the top-band mask, stored at bins >= n_freq */
-                    int kk = c->n_freq < nbm ? c->n_freq : nbm - 1;
-                    g = (1 - ft) * m0[kk] + ft * m1[kk];
-                } else {
-                    int k0 = (int)kap;
-                    double fk = kap - k0;
-                    g = (1 - ft) * ((1 - fk) * m0[k0] + fk * m0[k0 + 1]) + ft * ((1 - fk) * m1[k0] + fk * m1[k0 + 1]);
+        for (int64_t s0 = -WH; !st; s0 += WH) {
+            int last = s0 >= ti - WH;
+            if (s0 < ti) {
+                int64_t a = s0 < 0 ? 0 : s0, b = s0 + W < ti ? s0 + W : ti;
+                st = wiener_em(X + (size_t)a * fr * 2, G + (size_t)a * fr, b - a, C, nbi, wiener, Yw, err);
+                for (int64_t t = a; t < b && !st; t++) {
+                    float w = ww[t - s0];
+                    const float *ys = Yw + (size_t)(t - a) * fr * 2;
+                    float *yd = Y + (size_t)t * fr * 2;
+                    for (size_t q = 0; q < fr * 2; q++) yd[q] += w * ys[q];
                 }
-                row[2 * k] *= (float)g;
-                row[2 * k + 1] *= (float)g;
             }
+            if (last) break;
         }
-        st = duet_stft_inverse(si, spec_i, ti, v, n, err);
+        free(Yw);
+        if (st) goto done;
+    } else {
+        for (size_t i = 0; i < per; i++) {
+            Y[2 * i] = G[i] * X[2 * i];
+            Y[2 * i + 1] = G[i] * X[2 * i + 1];
+        }
+    }
+    for (int ch = 0; ch < C && !st; ch++) {
+        for (int64_t t = 0; t < ti; t++)
+            memcpy(spec + (size_t)t * nbi * 2, Y + ((size_t)t * C + ch) * nbi * 2, sizeof(float) * 2 * (size_t)nbi);
+        st = duet_stft_inverse(si, spec, ti, voc->ch[ch], n, err);
+        for (int64_t i = 0; i < n && !st; i++) acc->ch[ch][i] = mix->ch[ch][i] - voc->ch[ch][i];
     }
 done:
+    for (int ch = 0; mask_m && ch < C; ch++) free(mask_m[ch]);
+    free(mask_m);
+    free(X);
+    free(G);
+    free(Y);
+    free(spec);
+    free(row);
     duet_stft_free(sm);
     duet_stft_free(si);
-    free(spec_m);
-    free(mask_m);
-    free(spec_i);
-    duet_audio_free(&res);
+    sepnet_run_free(run);
+    if (st) {
+        duet_audio_free(voc);
+        duet_audio_free(acc);
+    }
     return st;
+}
+
+/* ---- streaming --------------------------------------------------------- */
+
+/* A FIFO of fixed-size records with absolute indices [base, base + n). */
+typedef struct fifo {
+    char *d;
+    size_t rec;
+    int64_t base, n, head, cap;
+} fifo;
+
+static void fifo_init(fifo *f, size_t rec)
+{
+    memset(f, 0, sizeof *f);
+    f->rec = rec;
+}
+static void fifo_free(fifo *f)
+{
+    free(f->d);
+    f->d = NULL;
+}
+static int64_t fifo_end(const fifo *f) { return f->base + f->n; }
+static void *fifo_at(const fifo *f, int64_t t) { return f->d + (size_t)(f->head + t - f->base) * f->rec; }
+/* Append k records (zeroed when zero); NULL when out of memory. */
+static void *fifo_push(fifo *f, int64_t k, int zero)
+{
+    if (f->head + f->n + k > f->cap) {
+        if (f->head > 0) {
+            memmove(f->d, f->d + (size_t)f->head * f->rec, (size_t)f->n * f->rec);
+            f->head = 0;
+        }
+        if (f->n + k > f->cap) {
+            int64_t nc = f->cap ? f->cap : 64;
+            while (nc < f->n + k) nc *= 2;
+            char *nd = realloc(f->d, (size_t)nc * f->rec);
+            if (!nd) return NULL;
+            f->d = nd;
+            f->cap = nc;
+        }
+    }
+    char *p = f->d + (size_t)(f->head + f->n) * f->rec;
+    if (zero) memset(p, 0, (size_t)k * f->rec);
+    f->n += k;
+    return p;
+}
+/* Drop the records before absolute index `upto`. */
+static void fifo_drop(fifo *f, int64_t upto)
+{
+    int64_t k = upto - f->base;
+    if (k <= 0) return;
+    if (k > f->n) k = f->n;
+    f->head += k;
+    f->n -= k;
+    f->base += k;
+    if (f->n == 0) f->head = 0;
+}
+
+typedef struct chan_ctx {
+    struct sepnet_stream *s;
+    int ch;
+} chan_ctx;
+
+struct sepnet_stream {
+    const sepnet *m;
+    const sepnet_config *c;
+    sepnet_run *run;
+    int C, rate, Tc, H, F, wiener, failed, finished;
+    duet_status cb_status; /* a status raised inside a callback */
+    sepnet_stream_cb cb;
+    void *user;
+    mask_map mp;
+    float *wc;           /* chunk fade weights (Tc) */
+    float *feat;         /* INFER_BATCH items (3, F, Tc) */
+    int nb;
+    int item_ch[INFER_BATCH];
+    int64_t item_s0[INFER_BATCH];
+    int64_t items_done;
+    chan_ctx *cc;
+    duet_resampler *rs;
+    duet_stft *sm, *si;
+    duet_stft_stream **sms, **sis;
+    duet_istft_stream **ist;
+    fifo *mspec;         /* model-rate spectrum frames (nbm * 2 floats) */
+    fifo *macc;          /* mask accumulators (F + 1 doubles: sums, weight) */
+    fifo *mmask;         /* final model-rate masks (nbm floats) */
+    fifo *ispec;         /* input-rate spectrum frames (nbi * 2 floats) */
+    fifo *vq;            /* vocals samples */
+    fifo *mq;            /* mixture samples awaiting their vocals */
+    int64_t *m_count, *i_count, *v_count;
+    int64_t next_k;      /* next chunk to collect */
+    int64_t mask_final;  /* model frames whose mask is final */
+    int64_t tm, ti;      /* totals once finished */
+    int64_t i_next;      /* next input frame to mask */
+    float *grow;         /* nbi floats */
+    float *xframe;       /* nbi * 2 floats */
+    /* Wiener */
+    float *ww;
+    fifo wx, wg, wacc;   /* frames of all channels: mixture, mask, accumulated vocals */
+    int64_t w_next_k, w_final;
+    float *wy;           /* WIENER_WIN * C * nbi * 2 */
+    /* output */
+    int64_t n_in, n_out;
+    int ist_finishing;
+    float *ob;           /* 3 * C * SEP_OUT floats */
+};
+
+#define SEP_OUT 4096
+
+int64_t sepnet_stream_frames_in(const sepnet_stream *s) { return s ? s->n_in : 0; }
+int64_t sepnet_stream_frames_out(const sepnet_stream *s) { return s ? s->n_out : 0; }
+
+static int on_model_frame(void *user, int64_t t, const float *frame)
+{
+    chan_ctx *cc = user;
+    sepnet_stream *s = cc->s;
+    (void)t;
+    float *p = fifo_push(&s->mspec[cc->ch], 1, 0);
+    if (!p) {
+        s->cb_status = DUET_ERR_NOMEM;
+        return 1;
+    }
+    memcpy(p, frame, sizeof(float) * 2 * (size_t)s->mp.nbm);
+    s->m_count[cc->ch]++;
+    return 0;
+}
+
+static int on_input_frame(void *user, int64_t t, const float *frame)
+{
+    chan_ctx *cc = user;
+    sepnet_stream *s = cc->s;
+    (void)t;
+    float *p = fifo_push(&s->ispec[cc->ch], 1, 0);
+    if (!p) {
+        s->cb_status = DUET_ERR_NOMEM;
+        return 1;
+    }
+    memcpy(p, frame, sizeof(float) * 2 * (size_t)s->mp.nbi);
+    s->i_count[cc->ch]++;
+    return 0;
+}
+
+static int on_resampled(void *user, const float *const *ch, int64_t n)
+{
+    sepnet_stream *s = user;
+    for (int c = 0; c < s->C; c++)
+        if (duet_stft_stream_feed(s->sms[c], ch[c], n, NULL) != DUET_OK) {
+            if (!s->cb_status) s->cb_status = DUET_ERR_NOMEM;
+            return 1;
+        }
+    return 0;
+}
+
+static int on_vocals(void *user, const float *y, int64_t n)
+{
+    chan_ctx *cc = user;
+    sepnet_stream *s = cc->s;
+    int64_t take = n, stop = 0;
+    if (s->ist_finishing) {
+        /* the stream was opened without knowing the length: keep exactly n_in samples */
+        int64_t left = s->n_in - s->v_count[cc->ch];
+        if (take >= left) {
+            take = left;
+            stop = 1;
+        }
+    }
+    if (take > 0) {
+        float *p = fifo_push(&s->vq[cc->ch], take, 0);
+        if (!p) {
+            s->cb_status = DUET_ERR_NOMEM;
+            return 1;
+        }
+        memcpy(p, y, sizeof(float) * (size_t)take);
+        s->v_count[cc->ch] += take;
+    }
+    return stop ? 1 : 0;
+}
+
+void sepnet_stream_free(sepnet_stream *s)
+{
+    if (!s) return;
+    for (int c = 0; c < s->C; c++) {
+        if (s->sms) duet_stft_stream_free(s->sms[c]);
+        if (s->sis) duet_stft_stream_free(s->sis[c]);
+        if (s->ist) duet_istft_stream_free(s->ist[c]);
+        if (s->mspec) fifo_free(&s->mspec[c]);
+        if (s->macc) fifo_free(&s->macc[c]);
+        if (s->mmask) fifo_free(&s->mmask[c]);
+        if (s->ispec) fifo_free(&s->ispec[c]);
+        if (s->vq) fifo_free(&s->vq[c]);
+        if (s->mq) fifo_free(&s->mq[c]);
+    }
+    free(s->sms);
+    free(s->sis);
+    free(s->ist);
+    free(s->mspec);
+    free(s->macc);
+    free(s->mmask);
+    free(s->ispec);
+    free(s->vq);
+    free(s->mq);
+    free(s->m_count);
+    free(s->i_count);
+    free(s->v_count);
+    free(s->cc);
+    fifo_free(&s->wx);
+    fifo_free(&s->wg);
+    fifo_free(&s->wacc);
+    free(s->wy);
+    free(s->ww);
+    free(s->wc);
+    free(s->feat);
+    free(s->grow);
+    free(s->xframe);
+    free(s->ob);
+    duet_resampler_free(s->rs);
+    duet_stft_free(s->sm);
+    duet_stft_free(s->si);
+    sepnet_run_free(s->run);
+    free(s);
+}
+
+duet_status sepnet_stream_new(const sepnet *m, int channels, int sample_rate, const sepnet_sep_opts *o,
+                              sepnet_stream_cb cb, void *user, sepnet_stream **out, duet_err *err)
+{
+    if (!out) return duet_err_set(err, DUET_ERR_ARG, "no output handle given");
+    *out = NULL;
+    if (!m || !cb || channels < 1 || channels > MAX_CH || sample_rate <= 0)
+        return duet_err_set(err, DUET_ERR_ARG, "cannot separate %d channels at %d Hz (1..%d channels)", channels,
+                            sample_rate, MAX_CH);
+    if (o && o->wiener_iters < 0) return duet_err_set(err, DUET_ERR_ARG, "negative Wiener iterations");
+    const sepnet_config *c = &m->cfg;
+    int Tc;
+    duet_status st = check_chunk(c, o ? o->chunk_frames : 0, &Tc, err);
+    if (st) return st;
+    sepnet_stream *s = calloc(1, sizeof *s);
+    if (!s) return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+    s->m = m;
+    s->c = c;
+    s->C = channels;
+    s->rate = sample_rate;
+    s->Tc = Tc;
+    s->H = Tc / 2;
+    s->F = c->n_freq;
+    s->wiener = o ? o->wiener_iters : 0;
+    s->cb = cb;
+    s->user = user;
+    s->tm = s->ti = -1;
+    mask_map_init(&s->mp, c, sample_rate);
+    const int C = channels, nbm = s->mp.nbm, nbi = s->mp.nbi;
+    size_t nc = (size_t)C;
+    s->cc = calloc(nc, sizeof *s->cc);
+    s->sms = calloc(nc, sizeof *s->sms);
+    s->sis = calloc(nc, sizeof *s->sis);
+    s->ist = calloc(nc, sizeof *s->ist);
+    s->mspec = calloc(nc, sizeof(fifo));
+    s->macc = calloc(nc, sizeof(fifo));
+    s->mmask = calloc(nc, sizeof(fifo));
+    s->ispec = calloc(nc, sizeof(fifo));
+    s->vq = calloc(nc, sizeof(fifo));
+    s->mq = calloc(nc, sizeof(fifo));
+    s->m_count = calloc(nc, sizeof(int64_t));
+    s->i_count = calloc(nc, sizeof(int64_t));
+    s->v_count = calloc(nc, sizeof(int64_t));
+    s->wc = malloc(sizeof(float) * (size_t)Tc);
+    s->feat = malloc(sizeof(float) * (size_t)INFER_BATCH * 3 * s->F * Tc);
+    s->grow = malloc(sizeof(float) * (size_t)nbi);
+    s->xframe = malloc(sizeof(float) * 2 * (size_t)nbi);
+    s->ob = malloc(sizeof(float) * 3 * nc * SEP_OUT);
+    if (!s->cc || !s->sms || !s->sis || !s->ist || !s->mspec || !s->macc || !s->mmask || !s->ispec || !s->vq ||
+        !s->mq || !s->m_count || !s->i_count || !s->v_count || !s->wc || !s->feat || !s->grow || !s->xframe ||
+        !s->ob) {
+        sepnet_stream_free(s);
+        return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+    }
+    fade_weights(s->wc, Tc);
+    for (int ch = 0; ch < C; ch++) {
+        s->cc[ch].s = s;
+        s->cc[ch].ch = ch;
+        fifo_init(&s->mspec[ch], sizeof(float) * 2 * (size_t)nbm);
+        fifo_init(&s->macc[ch], sizeof(double) * ((size_t)s->F + 1));
+        fifo_init(&s->mmask[ch], sizeof(float) * (size_t)nbm);
+        fifo_init(&s->ispec[ch], sizeof(float) * 2 * (size_t)nbi);
+        fifo_init(&s->vq[ch], sizeof(float));
+        fifo_init(&s->mq[ch], sizeof(float));
+    }
+    fifo_init(&s->wx, sizeof(float) * 2 * nc * nbi);
+    fifo_init(&s->wg, sizeof(float) * nc * nbi);
+    fifo_init(&s->wacc, sizeof(float) * 2 * nc * nbi);
+    if (s->wiener > 0) {
+        s->ww = malloc(sizeof(float) * WIENER_WIN);
+        s->wy = malloc(sizeof(float) * WIENER_WIN * nc * nbi * 2);
+        if (!s->ww || !s->wy) {
+            sepnet_stream_free(s);
+            return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+        }
+        fade_weights(s->ww, WIENER_WIN);
+    }
+    st = sepnet_run_new(m, &s->run, err);
+    if (!st) st = duet_stft_new(c->n_fft, c->hop, DUET_WIN_HANN, &s->sm, err);
+    if (!st) st = duet_stft_new(s->mp.nfi, s->mp.hopi, DUET_WIN_HANN, &s->si, err);
+    if (!st && sample_rate != c->sample_rate)
+        st = duet_resampler_new(C, sample_rate, c->sample_rate, DUET_RESAMPLE_HIGH, on_resampled, s, &s->rs, err);
+    for (int ch = 0; ch < C && !st; ch++) {
+        st = duet_stft_stream_new(s->sm, on_model_frame, &s->cc[ch], &s->sms[ch], err);
+        if (!st) st = duet_stft_stream_new(s->si, on_input_frame, &s->cc[ch], &s->sis[ch], err);
+        /* the length is unknown: on_vocals stops the stream at n_in samples */
+        if (!st) st = duet_istft_stream_new(s->si, INT64_MAX / 4, on_vocals, &s->cc[ch], &s->ist[ch], err);
+    }
+    if (st) {
+        sepnet_stream_free(s);
+        return st;
+    }
+    *out = s;
+    return DUET_OK;
+}
+
+static int64_t min_count(const int64_t *v, int C)
+{
+    int64_t m = v[0];
+    for (int c = 1; c < C; c++)
+        if (v[c] < m) m = v[c];
+    return m;
+}
+
+static duet_status fail(sepnet_stream *s, duet_status st, duet_err *err, const char *what)
+{
+    s->failed = 1;
+    if (s->cb_status && st == DUET_ERR_ARG) st = s->cb_status;
+    if (st == DUET_ERR_NOMEM) return duet_err_set(err, st, "out of memory (%s)", what);
+    return st;
+}
+
+/* Run the collected items through the network and accumulate their masks. */
+static duet_status run_batch(sepnet_stream *s, duet_err *err)
+{
+    const float *mk = NULL;
+    const int F = s->F, Tc = s->Tc;
+    size_t plane = (size_t)F * Tc;
+    if (s->nb > 0) {
+        duet_status st = sepnet_forward(s->run, s->feat, s->nb, Tc, 0, NULL, &mk, err);
+        if (st) return st;
+    }
+    int64_t limit = s->finished ? s->tm : INT64_MAX;
+    for (int b = 0; b < s->nb; b++) {
+        int ch = s->item_ch[b];
+        int64_t s0 = s->item_s0[b];
+        fifo *acc = &s->macc[ch];
+        int64_t hi = s0 + Tc < limit ? s0 + Tc : limit;
+        if (fifo_end(acc) < hi && !fifo_push(acc, hi - fifo_end(acc), 1))
+            return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+        const float *mv = mk + (size_t)b * 2 * plane;
+        for (int64_t t = s0 < 0 ? 0 : s0; t < hi; t++) {
+            double *row = fifo_at(acc, t);
+            accumulate_chunk(row, &row[F], mv, F, Tc, (int)(t - s0), s->wc[t - s0]);
+        }
+    }
+    s->items_done += s->nb;
+    s->nb = 0;
+    /* frames before the start of the first chunk not yet done are final */
+    int64_t kd = s->items_done / s->C;
+    int64_t fin = (kd - 1) * s->H;
+    if (s->finished && s->next_k < 0) fin = s->tm; /* every chunk collected and run */
+    while (s->mask_final < fin) {
+        int64_t t = s->mask_final;
+        for (int ch = 0; ch < s->C; ch++) {
+            float *mrow = fifo_push(&s->mmask[ch], 1, 0);
+            if (!mrow) return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+            const double *a = fifo_at(&s->macc[ch], t);
+            finish_mask_row(a, a[F], F, s->mp.nbm, mrow);
+            fifo_drop(&s->macc[ch], t + 1);
+        }
+        s->mask_final++;
+    }
+    return DUET_OK;
+}
+
+/* Collect every chunk whose frames are all there (or, finished, the rest). */
+static duet_status pump_chunks(sepnet_stream *s, duet_err *err)
+{
+    const int Tc = s->Tc, H = s->H, nbm = s->mp.nbm;
+    size_t item = (size_t)3 * s->F * Tc;
+    while (s->next_k >= 0) {
+        int64_t s0 = -H + s->next_k * H;
+        int64_t avail = min_count(s->m_count, s->C);
+        int last = 0;
+        if (s->finished) {
+            if (s0 >= s->tm) {
+                s->next_k = -1;
+                break;
+            }
+            last = s0 + Tc >= s->tm + H;
+        } else if (s0 + Tc > avail)
+            break;
+        for (int ch = 0; ch < s->C; ch++) {
+            fifo *f = &s->mspec[ch];
+            int64_t base = f->base;
+            sepnet_features(s->feat + (size_t)s->nb * item, f->n ? fifo_at(f, base) : NULL, fifo_end(f) - base, nbm,
+                            s0 - base, Tc, s->c);
+            s->item_ch[s->nb] = ch;
+            s->item_s0[s->nb] = s0;
+            s->nb++;
+            if (s->nb == INFER_BATCH) {
+                duet_status st = run_batch(s, err);
+                if (st) return st;
+            }
+        }
+        /* the next chunk starts at s0 + H and reads one frame before it */
+        for (int ch = 0; ch < s->C; ch++) fifo_drop(&s->mspec[ch], s0 + H - 1);
+        s->next_k = last ? -1 : s->next_k + 1;
+    }
+    if (s->finished && s->next_k < 0) return run_batch(s, err);
+    return DUET_OK;
+}
+
+/* Hand a finished vocal frame of all channels (C * nbi * 2, channel-major) to the ISTFTs. */
+static duet_status push_vocal_frames(sepnet_stream *s, const float *fr, duet_err *err)
+{
+    size_t nbi = (size_t)s->mp.nbi;
+    for (int ch = 0; ch < s->C; ch++) {
+        duet_status st = duet_istft_stream_push(s->ist[ch], fr + (size_t)ch * nbi * 2, err);
+        if (st) return st;
+    }
+    return DUET_OK;
+}
+
+static duet_status pump_wiener(sepnet_stream *s, duet_err *err)
+{
+    const int W = WIENER_WIN, WH = W / 2, C = s->C, nbi = s->mp.nbi;
+    size_t fr = (size_t)C * nbi;
+    while (s->w_next_k >= 0) {
+        int64_t s0 = -WH + s->w_next_k * WH;
+        int64_t avail = fifo_end(&s->wx);
+        int last = 0;
+        if (s->finished && s->i_next >= s->ti) {
+            if (s0 >= s->ti) {
+                s->w_next_k = -1;
+                break;
+            }
+            last = s0 >= s->ti - WH;
+        } else if (s0 + W > avail)
+            break;
+        int64_t a = s0 < 0 ? 0 : s0, b = s0 + W < avail ? s0 + W : avail;
+        duet_status st = wiener_em(fifo_at(&s->wx, a), fifo_at(&s->wg, a), b - a, C, nbi, s->wiener, s->wy, err);
+        if (st) return st;
+        if (fifo_end(&s->wacc) < b && !fifo_push(&s->wacc, b - fifo_end(&s->wacc), 1))
+            return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+        for (int64_t t = a; t < b; t++) {
+            float w = s->ww[t - s0];
+            const float *ys = s->wy + (size_t)(t - a) * fr * 2;
+            float *yd = fifo_at(&s->wacc, t);
+            for (size_t q = 0; q < fr * 2; q++) yd[q] += w * ys[q];
+        }
+        int64_t fin = last ? b : s0 + WH;
+        for (int64_t t = s->w_final; t < fin; t++) {
+            st = push_vocal_frames(s, fifo_at(&s->wacc, t), err);
+            if (st) return st;
+        }
+        if (fin > s->w_final) s->w_final = fin;
+        fifo_drop(&s->wacc, s->w_final);
+        fifo_drop(&s->wx, s0 + WH);
+        fifo_drop(&s->wg, s0 + WH);
+        s->w_next_k = last ? -1 : s->w_next_k + 1;
+    }
+    return DUET_OK;
+}
+
+/* Mask every input frame whose model masks are final. */
+static duet_status pump_input(sepnet_stream *s, duet_err *err)
+{
+    const int C = s->C, nbi = s->mp.nbi;
+    int64_t avail = min_count(s->i_count, C);
+    int64_t tm = s->finished && s->next_k < 0 ? s->tm : INT64_MAX;
+    while (s->i_next < avail) {
+        int64_t t = s->i_next;
+        if (tm == INT64_MAX && mask_map_need(&s->mp, t) >= s->mask_final) break;
+        int64_t t0, t1;
+        double ft;
+        mask_map_frames(&s->mp, t, tm, &t0, &t1, &ft);
+        float *xw = NULL, *gw = NULL;
+        if (s->wiener > 0) {
+            xw = fifo_push(&s->wx, 1, 0);
+            gw = xw ? fifo_push(&s->wg, 1, 0) : NULL;
+            if (!xw || !gw) return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+        } else {
+            xw = fifo_push(&s->wacc, 1, 0); /* used as a one-frame buffer */
+            if (!xw) return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+        }
+        for (int ch = 0; ch < C; ch++) {
+            mask_map_row(&s->mp, fifo_at(&s->mmask[ch], t0), fifo_at(&s->mmask[ch], t1), ft, s->grow);
+            const float *x = fifo_at(&s->ispec[ch], t);
+            float *xd = xw + (size_t)ch * nbi * 2;
+            if (s->wiener > 0) {
+                memcpy(xd, x, sizeof(float) * 2 * (size_t)nbi);
+                memcpy(gw + (size_t)ch * nbi, s->grow, sizeof(float) * (size_t)nbi);
+            } else
+                for (int k = 0; k < nbi; k++) {
+                    xd[2 * k] = s->grow[k] * x[2 * k];
+                    xd[2 * k + 1] = s->grow[k] * x[2 * k + 1];
+                }
+        }
+        if (s->wiener == 0) {
+            duet_status st = push_vocal_frames(s, xw, err);
+            fifo_drop(&s->wacc, fifo_end(&s->wacc));
+            if (st) return st;
+        }
+        s->i_next++;
+        /* later input frames read model frames >= the next frame's t0 (at
+         * most the last final one, which the end may clamp to) */
+        int64_t nd = s->mp.same ? s->i_next : (int64_t)floor(s->i_next * s->mp.tscale);
+        if (nd > s->mask_final - 1) nd = s->mask_final - 1;
+        for (int ch = 0; ch < C; ch++) {
+            fifo_drop(&s->ispec[ch], s->i_next);
+            fifo_drop(&s->mmask[ch], nd);
+        }
+    }
+    if (s->wiener > 0) return pump_wiener(s, err);
+    return DUET_OK;
+}
+
+/* Deliver every frame whose vocals are ready in all channels. */
+static duet_status pump_output(sepnet_stream *s, duet_err *err)
+{
+    const int C = s->C;
+    for (;;) {
+        int64_t ready = min_count(s->v_count, C) - s->n_out;
+        if (ready <= 0) return DUET_OK;
+        int64_t n = ready < SEP_OUT ? ready : SEP_OUT;
+        const float *mp[MAX_CH], *vp[MAX_CH];
+        float *ap[MAX_CH];
+        for (int ch = 0; ch < C; ch++) {
+            mp[ch] = fifo_at(&s->mq[ch], s->n_out);
+            vp[ch] = fifo_at(&s->vq[ch], s->n_out);
+            ap[ch] = s->ob + (size_t)ch * SEP_OUT;
+            for (int64_t i = 0; i < n; i++) ap[ch][i] = mp[ch][i] - vp[ch][i];
+        }
+        if (s->cb(s->user, mp, vp, (const float *const *)ap, n) != 0)
+            return duet_err_set(err, DUET_ERR_ARG, "separation aborted by the output callback");
+        s->n_out += n;
+        for (int ch = 0; ch < C; ch++) {
+            fifo_drop(&s->mq[ch], s->n_out);
+            fifo_drop(&s->vq[ch], s->n_out);
+        }
+    }
+}
+
+static duet_status pump(sepnet_stream *s, duet_err *err)
+{
+    duet_status st = pump_chunks(s, err);
+    if (!st) st = pump_input(s, err);
+    if (!st) st = pump_output(s, err);
+    return st;
+}
+
+duet_status sepnet_stream_feed(sepnet_stream *s, const float *const *ch, int64_t n, duet_err *err)
+{
+    if (!s || n < 0 || (n > 0 && !ch)) return duet_err_set(err, DUET_ERR_ARG, "invalid stream arguments");
+    if (s->failed || s->finished) return duet_err_set(err, DUET_ERR_ARG, "separation stream already %s",
+                                                      s->failed ? "failed" : "finished");
+    if (n == 0) return DUET_OK;
+    for (int c = 0; c < s->C; c++)
+        for (int64_t i = 0; i < n; i++)
+            if (!isfinite(ch[c][i])) {
+                s->failed = 1;
+                return duet_err_set(err, DUET_ERR_NAN, "non-finite sample in channel %d at frame %lld", c,
+                                    (long long)(s->n_in + i));
+            }
+    for (int c = 0; c < s->C; c++) {
+        float *p = fifo_push(&s->mq[c], n, 0);
+        if (!p) return fail(s, DUET_ERR_NOMEM, err, "mixture queue");
+        memcpy(p, ch[c], sizeof(float) * (size_t)n);
+    }
+    s->n_in += n;
+    duet_status st = DUET_OK;
+    /* feed in pieces so the queues stay short whatever the block size */
+    for (int64_t off = 0; off < n && !st; off += SEP_OUT) {
+        int64_t k = n - off < SEP_OUT ? n - off : SEP_OUT;
+        if (s->rs) {
+            const float *pp[MAX_CH];
+            for (int c = 0; c < s->C; c++) pp[c] = ch[c] + off;
+            st = duet_resampler_feed(s->rs, pp, k, err);
+        } else
+            for (int c = 0; c < s->C && !st; c++) st = duet_stft_stream_feed(s->sms[c], ch[c] + off, k, err);
+        for (int c = 0; c < s->C && !st; c++) st = duet_stft_stream_feed(s->sis[c], ch[c] + off, k, err);
+        if (!st) st = pump(s, err);
+    }
+    if (st) return fail(s, st, err, "stream");
+    return DUET_OK;
+}
+
+duet_status sepnet_stream_finish(sepnet_stream *s, duet_err *err)
+{
+    if (!s) return duet_err_set(err, DUET_ERR_ARG, "no stream");
+    if (s->failed) return duet_err_set(err, DUET_ERR_ARG, "separation stream failed");
+    if (s->finished) return DUET_OK;
+    duet_status st = DUET_OK;
+    if (s->rs) st = duet_resampler_finish(s->rs, err);
+    for (int c = 0; c < s->C && !st; c++) st = duet_stft_stream_finish(s->sms[c], err);
+    for (int c = 0; c < s->C && !st; c++) st = duet_stft_stream_finish(s->sis[c], err);
+    if (st) return fail(s, st, err, "finish");
+    s->finished = 1;
+    s->tm = min_count(s->m_count, s->C);
+    s->ti = min_count(s->i_count, s->C);
+    st = pump_chunks(s, err);
+    if (!st) st = pump_input(s, err);
+    if (!st && s->wiener > 0) st = pump_wiener(s, err);
+    s->ist_finishing = 1;
+    for (int c = 0; c < s->C && !st; c++) {
+        duet_err e2 = {0};
+        duet_status fs = duet_istft_stream_finish(s->ist[c], &e2);
+        if (s->cb_status) st = s->cb_status;
+        else if (fs && s->v_count[c] != s->n_in) st = duet_err_set(err, fs, "%s", e2.msg);
+    }
+    if (!st) st = pump_output(s, err);
+    if (!st && s->n_out != s->n_in)
+        st = duet_err_set(err, DUET_ERR_INTERNAL, "separation delivered %lld of %lld frames", (long long)s->n_out,
+                          (long long)s->n_in);
+    if (st) return fail(s, st, err, "finish");
+    return DUET_OK;
+}
+
+/* ---- in memory, through the stream ------------------------------------- */
+
+typedef struct collect_ctx {
+    duet_audio *voc, *acc;
+    int64_t at;
+} collect_ctx;
+
+static int collect(void *user, const float *const *mix, const float *const *voc, const float *const *acc, int64_t n)
+{
+    collect_ctx *cx = user;
+    (void)mix;
+    if (cx->at + n > cx->voc->frames) return 1;
+    for (int c = 0; c < cx->voc->channels; c++) {
+        memcpy(cx->voc->ch[c] + cx->at, voc[c], sizeof(float) * (size_t)n);
+        memcpy(cx->acc->ch[c] + cx->at, acc[c], sizeof(float) * (size_t)n);
+    }
+    cx->at += n;
+    return 0;
 }
 
 duet_status sepnet_separate(const sepnet *m, const duet_audio *mix, const sepnet_sep_opts *o,
@@ -197,7 +1185,7 @@ duet_status sepnet_separate(const sepnet *m, const duet_audio *mix, const sepnet
 {
     memset(voc, 0, sizeof *voc);
     memset(acc, 0, sizeof *acc);
-    if (mix->channels < 1 || mix->sample_rate <= 0)
+    if (mix->channels < 1 || mix->channels > MAX_CH || mix->sample_rate <= 0)
         return duet_err_set(err, DUET_ERR_ARG, "audio with %d channels at %d Hz", mix->channels, mix->sample_rate);
     duet_status st = duet_audio_alloc(voc, mix->channels, mix->frames, mix->sample_rate);
     if (!st) st = duet_audio_alloc(acc, mix->channels, mix->frames, mix->sample_rate);
@@ -205,16 +1193,18 @@ duet_status sepnet_separate(const sepnet *m, const duet_audio *mix, const sepnet
         duet_audio_free(voc);
         return duet_err_set(err, st, "out of memory for the stems");
     }
-    sepnet_run *run = NULL;
-    st = sepnet_run_new(m, &run, err);
-    for (int ch = 0; ch < mix->channels && !st; ch++) {
-        if (mix->frames > 0)
-            st = separate_channel(m, run, mix->ch[ch], mix->frames, mix->sample_rate,
-                                  o ? o->chunk_frames : 0, voc->ch[ch], err);
-        for (int64_t i = 0; i < mix->frames && !st; i++) acc->ch[ch][i] = mix->ch[ch][i] - voc->ch[ch][i];
-        if (o && o->progress) duet_progress_update(o->progress, (double)(ch + 1) * mix->frames, NULL);
+    collect_ctx cx = {voc, acc, 0};
+    sepnet_stream *s = NULL;
+    st = sepnet_stream_new(m, mix->channels, mix->sample_rate, o, collect, &cx, &s, err);
+    for (int64_t off = 0; off < mix->frames && !st; off += SEP_BLOCK) {
+        int64_t k = mix->frames - off < SEP_BLOCK ? mix->frames - off : SEP_BLOCK;
+        const float *pp[MAX_CH];
+        for (int c = 0; c < mix->channels; c++) pp[c] = mix->ch[c] + off;
+        st = sepnet_stream_feed(s, pp, k, err);
+        if (!st && o && o->progress) duet_progress_update(o->progress, (double)(off + k), NULL);
     }
-    sepnet_run_free(run);
+    if (!st) st = sepnet_stream_finish(s, err);
+    sepnet_stream_free(s);
     if (st) {
         duet_audio_free(voc);
         duet_audio_free(acc);

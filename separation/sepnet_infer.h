@@ -2,16 +2,43 @@
  *
  * Per channel: resample to the model's rate, STFT, features, masks from the
  * network over a fixed grid of overlapping chunks (chunk_frames frames, hop
- * chunk_frames / 2, sin^2 cross-fade weights that sum to one), so every frame
- * gets a seamless mask whatever the song's length. The vocal mask is then
- * applied to the STFT of the ORIGINAL signal at its own rate: model bins are
- * interpolated linearly in time and frequency; bins above the model's band
- * (above n_freq bins of the model, e.g. 8 kHz for a 16 kHz model) get the
- * mean vocal mask of the model's top quarter band in that frame. Vocals are
- * the inverse STFT of the masked mixture with the mixture's phase; the
- * accompaniment is the mixture minus the vocals, so the two stems sum to the
- * input exactly (up to float rounding). Output keeps the input's rate,
- * channel count and exact length. */
+ * chunk_frames / 2, starting at -chunk_frames / 2, sin^2 cross-fade weights
+ * that sum to one), so every frame gets a seamless mask whatever the song's
+ * length. The vocal mask is then applied to the STFT of the ORIGINAL signal
+ * at its own rate (n_fft the power of two nearest the model's window
+ * duration, hop n_fft / 4; the model's own STFT when the rates are equal):
+ * model bins are interpolated linearly in time and frequency; bins above the
+ * model's band (above n_freq bins of the model, e.g. 8 kHz for a 16 kHz
+ * model) get the mean vocal mask of the model's top quarter band in that
+ * frame. Vocals are the inverse STFT of the masked mixture with the
+ * mixture's phase; the accompaniment is the mixture minus the vocals, so the
+ * two stems sum to the input exactly (up to float rounding). Output keeps the
+ * input's rate, channel count and exact length.
+ *
+ * Wiener post-filter (wiener_iters = N > 0): N iterations of the multichannel
+ * Wiener expectation-maximisation of norbert / Open-Unmix (Nugraha, Liutkus
+ * and Vincent 2016) on the input-rate STFT, sources vocals and accompaniment
+ * initialised as mask * X and (1 - mask) * X: per iteration the power
+ * spectral densities v_j(t, f) (mean over channels of |y_j|^2) and spatial
+ * covariances R_j(f) (sum_t y_j y_j^H / sum_t v_j) are re-estimated and
+ * y_j = v_j R_j (sum_i v_i R_i + sqrt(eps) I)^-1 x, eps = 1e-10 on the
+ * window's mixture scaled to a peak of 10 (as norbert). Like Open-Unmix
+ * (wiener_win_len) the statistics are local: windows of 256 input frames at
+ * hop 128, cross-faded with sin^2 weights. For mono input R_j = 1 and one
+ * iteration is the power-ratio mask of the current estimates. The vocals
+ * are the Wiener estimate; the accompaniment stays mixture - vocals (the two
+ * Wiener gains sum to the identity up to the sqrt(eps) regularisation, so
+ * this is the Wiener accompaniment up to that term, and the sum identity
+ * still holds).
+ *
+ * Two implementations of the same computation:
+ * - sepnet_stream_* (and sepnet_separate, built on it): bounded memory for
+ *   any length: the input is fed in blocks, the resampler, STFTs, chunk
+ *   network passes, Wiener windows and inverse STFT all run incrementally;
+ *   memory is O(chunk + Wiener window + block), independent of the length.
+ * - sepnet_separate_reference: the whole song in memory (whole-signal
+ *   resampling, STFT, mask grid and inverse); O(length) memory, kept as the
+ *   reference the streaming result is tested against. */
 #ifndef DUET_SEPARATION_SEPNET_INFER_H
 #define DUET_SEPARATION_SEPNET_INFER_H
 
@@ -20,6 +47,7 @@
 #include "../audio/audio.h"
 #include "../common/progress.h"
 #include "../common/status.h"
+#include "separators.h"
 #include "sepnet.h"
 
 /* Vocal mask at the model's rate: spec is a complex STFT made with the
@@ -32,13 +60,62 @@ duet_status sepnet_vocal_mask(const sepnet *m, sepnet_run *run, const float *spe
 
 typedef struct sepnet_sep_opts {
     int chunk_frames;            /* 0 = 256 */
-    duet_progress *progress;     /* may be NULL; advanced by input frames done */
+    duet_progress *progress;     /* may be NULL; advanced by input frames done (sepnet_separate) */
+    int wiener_iters;            /* 0 = off; see the header comment */
 } sepnet_sep_opts;
 
 /* Separate `mix` (any rate, channels, length >= 0) into *voc and *acc (new
- * buffers, same rate/channels/length as mix; free with duet_audio_free).
- * o may be NULL. Errors: DUET_ERR_ARG, DUET_ERR_NOMEM. */
+ * buffers, same rate/channels/length as mix; free with duet_audio_free)
+ * through the streaming separator (blocks of 65536 frames).
+ * o may be NULL. Errors: DUET_ERR_ARG, DUET_ERR_NAN, DUET_ERR_NOMEM. */
 duet_status sepnet_separate(const sepnet *m, const duet_audio *mix, const sepnet_sep_opts *o,
                             duet_audio *voc, duet_audio *acc, duet_err *err);
+
+/* The same separation computed on the whole song at once (O(length) memory):
+ * the reference for tests. Arguments and errors as sepnet_separate. */
+duet_status sepnet_separate_reference(const sepnet *m, const duet_audio *mix, const sepnet_sep_opts *o,
+                                      duet_audio *voc, duet_audio *acc, duet_err *err);
+
+/* ---- streaming separation ---------------------------------------------- */
+
+/* Output callback: n (> 0) consecutive frames of the mixture, the vocals and
+ * the accompaniment, planar (mix[c][0..n) ...), valid only during the call.
+ * Frames arrive in order, in total exactly as many as were fed. Return
+ * non-zero to abort (the feed/finish call then fails with DUET_ERR_ARG, or
+ * with the status the callback stored elsewhere, as the caller likes). */
+typedef int (*sepnet_stream_cb)(void *user, const float *const *mix, const float *const *voc,
+                                const float *const *acc, int64_t n);
+
+typedef struct sepnet_stream sepnet_stream;
+
+/* A stream separating `channels` (1..64) channels at `sample_rate` Hz with
+ * model m (not owned; must outlive the stream). o may be NULL (defaults;
+ * o->progress is not used by streams). *out is freed with
+ * sepnet_stream_free. Errors: DUET_ERR_ARG (channels, rate, chunk size,
+ * wiener_iters < 0), DUET_ERR_NOMEM, DUET_ERR_INTERNAL (FFT plans). */
+duet_status sepnet_stream_new(const sepnet *m, int channels, int sample_rate, const sepnet_sep_opts *o,
+                              sepnet_stream_cb cb, void *user, sepnet_stream **out, duet_err *err);
+
+/* Feed n >= 0 frames, planar ch[c][0..n) (caller-owned). Output may be
+ * delivered through the callback during the call. Errors: DUET_ERR_NAN
+ * (non-finite sample; nothing of this block is used), DUET_ERR_ARG (after
+ * finish or a failure, callback abort), DUET_ERR_NOMEM. After an error the
+ * stream can only be freed. */
+duet_status sepnet_stream_feed(sepnet_stream *s, const float *const *ch, int64_t n, duet_err *err);
+
+/* End of input: deliver the remaining output. Errors: as feed. */
+duet_status sepnet_stream_finish(sepnet_stream *s, duet_err *err);
+
+/* Frames fed and frames delivered so far. */
+int64_t sepnet_stream_frames_in(const sepnet_stream *s);
+int64_t sepnet_stream_frames_out(const sepnet_stream *s);
+
+void sepnet_stream_free(sepnet_stream *s);
+
+/* The network behind a separator opened from the table (separators.h):
+ * when `sep` is the trained-model separator ("model") and `state` is what
+ * its open() returned, the loaded model (owned by state), else NULL. Lets
+ * `duet separate` stream the model instead of decoding whole songs. */
+const sepnet *sepnet_of_separator(const duet_separator *sep, void *state);
 
 #endif
