@@ -235,7 +235,7 @@ static duet_status read_tags(const char *dir, tag_entry **out, size_t *n_out, du
         goto fail;
     }
     tsv_close(&r);
-    qsort(t, n, sizeof *t, cmp_tag_entry);
+    if (n) qsort(t, n, sizeof *t, cmp_tag_entry); /* t is NULL when n = 0 */
     for (size_t i = 1; i < n; i++)
         if (t[i].id == t[i - 1].id) {
             st = duet_err_set(err, DUET_ERR_FORMAT, "tags.dat: duplicate tag id %ld", t[i].id);
@@ -340,7 +340,7 @@ static duet_status build_artist_sentences(const w2v_hetrec_opts *o, sent_list *o
         }
         uta[i] = (triple){x.b, x.c, x.a};
     }
-    qsort(uta, n_uta, sizeof *uta, cmp_triple);
+    if (n_uta) qsort(uta, n_uta, sizeof *uta, cmp_triple);
     tc = malloc((n_uta ? n_uta : 1) * sizeof *tc);
     if (!tc) goto nomem;
     size_t i = 0;
@@ -416,7 +416,7 @@ static duet_status build_user_sentences(const w2v_hetrec_opts *o, sent_list *out
     size_t n_ua = 0;
     duet_status st = read_triples(o->dir, "user_artists.dat", 3, &ua, &n_ua, err);
     if (st) return st;
-    qsort(ua, n_ua, sizeof *ua, cmp_triple);
+    if (n_ua) qsort(ua, n_ua, sizeof *ua, cmp_triple);
     size_t i = 0;
     while (i < n_ua) {
         long user = ua[i].a;

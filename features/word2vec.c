@@ -1364,6 +1364,119 @@ static int is_text_byte(unsigned char c)
            c == ' ' || c == '\t' || c == '\r' || c == '\n' || strchr("nNaAiIfFtTyY", c) != NULL;
 }
 
+/* Parse n records of dim values from buf[p..size) in format fmt (TEXT or
+ * BINARY) into new vectors *out (NULL on error); the norms are computed. */
+static duet_status parse_records(const char *buf, size_t size, size_t p, size_t n, size_t dim,
+                                 w2v_format fmt, w2v_vectors **out, duet_err *err)
+{
+    w2v_vectors *v;
+    *out = NULL;
+    if (vectors_alloc(n, dim, &v)) return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+    duet_status st;
+    int le = host_is_le();
+    for (size_t i = 0; i < n; i++) {
+        while (p < size && (buf[p] == '\n' || (fmt == W2V_FORMAT_TEXT && is_space((unsigned char)buf[p]))))
+            p++;
+        if (p >= size) {
+            st = duet_err_set(err, DUET_ERR_FORMAT, "file ends after %zu of %llu declared vectors", i,
+                              (unsigned long long)n);
+            goto fail;
+        }
+        size_t ts = p;
+        while (p < size && buf[p] != ' ' && buf[p] != '\n' && buf[p] != '\t') p++;
+        if (p >= size || buf[p] == '\n') {
+            st = duet_err_set(err, DUET_ERR_FORMAT, "record %zu: token without values", i + 1);
+            goto fail;
+        }
+        size_t tl = p - ts;
+        duet_err why;
+        duet_err_clear(&why);
+        if (token_check(buf + ts, tl, &why, DUET_ERR_FORMAT)) {
+            st = duet_err_set(err, DUET_ERR_FORMAT, "record %zu: %.400s", i + 1, why.msg);
+            goto fail;
+        }
+        uint64_t h = hash_bytes(buf + ts, tl);
+        if (vocab_find(&v->voc, buf + ts, tl, h) >= 0) {
+            st = duet_err_set(err, DUET_ERR_FORMAT, "record %zu: duplicate token '%.*s'", i + 1,
+                              (int)(tl > 200 ? 200 : tl), buf + ts);
+            goto fail;
+        }
+        size_t id;
+        if (vocab_intern(&v->voc, buf + ts, tl, h, &id)) {
+            st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+            goto fail;
+        }
+        v->voc.count[id] = 0;
+        float *row = v->vec + i * dim;
+        if (fmt == W2V_FORMAT_BINARY) {
+            p++; /* the space */
+            if (size - p < 4 * dim) {
+                st = duet_err_set(err, DUET_ERR_FORMAT,
+                                  "record %zu: truncated (needs %llu bytes of floats, %zu left)",
+                                  i + 1, (unsigned long long)(4 * dim), size - p);
+                goto fail;
+            }
+            for (size_t d = 0; d < dim; d++) {
+                unsigned char b[4];
+                memcpy(b, buf + p + 4 * d, 4);
+                if (!le) {
+                    unsigned char x = b[0];
+                    b[0] = b[3];
+                    b[3] = x;
+                    x = b[1];
+                    b[1] = b[2];
+                    b[2] = x;
+                }
+                memcpy(&row[d], b, 4);
+            }
+            p += 4 * dim;
+        } else {
+            for (size_t d = 0; d < dim; d++) {
+                while (p < size && (buf[p] == ' ' || buf[p] == '\t')) p++;
+                if (p >= size || buf[p] == '\n' || buf[p] == '\r') {
+                    st = duet_err_set(err, DUET_ERR_FORMAT, "record %zu: %zu values, expected %llu",
+                                      i + 1, d, (unsigned long long)dim);
+                    goto fail;
+                }
+                char *end;
+                errno = 0;
+                /* strtof would skip a VT or FF and then a line end */
+                float x = is_space((unsigned char)buf[p]) ? 0.0f : strtof(buf + p, &end);
+                if (is_space((unsigned char)buf[p]) || end == buf + p || (end < buf + size && !is_space((unsigned char)*end))) {
+                    st = duet_err_set(err, DUET_ERR_FORMAT, "record %zu: value %zu is not a number",
+                                      i + 1, d + 1);
+                    goto fail;
+                }
+                row[d] = x;
+                p = (size_t)(end - buf);
+            }
+            while (p < size && (buf[p] == ' ' || buf[p] == '\t' || buf[p] == '\r')) p++;
+            if (p < size && buf[p] != '\n') {
+                st = duet_err_set(err, DUET_ERR_FORMAT, "record %zu: more than %llu values", i + 1,
+                                  (unsigned long long)dim);
+                goto fail;
+            }
+        }
+        for (size_t d = 0; d < dim; d++)
+            if (!isfinite(row[d])) {
+                st = duet_err_set(err, DUET_ERR_NAN, "record %zu: non-finite value", i + 1);
+                goto fail;
+            }
+    }
+    while (p < size && is_space((unsigned char)buf[p])) p++;
+    if (p < size) {
+        st = duet_err_set(err, DUET_ERR_FORMAT, "data after the %llu declared vectors",
+                          (unsigned long long)n);
+        goto fail;
+    }
+    vectors_compute_norms(v);
+    *out = v;
+    return DUET_OK;
+fail:
+    w2v_vectors_free(v);
+    return st;
+}
+
 duet_status w2v_vectors_load(const char *path, w2v_format fmt, w2v_vectors **out,
                              duet_err *err)
 {
@@ -1418,117 +1531,34 @@ duet_status w2v_vectors_load(const char *path, w2v_format fmt, w2v_vectors **out
         }
     }
     if (fmt == W2V_FORMAT_AUTO) {
+        /* Guess from the first record: text when the bytes after the first
+         * token, up to the end of its line (at most 4 * dim bytes), look like
+         * numbers; then fall back to the other format when the guess does not
+         * parse (a binary row can look like text, a text row of few values
+         * is shorter than 4 * dim bytes, a hex float does not look like
+         * text). */
         size_t q = p;
         while (q < size && buf[q] != ' ' && buf[q] != '\n') q++;
         q++;
         size_t look = 4 * (size_t)dim, textlike = 1;
-        for (size_t k = 0; k < look && q + k < size; k++)
+        for (size_t k = 0; k < look && q + k < size && buf[q + k] != '\n'; k++)
             if (!is_text_byte((unsigned char)buf[q + k])) {
                 textlike = 0;
                 break;
             }
-        fmt = textlike ? W2V_FORMAT_TEXT : W2V_FORMAT_BINARY;
+        w2v_format first = textlike ? W2V_FORMAT_TEXT : W2V_FORMAT_BINARY;
+        st = parse_records(buf, size, p, (size_t)n, (size_t)dim, first, &v, err);
+        if (st == DUET_ERR_FORMAT || st == DUET_ERR_NAN) {
+            duet_err e2;
+            duet_err_clear(&e2);
+            w2v_format other = first == W2V_FORMAT_TEXT ? W2V_FORMAT_BINARY : W2V_FORMAT_TEXT;
+            if (parse_records(buf, size, p, (size_t)n, (size_t)dim, other, &v, &e2) == DUET_OK)
+                st = DUET_OK;
+        }
+    } else {
+        st = parse_records(buf, size, p, (size_t)n, (size_t)dim, fmt, &v, err);
     }
-    if (vectors_alloc((size_t)n, (size_t)dim, &v)) {
-        st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-        goto out;
-    }
-    int le = host_is_le();
-    for (size_t i = 0; i < n; i++) {
-        while (p < size && (buf[p] == '\n' || (fmt == W2V_FORMAT_TEXT && is_space((unsigned char)buf[p]))))
-            p++;
-        if (p >= size) {
-            st = duet_err_set(err, DUET_ERR_FORMAT, "file ends after %zu of %llu declared vectors", i,
-                              (unsigned long long)n);
-            goto out;
-        }
-        size_t ts = p;
-        while (p < size && buf[p] != ' ' && buf[p] != '\n' && buf[p] != '\t') p++;
-        if (p >= size || buf[p] == '\n') {
-            st = duet_err_set(err, DUET_ERR_FORMAT, "record %zu: token without values", i + 1);
-            goto out;
-        }
-        size_t tl = p - ts;
-        duet_err why;
-        duet_err_clear(&why);
-        if (token_check(buf + ts, tl, &why, DUET_ERR_FORMAT)) {
-            st = duet_err_set(err, DUET_ERR_FORMAT, "record %zu: %.400s", i + 1, why.msg);
-            goto out;
-        }
-        uint64_t h = hash_bytes(buf + ts, tl);
-        if (vocab_find(&v->voc, buf + ts, tl, h) >= 0) {
-            st = duet_err_set(err, DUET_ERR_FORMAT, "record %zu: duplicate token '%.*s'", i + 1,
-                              (int)(tl > 200 ? 200 : tl), buf + ts);
-            goto out;
-        }
-        size_t id;
-        if (vocab_intern(&v->voc, buf + ts, tl, h, &id)) {
-            st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-            goto out;
-        }
-        v->voc.count[id] = 0;
-        float *row = v->vec + i * dim;
-        if (fmt == W2V_FORMAT_BINARY) {
-            p++; /* the space */
-            if (size - p < 4 * dim) {
-                st = duet_err_set(err, DUET_ERR_FORMAT,
-                                  "record %zu: truncated (needs %llu bytes of floats, %zu left)",
-                                  i + 1, (unsigned long long)(4 * dim), size - p);
-                goto out;
-            }
-            for (size_t d = 0; d < dim; d++) {
-                unsigned char b[4];
-                memcpy(b, buf + p + 4 * d, 4);
-                if (!le) {
-                    unsigned char x = b[0];
-                    b[0] = b[3];
-                    b[3] = x;
-                    x = b[1];
-                    b[1] = b[2];
-                    b[2] = x;
-                }
-                memcpy(&row[d], b, 4);
-            }
-            p += 4 * dim;
-        } else {
-            for (size_t d = 0; d < dim; d++) {
-                while (p < size && (buf[p] == ' ' || buf[p] == '\t')) p++;
-                if (p >= size || buf[p] == '\n' || buf[p] == '\r') {
-                    st = duet_err_set(err, DUET_ERR_FORMAT, "record %zu: %zu values, expected %llu",
-                                      i + 1, d, (unsigned long long)dim);
-                    goto out;
-                }
-                char *end;
-                errno = 0;
-                float x = strtof(buf + p, &end);
-                if (end == buf + p || (end < buf + size && !is_space((unsigned char)*end))) {
-                    st = duet_err_set(err, DUET_ERR_FORMAT, "record %zu: value %zu is not a number",
-                                      i + 1, d + 1);
-                    goto out;
-                }
-                row[d] = x;
-                p = (size_t)(end - buf);
-            }
-            while (p < size && (buf[p] == ' ' || buf[p] == '\t' || buf[p] == '\r')) p++;
-            if (p < size && buf[p] != '\n') {
-                st = duet_err_set(err, DUET_ERR_FORMAT, "record %zu: more than %llu values", i + 1,
-                                  (unsigned long long)dim);
-                goto out;
-            }
-        }
-        for (size_t d = 0; d < dim; d++)
-            if (!isfinite(row[d])) {
-                st = duet_err_set(err, DUET_ERR_NAN, "record %zu: non-finite value", i + 1);
-                goto out;
-            }
-    }
-    while (p < size && is_space((unsigned char)buf[p])) p++;
-    if (p < size) {
-        st = duet_err_set(err, DUET_ERR_FORMAT, "data after the %llu declared vectors",
-                          (unsigned long long)n);
-        goto out;
-    }
-    vectors_compute_norms(v);
+    if (st) goto out;
     *out = v;
     v = NULL;
     st = DUET_OK;
