@@ -12,8 +12,12 @@
 # used as the dictionary when present; fuzz/lsan.supp lists leaks inside
 # third-party libraries (reproduced without duet). Environment: FUZZ_CC (clang),
 # FUZZ_OUT (build-fuzz), FUZZ_ONLY (run only targets whose name contains it),
-# FUZZ_ARGS (extra libFuzzer flags). Exit status 1 when any target crashed
-# or failed to build.
+# FUZZ_ARGS (extra libFuzzer flags), FUZZ_CPU_SECONDS (instead of SECONDS of
+# wall time, stop each target after this much CPU time, measured from
+# /proc/PID/stat every 5 s: the fair budget on a shared machine).
+# fuzz/<name>.flags holds extra libFuzzer flags of one target. Each target
+# runs with stdin from /dev/null. The summary line gives executions and the
+# CPU seconds used. Exit status 1 when any target crashed or failed to build.
 set -u
 SECS=${1:-60}
 cd "$(dirname "$0")/.." || exit 2
@@ -83,13 +87,34 @@ for t in fuzz/fuzz_*.c; do
             fail=1
         fi
     fi
-    echo "fuzz: $name for ${SECS}s"
+    flags=""
+    [ -f "fuzz/$short.flags" ] && flags=$(cat "fuzz/$short.flags")
+    if [ -n "${FUZZ_CPU_SECONDS:-}" ]; then
+        limit=""
+        echo "fuzz: $name for ${FUZZ_CPU_SECONDS} CPU seconds"
+    else
+        limit="-max_total_time=$SECS"
+        echo "fuzz: $name for ${SECS}s"
+    fi
     ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
     LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/fuzz/lsan.supp:print_suppressions=0} OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
-        nice -n 10 "$OUT/$name" -max_total_time="$SECS" -timeout=20 -rss_limit_mb=2048 \
-        -print_final_stats=1 $dict ${FUZZ_ARGS:-} -artifact_prefix="$OUT/artifacts/$short/" \
-        "$OUT/corpus/$short" $seeds >"$OUT/$name.log" 2>&1
+        nice -n 10 "$OUT/$name" $limit -timeout=20 -rss_limit_mb=2048 \
+        -print_final_stats=1 $dict $flags ${FUZZ_ARGS:-} -artifact_prefix="$OUT/artifacts/$short/" \
+        "$OUT/corpus/$short" $seeds >"$OUT/$name.log" 2>&1 </dev/null &
+    pid=$!
+    tck=$(getconf CLK_TCK 2>/dev/null || echo 100)
+    cpu=0
+    while kill -0 $pid 2>/dev/null; do
+        sleep 5
+        c=$(awk -v t="$tck" '{ print int(($14 + $15) / t) }' /proc/$pid/stat 2>/dev/null) && [ -n "$c" ] && cpu=$c
+        if [ -n "${FUZZ_CPU_SECONDS:-}" ] && [ "$cpu" -ge "$FUZZ_CPU_SECONDS" ]; then
+            kill -INT $pid 2>/dev/null
+        fi
+    done
+    wait $pid
     rc=$?
+    # 72: libFuzzer's exit status after an interrupt (the CPU budget)
+    [ $rc -eq 72 ] && [ -n "${FUZZ_CPU_SECONDS:-}" ] && rc=0
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$OUT/$name.log" | tail -n 1)
     secs=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$OUT/$name.log" | tail -n 1)
     cov=$(grep -o 'cov: [0-9]*' "$OUT/$name.log" | tail -n 1)
@@ -98,7 +123,7 @@ for t in fuzz/fuzz_*.c; do
         grep -m 3 -E 'ERROR|runtime error|property failed|SUMMARY' "$OUT/$name.log"
         fail=1
     else
-        echo "fuzz: $name: ${execs:-?} executions (${secs:-?}/s), $cov, no crash"
+        echo "fuzz: $name: ${execs:-?} executions (${secs:-?}/s wall), ~${cpu} CPU seconds, $cov, no crash"
     fi
 done
 exit $fail
