@@ -50,6 +50,7 @@ static void eval_sep_usage(FILE *f)
             "                         e.g. 'bobon_*,fdps_*'\n"
             "      --json FILE        write every value per method, track and stem (atomically)\n"
             "      --model FILE       weights for a model-based method\n"
+            "      --wiener N         Wiener post-filter iterations for methods that support it (model)\n"
             "  -j, --jobs N           tracks evaluated in parallel (default 1)\n"
             "  -v, --verbose          one line per track and method\n"
             "  -h, --help             show this help\n\n"
@@ -294,6 +295,7 @@ int cmd_eval_sep(int argc, char **argv)
                                          {"method", required_argument, 0, 'm'}, {"json", required_argument, 0, 'J'},
                                          {"tracks", required_argument, 0, 't'}, {"model", required_argument, 0, 'M'},
                                          {"jobs", required_argument, 0, 'j'},   {"verbose", no_argument, 0, 'v'},
+                                         {"wiener", required_argument, 0, 'W'},
                                          {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     optind = 1;
     int c;
@@ -308,6 +310,10 @@ int cmd_eval_sep(int argc, char **argv)
         case 'J': json = optarg; break;
         case 't': tracks = optarg; break;
         case 'M': cfg.model_path = optarg; break;
+        case 'W':
+            if (cli_parse_int("--wiener", optarg, 0, 100, &v)) return 2;
+            cfg.wiener_iters = (int)v;
+            break;
         case 'j':
             if (cli_parse_int("--jobs", optarg, 1, 256, &v)) return 2;
             jobs = (int)v;
