@@ -183,6 +183,13 @@ size_t duet_attn_work_floats(const duet_attn_dims *d, int workers);
 void duet_attn_forward(float *out, float *cache, const float *inp, const float *wq,
                        const float *bq, const float *wk, const float *bk, const float *wv,
                        const float *bv, const float *gamma, const duet_attn_dims *d);
+/* Evaluation only (no cache, nothing kept for backward): the same output as
+ * duet_attn_forward with scratch `work` of duet_attn_eval_work_floats()
+ * floats (q, k, v, o and one attention row or map per worker). */
+size_t duet_attn_eval_work_floats(const duet_attn_dims *d, int workers);
+void duet_attn_forward_eval(float *out, float *work, size_t work_floats, const float *inp, const float *wq,
+                            const float *bq, const float *wk, const float *bk, const float *wv,
+                            const float *bv, const float *gamma, const duet_attn_dims *d);
 /* Accumulates dinp (may be NULL) and all parameter gradients (same shapes as
  * the parameters). work: duet_attn_work_floats(). */
 void duet_attn_backward(float *dinp, float *dwq, float *dbq, float *dwk, float *dbk, float *dwv,

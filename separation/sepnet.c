@@ -677,8 +677,16 @@ static int op_attn(sepnet_run *r, int a, const sn_attn *at)
     n->ad.Cq = at->cq;
     n->ad.axis = at->axis;
     n->out = new_t(r, x.B, x.C, x.H, x.W);
+    if (!r->train) {
+        /* evaluation: no cache (the attention maps are never stored) */
+        need_work(r, duet_attn_eval_work_floats(&n->ad, duet_nn_workers()));
+        if (r->counting) return n->out;
+        duet_attn_forward_eval(r->t[n->out].x, r->work, r->work_cap, x.x, P(r, at->wq), P(r, at->bq),
+                               P(r, at->wk), P(r, at->bk), P(r, at->wv), P(r, at->bv), P(r, at->gamma), &n->ad);
+        return n->out;
+    }
     n->c1 = take(r, duet_attn_cache_floats(&n->ad));
-    if (r->train) need_work(r, duet_attn_work_floats(&n->ad, duet_nn_workers()));
+    need_work(r, duet_attn_work_floats(&n->ad, duet_nn_workers()));
     if (r->counting) return n->out;
     duet_attn_forward(r->t[n->out].x, n->c1, x.x, P(r, at->wq), P(r, at->bq), P(r, at->wk),
                       P(r, at->bk), P(r, at->wv), P(r, at->bv), P(r, at->gamma), &n->ad);
