@@ -52,7 +52,7 @@ static void usage(FILE *f)
             "\nmodels:\n");
     int n;
     const rec_model_def *t = rec_models(&n);
-    for (int i = 0; i < n; i++) fprintf(f, "  %-14s %s\n", t[i].name, t[i].summary);
+    for (int i = 0; i < n; i++) fprintf(f, "  %-23s %s\n", t[i].name, t[i].summary);
 }
 
 static int parse(int argc, char **argv, eval_rec_opts *o)
@@ -293,6 +293,8 @@ int cmd_eval_rec(int argc, char **argv)
         side.n_feats = ds->n_feats;
         side.user_attr = ds->user_attr.n_rows ? &ds->user_attr : NULL;
         side.friends = ds->friends.n_rows ? &ds->friends : NULL;
+        side.item_names = (const char *const *)ds->item_names;
+        side.tokens = (const char *const *)ds->tokens;
     }
     int failed = 0;
     for (int i = 0; i < n_run; i++) {

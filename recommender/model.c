@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "incf.h"
 #include "model.h"
 
 /* rec_params field order: weighting, k, dim, epochs, lr, reg, alpha, shrink */
@@ -34,6 +35,11 @@ static const rec_params grid_content[] = {{0, 0, 0, 0, 0, 0, 0.0f, 0}, {0, 0, 0,
                                           {0, 0, 0, 0, 0, 0, 1.0f, 0}, {1, 0, 0, 0, 0, 0, 0.0f, 0},
                                           {1, 0, 0, 0, 0, 0, 0.5f, 0}, {1, 0, 0, 0, 0, 0, 1.0f, 0}};
 
+/* improved-ncf: weighting = loss (0 BCE, 1 BPR), k = negatives, dim = d,
+ * epochs = max epochs (early stopping on validation), lr, alpha = item id
+ * dropout, shrink = refit flag (see incf.h). */
+static const rec_params grid_incf[] = {{0, 4, 32, 12, 5e-3f, 0, 0.2f, 0}};
+
 #define N_OF(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static const rec_model_def table[] = {
@@ -55,7 +61,18 @@ static const rec_model_def table[] = {
      rec_neumf_free, grid_neumf, N_OF(grid_neumf), 0},
     {"ease", "EASE, closed-form item-item model", rec_ease_fit, rec_ease_score, rec_ease_free, grid_ease,
      N_OF(grid_ease), 0},
-    {"improved-ncf", "the paper's improved NCF (not built yet: needs nn/, word2vec)", NULL, NULL, NULL, NULL, 0, 1},
+    /* uses_side 0: the improved NCF reads side information when present and
+     * degrades to ids without it (NCF-format data) */
+    {"improved-ncf", "the paper's improved NCF: grouped features, word2vec, outer product", rec_incf_fit_full,
+     rec_incf_table_score, rec_incf_table_free, grid_incf, N_OF(grid_incf), 0},
+    {"improved-ncf-no-w2v", "improved NCF, attribute embeddings learned from scratch", rec_incf_fit_no_w2v,
+     rec_incf_table_score, rec_incf_table_free, grid_incf, N_OF(grid_incf), 0},
+    {"improved-ncf-no-outer", "improved NCF without the outer-product branch", rec_incf_fit_no_outer,
+     rec_incf_table_score, rec_incf_table_free, grid_incf, N_OF(grid_incf), 0},
+    {"improved-ncf-no-group", "improved NCF without group fusion (raw features concatenated)", rec_incf_fit_no_group,
+     rec_incf_table_score, rec_incf_table_free, grid_incf, N_OF(grid_incf), 0},
+    {"improved-ncf-no-content", "improved NCF on ids only", rec_incf_fit_no_content, rec_incf_table_score,
+     rec_incf_table_free, grid_incf, N_OF(grid_incf), 0},
 };
 
 const rec_model_def *rec_models(int *n)
@@ -87,6 +104,9 @@ void rec_params_describe(const rec_model_def *m, const rec_params *p, char *buf,
     else if (!strcmp(name, "content")) snprintf(buf, n, "feat_weight=%g w=%s", p->alpha, w);
     else if (!strcmp(name, "neumf"))
         snprintf(buf, n, "factors=%d negatives=%d epochs=%d lr=%g", p->dim, p->k, p->epochs, p->lr);
+    else if (!strncmp(name, "improved-ncf", 12))
+        snprintf(buf, n, "d=%d negatives=%d max_epochs=%d lr=%g id_dropout=%g loss=%s%s", p->dim, p->k, p->epochs,
+                 p->lr, p->alpha, p->weighting ? "bpr" : "bce", p->shrink > 0 ? " refit" : "");
     else snprintf(buf, n, "w=%s k=%d dim=%d epochs=%d lr=%g reg=%g alpha=%g", w, p->k, p->dim, p->epochs, p->lr,
                   p->reg, p->alpha);
 }

@@ -11,7 +11,8 @@
  *   ease           EASE (Steck 2019), closed form with one Gram-matrix inverse
  *   content        content-based: user profile vs item attribute / feature vectors
  *   neumf          NeuMF (He et al. 2017): GMF + MLP on nn/, BCE with sampled negatives
- *   improved-ncf   the paper's improved NCF: not built yet (needs nn/, word2vec)
+ *   improved-ncf   the paper's improved NCF (incf.h), and its ablations
+ *                  improved-ncf-no-{w2v,outer,group,content}
  *
  * Interaction values seen by the models: the raw weights (play counts) go
  * through rec_params.weighting: 0 = binary (1 per interaction), 1 = log(1 +
@@ -34,6 +35,8 @@ typedef struct rec_side {
     int32_t n_feats;
     const rec_csr *user_attr;  /* (n_users x n_tokens) */
     const rec_csr *friends;    /* (n_users x n_users) */
+    const char *const *item_names; /* (n_items) display names (entries may be NULL), or NULL */
+    const char *const *tokens;     /* (item_attr/user_attr columns) token strings, or NULL */
 } rec_side;
 
 /* Hyper-parameters; each model reads the fields it needs (see model.c). */

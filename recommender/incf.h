@@ -1,0 +1,175 @@
+/* recommender/incf.h: the paper's improved neural collaborative filtering
+ * ("improved-ncf") and its ablations, on duet's nn/ engine.
+ *
+ * Inputs, grouped (each part present only when the data has it):
+ *   user group: id embedding U_u (d); the mean of the vectors of the tags
+ *     the user applied (dw); the mean of the user's friends' id embeddings
+ *     (d, gradients flow into the friends' rows); presence flags.
+ *   item group: id embedding E_i (d); the weighted mean of the vectors of
+ *     its tag/attribute tokens and artist-name words (dw); the mean of its
+ *     knowledge-graph tokens "kg:<relation>=<entity>" (dw); standardised
+ *     numeric features (Spotify audio averages; 0 where absent); flags.
+ *   Token vectors: word2vec (features/word2vec.h, skip-gram, trained inside
+ *   fit on one "sentence" per item (its tokens) and per user (the tags it
+ *   applied), seeded, one thread) and then FROZEN; or, for the no-w2v
+ *   ablation, a token embedding table learned from scratch with the model.
+ *   Token weights: log(1 + count), normalised to sum 1 per item and family;
+ *   at most 32 tokens per item and family (the heaviest).
+ * Group fusion: x_u -> Linear(d) -> ReLU -> Linear(d) = g_u; likewise g_i.
+ * Interactions, fused into one logit:
+ *   GMF      g_u * g_i                                       (d)
+ *   MLP      [g_u; g_i] -> ReLU(Linear d) -> ReLU(Linear d/2)
+ *   outer    vec(g_u g_i^T) (d*d) -> ReLU(Linear d/4)   (an MLP over the
+ *            outer-product interaction map, cf. ConvNCF)
+ *   logit  = w . [GMF; MLP; outer] + b
+ * Ablations (separate model names): no-w2v (learned token table), no-outer
+ * (no outer branch), no-group (GMF and outer over the id embeddings, the MLP
+ * over the raw concatenation [x_u; x_i]: no fusion MLPs), no-content (ids
+ * only; the group MLPs see only the id embeddings).
+ *
+ * Training: every positive with `negatives` uniformly drawn items the user
+ * has not interacted with, drawn anew each epoch; groups of (1 positive +
+ * its negatives) shuffled into batches of about 256 samples; loss BCE with
+ * logits (pointwise) or BPR (each positive against each of its negatives);
+ * Adam (dense layers) and lazy row-wise Adam (id and token tables). Item id
+ * dropout: with probability id_dropout a training sample sees E_i = 0, so the
+ * item group learns to stand on its content (cold start). Early stopping:
+ * after every epoch NDCG@10 on the validation matrix (ctx->valid; up to
+ * 500 of its users; when every validation item is absent from training
+ * the candidates are those absent items, as in the cold-start protocol);
+ * the best epoch's weights are kept, training stops after `patience` epochs
+ * without improvement. Without ctx->valid, fit carves 10% of each training
+ * row (users with >= 5 interactions) as its own early-stopping set and
+ * trains on the rest; with refit = 1 it then retrains from the same
+ * initialisation on all training data for the best number of epochs.
+ *
+ * Cold items (no training interaction in fit) get E_i = 0: their vector
+ * comes from attributes/features only. New users: fold-in from a short
+ * history (rec_incf_fold_in: Adam steps on a free user group vector with
+ * the network frozen).
+ *
+ * Determinism: for a seed and one thread the result is bit-exact, also
+ * across a checkpoint/resume. */
+#ifndef DUET_RECOMMENDER_INCF_H
+#define DUET_RECOMMENDER_INCF_H
+
+#include <stdint.h>
+
+#include "../common/status.h"
+#include "data.h"
+#include "model.h"
+
+/* Variants. */
+enum { REC_INCF_FULL = 0, REC_INCF_NO_W2V, REC_INCF_NO_OUTER, REC_INCF_NO_GROUP, REC_INCF_NO_CONTENT };
+
+typedef struct rec_incf_config {
+    int variant;      /* REC_INCF_* */
+    int dim;          /* d: id embeddings and group vectors (4..256) */
+    int wdim;         /* dw: token vectors (word2vec or learned) (4..256) */
+    int negatives;    /* per positive (1..50) */
+    int max_epochs;   /* (1..1000) */
+    int patience;     /* epochs without validation gain before stopping (>= 1) */
+    float lr;         /* Adam learning rate */
+    float id_dropout; /* probability of E_i = 0 per training sample, [0, 1) */
+    int loss;         /* 0 BCE, 1 BPR */
+    int refit;        /* see above */
+    int w2v_epochs;   /* word2vec passes (default 10) */
+} rec_incf_config;
+
+/* Defaults: FULL, d 32, dw 32, 4 negatives, 12 epochs, patience 2, lr 5e-3,
+ * id dropout 0.2, BCE, no refit, 10 word2vec epochs. */
+void rec_incf_config_default(rec_incf_config *c);
+
+/* Training options beyond the model (for `duet train-rec`). */
+typedef struct rec_incf_train_opts {
+    const char *ckpt;    /* write a checkpoint here after every epoch (atomic), or NULL */
+    const char *resume;  /* resume from this checkpoint, or NULL */
+} rec_incf_train_opts;
+
+typedef struct rec_incf rec_incf;
+
+/* Train on ctx (train, valid, side, seed, progress). *out is caller-owned
+ * (rec_incf_free). A resume file must come from the same configuration,
+ * data and seed (checked through the stored configuration string).
+ * Errors: ARG (bad configuration), EMPTY (no interactions), NAN (diverged),
+ * NOMEM, IO/FORMAT/SHAPE (checkpoint files), and word2vec's errors. */
+duet_status rec_incf_train(const rec_fit_ctx *ctx, const rec_incf_config *cfg, const rec_incf_train_opts *topt,
+                           rec_incf **out, duet_err *err);
+void rec_incf_free(rec_incf *m);
+
+/* Sizes. */
+int32_t rec_incf_n_users(const rec_incf *m);
+int32_t rec_incf_n_items(const rec_incf *m);
+/* Epochs trained (the best epoch kept) and its validation NDCG@10. */
+int rec_incf_best_epoch(const rec_incf *m);
+double rec_incf_best_valid(const rec_incf *m);
+
+/* Scores of users[0..n) against every item (n x n_items). Errors: ARG (user
+ * out of range), NOMEM. */
+duet_status rec_incf_score(const rec_incf *m, const int32_t *users, int32_t n, float *out, duet_err *err);
+
+/* Length of a user representation (the vector fold-in produces). */
+int rec_incf_user_rep_len(const rec_incf *m);
+/* Fold-in a new user from items[0..n) (n >= 1, indices in range, repeats
+ * allowed): rep (rec_incf_user_rep_len floats) is fitted by 100 Adam steps on
+ * BCE (the history against 4 seeded random other items each) with the
+ * network frozen, starting from the mean user. Errors: ARG, NOMEM. */
+duet_status rec_incf_fold_in(const rec_incf *m, const int32_t *items, int n, uint64_t seed, float *rep,
+                             duet_err *err);
+/* Scores of one user representation against every item (n_items floats). */
+duet_status rec_incf_score_rep(const rec_incf *m, const float *rep, float *out, duet_err *err);
+/* Items most similar to item (cosine of item group vectors), best first,
+ * excluding item itself: up to k into idx/sim; returns the count written or
+ * -1 on a bad argument. */
+int rec_incf_similar(const rec_incf *m, int32_t item, int k, int32_t *idx, float *sim);
+
+/* Training items of user u (the matrix given to fit), for excluding seen
+ * items; *n receives the count. */
+const int32_t *rec_incf_seen(const rec_incf *m, int32_t u, int64_t *n);
+
+/* Save the fitted model (scoring tensors, group vectors, the training
+ * matrix, configuration) as safetensors, atomically, with metadata format
+ * "duet-rec-incf" and the given ids/names (arrays of n_users / n_items
+ * strings; any may be NULL: ids then default to indices). Tabs and line
+ * breaks in names are replaced by spaces. Errors: IO, NOMEM, ARG. */
+duet_status rec_incf_save(const rec_incf *m, const char *path, const char *const *user_ids,
+                          const char *const *item_ids, const char *const *item_names, duet_err *err);
+/* Load a saved model. Scores are bit-identical to the saved model's. The
+ * ids/names are available through rec_incf_user_id/item_id/item_name.
+ * Errors: IO, FORMAT (not a duet-rec-incf file, bad metadata), SHAPE,
+ * NOTFOUND (missing tensor), NOMEM. */
+duet_status rec_incf_load(const char *path, rec_incf **out, duet_err *err);
+/* Ids and names of a loaded model (NULL when absent or out of range). */
+const char *rec_incf_user_id(const rec_incf *m, int32_t u);
+const char *rec_incf_item_id(const rec_incf *m, int32_t i);
+const char *rec_incf_item_name(const rec_incf *m, int32_t i);
+int32_t rec_incf_find_user(const rec_incf *m, const char *id);
+int32_t rec_incf_find_item(const rec_incf *m, const char *id);
+/* The configuration description ("variant=improved-ncf d=32 ..."). */
+const char *rec_incf_describe(const rec_incf *m);
+
+/* Model-table entry points (model.c): the fit wrappers map rec_params
+ * (dim, k = negatives, epochs = max epochs, lr, alpha = id dropout,
+ * weighting = loss 0 BCE / 1 BPR, shrink = refit flag) onto a variant. */
+duet_status rec_incf_fit_full(const rec_fit_ctx *, const rec_params *, void **, duet_err *);
+duet_status rec_incf_fit_no_w2v(const rec_fit_ctx *, const rec_params *, void **, duet_err *);
+duet_status rec_incf_fit_no_outer(const rec_fit_ctx *, const rec_params *, void **, duet_err *);
+duet_status rec_incf_fit_no_group(const rec_fit_ctx *, const rec_params *, void **, duet_err *);
+duet_status rec_incf_fit_no_content(const rec_fit_ctx *, const rec_params *, void **, duet_err *);
+duet_status rec_incf_table_score(const void *, const rec_csr *, const int32_t *, int32_t, float *, duet_err *);
+void rec_incf_table_free(void *);
+
+/* Gradient-check hook for tests: the mean loss of one batch (users u, items
+ * it, labels y, B samples; y ignored for BPR, where samples come in groups
+ * of 1 + negatives) at the current weights, and (when grad != 0) its
+ * gradient ACCUMULATED into the training blocks (zeroed first), returned
+ * through rec_incf_param_grad. Dropout off. */
+double rec_incf_batch_loss(rec_incf *m, const int32_t *u, const int32_t *it, const float *y, int B, int grad);
+/* Number of parameter tensors, a tensor's name, data and gradient
+ * (training must have happened: models from rec_incf_train). */
+int rec_incf_n_params(const rec_incf *m);
+const char *rec_incf_param_name(const rec_incf *m, int t);
+float *rec_incf_param_data(rec_incf *m, int t, size_t *numel);
+float *rec_incf_param_grad(rec_incf *m, int t);
+
+#endif
