@@ -130,7 +130,7 @@ void rec_csr_free(rec_csr *a)
 /* ------------------------------------------------------- string maps */
 
 typedef struct strmap {
-    char **keys;   /* (cap) owned copies or NULL */
+    char **keys;   /* (cap) borrowed from the id / token arrays, or NULL */
     int32_t *vals; /* (cap) */
     size_t cap, n;
 } strmap;
@@ -142,6 +142,7 @@ typedef struct strvec {
 
 typedef struct rec_maps {
     strmap users, items, tokens;
+    rec_limits lim;
 } rec_maps;
 
 static uint64_t str_hash(const char *s)
@@ -164,7 +165,7 @@ static int32_t strmap_get(const strmap *m, const char *key)
 
 static int strmap_grow(strmap *m)
 {
-    size_t ncap = m->cap ? m->cap * 2 : 1024;
+    size_t ncap = m->cap ? m->cap * 2 : 64;
     char **nk = calloc(ncap, sizeof *nk);
     int32_t *nv = malloc(ncap * sizeof *nv);
     if (!nk || !nv) {
@@ -187,13 +188,13 @@ static int strmap_grow(strmap *m)
     return 0;
 }
 
-static int strmap_put(strmap *m, const char *key, int32_t val)
+/* Add key (borrowed: it must outlive the map). */
+static int strmap_put(strmap *m, char *key, int32_t val)
 {
     if ((m->n + 1) * 2 > m->cap && strmap_grow(m) != 0) return -1;
     size_t i = (size_t)(str_hash(key) & (m->cap - 1));
     while (m->keys[i]) i = (i + 1) & (m->cap - 1);
-    m->keys[i] = strdup(key);
-    if (!m->keys[i]) return -1;
+    m->keys[i] = key;
     m->vals[i] = val;
     m->n++;
     return 0;
@@ -201,20 +202,20 @@ static int strmap_put(strmap *m, const char *key, int32_t val)
 
 static void strmap_free(strmap *m)
 {
-    for (size_t i = 0; i < m->cap; i++) free(m->keys[i]);
     free(m->keys);
     free(m->vals);
     memset(m, 0, sizeof *m);
 }
 
 /* Index of `key`, adding it (to map and to the id array *arr of size *n) if
- * new. -1 on out of memory. */
-static int32_t intern(strmap *m, char ***arr, int32_t *n, int32_t *cap, const char *key)
+ * new. -1 on out of memory, -2 when a new key would make more than max. */
+static int32_t intern(strmap *m, char ***arr, int32_t *n, int32_t *cap, const char *key, int32_t max)
 {
     int32_t v = strmap_get(m, key);
     if (v >= 0) return v;
+    if (*n >= max) return -2;
     if (*n >= *cap) {
-        int32_t nc = *cap ? *cap * 2 : 256;
+        int32_t nc = *cap ? (*cap > max / 2 ? max : *cap * 2) : (max < 256 ? max : 256);
         char **na = realloc(*arr, (size_t)nc * sizeof *na);
         if (!na) return -1;
         *arr = na;
@@ -222,7 +223,7 @@ static int32_t intern(strmap *m, char ***arr, int32_t *n, int32_t *cap, const ch
     }
     char *copy = strdup(key);
     if (!copy) return -1;
-    if (strmap_put(m, key, *n) != 0) {
+    if (strmap_put(m, copy, *n) != 0) {
         free(copy);
         return -1;
     }
@@ -232,51 +233,129 @@ static int32_t intern(strmap *m, char ***arr, int32_t *n, int32_t *cap, const ch
 
 /* ------------------------------------------------------ line reading */
 
+rec_limits rec_limits_default(void)
+{
+    rec_limits l;
+    l.max_line = 1 << 20;
+    l.max_lines = (int64_t)1 << 28;
+    l.max_ids = 1 << 24;
+    l.max_cells = (int64_t)1 << 28;
+    return l;
+}
+
+/* Limits with every field <= 0 replaced by its default. */
+static rec_limits limits_or_default(const rec_limits *lim)
+{
+    rec_limits d = rec_limits_default();
+    if (!lim) return d;
+    rec_limits l = *lim;
+    if (l.max_line <= 0) l.max_line = d.max_line;
+    if (l.max_lines <= 0) l.max_lines = d.max_lines;
+    if (l.max_ids <= 0) l.max_ids = d.max_ids;
+    if (l.max_cells <= 0) l.max_cells = d.max_cells;
+    return l;
+}
+
 typedef struct linereader {
     FILE *f;
-    const char *path;
+    int owned;        /* fclose on lr_close */
+    const char *path; /* name in messages */
     char *buf;
     size_t cap;
     int64_t line;
+    duet_status st;   /* status of the last failure of lr_next */
+    rec_limits lim;
 } linereader;
 
-static duet_status lr_open(linereader *lr, const char *path, duet_err *err)
+static duet_status lr_open(linereader *lr, const char *path, const rec_limits *lim, duet_err *err)
 {
     memset(lr, 0, sizeof *lr);
     lr->path = path;
+    lr->lim = limits_or_default(lim);
     lr->f = fopen(path, "rb");
     if (!lr->f) return duet_err_set(err, DUET_ERR_IO, "%s: %s", path, strerror(errno));
+    lr->owned = 1;
+    return DUET_OK;
+}
+
+/* Read from a stream the caller owns. */
+static duet_status lr_attach(linereader *lr, FILE *f, const char *name, const rec_limits *lim, duet_err *err)
+{
+    memset(lr, 0, sizeof *lr);
+    lr->path = name ? name : "input";
+    lr->lim = limits_or_default(lim);
+    lr->f = f;
+    if (!f) return duet_err_set(err, DUET_ERR_ARG, "%s: no stream", lr->path);
     return DUET_OK;
 }
 
 static void lr_close(linereader *lr)
 {
-    if (lr->f) fclose(lr->f);
+    if (lr->f && lr->owned) fclose(lr->f);
     free(lr->buf);
     lr->f = NULL;
     lr->buf = NULL;
 }
 
-/* Next line without its LF / CRLF: 1 = got a line, 0 = EOF, <0 = error (err set). */
+/* Next line without its LF / CRLF (a last line without LF counts): 1 = got
+ * a line, 0 = end of file, -1 = error (err and lr->st set). The buffer never
+ * grows beyond lim.max_line + 1 bytes: a longer line is refused before it is
+ * read into memory. */
 static int lr_next(linereader *lr, duet_err *err)
 {
-    errno = 0;
-    ssize_t n = getline(&lr->buf, &lr->cap, lr->f);
-    if (n < 0) {
-        if (ferror(lr->f)) {
-            duet_err_set(err, DUET_ERR_IO, "%s: read error: %s", lr->path, strerror(errno ? errno : EIO));
-            return -1;
-        }
-        return 0;
-    }
-    lr->line++;
-    if ((size_t)n != strlen(lr->buf)) {
-        duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: NUL byte in a text line (binary file?)", lr->path,
-                     (long long)lr->line);
+    size_t n = 0;
+    int c = EOF;
+    if (lr->line >= lr->lim.max_lines) {
+        c = getc_unlocked(lr->f);
+        if (c == EOF && !ferror(lr->f)) return 0;
+        lr->st = duet_err_set(err, DUET_ERR_RANGE, "%s: more than %lld lines", lr->path, (long long)lr->lim.max_lines);
         return -1;
     }
-    if (n > 0 && lr->buf[n - 1] == '\n') lr->buf[--n] = '\0';
-    if (n > 0 && lr->buf[n - 1] == '\r') lr->buf[--n] = '\0';
+    for (;;) {
+        c = getc_unlocked(lr->f);
+        if (c == EOF || c == '\n') break;
+        if (c == '\0') {
+            lr->st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: NUL byte in a text line (binary file?)", lr->path,
+                                  (long long)lr->line + 1);
+            return -1;
+        }
+        if (n + 1 >= lr->cap) {
+            if ((int64_t)n >= lr->lim.max_line) {
+                lr->st = duet_err_set(err, DUET_ERR_RANGE, "%s:%lld: line longer than %lld bytes", lr->path,
+                                      (long long)lr->line + 1, (long long)lr->lim.max_line);
+                return -1;
+            }
+            size_t nc = lr->cap ? lr->cap * 2 : 256;
+            if ((int64_t)nc > lr->lim.max_line + 1) nc = (size_t)lr->lim.max_line + 1;
+            if (nc < n + 2) nc = n + 2;
+            char *nb = realloc(lr->buf, nc);
+            if (!nb) {
+                lr->st = duet_err_set(err, DUET_ERR_NOMEM, "%s: out of memory reading a line", lr->path);
+                return -1;
+            }
+            lr->buf = nb;
+            lr->cap = nc;
+        }
+        lr->buf[n++] = (char)c;
+    }
+    if (c == EOF) {
+        if (ferror(lr->f)) {
+            lr->st = duet_err_set(err, DUET_ERR_IO, "%s: read error: %s", lr->path, strerror(errno ? errno : EIO));
+            return -1;
+        }
+        if (n == 0) return 0;
+    }
+    if (!lr->buf) { /* an empty line before anything was allocated */
+        lr->buf = malloc(16);
+        if (!lr->buf) {
+            lr->st = duet_err_set(err, DUET_ERR_NOMEM, "%s: out of memory reading a line", lr->path);
+            return -1;
+        }
+        lr->cap = 16;
+    }
+    lr->line++;
+    if (n > 0 && lr->buf[n - 1] == '\r') n--;
+    lr->buf[n] = '\0';
     return 1;
 }
 
@@ -325,7 +404,7 @@ typedef struct tripvec {
 static int tv_push(tripvec *v, int32_t r, int32_t c, float val, int64_t line)
 {
     if (v->n == v->cap) {
-        int64_t nc = v->cap ? v->cap * 2 : 4096;
+        int64_t nc = v->cap ? v->cap * 2 : 256;
         rec_triple *nt = realloc(v->t, (size_t)nc * sizeof *nt);
         if (!nt) return -1;
         v->t = nt;
@@ -343,7 +422,7 @@ typedef struct ds_build {
 
 static rec_maps *maps_of(rec_dataset *ds) { return (rec_maps *)ds->maps_; }
 
-static duet_status ds_new(rec_dataset **out, duet_err *err)
+static duet_status ds_new(rec_dataset **out, const rec_limits *lim, duet_err *err)
 {
     rec_dataset *ds = calloc(1, sizeof *ds);
     if (!ds) return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
@@ -352,6 +431,7 @@ static duet_status ds_new(rec_dataset **out, duet_err *err)
         free(ds);
         return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     }
+    maps_of(ds)->lim = limits_or_default(lim);
     *out = ds;
     return DUET_OK;
 }
@@ -397,15 +477,28 @@ int32_t rec_dataset_find_user(const rec_dataset *ds, const char *id)
     return strmap_get(&((const rec_maps *)ds->maps_)->users, id);
 }
 
+static const rec_limits *ds_limits(rec_dataset *ds) { return &maps_of(ds)->lim; }
+
+/* Token index, interning a new token; -1 out of memory, -2 over max_ids. */
 static int32_t ds_token(rec_dataset *ds, int32_t *tcap, const char *tok)
 {
-    return intern(&maps_of(ds)->tokens, &ds->tokens, &ds->n_tokens, tcap, tok);
+    return intern(&maps_of(ds)->tokens, &ds->tokens, &ds->n_tokens, tcap, tok, ds_limits(ds)->max_ids);
+}
+
+/* The error for a failed intern/ds_token (-1 or -2). */
+static duet_status intern_error(const linereader *lr, int32_t code, const char *what, int32_t max, duet_err *err)
+{
+    if (code == -2)
+        return duet_err_set(err, DUET_ERR_RANGE, "%s:%lld: more than %d distinct %s", lr->path, (long long)lr->line,
+                            max, what);
+    return duet_err_set(err, DUET_ERR_NOMEM, "%s: out of memory", lr->path);
 }
 
 /* Read interactions rows from an open reader into ds (users/items interned).
- * nf_min..nf_max fields per line; `comments` skips '#' lines. */
+ * nf_min..nf_max fields per line; `comments` skips '#' lines; dup_mode as
+ * rec_csr_from_triples (1: repeated pairs summed, counted in ds->n_merged). */
 static duet_status read_interactions(linereader *lr, rec_dataset *ds, int comments, int nf_min, int nf_max,
-                                     duet_err *err)
+                                     int dup_mode, duet_err *err)
 {
     rec_maps *m = maps_of(ds);
     tripvec tv = {0};
@@ -440,43 +533,82 @@ static duet_status read_interactions(linereader *lr, rec_dataset *ds, int commen
                 goto done;
             }
         }
-        int32_t u = intern(&m->users, &ds->user_ids, &ds->n_users, &ucap, f[0]);
-        int32_t i = u < 0 ? -1 : intern(&m->items, &ds->item_ids, &ds->n_items, &icap, f[1]);
-        if (i < 0 || tv_push(&tv, u, i, (float)w, lr->line) != 0) {
+        int32_t u = intern(&m->users, &ds->user_ids, &ds->n_users, &ucap, f[0], m->lim.max_ids);
+        if (u < 0) {
+            st = intern_error(lr, u, "users", m->lim.max_ids, err);
+            goto done;
+        }
+        int32_t i = intern(&m->items, &ds->item_ids, &ds->n_items, &icap, f[1], m->lim.max_ids);
+        if (i < 0) {
+            st = intern_error(lr, i, "items", m->lim.max_ids, err);
+            goto done;
+        }
+        if (tv_push(&tv, u, i, (float)w, lr->line) != 0) {
             st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory reading %s", lr->path);
             goto done;
         }
     }
     if (r < 0) {
-        st = err ? err->status : DUET_ERR_IO;
+        st = lr->st;
         goto done;
     }
     if (tv.n == 0) {
         st = duet_err_set(err, DUET_ERR_EMPTY, "%s: no interactions", lr->path);
         goto done;
     }
-    st = rec_csr_from_triples(&ds->ui, ds->n_users, ds->n_items, tv.t, tv.n, 0, lr->path, err);
+    st = rec_csr_from_triples(&ds->ui, ds->n_users, ds->n_items, tv.t, tv.n, dup_mode, lr->path, err);
+    if (st) goto done;
+    ds->n_merged = tv.n - ds->ui.nnz;
+    for (int32_t u = 0; u < ds->n_users; u++) /* summed duplicates can overflow a float */
+        for (int64_t q = ds->ui.indptr[u]; q < ds->ui.indptr[u + 1]; q++)
+            if (!isfinite(ds->ui.values[q])) {
+                st = duet_err_set(err, DUET_ERR_RANGE, "%s: the repeated rows of user '%s' and item '%s' sum to "
+                                  "more than 3.4e38", lr->path, ds->user_ids[u], ds->item_ids[ds->ui.indices[q]]);
+                goto done;
+            }
 done:
     free(tv.t);
     return st;
 }
 
-duet_status rec_load_interactions_tsv(const char *path, rec_dataset **out, duet_err *err)
+/* Interactions from lr (opened by the caller, closed here). */
+static duet_status load_interactions(linereader *lr, duet_status open_st, const rec_limits *lim, rec_dataset **out,
+                                     duet_err *err)
 {
-    *out = NULL;
-    rec_dataset *ds;
-    duet_status st = ds_new(&ds, err);
-    if (st) return st;
-    linereader lr;
-    st = lr_open(&lr, path, err);
-    if (!st) st = read_interactions(&lr, ds, 1, 2, 3, err);
-    lr_close(&lr);
+    rec_dataset *ds = NULL;
+    duet_status st = open_st;
+    if (!st) st = ds_new(&ds, lim, err);
+    if (!st) st = read_interactions(lr, ds, 1, 2, 3, 1, err);
+    lr_close(lr);
     if (st) {
         rec_dataset_free(ds);
         return st;
     }
     *out = ds;
     return DUET_OK;
+}
+
+duet_status rec_load_interactions_tsv_ex(const char *path, const rec_limits *lim, rec_dataset **out,
+                                         duet_err *err)
+{
+    *out = NULL;
+    linereader lr;
+    duet_status st = lr_open(&lr, path, lim, err);
+    return load_interactions(&lr, st, lim, out, err);
+}
+
+duet_status rec_load_interactions_tsv(const char *path, rec_dataset **out, duet_err *err)
+{
+    return rec_load_interactions_tsv_ex(path, NULL, out, err);
+}
+
+duet_status rec_load_interactions_file(FILE *f, const char *name, const rec_limits *lim, rec_dataset **out,
+                                       duet_err *err)
+{
+    *out = NULL;
+    linereader lr;
+    duet_status st = lr_attach(&lr, f, name, lim, err);
+    return load_interactions(&lr, st, lim, out, err);
 }
 
 /* Merge new (row, token) triples into an attribute CSR (counts add up). */
@@ -501,22 +633,26 @@ static void fix_token_cols(rec_dataset *ds)
     if (ds->user_attr.n_rows) ds->user_attr.n_cols = ds->n_tokens;
 }
 
-duet_status rec_load_item_attrs_tsv(rec_dataset *ds, const char *path, duet_err *err)
+/* Attribute rows from lr (closed here). */
+static duet_status load_attrs(rec_dataset *ds, linereader *lrp, duet_status open_st, duet_err *err)
 {
-    linereader lr;
-    duet_status st = lr_open(&lr, path, err);
-    if (st) return st;
+    linereader lr = *lrp;
+    const char *path = lr.path;
+    duet_status st = open_st;
     tripvec tv = {0};
     int32_t tcap = ds->n_tokens;
     char *f[4], *tok = NULL;
     size_t tokcap = 0;
+    int64_t rows = 0;
     int r;
+    if (st) goto done;
     while ((r = lr_next(&lr, err)) == 1) {
         if (!lr.buf[0] || lr.buf[0] == '#') continue;
+        rows++;
         int nf = split_tabs(lr.buf, f, 3);
-        if (nf != 3 || !*f[0] || !*f[1]) {
-            st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: expected `item<TAB>key<TAB>value`", path,
-                              (long long)lr.line);
+        if (nf != 3 || !*f[0] || !*f[1] || !*f[2]) {
+            st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: expected `item<TAB>key<TAB>value` (3 non-empty fields)",
+                              path, (long long)lr.line);
             goto done;
         }
         int32_t i = rec_dataset_find_item(ds, f[0]);
@@ -533,35 +669,62 @@ duet_status rec_load_item_attrs_tsv(rec_dataset *ds, const char *path, duet_err 
         }
         snprintf(tok, need, "%s=%s", f[1], f[2]);
         int32_t t = ds_token(ds, &tcap, tok);
-        if (t < 0 || tv_push(&tv, i, t, 1.0f, lr.line) != 0) goto nomem;
+        if (t < 0) {
+            st = intern_error(&lr, t, "tokens", ds_limits(ds)->max_ids, err);
+            goto done;
+        }
+        if (tv_push(&tv, i, t, 1.0f, lr.line) != 0) goto nomem;
     }
     if (r < 0) {
-        st = err ? err->status : DUET_ERR_IO;
+        st = lr.st;
+        goto done;
+    }
+    if (rows == 0) {
+        st = duet_err_set(err, DUET_ERR_EMPTY, "%s: no attribute rows", path);
         goto done;
     }
     fix_token_cols(ds);
     st = merge_attr(&ds->item_attr, ds->n_items, ds->n_tokens, &tv, err);
-    fix_token_cols(ds);
     goto done;
 nomem:
     st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory reading %s", path);
 done:
+    fix_token_cols(ds); /* tokens added before an error stay valid columns */
     free(tok);
     free(tv.t);
     lr_close(&lr);
     return st;
 }
 
+duet_status rec_load_item_attrs_tsv(rec_dataset *ds, const char *path, duet_err *err)
+{
+    linereader lr;
+    duet_status st = lr_open(&lr, path, ds_limits(ds), err);
+    return load_attrs(ds, &lr, st, err);
+}
+
+duet_status rec_load_item_attrs_file(rec_dataset *ds, FILE *f, const char *name, duet_err *err)
+{
+    linereader lr;
+    duet_status st = lr_attach(&lr, f, name, ds_limits(ds), err);
+    return load_attrs(ds, &lr, st, err);
+}
+
 #define MAX_FEAT_COLS 4096
 
-static duet_status load_features(rec_dataset *ds, const char *path, int id_col, int first_col, int skip_bad,
-                                 duet_err *err)
+/* Feature rows from lr (closed here). */
+static duet_status load_features(rec_dataset *ds, linereader *lrp, duet_status open_st, int id_col, int first_col,
+                                 int skip_bad, duet_err *err)
 {
-    if (id_col < 0 || first_col < 0 || id_col >= first_col)
-        return duet_err_set(err, DUET_ERR_ARG, "feature columns: id column must come before the first feature");
-    linereader lr;
-    duet_status st = lr_open(&lr, path, err);
-    if (st) return st;
+    linereader lr = *lrp;
+    const char *path = lr.path;
+    duet_status st = open_st;
+    if (!st && (id_col < 0 || first_col < 0 || id_col >= first_col))
+        st = duet_err_set(err, DUET_ERR_ARG, "feature columns: id column must come before the first feature");
+    if (st) {
+        lr_close(&lr);
+        return st;
+    }
     char **f = malloc((MAX_FEAT_COLS + 1) * sizeof *f);
     char **names = NULL;
     float *feats = NULL;
@@ -571,7 +734,7 @@ static duet_status load_features(rec_dataset *ds, const char *path, int id_col, 
     while ((r = lr_next(&lr, err)) == 1 && !lr.buf[0]) {
     }
     if (r < 0) {
-        st = err ? err->status : DUET_ERR_IO;
+        st = lr.st;
         goto done;
     }
     if (r == 0) {
@@ -595,15 +758,21 @@ static duet_status load_features(rec_dataset *ds, const char *path, int id_col, 
      * are skipped (counted in n_skipped) */
     int err_col = (nfe > 1 && !strcmp(f[nh - 1], "error")) ? nh - 1 : -1;
     if (err_col >= 0) nfe--;
+    if ((int64_t)ds->n_items * nfe > ds_limits(ds)->max_cells) {
+        st = duet_err_set(err, DUET_ERR_RANGE, "%s: %d items x %d features is more than the limit of %lld cells", path,
+                          ds->n_items, nfe, (long long)ds_limits(ds)->max_cells);
+        goto done;
+    }
     names = calloc((size_t)nfe, sizeof *names);
-    feats = calloc((size_t)ds->n_items * (size_t)nfe, sizeof *feats);
+    feats = calloc((size_t)(ds->n_items ? ds->n_items : 1) * (size_t)nfe, sizeof *feats);
     has = calloc((size_t)(ds->n_items ? ds->n_items : 1), 1);
     if (!names || !feats || !has) goto nomem;
     for (int c = 0; c < nfe; c++)
         if (!(names[c] = strdup(f[first_col + c]))) goto nomem;
-    int64_t rows = 0;
+    int64_t rows = 0, data_rows = 0;
     while ((r = lr_next(&lr, err)) == 1) {
         if (!lr.buf[0]) continue;
+        data_rows++;
         int nf = split_tabs(lr.buf, f, MAX_FEAT_COLS);
         if (nf != nh) {
             st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: %d fields, the header has %d", path, (long long)lr.line,
@@ -650,10 +819,14 @@ static duet_status load_features(rec_dataset *ds, const char *path, int id_col, 
         rows++;
     }
     if (r < 0) {
-        st = err ? err->status : DUET_ERR_IO;
+        st = lr.st;
         goto done;
     }
     (void)rows;
+    if (data_rows == 0) {
+        st = duet_err_set(err, DUET_ERR_EMPTY, "%s: a header but no feature rows", path);
+        goto done;
+    }
     for (int32_t c = 0; c < ds->n_feats; c++) free(ds->feat_names[c]);
     free(ds->feat_names);
     free(ds->item_feats);
@@ -682,12 +855,24 @@ done:
 duet_status rec_load_item_features_tsv(rec_dataset *ds, const char *path, int id_col, int first_col,
                                        duet_err *err)
 {
-    return load_features(ds, path, id_col, first_col, 0, err);
+    linereader lr;
+    duet_status st = lr_open(&lr, path, ds_limits(ds), err);
+    return load_features(ds, &lr, st, id_col, first_col, 0, err);
+}
+
+duet_status rec_load_item_features_file(rec_dataset *ds, FILE *f, const char *name, int id_col, int first_col,
+                                        int spotify, duet_err *err)
+{
+    linereader lr;
+    duet_status st = lr_attach(&lr, f, name, ds_limits(ds), err);
+    return load_features(ds, &lr, st, id_col, first_col, spotify ? 1 : 0, err);
 }
 
 duet_status rec_load_spotify_tsv(rec_dataset *ds, const char *path, duet_err *err)
 {
-    return load_features(ds, path, 0, 3, 1, err);
+    linereader lr;
+    duet_status st = lr_open(&lr, path, ds_limits(ds), err);
+    return load_features(ds, &lr, st, 0, 3, 1, err);
 }
 
 /* ------------------------------------------------------------ HetRec */
@@ -695,7 +880,7 @@ duet_status rec_load_spotify_tsv(rec_dataset *ds, const char *path, duet_err *er
 static duet_status expect_header(linereader *lr, const char *header, duet_err *err)
 {
     int r = lr_next(lr, err);
-    if (r < 0) return err ? err->status : DUET_ERR_IO;
+    if (r < 0) return lr->st;
     if (r == 0) return duet_err_set(err, DUET_ERR_EMPTY, "%s: empty file", lr->path);
     if (strcmp(lr->buf, header) != 0)
         return duet_err_set(err, DUET_ERR_FORMAT, "%s:1: expected the header '%s'", lr->path, header);
@@ -733,7 +918,7 @@ static duet_status hetrec_artists(rec_dataset *ds, const char *dir, duet_err *er
     char *p = path_join(dir, "artists.dat");
     if (!p) return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     linereader lr;
-    duet_status st = lr_open(&lr, p, err);
+    duet_status st = lr_open(&lr, p, ds_limits(ds), err);
     if (!st) st = expect_header(&lr, "id\tname\turl\tpictureURL", err);
     if (!st && !(ds->item_names = calloc((size_t)ds->n_items, sizeof *ds->item_names)))
         st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
@@ -755,7 +940,7 @@ static duet_status hetrec_artists(rec_dataset *ds, const char *dir, duet_err *er
         free(ds->item_names[i]);
         if (!(ds->item_names[i] = strdup(f[1]))) st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     }
-    if (!st && r < 0) st = err ? err->status : DUET_ERR_IO;
+    if (!st && r < 0) st = lr.st;
     lr_close(&lr);
     free(p);
     return st;
@@ -779,19 +964,25 @@ static duet_status hetrec_tags(rec_dataset *ds, const char *dir, duet_err *err)
         goto done;
     }
     /* tags.dat: tag ids up to a few tens of thousands; index by id. */
-    st = lr_open(&lr, p1, err);
+    st = lr_open(&lr, p1, ds_limits(ds), err);
     if (!st) st = expect_header(&lr, "tagID\ttagValue", err);
     size_t tcap_ids = 0;
     while (!st && (r = lr_next(&lr, err)) == 1) {
         if (!lr.buf[0]) continue;
         long id;
         int nf = split_tabs(lr.buf, f, 2);
-        if (nf != 2 || parse_id(f[0], &id) != 0 || id > (1L << 24)) {
+        if (nf != 2 || parse_id(f[0], &id) != 0) {
             st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: expected `tagID<TAB>tagValue`", p1, (long long)lr.line);
+            break;
+        }
+        if (id >= ds_limits(ds)->max_ids) {
+            st = duet_err_set(err, DUET_ERR_RANGE, "%s:%lld: tag id %ld is over the limit %d", p1, (long long)lr.line,
+                              id, ds_limits(ds)->max_ids);
             break;
         }
         if ((size_t)id >= tcap_ids) {
             size_t nc = (size_t)id * 2 + 64;
+            if (nc > (size_t)ds_limits(ds)->max_ids) nc = (size_t)ds_limits(ds)->max_ids;
             int32_t *n2 = realloc(tag_index, nc * sizeof *n2);
             if (!n2) {
                 st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
@@ -812,16 +1003,16 @@ static duet_status hetrec_tags(rec_dataset *ds, const char *dir, duet_err *err)
         free(u8);
         free(tok);
         if (t < 0) {
-            st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+            st = intern_error(&lr, t, "tokens", ds_limits(ds)->max_ids, err);
             break;
         }
         tag_index[id] = t;
         if (id > max_tag) max_tag = id;
     }
-    if (!st && r < 0) st = err ? err->status : DUET_ERR_IO;
+    if (!st && r < 0) st = lr.st;
     lr_close(&lr);
     if (st) goto done;
-    st = lr_open(&lr, p2, err);
+    st = lr_open(&lr, p2, ds_limits(ds), err);
     if (!st) st = expect_header(&lr, "userID\tartistID\ttagID\tday\tmonth\tyear", err);
     while (!st && (r = lr_next(&lr, err)) == 1) {
         if (!lr.buf[0]) continue;
@@ -849,7 +1040,7 @@ static duet_status hetrec_tags(rec_dataset *ds, const char *dir, duet_err *err)
         }
         if (i < 0 || u < 0) ds->n_skipped++;
     }
-    if (!st && r < 0) st = err ? err->status : DUET_ERR_IO;
+    if (!st && r < 0) st = lr.st;
     lr_close(&lr);
     if (st) goto done;
     fix_token_cols(ds);
@@ -872,7 +1063,7 @@ static duet_status hetrec_friends(rec_dataset *ds, const char *dir, duet_err *er
     if (!p) return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     linereader lr;
     tripvec tv = {0};
-    duet_status st = lr_open(&lr, p, err);
+    duet_status st = lr_open(&lr, p, ds_limits(ds), err);
     if (!st) st = expect_header(&lr, "userID\tfriendID", err);
     int r = 1;
     char *f[3];
@@ -889,7 +1080,7 @@ static duet_status hetrec_friends(rec_dataset *ds, const char *dir, duet_err *er
         }
         if (tv_push(&tv, a, b, 1.0f, lr.line) != 0) st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     }
-    if (!st && r < 0) st = err ? err->status : DUET_ERR_IO;
+    if (!st && r < 0) st = lr.st;
     if (!st) st = rec_csr_from_triples(&ds->friends, ds->n_users, ds->n_users, tv.t, tv.n, 1, p, err);
     if (!st)
         for (int64_t k = 0; k < ds->friends.nnz; k++) ds->friends.values[k] = 1.0f;
@@ -903,16 +1094,16 @@ duet_status rec_load_hetrec(const char *dir, rec_dataset **out, duet_err *err)
 {
     *out = NULL;
     rec_dataset *ds;
-    duet_status st = ds_new(&ds, err);
+    duet_status st = ds_new(&ds, NULL, err);
     if (st) return st;
     char *p = path_join(dir, "user_artists.dat");
     linereader lr;
     if (!p) st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     if (!st) {
-        st = lr_open(&lr, p, err);
+        st = lr_open(&lr, p, ds_limits(ds), err);
         if (!st) {
             st = expect_header(&lr, "userID\tartistID\tweight", err);
-            if (!st) st = read_interactions(&lr, ds, 0, 3, 3, err);
+            if (!st) st = read_interactions(&lr, ds, 0, 3, 3, 0, err);
             lr_close(&lr);
         }
     }
@@ -943,16 +1134,22 @@ duet_status rec_load_kgcn(rec_dataset *ds, const char *dir, duet_err *err)
         st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
         goto done;
     }
-    st = lr_open(&lr, p1, err);
+    st = lr_open(&lr, p1, ds_limits(ds), err);
     while (!st && (r = lr_next(&lr, err)) == 1) {
         if (!lr.buf[0]) continue;
         long e;
-        if (split_tabs(lr.buf, f, 2) != 2 || parse_id(f[1], &e) != 0 || e >= (1L << 24)) {
+        if (split_tabs(lr.buf, f, 2) != 2 || parse_id(f[1], &e) != 0) {
             st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: expected `item<TAB>entity-index`", p1, (long long)lr.line);
+            break;
+        }
+        if (e >= ds_limits(ds)->max_ids) {
+            st = duet_err_set(err, DUET_ERR_RANGE, "%s:%lld: entity index %ld is over the limit %d", p1,
+                              (long long)lr.line, e, ds_limits(ds)->max_ids);
             break;
         }
         if ((size_t)e >= ent_cap) {
             size_t nc = (size_t)e * 2 + 64;
+            if (nc > (size_t)ds_limits(ds)->max_ids) nc = (size_t)ds_limits(ds)->max_ids;
             int32_t *n2 = realloc(ent_item, nc * sizeof *n2);
             if (!n2) {
                 st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
@@ -969,10 +1166,10 @@ duet_status rec_load_kgcn(rec_dataset *ds, const char *dir, duet_err *err)
             break;
         } else ent_item[e] = i;
     }
-    if (!st && r < 0) st = err ? err->status : DUET_ERR_IO;
+    if (!st && r < 0) st = lr.st;
     lr_close(&lr);
     if (st) goto done;
-    st = lr_open(&lr, p2, err);
+    st = lr_open(&lr, p2, ds_limits(ds), err);
     while (!st && (r = lr_next(&lr, err)) == 1) {
         if (!lr.buf[0]) continue;
         long h, t;
@@ -987,23 +1184,28 @@ duet_status rec_load_kgcn(rec_dataset *ds, const char *dir, duet_err *err)
         if (ih >= 0) {
             snprintf(tok, sizeof tok, "kg:%s=%ld", f[1], t);
             int32_t k = ds_token(ds, &tcap, tok);
+            if (k == -2) goto toomany;
             if (k < 0 || tv_push(&tv, ih, k, 1.0f, lr.line) != 0) goto nomem;
         }
         if (it >= 0) {
             snprintf(tok, sizeof tok, "kg:~%s=%ld", f[1], h);
             int32_t k = ds_token(ds, &tcap, tok);
+            if (k == -2) goto toomany;
             if (k < 0 || tv_push(&tv, it, k, 1.0f, lr.line) != 0) goto nomem;
         }
     }
-    if (!st && r < 0) st = err ? err->status : DUET_ERR_IO;
+    if (!st && r < 0) st = lr.st;
     if (st) goto done;
     fix_token_cols(ds);
     st = merge_attr(&ds->item_attr, ds->n_items, ds->n_tokens, &tv, err);
-    fix_token_cols(ds);
+    goto done;
+toomany:
+    st = intern_error(&lr, -2, "tokens", ds_limits(ds)->max_ids, err);
     goto done;
 nomem:
     st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
 done:
+    fix_token_cols(ds);
     lr_close(&lr);
     free(tv.t);
     free(ent_item);
@@ -1014,7 +1216,6 @@ done:
 
 /* --------------------------------------------------------------- NCF */
 
-#define NCF_MAX_ID (1L << 24)
 #define NCF_MAX_NEG 10000
 
 void rec_ncf_free(rec_ncf *d)
@@ -1034,128 +1235,187 @@ static char *path_cat(const char *a, const char *b)
     return p;
 }
 
-duet_status rec_load_ncf(const char *prefix, rec_ncf **out, duet_err *err)
+/* The three files from lr[0] (train), lr[1] (test), lr[2] (negatives); the
+ * readers are closed by the caller. f holds NCF_MAX_NEG + 2 field pointers. */
+static duet_status ncf_read(linereader *lr, char **f, rec_ncf **out, duet_err *err)
 {
-    *out = NULL;
-    char *ptr = path_cat(prefix, ".train.rating"), *pte = path_cat(prefix, ".test.rating"),
-         *pne = path_cat(prefix, ".test.negative");
-    tripvec tv = {0}, te = {0};
-    int32_t *negs = NULL; /* (lines x n_neg) in file order, with users in te order */
-    int64_t neg_lines = 0, neg_cap = 0;
-    int32_t n_neg = -1;
+    const rec_limits *lim = &lr[0].lim;
+    const char *ptr = lr[0].path, *pte = lr[1].path, *pne = lr[2].path;
+    tripvec tv = {0};
+    int64_t *test_line = NULL; /* (n_users) test.rating line of each user's test pair, 0 if none */
+    int32_t *order = NULL;     /* (test lines) user of each test.rating line, in file order */
+    int64_t n_test = 0, order_cap = 0, neg_lines = 0;
     long max_u = -1, max_i = -1;
     rec_ncf *d = NULL;
-    linereader lr = {0};
     duet_status st = DUET_OK;
-    char **f = malloc((NCF_MAX_NEG + 2) * sizeof *f);
-    int r = 1;
-    if (!ptr || !pte || !pne || !f) goto nomem;
-    for (int pass = 0; pass < 2 && !st; pass++) {
-        const char *p = pass ? pte : ptr;
-        tripvec *v = pass ? &te : &tv;
-        st = lr_open(&lr, p, err);
-        while (!st && (r = lr_next(&lr, err)) == 1) {
-            if (!lr.buf[0]) continue;
-            long u, i;
-            double w = 1;
-            int nf = split_tabs(lr.buf, f, 4);
-            if (nf < (pass ? 2 : 3) || nf > 4 || parse_id(f[0], &u) != 0 || parse_id(f[1], &i) != 0) {
-                st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: expected `user<TAB>item<TAB>weight[<TAB>time]` with "
-                                  "non-negative integer ids", p, (long long)lr.line);
-                break;
-            }
-            if (u >= NCF_MAX_ID || i >= NCF_MAX_ID) {
-                st = duet_err_set(err, DUET_ERR_RANGE, "%s:%lld: id over %ld", p, (long long)lr.line, NCF_MAX_ID);
-                break;
-            }
-            if (!pass && (parse_float(f[2], &w) != 0 || !isfinite(w) || !(w > 0) || w > 3e38)) {
-                st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: weight '%s' must be a finite number > 0", p,
-                                  (long long)lr.line, f[2]);
-                break;
-            }
-            if (u > max_u) max_u = u;
-            if (i > max_i) max_i = i;
-            if (tv_push(v, (int32_t)u, (int32_t)i, (float)w, lr.line) != 0) goto nomem;
-        }
-        if (!st && r < 0) st = err ? err->status : DUET_ERR_IO;
-        lr_close(&lr);
-        if (!st && v->n == 0) st = duet_err_set(err, DUET_ERR_EMPTY, "%s: no rows", p);
-    }
-    if (st) goto done;
-    st = lr_open(&lr, pne, err);
-    while (!st && (r = lr_next(&lr, err)) == 1) {
-        if (!lr.buf[0]) continue;
-        int nf = split_tabs(lr.buf, f, NCF_MAX_NEG + 1);
+    int r;
+
+    /* train.rating: u i weight [timestamp] */
+    while ((r = lr_next(&lr[0], err)) == 1) {
+        if (!lr[0].buf[0]) continue;
         long u, i;
-        char *s = f[0], *comma = strchr(s, ',');
-        size_t len = strlen(s);
-        if (nf > NCF_MAX_NEG + 1 || nf < 2 || s[0] != '(' || !comma || len < 5 || s[len - 1] != ')') {
-            st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: expected `(user,item)<TAB>negatives...`", pne,
-                              (long long)lr.line);
-            break;
+        double w;
+        int nf = split_tabs(lr[0].buf, f, 4);
+        if (nf < 3 || nf > 4 || parse_id(f[0], &u) != 0 || parse_id(f[1], &i) != 0) {
+            st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: expected `user<TAB>item<TAB>weight[<TAB>time]` with "
+                              "non-negative integer ids", ptr, (long long)lr[0].line);
+            goto done;
         }
-        s[len - 1] = '\0';
-        *comma = '\0';
-        if (parse_id(s + 1, &u) != 0 || parse_id(comma + 1, &i) != 0) {
-            st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: bad (user,item) pair", pne, (long long)lr.line);
-            break;
+        if (u >= lim->max_ids || i >= lim->max_ids) {
+            st = duet_err_set(err, DUET_ERR_RANGE, "%s:%lld: id %ld is over the limit %d", ptr, (long long)lr[0].line,
+                              u > i ? u : i, lim->max_ids - 1);
+            goto done;
         }
-        if (n_neg < 0) n_neg = nf - 1;
-        if (nf - 1 != n_neg) {
-            st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: %d negatives, earlier lines have %d", pne,
-                              (long long)lr.line, nf - 1, n_neg);
-            break;
+        if (parse_float(f[2], &w) != 0 || !isfinite(w) || !(w > 0) || w > 3e38) {
+            st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: weight '%s' must be a finite number > 0", ptr,
+                              (long long)lr[0].line, f[2]);
+            goto done;
         }
-        if (neg_lines >= te.n || te.t[neg_lines].row != u || te.t[neg_lines].col != i) {
-            st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: pair (%ld,%ld) does not match line %lld of %s", pne,
-                              (long long)lr.line, u, i, (long long)(neg_lines + 1), pte);
-            break;
-        }
-        if ((neg_lines + 1) * n_neg > neg_cap) {
-            int64_t nc = neg_cap ? neg_cap * 2 : (int64_t)n_neg * 1024;
-            int32_t *n2 = realloc(negs, (size_t)nc * sizeof *n2);
-            if (!n2) goto nomem;
-            negs = n2;
-            neg_cap = nc;
-        }
-        for (int k = 0; k < n_neg; k++) {
-            long j;
-            if (parse_id(f[k + 1], &j) != 0 || j >= NCF_MAX_ID) {
-                st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: negative %d '%s' is not an item id", pne,
-                                  (long long)lr.line, k + 1, f[k + 1]);
-                break;
-            }
-            if (j > max_i) max_i = j;
-            negs[neg_lines * n_neg + k] = (int32_t)j;
-        }
-        neg_lines++;
+        if (u > max_u) max_u = u;
+        if (i > max_i) max_i = i;
+        if (tv_push(&tv, (int32_t)u, (int32_t)i, (float)w, lr[0].line) != 0) goto nomem;
     }
-    if (!st && r < 0) st = err ? err->status : DUET_ERR_IO;
-    if (st) goto done;
-    if (neg_lines != te.n) {
-        st = duet_err_set(err, DUET_ERR_FORMAT, "%s: %lld lines, but %s has %lld", pne, (long long)neg_lines, pte,
-                          (long long)te.n);
+    if (r < 0) {
+        st = lr[0].st;
+        goto done;
+    }
+    if (tv.n == 0) {
+        st = duet_err_set(err, DUET_ERR_EMPTY, "%s: no rows", ptr);
         goto done;
     }
     d = calloc(1, sizeof *d);
     if (!d) goto nomem;
     d->n_users = (int32_t)max_u + 1;
     d->n_items = (int32_t)max_i + 1;
-    d->n_neg = n_neg;
+    test_line = calloc((size_t)d->n_users, sizeof *test_line);
     d->test_item = malloc((size_t)d->n_users * sizeof *d->test_item);
-    d->negatives = malloc((size_t)d->n_users * (size_t)n_neg * sizeof *d->negatives);
-    if (!d->test_item || !d->negatives) goto nomem;
+    if (!test_line || !d->test_item) goto nomem;
     for (int32_t u = 0; u < d->n_users; u++) d->test_item[u] = -1;
-    for (size_t k = 0; k < (size_t)d->n_users * (size_t)n_neg; k++) d->negatives[k] = -1;
-    for (int64_t k = 0; k < te.n; k++) {
-        int32_t u = te.t[k].row;
-        if (d->test_item[u] >= 0) {
-            st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: user %d has a second test item", pte,
-                              (long long)te.t[k].line, u);
+
+    /* test.rating: u i [anything], one line per test user, ids known to train */
+    while ((r = lr_next(&lr[1], err)) == 1) {
+        if (!lr[1].buf[0]) continue;
+        long u, i;
+        int nf = split_tabs(lr[1].buf, f, 4);
+        if (nf < 2 || nf > 4 || parse_id(f[0], &u) != 0 || parse_id(f[1], &i) != 0) {
+            st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: expected `user<TAB>item[<TAB>...]` with non-negative "
+                              "integer ids", pte, (long long)lr[1].line);
             goto done;
         }
-        d->test_item[u] = te.t[k].col;
-        memcpy(d->negatives + (size_t)u * (size_t)n_neg, negs + k * n_neg, (size_t)n_neg * sizeof *negs);
+        if (u >= d->n_users || i >= d->n_items) {
+            st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: %s %ld is not in %s (largest %s id there: %d)", pte,
+                              (long long)lr[1].line, u >= d->n_users ? "user" : "item", u >= d->n_users ? u : i, ptr,
+                              u >= d->n_users ? "user" : "item", u >= d->n_users ? d->n_users - 1 : d->n_items - 1);
+            goto done;
+        }
+        if (test_line[u]) {
+            st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: user %ld has a second test item (first on line %lld)",
+                              pte, (long long)lr[1].line, u, (long long)test_line[u]);
+            goto done;
+        }
+        test_line[u] = lr[1].line;
+        d->test_item[u] = (int32_t)i;
+        if (n_test == order_cap) {
+            int64_t nc = order_cap ? order_cap * 2 : 1024;
+            if (nc > d->n_users) nc = d->n_users;
+            int32_t *n2 = realloc(order, (size_t)nc * sizeof *n2);
+            if (!n2) goto nomem;
+            order = n2;
+            order_cap = nc;
+        }
+        order[n_test++] = (int32_t)u;
+    }
+    if (r < 0) {
+        st = lr[1].st;
+        goto done;
+    }
+    if (n_test == 0) {
+        st = duet_err_set(err, DUET_ERR_EMPTY, "%s: no rows", pte);
+        goto done;
+    }
+
+    /* test.negative: (u,i)<TAB>n1<TAB>...; line k matches test.rating's k-th row */
+    d->n_neg = -1;
+    while ((r = lr_next(&lr[2], err)) == 1) {
+        if (!lr[2].buf[0]) continue;
+        int nf = split_tabs(lr[2].buf, f, NCF_MAX_NEG + 1);
+        long u, i;
+        char *s = f[0], *comma = strchr(s, ',');
+        size_t len = strlen(s);
+        if (nf > NCF_MAX_NEG + 1) {
+            st = duet_err_set(err, DUET_ERR_RANGE, "%s:%lld: more than %d negatives", pne, (long long)lr[2].line,
+                              NCF_MAX_NEG);
+            goto done;
+        }
+        if (nf < 2 || s[0] != '(' || !comma || len < 5 || s[len - 1] != ')') {
+            st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: expected `(user,item)<TAB>negatives...`", pne,
+                              (long long)lr[2].line);
+            goto done;
+        }
+        s[len - 1] = '\0';
+        *comma = '\0';
+        if (parse_id(s + 1, &u) != 0 || parse_id(comma + 1, &i) != 0) {
+            st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: bad (user,item) pair", pne, (long long)lr[2].line);
+            goto done;
+        }
+        if (d->n_neg < 0) {
+            d->n_neg = nf - 1;
+            if ((int64_t)d->n_users * d->n_neg > lim->max_cells) {
+                st = duet_err_set(err, DUET_ERR_RANGE, "%s:%lld: %d users x %d negatives is more than the limit of "
+                                  "%lld cells", pne, (long long)lr[2].line, d->n_users, d->n_neg,
+                                  (long long)lim->max_cells);
+                goto done;
+            }
+            d->negatives = malloc((size_t)d->n_users * (size_t)d->n_neg * sizeof *d->negatives);
+            if (!d->negatives) goto nomem;
+            for (size_t k = 0; k < (size_t)d->n_users * (size_t)d->n_neg; k++) d->negatives[k] = -1;
+        }
+        if (nf - 1 != d->n_neg) {
+            st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: %d negatives, earlier lines have %d", pne,
+                              (long long)lr[2].line, nf - 1, d->n_neg);
+            goto done;
+        }
+        if (neg_lines >= n_test || order[neg_lines] != u || d->test_item[u] != i) {
+            st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: pair (%ld,%ld) does not match %s", pne,
+                              (long long)lr[2].line, u, i, neg_lines >= n_test ? "any line of" : "the test pair in");
+            if (err && neg_lines < n_test) {
+                size_t n = strlen(err->msg);
+                snprintf(err->msg + n, sizeof err->msg - n, " %s:%lld", pte, (long long)test_line[order[neg_lines]]);
+            } else if (err) {
+                size_t n = strlen(err->msg);
+                snprintf(err->msg + n, sizeof err->msg - n, " %s (it has %lld)", pte, (long long)n_test);
+            }
+            goto done;
+        }
+        int32_t *row = d->negatives + (size_t)u * (size_t)d->n_neg;
+        for (int k = 0; k < d->n_neg; k++) {
+            long j;
+            if (parse_id(f[k + 1], &j) != 0) {
+                st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: negative %d '%s' is not an item id", pne,
+                                  (long long)lr[2].line, k + 1, f[k + 1]);
+                goto done;
+            }
+            if (j >= d->n_items) {
+                st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: negative %d: item %ld is not in %s (largest item id "
+                                  "there: %d)", pne, (long long)lr[2].line, k + 1, j, ptr, d->n_items - 1);
+                goto done;
+            }
+            row[k] = (int32_t)j;
+        }
+        neg_lines++;
+    }
+    if (r < 0) {
+        st = lr[2].st;
+        goto done;
+    }
+    if (neg_lines == 0) {
+        st = duet_err_set(err, DUET_ERR_EMPTY, "%s: no rows", pne);
+        goto done;
+    }
+    if (neg_lines != n_test) {
+        st = duet_err_set(err, DUET_ERR_FORMAT, "%s: %lld lines, but %s has %lld", pne, (long long)neg_lines, pte,
+                          (long long)n_test);
+        goto done;
     }
     st = rec_csr_from_triples(&d->train, d->n_users, d->n_items, tv.t, tv.n, 0, ptr, err);
     if (st) goto done;
@@ -1163,16 +1423,54 @@ duet_status rec_load_ncf(const char *prefix, rec_ncf **out, duet_err *err)
     d = NULL;
     goto done;
 nomem:
-    st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory reading %s", prefix);
+    st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory reading %s", ptr);
 done:
-    lr_close(&lr);
     rec_ncf_free(d);
     free(tv.t);
-    free(te.t);
-    free(negs);
-    free(f);
-    free(ptr);
-    free(pte);
-    free(pne);
+    free(test_line);
+    free(order);
     return st;
+}
+
+static const char *const ncf_suffix[3] = {".train.rating", ".test.rating", ".test.negative"};
+
+/* Open (files != NULL: attach) the three readers and read them. */
+static duet_status ncf_load(const char *prefix, FILE **files, const rec_limits *lim, rec_ncf **out, duet_err *err)
+{
+    *out = NULL;
+    if (!prefix) prefix = "";
+    char *names[3] = {NULL, NULL, NULL};
+    linereader lr[3];
+    memset(lr, 0, sizeof lr);
+    char **f = malloc((NCF_MAX_NEG + 2) * sizeof *f);
+    duet_status st = DUET_OK;
+    for (int k = 0; k < 3; k++) names[k] = path_cat(prefix, ncf_suffix[k]);
+    if (!f || !names[0] || !names[1] || !names[2])
+        st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory reading %s", prefix);
+    for (int k = 0; k < 3 && !st; k++)
+        st = files ? lr_attach(&lr[k], files[k], names[k], lim, err) : lr_open(&lr[k], names[k], lim, err);
+    if (!st) st = ncf_read(lr, f, out, err);
+    for (int k = 0; k < 3; k++) {
+        lr_close(&lr[k]);
+        free(names[k]);
+    }
+    free(f);
+    return st;
+}
+
+duet_status rec_load_ncf_ex(const char *prefix, const rec_limits *lim, rec_ncf **out, duet_err *err)
+{
+    return ncf_load(prefix, NULL, lim, out, err);
+}
+
+duet_status rec_load_ncf(const char *prefix, rec_ncf **out, duet_err *err)
+{
+    return ncf_load(prefix, NULL, NULL, out, err);
+}
+
+duet_status rec_load_ncf_files(FILE *train, FILE *test, FILE *negative, const char *prefix, const rec_limits *lim,
+                               rec_ncf **out, duet_err *err)
+{
+    FILE *files[3] = {train, test, negative};
+    return ncf_load(prefix, files, lim, out, err);
 }

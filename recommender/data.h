@@ -15,20 +15,37 @@
  * starting with '#' are skipped; every malformed line is an error
  * DUET_ERR_FORMAT whose message names the file and the 1-based line number.
  *
+ * A last line without a final newline is read like any other. A file that
+ * holds no data row (empty, or only blank/comment lines) is DUET_ERR_EMPTY.
+ *
  * Interactions: a weight must be a finite number > 0 (negative, zero, NaN and
- * Inf weights are errors with the line number); a missing weight means 1. A
- * (user, item) pair that occurs twice is an error naming both lines (HetRec
- * and NCF training files have none). Users and items are the distinct ids of
- * the interactions file, numbered densely in order of first appearance.
+ * Inf weights are errors with the line number); a missing weight means 1.
+ * Duplicates: in the generic interactions TSV a (user, item) pair that occurs
+ * on several lines is SUMMED into one interaction (rows are events: "u i" twice
+ * is two plays, weight 2), and the number of rows merged away is counted in
+ * ds->n_merged. In HetRec user_artists.dat and NCF train.rating (one row per
+ * pair by construction) a repeated pair is an error naming both lines. Users
+ * and items are the distinct ids of the interactions file, numbered densely
+ * in order of first appearance; ids are opaque strings (a 30-digit "id" is
+ * just a string).
  *
  * Side files (attributes, features, HetRec tags/friends, Spotify, KG): rows
  * about an item or user that has no interaction are skipped and counted in
  * ds->n_skipped (they cannot be evaluated); repeated attribute rows add up
- * (a token's weight is its count); a repeated feature row is an error. */
+ * (a token's weight is its count); a repeated feature row is an error.
+ *
+ * Limits (rec_limits, checked BEFORE the memory is allocated): the longest
+ * line, the number of lines per file, the number of distinct users / items /
+ * tokens (and for NCF the largest integer id + 1), and the number of cells of
+ * a dense table implied by the input (items x features, NCF users x
+ * negatives). Going over one is DUET_ERR_RANGE naming the file (and line). The
+ * functions without a `lim` argument use rec_limits_default(); the data set
+ * keeps the limits it was loaded with for the side files added later. */
 #ifndef DUET_RECOMMENDER_DATA_H
 #define DUET_RECOMMENDER_DATA_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include "../common/status.h"
 
 /* Compressed sparse rows. indices are sorted within each row and unique. */
@@ -87,8 +104,22 @@ typedef struct rec_dataset {
     uint8_t *has_feats;/* (n_items) 1 when the item has a feature row */
 
     int64_t n_skipped; /* side-file rows skipped because the id is unknown */
-    void *maps_;       /* private id and token maps */
+    void *maps_;       /* private id and token maps (and the limits) */
+    int64_t n_merged;  /* interaction rows summed into an earlier row (duplicates) */
 } rec_dataset;
+
+/* Safety caps of the loaders (see the top of this file). */
+typedef struct rec_limits {
+    int64_t max_line;  /* bytes per line, CR included, LF not (default 1 MiB) */
+    int64_t max_lines; /* lines per file (default 2^28) */
+    int32_t max_ids;   /* distinct users, items or tokens; NCF: largest id + 1;
+                          HetRec tag and KG entity ids (default 2^24) */
+    int64_t max_cells; /* cells of a dense table sized by the input: n_items x
+                          n_feats, NCF n_users x n_negatives (default 2^28) */
+} rec_limits;
+
+/* The default limits. */
+rec_limits rec_limits_default(void);
 
 /* Load a generic interactions TSV into a new data set (*out owned by the
  * caller). Errors: IO (open/read), FORMAT (malformed line, bad or
@@ -96,10 +127,22 @@ typedef struct rec_dataset {
  * interactions), NOMEM. */
 duet_status rec_load_interactions_tsv(const char *path, rec_dataset **out, duet_err *err);
 
+/* As rec_load_interactions_tsv, with limits (NULL: the defaults), which the
+ * data set keeps for side files loaded later. */
+duet_status rec_load_interactions_tsv_ex(const char *path, const rec_limits *lim, rec_dataset **out,
+                                         duet_err *err);
+/* As rec_load_interactions_tsv_ex from an open stream (read to its end, not
+ * closed; `name` names it in messages). */
+duet_status rec_load_interactions_file(FILE *f, const char *name, const rec_limits *lim, rec_dataset **out,
+                                       duet_err *err);
+
 /* Add item attributes `item<TAB>key<TAB>value` as tokens "key=value"
  * (weight 1 per row, repeats add up). Replaces nothing: tokens accumulate
  * with any already loaded. Errors: IO, FORMAT (line number), NOMEM. */
 duet_status rec_load_item_attrs_tsv(rec_dataset *ds, const char *path, duet_err *err);
+
+/* As rec_load_item_attrs_tsv from an open stream (not closed). */
+duet_status rec_load_item_attrs_file(rec_dataset *ds, FILE *f, const char *name, duet_err *err);
 
 /* Load dense item features from a TSV with a header row. Column id_col holds
  * the item id; columns from first_col to the end are numbers (every row must
@@ -108,6 +151,10 @@ duet_status rec_load_item_attrs_tsv(rec_dataset *ds, const char *path, duet_err 
  * Replaces features loaded before. Errors: IO, FORMAT, NAN, EMPTY, NOMEM. */
 duet_status rec_load_item_features_tsv(rec_dataset *ds, const char *path, int id_col,
                                        int first_col, duet_err *err);
+/* As rec_load_item_features_tsv from an open stream (not closed); spotify = 1
+ * applies the rules of rec_load_spotify_tsv (unparsable rows skipped). */
+duet_status rec_load_item_features_file(rec_dataset *ds, FILE *f, const char *name, int id_col, int first_col,
+                                        int spotify, duet_err *err);
 
 /* The HetRec-joined Spotify file (hetrec_artist_spotify_features.tsv:
  * hetrec_artistID, hetrec_name, spotify_artists, then 14 numbers). As
@@ -138,9 +185,13 @@ int32_t rec_dataset_find_item(const rec_dataset *ds, const char *id);
 int32_t rec_dataset_find_user(const rec_dataset *ds, const char *id);
 
 /* The NCF leave-one-out format (He et al. 2017): user and item ids are
- * non-negative integers used as indices directly. */
+ * non-negative integers used as indices directly. As in the reference code
+ * (NCF's Dataset.py), the id space is set by train.rating: a user or item id
+ * in test.rating or test.negative beyond the largest id of train.rating is an
+ * error naming the file and line (ids inside the range are legal even when
+ * their row in train.rating happens to be empty). */
 typedef struct rec_ncf {
-    int32_t n_users, n_items;  /* 1 + largest id in any of the three files */
+    int32_t n_users, n_items;  /* 1 + largest user / item id in train.rating */
     rec_csr train;             /* (n_users x n_items) weights (column 3) */
     int32_t *test_item;        /* (n_users) held-out item or -1 */
     int32_t n_neg;             /* negatives per test user (99 in the standard files) */
@@ -148,11 +199,20 @@ typedef struct rec_ncf {
 } rec_ncf;
 
 /* Read PREFIX.train.rating (`u i weight [timestamp]`, weight > 0),
- * PREFIX.test.rating (one line per test user) and PREFIX.test.negative
- * (`(u,i)<TAB>n1<TAB>...`, the same number of negatives on every line, the
- * pair matching the test.rating line of u). *out is caller-owned (free with
- * rec_ncf_free). Errors: IO, FORMAT (file:line), RANGE (id > 2^24), EMPTY, NOMEM. */
+ * PREFIX.test.rating (one line per test user, `u i [...]`, at most one per
+ * user) and PREFIX.test.negative (`(u,i)<TAB>n1<TAB>...`, the same number of
+ * negatives on every line, the pair matching the test.rating line of u).
+ * *out is caller-owned (free with rec_ncf_free). Errors: IO, FORMAT
+ * (file:line; ids unknown to train.rating), RANGE (id >= 2^24, over a limit),
+ * EMPTY (a file without rows), NOMEM. */
 duet_status rec_load_ncf(const char *prefix, rec_ncf **out, duet_err *err);
+/* As rec_load_ncf with limits (NULL: the defaults; RANGE when an id, the
+ * number of negatives x users, a line or the line count is over them). */
+duet_status rec_load_ncf_ex(const char *prefix, const rec_limits *lim, rec_ncf **out, duet_err *err);
+/* As rec_load_ncf_ex from three open streams (read, not closed); messages
+ * name them PREFIX.train.rating, PREFIX.test.rating, PREFIX.test.negative. */
+duet_status rec_load_ncf_files(FILE *train, FILE *test, FILE *negative, const char *prefix,
+                               const rec_limits *lim, rec_ncf **out, duet_err *err);
 void rec_ncf_free(rec_ncf *d);
 
 #endif

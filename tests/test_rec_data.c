@@ -99,7 +99,6 @@ static void test_bad_interactions(void)
     EXPECT_ERR(LOAD("# comment\na\tx\t1\nlonely\n"), DUET_ERR_FORMAT, ":3: expected 2 to 3");
     EXPECT_ERR(LOAD("a\tx\t1\t7\n"), DUET_ERR_FORMAT, ":1: expected 2 to 3");
     EXPECT_ERR(LOAD("a\t\t1\n"), DUET_ERR_FORMAT, ":1: empty user or item id");
-    EXPECT_ERR(LOAD("a\tx\t1\nb\tx\t1\r\na\tx\t5\n"), DUET_ERR_FORMAT, "lines 1 and 3 repeat");
     EXPECT_ERR(LOAD(""), DUET_ERR_EMPTY, "no interactions");
     EXPECT_ERR(LOAD("# only a comment\n\n"), DUET_ERR_EMPTY, "no interactions");
     CHECK(ds == NULL);
@@ -252,15 +251,16 @@ static void test_ncf(void)
 
     char pre[256];
     snprintf(pre, sizeof pre, "%s/n", tmpdir);
-    tmpfile_with("n.train.rating", "0\t1\t3\n1\t0\t2\n");
+    tmpfile_with("n.train.rating", "0\t1\t3\n1\t0\t2\n1\t3\t1\n");
     tmpfile_with("n.test.rating", "0\t2\t1\n1\t2\t1\n");
     tmpfile_with("n.test.negative", "(0,2)\t0\t3\n(1,2)\t1\t3\n");
     REQUIRE(rec_load_ncf(pre, &d, &err) == DUET_OK);
-    CHECK(d->n_items == 4);
+    CHECK(d->n_items == 4); /* item 2 has no training row but is inside the id range */
     rec_ncf_free(d);
     d = NULL;
     tmpfile_with("n.test.negative", "(0,2)\t0\t3\n(1,3)\t1\t3\n");
-    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, "n.test.negative:2: pair (1,3) does not match");
+    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT,
+               "n.test.negative:2: pair (1,3) does not match the test pair in");
     tmpfile_with("n.test.negative", "(0,2)\t0\t3\n(1,2)\t1\n");
     EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, ":2: 1 negatives, earlier lines have 2");
     tmpfile_with("n.test.negative", "(0,2)\t0\t3\n(1,2)\t-1\t3\n");
@@ -268,12 +268,12 @@ static void test_ncf(void)
     tmpfile_with("n.test.negative", "(0,2)\t0\t3\n");
     EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, "1 lines, but");
     tmpfile_with("n.test.negative", "(0,2)\t0\t3\n(1,2)\t1\t3\n");
-    tmpfile_with("n.train.rating", "0\t1\t3\n0\t1\t2\n");
+    tmpfile_with("n.train.rating", "0\t1\t3\n0\t1\t2\n1\t3\t1\n");
     EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, "lines 1 and 2 repeat");
     tmpfile_with("n.train.rating", "0\t1\n");
     EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, "n.train.rating:1: expected");
     tmpfile_with("n.train.rating", "99999999\t1\t1\n");
-    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_RANGE, ":1: id over");
+    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_RANGE, ":1: id 99999999 is over the limit 16777215");
     EXPECT_ERR(rec_load_ncf("/nonexistent/prefix", &d, &e_), DUET_ERR_IO, "prefix.train.rating");
     CHECK(d == NULL);
 }
@@ -324,6 +324,258 @@ static void test_user_split(void)
     rec_dataset_free(ds);
 }
 
+/* Write `n` bytes (may hold NULs) to a temporary file. */
+static const char *tmpfile_bytes(const char *name, const char *content, size_t n)
+{
+    static char path[4][256];
+    static int slot;
+    char *p = path[slot++ % 4];
+    snprintf(p, 256, "%s/%s", tmpdir, name);
+    FILE *f = fopen(p, "wb");
+    if (f) {
+        fwrite(content, 1, n, f);
+        fclose(f);
+    }
+    return p;
+}
+
+/* Duplicates in the generic interactions TSV are summed and counted;
+ * HetRec and NCF training files refuse them (see data.h). */
+static void test_duplicates(void)
+{
+    rec_dataset *ds = NULL;
+    duet_err err = {0};
+    REQUIRE(rec_load_interactions_tsv(tmpfile_with("dup.tsv", "u\ti\nu\ti\t2.5\nv\ti\nu\tj\t4\r\nu\ti\n"), &ds, &err) ==
+            DUET_OK);
+    CHECK(ds->n_users == 2 && ds->n_items == 2 && ds->ui.nnz == 3);
+    CHECK_NEAR(weight_of(ds, "u", "i"), 4.5, 0); /* 1 + 2.5 + 1 */
+    CHECK_NEAR(weight_of(ds, "u", "j"), 4, 0);
+    CHECK(ds->n_merged == 2);
+    rec_dataset_free(ds);
+    ds = NULL;
+    /* sums that leave the float range are refused */
+    EXPECT_ERR(rec_load_interactions_tsv(tmpfile_with("dup.tsv", "u\ti\t3e38\nu\ti\t3e38\n"), &ds, &e_),
+               DUET_ERR_RANGE, "user 'u' and item 'i' sum to more than");
+    CHECK(ds == NULL);
+    /* HetRec user_artists.dat: a repeat is an error naming both lines */
+    char dir[256], p[300];
+    snprintf(dir, sizeof dir, "%s/hetrec_dup", tmpdir);
+    mkdir(dir, 0777);
+    snprintf(p, sizeof p, "%s/user_artists.dat", dir);
+    FILE *f = fopen(p, "wb");
+    REQUIRE(f);
+    fputs("userID\tartistID\tweight\r\n2\t51\t3\r\n2\t52\t1\r\n2\t51\t4\r\n", f);
+    fclose(f);
+    EXPECT_ERR(rec_load_hetrec(dir, &ds, &e_), DUET_ERR_FORMAT, "user_artists.dat: lines 2 and 4 repeat");
+    CHECK(ds == NULL);
+}
+
+/* Empty inputs, malformed rows, bad weights, line ends, long lines, huge ids,
+ * and the limits that refuse an input before allocating for it. */
+static void test_hostile_tsv(void)
+{
+    rec_dataset *ds = NULL;
+    duet_err err = {0};
+    /* a missing final newline, CRLF, comments and blank lines */
+    REQUIRE(rec_load_interactions_tsv(tmpfile_with("nl.tsv", "# c\r\n\r\na\tx\t1\r\nb\ty\t2"), &ds, &err) == DUET_OK);
+    CHECK(ds->ui.nnz == 2);
+    CHECK_NEAR(weight_of(ds, "b", "y"), 2, 0);
+    CHECK(rec_dataset_find_user(ds, "b") == 1); /* no '\r' kept in ids */
+    /* attributes and features: CRLF, no final newline, unknown items skipped */
+    int64_t sk = ds->n_skipped;
+    CHECK(rec_load_item_attrs_tsv(ds, tmpfile_with("at.tsv", "x\tgenre\trock\r\nzz\tgenre\tpop\r\ny\tmood\tcalm"),
+                                  &err) == DUET_OK);
+    CHECK(ds->n_tokens == 2 && ds->item_attr.nnz == 2 && ds->n_skipped == sk + 1);
+    CHECK(!strcmp(ds->tokens[1], "mood=calm"));
+    CHECK(rec_load_item_features_tsv(ds, tmpfile_with("ft.tsv", "item\tf1\r\nx\t0.5\r\nqq\t7\r\ny\t-2"), 0, 1, &err) ==
+          DUET_OK);
+    CHECK(ds->n_skipped == sk + 2);
+    CHECK_NEAR(ds->item_feats[rec_dataset_find_item(ds, "y")], -2, 0);
+    CHECK(!strcmp(ds->feat_names[0], "f1"));
+    /* empty side files */
+    EXPECT_ERR(rec_load_item_attrs_tsv(ds, tmpfile_with("at.tsv", ""), &e_), DUET_ERR_EMPTY, "at.tsv: no attribute rows");
+    EXPECT_ERR(rec_load_item_attrs_tsv(ds, tmpfile_with("at.tsv", "# nothing\n\n"), &e_), DUET_ERR_EMPTY, "no attribute");
+    EXPECT_ERR(rec_load_item_features_tsv(ds, tmpfile_with("ft.tsv", "item\tf1\r\n"), 0, 1, &e_), DUET_ERR_EMPTY,
+               "ft.tsv: a header but no feature rows");
+    /* malformed attribute rows name the line */
+    EXPECT_ERR(rec_load_item_attrs_tsv(ds, tmpfile_with("at.tsv", "x\tgenre\trock\ny\tgenre\t\n"), &e_), DUET_ERR_FORMAT,
+               "at.tsv:2: expected");
+    EXPECT_ERR(rec_load_item_attrs_tsv(ds, tmpfile_with("at.tsv", "x\tgenre\trock\tmore\n"), &e_), DUET_ERR_FORMAT,
+               "at.tsv:1: expected");
+    EXPECT_ERR(rec_load_item_features_tsv(ds, tmpfile_with("ft.tsv", "item\tf1\nx\tinf\n"), 0, 1, &e_), DUET_ERR_NAN,
+               "ft.tsv:2: column 2: non-finite");
+    EXPECT_ERR(rec_load_item_features_tsv(ds, tmpfile_with("ft.tsv", "item\tf1\nx\t-1e39\n"), 0, 1, &e_), DUET_ERR_NAN,
+               "ft.tsv:2:");
+    CHECK(ds->n_feats == 1); /* a failed load leaves the earlier features */
+    rec_dataset_free(ds);
+    ds = NULL;
+    /* negative / NaN / Inf weights with their line */
+    EXPECT_ERR(rec_load_interactions_tsv(tmpfile_with("w.tsv", "a\tx\t1\r\na\ty\t-0.5\r\n"), &ds, &e_), DUET_ERR_FORMAT,
+               "w.tsv:2: weight -0.5 must be a finite number > 0");
+    EXPECT_ERR(rec_load_interactions_tsv(tmpfile_with("w.tsv", "a\tx\t1\na\ty\tNaN"), &ds, &e_), DUET_ERR_NAN,
+               "w.tsv:2: weight NaN");
+    EXPECT_ERR(rec_load_interactions_tsv(tmpfile_with("w.tsv", "a\tx\t-inf\n"), &ds, &e_), DUET_ERR_NAN, "w.tsv:1:");
+    /* huge ids are opaque strings */
+    char big[6000];
+    memset(big, '9', 5000);
+    snprintf(big + 5000, sizeof big - 5000, "\tx\t3\n");
+    REQUIRE(rec_load_interactions_tsv(tmpfile_with("big.tsv", big), &ds, &err) == DUET_OK);
+    CHECK(ds->n_users == 1 && strlen(ds->user_ids[0]) == 5000);
+    rec_dataset_free(ds);
+    ds = NULL;
+    /* a line over the default 1 MiB cap: refused with its line number */
+    size_t n = (1u << 20) + 100;
+    char *huge = malloc(n + 16);
+    REQUIRE(huge);
+    strcpy(huge, "a\tx\t1\n");
+    memset(huge + 6, 'u', n - 6);
+    memcpy(huge + n, "\tx\n", 3);
+    EXPECT_ERR(rec_load_interactions_tsv(tmpfile_bytes("long.tsv", huge, n + 3), &ds, &e_), DUET_ERR_RANGE,
+               "long.tsv:2: line longer than 1048576 bytes");
+    free(huge);
+    /* configurable limits */
+    rec_limits lim = rec_limits_default();
+    lim.max_line = 8;
+    CHECK(rec_load_interactions_tsv_ex(tmpfile_with("l.tsv", "abc\txyz\n"), &lim, &ds, &err) == DUET_OK); /* 7 bytes */
+    rec_dataset_free(ds);
+    ds = NULL;
+    CHECK(rec_load_interactions_tsv_ex(tmpfile_with("l.tsv", "abc\txyz\r\n"), &lim, &ds, &err) == DUET_OK); /* 8 with CR */
+    rec_dataset_free(ds);
+    ds = NULL;
+    EXPECT_ERR(rec_load_interactions_tsv_ex(tmpfile_with("l.tsv", "a\tb\nabc\txyz\t1\n"), &lim, &ds, &e_), DUET_ERR_RANGE,
+               "l.tsv:2: line longer than 8 bytes");
+    lim = rec_limits_default();
+    lim.max_ids = 2;
+    EXPECT_ERR(rec_load_interactions_tsv_ex(tmpfile_with("l.tsv", "a\tx\nb\tx\nc\tx\n"), &lim, &ds, &e_), DUET_ERR_RANGE,
+               "l.tsv:3: more than 2 distinct users");
+    EXPECT_ERR(rec_load_interactions_tsv_ex(tmpfile_with("l.tsv", "a\tx\na\ty\na\tz\n"), &lim, &ds, &e_), DUET_ERR_RANGE,
+               "l.tsv:3: more than 2 distinct items");
+    REQUIRE(rec_load_interactions_tsv_ex(tmpfile_with("l.tsv", "a\tx\nb\ty\n"), &lim, &ds, &err) == DUET_OK);
+    EXPECT_ERR(rec_load_item_attrs_tsv(ds, tmpfile_with("at.tsv", "x\tg\t1\ny\tg\t2\nx\tg\t3\n"), &e_), DUET_ERR_RANGE,
+               "at.tsv:3: more than 2 distinct tokens"); /* the data set keeps its limits */
+    CHECK(ds->item_attr.n_rows == 0 || ds->item_attr.n_cols == ds->n_tokens);
+    rec_dataset_free(ds);
+    ds = NULL;
+    lim = rec_limits_default();
+    lim.max_cells = 5; /* 2 items x 3 features = 6 cells */
+    REQUIRE(rec_load_interactions_tsv_ex(tmpfile_with("l.tsv", "a\tx\nb\ty\n"), &lim, &ds, &err) == DUET_OK);
+    EXPECT_ERR(rec_load_item_features_tsv(ds, tmpfile_with("ft.tsv", "item\ta\tb\tc\nx\t1\t2\t3\n"), 0, 1, &e_),
+               DUET_ERR_RANGE, "2 items x 3 features is more than the limit of 5 cells");
+    CHECK(rec_load_item_features_tsv(ds, tmpfile_with("ft.tsv", "item\ta\tb\nx\t1\t2\n"), 0, 1, &err) == DUET_OK);
+    rec_dataset_free(ds);
+    ds = NULL;
+    lim = rec_limits_default();
+    lim.max_lines = 3;
+    EXPECT_ERR(rec_load_interactions_tsv_ex(tmpfile_with("l.tsv", "a\tx\nb\tx\nc\tx\nd\tx\n"), &lim, &ds, &e_),
+               DUET_ERR_RANGE, "l.tsv: more than 3 lines");
+    CHECK(rec_load_interactions_tsv_ex(tmpfile_with("l.tsv", "a\tx\nb\tx\nc\tx\n"), &lim, &ds, &err) == DUET_OK);
+    rec_dataset_free(ds);
+    ds = NULL;
+    /* streams: the same result as the path, messages name the stream */
+    const char text[] = "u1\ti1\t2\nu2\ti1\nu1\ti2\t0.5";
+    FILE *f = fmemopen((void *)text, sizeof text - 1, "rb");
+    REQUIRE(f);
+    REQUIRE(rec_load_interactions_file(f, "mem", NULL, &ds, &err) == DUET_OK);
+    fclose(f);
+    CHECK(ds->ui.nnz == 3);
+    CHECK_NEAR(weight_of(ds, "u1", "i2"), 0.5, 0);
+    f = fmemopen((void *)"i1\tk\tv\n", 7, "rb");
+    REQUIRE(f);
+    CHECK(rec_load_item_attrs_file(ds, f, "mem-attrs", &err) == DUET_OK);
+    fclose(f);
+    f = fmemopen((void *)"id\tname\tsp\tf\ni1\tone\ts\t3\ni2\ttwo\ts\tnot-a-number\n", 44, "rb");
+    REQUIRE(f);
+    CHECK(rec_load_item_features_file(ds, f, "mem-spotify", 0, 3, 1, &err) == DUET_OK);
+    fclose(f);
+    CHECK(ds->has_feats[rec_dataset_find_item(ds, "i1")] && !ds->has_feats[rec_dataset_find_item(ds, "i2")]);
+    rec_dataset_free(ds);
+    ds = NULL;
+    f = fmemopen((void *)"a\tb\tc\td\n", 8, "rb");
+    REQUIRE(f);
+    EXPECT_ERR(rec_load_interactions_file(f, "mem", NULL, &ds, &e_), DUET_ERR_FORMAT, "mem:1: expected 2 to 3");
+    fclose(f);
+}
+
+/* NCF: ids unknown to train.rating, empty files, weights, line ends, limits. */
+static void test_hostile_ncf(void)
+{
+    rec_ncf *d = NULL;
+    duet_err err = {0};
+    char pre[256];
+    snprintf(pre, sizeof pre, "%s/h", tmpdir);
+#define NCF3(tr, te, ne)                               \
+    do {                                               \
+        tmpfile_with("h.train.rating", tr);            \
+        tmpfile_with("h.test.rating", te);             \
+        tmpfile_with("h.test.negative", ne);           \
+    } while (0)
+    const char *tr = "0\t1\t3\t978300760\r\n1\t0\t2\r\n1\t3\t1"; /* CRLF, no final newline */
+    NCF3(tr, "0\t2\r\n1\t2\t5", "(0,2)\t0\t3\r\n(1,2)\t1\t3");
+    REQUIRE(rec_load_ncf(pre, &d, &err) == DUET_OK);
+    CHECK(d->n_users == 2 && d->n_items == 4 && d->n_neg == 2 && d->test_item[1] == 2 && d->negatives[3] == 3);
+    rec_ncf_free(d);
+    d = NULL;
+    /* ids absent from train.rating */
+    NCF3(tr, "0\t2\n2\t1\n", "(0,2)\t0\t3\n(2,1)\t1\t3\n");
+    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, "h.test.rating:2: user 2 is not in");
+    NCF3(tr, "0\t2\n1\t4\n", "(0,2)\t0\t3\n(1,4)\t1\t3\n");
+    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, "h.test.rating:2: item 4 is not in");
+    NCF3(tr, "0\t2\n1\t2\n", "(0,2)\t0\t3\n(1,2)\t1\t9\n");
+    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, "h.test.negative:2: negative 2: item 9 is not in");
+    NCF3(tr, "0\t2\n0\t3\n", "(0,2)\t0\t3\n(0,3)\t1\t2\n");
+    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, "h.test.rating:2: user 0 has a second test item");
+    /* empty files */
+    NCF3("", "0\t2\n", "(0,2)\t1\n");
+    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_EMPTY, "h.train.rating: no rows");
+    NCF3(tr, "\r\n", "(0,2)\t1\n");
+    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_EMPTY, "h.test.rating: no rows");
+    NCF3(tr, "0\t2\n", "");
+    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_EMPTY, "h.test.negative: no rows");
+    /* weights */
+    NCF3("0\t1\t1\n1\t0\t-2\n", "0\t2\n", "(0,2)\t1\n");
+    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, "h.train.rating:2: weight '-2' must be");
+    NCF3("0\t1\tnan\n", "0\t2\n", "(0,2)\t1\n");
+    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, "h.train.rating:1: weight 'nan'");
+    NCF3("0\t1\tinf\n", "0\t2\n", "(0,2)\t1\n");
+    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, "h.train.rating:1: weight 'inf'");
+    /* huge ids: past long, past the 2^24 cap, past a configured cap */
+    NCF3("0\t99999999999999999999999\t1\n", "0\t2\n", "(0,2)\t1\n");
+    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, "h.train.rating:1: expected");
+    NCF3("16777216\t0\t1\n", "0\t0\n", "(0,0)\t1\n");
+    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_RANGE, "h.train.rating:1: id 16777216 is over the limit");
+    rec_limits lim = rec_limits_default();
+    lim.max_ids = 100;
+    NCF3("0\t100\t1\n", "0\t2\n", "(0,2)\t1\n");
+    EXPECT_ERR(rec_load_ncf_ex(pre, &lim, &d, &e_), DUET_ERR_RANGE, ":1: id 100 is over the limit 99");
+    /* the dense negatives table is refused before it is allocated */
+    lim = rec_limits_default();
+    lim.max_cells = 3; /* 2 users x 2 negatives */
+    NCF3(tr, "0\t2\n", "(0,2)\t1\t0\n");
+    EXPECT_ERR(rec_load_ncf_ex(pre, &lim, &d, &e_), DUET_ERR_RANGE,
+               "h.test.negative:1: 2 users x 2 negatives is more than the limit of 3 cells");
+    lim.max_cells = 4;
+    CHECK(rec_load_ncf_ex(pre, &lim, &d, &err) == DUET_OK);
+    rec_ncf_free(d);
+    d = NULL;
+    /* a very long line */
+    lim = rec_limits_default();
+    lim.max_line = 20;
+    NCF3(tr, "0\t2\n", "(0,2)\t1\t0\t1\t0\t1\t0\t1\t0\t1\t0\n");
+    EXPECT_ERR(rec_load_ncf_ex(pre, &lim, &d, &e_), DUET_ERR_RANGE, "h.test.negative:1: line longer than 20 bytes");
+    /* three streams */
+    const char *s0 = "0\t1\t3\n1\t0\t2\n", *s1 = "1\t1\n", *s2 = "(1,1)\t0\n";
+    FILE *f0 = fmemopen((void *)s0, strlen(s0), "rb"), *f1 = fmemopen((void *)s1, strlen(s1), "rb"),
+         *f2 = fmemopen((void *)s2, strlen(s2), "rb");
+    REQUIRE(f0 && f1 && f2);
+    CHECK(rec_load_ncf_files(f0, f1, f2, "mem", NULL, &d, &err) == DUET_OK);
+    CHECK(d && d->test_item[0] == -1 && d->test_item[1] == 1 && d->negatives[0] == -1 && d->negatives[1] == 0);
+    rec_ncf_free(d);
+    fclose(f0);
+    fclose(f1);
+    fclose(f2);
+#undef NCF3
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/duet_rec_XXXXXX");
@@ -332,6 +584,9 @@ int main(void)
     RUN(test_bad_interactions);
     RUN(test_hetrec_and_kg);
     RUN(test_ncf);
+    RUN(test_duplicates);
+    RUN(test_hostile_tsv);
+    RUN(test_hostile_ncf);
     RUN(test_user_split);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
