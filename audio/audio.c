@@ -9,6 +9,7 @@
  * after sf_close has finished the header. */
 #include "audio.h"
 #include "../common/atomic_file.h"
+#include "../common/limits.h"
 
 #include <errno.h>
 #include <math.h>
@@ -282,11 +283,26 @@ duet_status duet_audio_read(const char *path, const duet_read_opts *opts, duet_a
     duet_status st = duet_audio_reader_open(path, opts, &r, err);
     if (st != DUET_OK) return st;
     const int nc = r->info.channels;
+    /* The whole file goes to memory: refuse a declared length over the
+     * DUET_MAX_SAMPLES cap (common/limits.h) before allocating anything, and
+     * stop growing the buffer past it when a header under-declares. */
+    const int64_t max_samples = duet_max_samples();
+    const int64_t mem_frames = max_samples / nc;
+    if (r->info.frames > mem_frames) {
+        st = duet_err_set(err, DUET_ERR_RANGE,
+                          "declares %lld frames x %d channels, over the cap of %lld samples in memory "
+                          "(DUET_MAX_SAMPLES)",
+                          (long long)r->info.frames, nc, (long long)max_samples);
+        duet_audio_reader_close(r);
+        return st;
+    }
+    const int64_t lim = mem_frames < r->max_frames ? mem_frames : r->max_frames;
     /* Trust the declared length only up to 2^22 frames (95 s at 44.1 kHz):
      * a tiny hostile file may declare billions of frames; longer real files
      * grow the buffer by doubling as they are read. */
     int64_t cap = r->info.frames > 0 ? r->info.frames : READ_BLOCK;
     if (cap > ((int64_t)1 << 22)) cap = (int64_t)1 << 22;
+    if (cap > lim + 1) cap = lim + 1;
     if ((uint64_t)cap > (SIZE_MAX / sizeof(float)) / (size_t)nc || planar_alloc(out, nc, cap) != 0) {
         duet_audio_reader_close(r);
         return duet_err_set(err, DUET_ERR_NOMEM, "out of memory for %lld frames", (long long)cap);
@@ -300,7 +316,14 @@ duet_status duet_audio_read(const char *path, const duet_read_opts *opts, duet_a
     int64_t filled = 0;
     while (st == DUET_OK) {
         if (filled == cap) {
-            int64_t ncap = cap * 2 > r->max_frames ? r->max_frames + 1 : cap * 2;
+            if (filled > mem_frames) {
+                st = duet_err_set(err, DUET_ERR_RANGE,
+                                  "holds more than %lld frames x %d channels, over the cap of %lld samples in "
+                                  "memory (DUET_MAX_SAMPLES)",
+                                  (long long)mem_frames, nc, (long long)max_samples);
+                break;
+            }
+            int64_t ncap = cap * 2 > lim ? lim + 1 : cap * 2;
             if ((uint64_t)ncap > (SIZE_MAX / sizeof(float)) / (size_t)nc || planar_grow(out, filled, cap, ncap) != 0) {
                 st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
                 break;
@@ -314,6 +337,11 @@ duet_status duet_audio_read(const char *path, const duet_read_opts *opts, duet_a
         filled += got;
     }
     if (dp != dst) free(dp);
+    if (st == DUET_OK && filled > mem_frames)
+        st = duet_err_set(err, DUET_ERR_RANGE,
+                          "holds more than %lld frames x %d channels, over the cap of %lld samples in memory "
+                          "(DUET_MAX_SAMPLES)",
+                          (long long)mem_frames, nc, (long long)max_samples);
     if (st == DUET_OK) {
         out->frames = filled;
         if (nan_replaced) *nan_replaced = r->nan_zeroed;

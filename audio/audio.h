@@ -35,8 +35,10 @@ typedef struct duet_read_opts {
  * nan_replaced (may be NULL) receives how many non-finite samples were zeroed.
  * Errors: DUET_ERR_IO (missing file, directory, unreadable), DUET_ERR_FORMAT
  * (not audio / corrupt, with libsndfile's text), DUET_ERR_RANGE (0 Hz rate,
- * channel or length over the cap), DUET_ERR_NAN, DUET_ERR_NOMEM.
- * A file with 0 frames decodes successfully to frames == 0. */
+ * channel or length over the cap; also frames x channels over the in-memory
+ * cap DUET_MAX_SAMPLES of common/limits.h, checked on the declared length
+ * before anything is allocated and again while decoding), DUET_ERR_NAN,
+ * DUET_ERR_NOMEM. A file with 0 frames decodes successfully to frames == 0. */
 duet_status duet_audio_read(const char *path, const duet_read_opts *opts, duet_audio *out,
                             int64_t *nan_replaced, duet_err *err);
 

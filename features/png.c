@@ -3,6 +3,7 @@
  * (black - purple - orange - pale yellow); the glyphs are our own 5x7 font. */
 #include "png.h"
 
+#include <errno.h>
 #include <math.h>
 #include <png.h>
 #include <setjmp.h>
@@ -138,11 +139,13 @@ static duet_status write_png(const char *path, const canvas *c, duet_err *err)
         return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     }
     if (setjmp(pc.jb)) {
+        int e = errno; /* a failed write's (e.g. ENOSPC), 0 for a libpng error */
         png_destroy_write_struct(&png, &info);
         free(rows);
         duet_atomic_abort(af);
-        return duet_err_set(err, DUET_ERR_IO, "libpng could not write the picture");
+        return duet_err_set(err, DUET_ERR_IO, "cannot write the picture: %s", e ? strerror(e) : "libpng error");
     }
+    errno = 0;
     png_init_io(png, duet_atomic_fp(af));
     png_set_IHDR(png, info, (png_uint_32)c->w, (png_uint_32)c->h, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);

@@ -21,6 +21,7 @@
 
 #include "json.h"
 #include "../common/atomic_file.h"
+#include "../common/limits.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -311,6 +312,14 @@ static duet_status parse_tensor(duet_json *j, st_rec *r, uint64_t data_len, duet
                             dtype_info[r->t.dtype].name);
     }
     uint64_t need = (uint64_t)numel * esz;
+    /* refused before its slot is allocated (common/limits.h) */
+    int64_t cap = duet_max_tensor_bytes();
+    if (need > (uint64_t)cap) {
+        fmt_shape(sh, sizeof sh, r->t.ndim, r->t.shape);
+        return duet_err_set(err, DUET_ERR_RANGE,
+                            "%s shape %s needs %llu bytes, over the cap of %lld bytes (DUET_MAX_TENSOR_BYTES)",
+                            dtype_info[r->t.dtype].name, sh, (unsigned long long)need, (long long)cap);
+    }
     r->t.numel = numel;
     r->t.nbytes = (size_t)need;
     if (r->end < r->begin)

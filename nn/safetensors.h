@@ -71,7 +71,8 @@ typedef struct duet_st_file duet_st_file;
  * Read and validate a whole file. *out must be freed with duet_st_free().
  * Errors: DUET_ERR_IO (cannot open/read), DUET_ERR_FORMAT (any violation of
  * the format, with the reason and byte offset in err), DUET_ERR_RANGE (header
- * over the cap, sizes overflowing), DUET_ERR_NOMEM. */
+ * over the cap, sizes overflowing, a tensor over DUET_MAX_TENSOR_BYTES of
+ * common/limits.h: refused before allocation), DUET_ERR_NOMEM. */
 duet_status duet_st_load(const char *path, duet_st_file **out, duet_err *err);
 
 /* The same from a memory buffer (copied; the buffer may be freed after the

@@ -70,7 +70,14 @@ static duet_status read_at_rate(const char *path, int rate, duet_audio *a, duet_
 {
     duet_audio raw = {0};
     duet_status st = duet_audio_read(path, NULL, &raw, NULL, err);
-    if (st) return st;
+    if (st) {
+        if (err) { /* name the clip: the caller only knows the folder */
+            char m[sizeof err->msg];
+            snprintf(m, sizeof m, "%s", duet_err_msg(err, st));
+            duet_err_set(err, st, "%s: %s", path, m);
+        }
+        return st;
+    }
     if (raw.sample_rate == rate) {
         *a = raw;
         return DUET_OK;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../audio/stft.h"
+#include "../common/atomic_file.h"
 #include "../common/progress.h"
 #include "../nn/nn.h"
 #include "sdr.h"
@@ -110,6 +111,29 @@ duet_status sepnet_validate(const sepnet *m, const sepnet_dataset *ds, int n, do
 
 /* ------------------------------------------------------------ checkpoints */
 
+/* Put "path: " in front of err's message unless it already names path. */
+static duet_status name_file(duet_err *err, duet_status st, const char *path)
+{
+    if (err && st && strncmp(err->msg, path, strlen(path)) != 0) {
+        char m[sizeof err->msg];
+        snprintf(m, sizeof m, "%s", duet_err_msg(err, st));
+        duet_err_set(err, st, "%s: %s", path, m);
+    }
+    return st;
+}
+
+/* Fail early, leaving nothing behind, when `path` cannot be written (a
+ * missing or read-only folder, a device such as /dev/full): a temporary is
+ * created next to it and removed again. */
+static duet_status probe_output(const char *path, duet_err *err)
+{
+    duet_atomic_file *af;
+    duet_status st = duet_atomic_open(path, &af, err);
+    if (st) return name_file(err, st, path);
+    duet_atomic_abort(af);
+    return DUET_OK;
+}
+
 typedef struct train_state {
     int64_t step;
     duet_adam adam;
@@ -171,7 +195,7 @@ static duet_status save_ckpt(const char *path, const sepnet *m, const train_stat
     if (!st) st = duet_st_writer_add(w, "adam_v", DUET_ST_F32, 1, shape, p->v, err);
     if (!st) st = duet_st_writer_save(w, path, err);
     duet_st_writer_free(w);
-    return st;
+    return name_file(err, st, path);
 }
 
 static int meta_i64(const duet_st_file *f, const char *k, int64_t *out)
@@ -207,7 +231,15 @@ static int meta_dbl(const duet_st_file *f, const char *k, double *out)
     return 0;
 }
 
+static duet_status load_ckpt_file(const char *path, sepnet **out, train_state *ts, duet_err *err);
+
+/* Load a checkpoint; every error names the file. */
 static duet_status load_ckpt(const char *path, sepnet **out, train_state *ts, duet_err *err)
+{
+    return name_file(err, load_ckpt_file(path, out, ts, err), path);
+}
+
+static duet_status load_ckpt_file(const char *path, sepnet **out, train_state *ts, duet_err *err)
 {
     duet_st_file *f;
     duet_status st = duet_st_load(path, &f, err);
@@ -336,6 +368,13 @@ duet_status sepnet_train(const sepnet_train_opts *o, const sepnet_dataset *train
         ts.plateau = duet_plateau_make(o->lr, 0.5f, 2, o->lr / 64);
         ts.best_gain = -1e30;
     }
+    /* refuse unwritable outputs before any work */
+    st = probe_output(o->out, err);
+    if (!st) st = probe_output(ckpt, err);
+    if (st) {
+        sepnet_free(m);
+        return st;
+    }
     const sepnet_config *c = &m->cfg;
     if (train->sample_rate != c->sample_rate) {
         sepnet_free(m);
@@ -439,7 +478,7 @@ duet_status sepnet_train(const sepnet_train_opts *o, const sepnet_dataset *train
                 snprintf(sbuf, sizeof sbuf, "%" PRId64, ts.step);
                 snprintf(gbuf, sizeof gbuf, "%.3f", gain);
                 const char *kv[] = {"trained_steps", sbuf, "val_vocal_sdr_gain_db", gbuf};
-                st = sepnet_save(m, o->out, kv, 2, err);
+                st = name_file(err, sepnet_save(m, o->out, kv, 2, err), o->out);
                 if (st) break;
             } else {
                 ts.evals_since_best++;
@@ -461,7 +500,7 @@ duet_status sepnet_train(const sepnet_train_opts *o, const sepnet_dataset *train
         char sbuf[32];
         snprintf(sbuf, sizeof sbuf, "%" PRId64, ts.step);
         const char *kv[] = {"trained_steps", sbuf};
-        st = sepnet_save(m, o->out, kv, 1, err);
+        st = name_file(err, sepnet_save(m, o->out, kv, 1, err), o->out);
     }
     duet_stft_free(s);
     sepnet_run_free(run);

@@ -3,6 +3,7 @@
 #include "../common/status.h"
 #include "../common/rng.h"
 #include "../common/atomic_file.h"
+#include "../common/limits.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -95,6 +96,29 @@ static void test_atomic_refuses_non_regular(void)
     CHECK(stat("/dev/full", &sb) == 0 && S_ISCHR(sb.st_mode));
 }
 
+/* caps from the environment (limits.h) */
+static void test_limits(void)
+{
+    int64_t v = 0;
+    CHECK(duet_limit_parse("4096", &v) == 0 && v == 4096);
+    CHECK(duet_limit_parse("64K", &v) == 0 && v == 65536);
+    CHECK(duet_limit_parse("2g", &v) == 0 && v == ((int64_t)2 << 30));
+    CHECK(duet_limit_parse("1T", &v) == 0 && v == ((int64_t)1 << 40));
+    const char *bad[] = {"", "0", "-5", " 5", "5 ", "5KB", "junk", "99999999999999999999", "9000000000000T", "0x10"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) CHECK_MSG(duet_limit_parse(bad[i], &v) != 0, "%s", bad[i]);
+    unsetenv("DUET_MAX_SAMPLES");
+    CHECK(duet_max_samples() == DUET_DEFAULT_MAX_SAMPLES);
+    setenv("DUET_MAX_SAMPLES", "1M", 1);
+    CHECK(duet_max_samples() == ((int64_t)1 << 20));
+    setenv("DUET_MAX_SAMPLES", "nonsense", 1);
+    CHECK(duet_max_samples() == DUET_DEFAULT_MAX_SAMPLES);
+    unsetenv("DUET_MAX_SAMPLES");
+    setenv("DUET_MAX_TENSOR_BYTES", "100", 1);
+    CHECK(duet_max_tensor_bytes() == 100);
+    unsetenv("DUET_MAX_TENSOR_BYTES");
+    CHECK(duet_max_tensor_bytes() == DUET_DEFAULT_MAX_TENSOR_BYTES);
+}
+
 int main(void)
 {
     RUN(test_strerror);
@@ -103,5 +127,6 @@ int main(void)
     RUN(test_atomic_commit_and_abort);
     RUN(test_atomic_missing_folder);
     RUN(test_atomic_refuses_non_regular);
+    RUN(test_limits);
     return check_summary();
 }

@@ -23,6 +23,7 @@
 #include "../common/rng.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -99,7 +100,13 @@ static pid_t spawn(char *const *argv, const char *log)
         }
         setenv("OMP_NUM_THREADS", "1", 1);
         setenv("OPENBLAS_NUM_THREADS", "1", 1);
-        execv(duet_bin, argv);
+        /* the shared build folder may be relinking the binary: retry a while */
+        for (int tries = 0; tries < 200; tries++) {
+            execv(duet_bin, argv);
+            if (errno != ENOENT && errno != ETXTBSY && errno != EACCES) break;
+            struct timespec ts = {0, 50 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
         _exit(127);
     }
     return pid;
