@@ -3,16 +3,18 @@
 # Trains the full model and each ablation (--no-sa, --no-fem, --no-phase,
 # --transposed) with the same seed, data, steps, batch and threads, then scores
 # each on the held-out singers (bobon, fdps: never trained on) with eval-sep.
-#   usage: scripts/ablate_sep.sh [DUET] [OUTDIR] [STEPS]
-# Defaults: build/duet, runs/abl, 600 steps. One thread per run so a second run
-# (e.g. the main model's training) can share a 2-core machine.
+#   usage: [VARIANTS="full no-sa ..."] scripts/ablate_sep.sh [DUET] [OUTDIR] [STEPS]
+# Defaults: build/duet, runs/abl, 400 steps, all five variants. One thread per
+# run; two scripts with disjoint VARIANTS can share a 2-core machine. Each run
+# checkpoints and resumes; a variant is skipped once OUTDIR/<v>.done exists.
 set -eu
 DUET=${1:-build/duet}
 OUT=${2:-runs/abl}
-STEPS=${3:-600}
+STEPS=${3:-400}
+VARIANTS=${VARIANTS:-full no-sa no-fem no-phase transposed}
 DATA=${DATA:-../shared/data/sep}
 mkdir -p "$OUT"
-for v in full no-sa no-fem no-phase transposed; do
+for v in $VARIANTS; do
     flag=""; [ "$v" = full ] || flag="--$v"
     if [ ! -f "$OUT/$v.done" ]; then
         resume=""; [ -f "$OUT/$v.ckpt" ] && resume="--resume $OUT/$v.ckpt"
