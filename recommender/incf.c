@@ -1072,6 +1072,17 @@ static void zero_sparse_rows(float *g, const int32_t *rows, int n, int D)
     for (int k = 0; k < n; k++) memset(g + (size_t)rows[k] * D, 0, (size_t)D * sizeof *g);
 }
 
+static void fill_positives(train_ws *w, const rec_csr *X)
+{
+    int64_t k = 0;
+    for (int32_t u = 0; u < X->n_rows; u++)
+        for (int64_t q = X->indptr[u]; q < X->indptr[u + 1]; q++) {
+            w->gu[k] = u;
+            w->gi[k++] = X->indices[q];
+        }
+    w->n_pos = k;
+}
+
 /* One epoch over X. Returns the mean batch loss, NAN on a non-finite step. */
 static double run_epoch(rec_incf *m, const rec_csr *X, train_ws *w, duet_adam *opt, uint64_t seed, int phase,
                         int epoch, duet_err *err, duet_status *st)
@@ -1080,8 +1091,11 @@ static double run_epoch(rec_incf *m, const rec_csr *X, train_ws *w, duet_adam *o
     duet_rng_seed(&r, seed * 0x9E3779B97F4A7C15ULL + (uint64_t)phase * 7919 + (uint64_t)epoch * 104729 + 3);
     int Gs = 1 + m->c.negatives, gpb = INCF_BATCH / Gs;
     if (gpb < 1) gpb = 1;
+    /* shuffle the positive list from its canonical order (so an epoch
+     * depends only on (seed, phase, epoch): resumable), Fisher-Yates on
+     * parallel arrays */
+    fill_positives(w, X);
     int64_t np = w->n_pos;
-    /* shuffle the positive list (Fisher-Yates on parallel arrays) */
     for (int64_t k = np - 1; k > 0; k--) {
         int64_t j = (int64_t)duet_rng_below(&r, (uint64_t)k + 1);
         int32_t t = w->gu[k];
@@ -1179,16 +1193,6 @@ static duet_status load_ckpt(rec_incf *m, const char *path, duet_adam *opt, int6
     return duet_checkpoint_load(path, m->P, opt, step, &dummy, 1, err);
 }
 
-static void fill_positives(train_ws *w, const rec_csr *X)
-{
-    int64_t k = 0;
-    for (int32_t u = 0; u < X->n_rows; u++)
-        for (int64_t q = X->indptr[u]; q < X->indptr[u + 1]; q++) {
-            w->gu[k] = u;
-            w->gi[k++] = X->indices[q];
-        }
-    w->n_pos = k;
-}
 
 duet_status rec_incf_train(const rec_fit_ctx *ctx, const rec_incf_config *cfg, const rec_incf_train_opts *topt,
                            rec_incf **out, duet_err *err)
