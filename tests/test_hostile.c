@@ -866,16 +866,52 @@ static void test_train_sep(void)
 
 static void test_train_rec(void)
 {
-    /* train-rec / recommend are being written; exercised when present */
+    /* train-rec / recommend: exercised when this build has them */
     char *av[] = {"duet", "train-rec", "--help", NULL};
     if (runv(av, NULL) != 0) {
         fprintf(stderr, "# train-rec not built yet: skipped\n");
         return;
     }
-    CASE(FAIL, "empty.wav", NULL, "train-rec", "--interactions", tp("in/empty.wav"), "--out", tp("out/r.safetensors"));
-    CASE(FAIL, "missing.tsv", NULL, "train-rec", "--interactions", tp("in/missing.tsv"), "--out",
-         tp("out/r.safetensors"));
-    CASE(FAIL, "dir.wav", NULL, "train-rec", "--interactions", tp("in/dir.wav"), "--out", tp("out/r.safetensors"));
+#define TR(expect, file, problem, input, out, ...)                                                          \
+    CASE(expect, file, problem, "train-rec", "--quiet", "--interactions", (char *)(input), "--out",       \
+         (char *)(out), "--epochs", "1", __VA_ARGS__)
+    TR(OK, NULL, NULL, "fixtures/rec/tiny.tsv", tp("out/rec.safetensors"), "--ckpt", tp("out/rec.ckpt"));
+    const char *bad[][3] = {{"in/empty.wav", "empty.wav", NULL},      {"in/text.wav", "text.wav", NULL},
+                            {"in/dir.wav", "dir.wav", NULL},          {"in/missing.tsv", "missing.tsv", NULL},
+                            {"in/binary.txt", "binary.txt", NULL},    {"in/inter_bad.tsv", "inter_bad.tsv", NULL},
+                            {"in/inter_nan.tsv", "inter_nan.tsv", NULL}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        TR(FAIL, bad[i][1], bad[i][2], tp(bad[i][0]), tp("out/r2.safetensors"), "--seed", "1");
+    /* checkpoints to resume from */
+    const char *ck[][3] = {{"in/empty.wav", "empty.wav", NULL},
+                           {"in/missing.ckpt", "missing.ckpt", NULL},
+                           {"in/giant.safetensors", "giant.safetensors", "DUET_MAX_TENSOR_BYTES"},
+                           {"in/tiny.safetensors", "tiny.safetensors", NULL},
+                           {"in/trunc.safetensors", "trunc.safetensors", NULL}};
+    for (size_t i = 0; i < sizeof ck / sizeof *ck; i++)
+        TR(FAIL, ck[i][1], ck[i][2], "fixtures/rec/tiny.tsv", tp("out/r3.safetensors"), "--resume", tp(ck[i][0]));
+    /* outputs */
+    TR(FAIL, "/dev/full", NULL, "fixtures/rec/tiny.tsv", "/dev/full", "--seed", "1");
+    TR(FAIL, "nodir/r.safetensors", NULL, "fixtures/rec/tiny.tsv", tp("out/nodir/r.safetensors"), "--seed", "1");
+    TR(FAIL, "afile/r.safetensors", NULL, "fixtures/rec/tiny.tsv", tp("out/afile/r.safetensors"), "--seed", "1");
+    if (have_ro) TR(FAIL, "ro/r.safetensors", "Read-only", "fixtures/rec/tiny.tsv", tp("ro/r.safetensors"), "--seed", "1");
+    if (have_full)
+        TR(FAIL, "full/r.safetensors", "No space", "fixtures/rec/tiny.tsv", tp("full/r.safetensors"), "--seed", "1");
+#undef TR
+    /* recommend */
+    CASE(OK, NULL, NULL, "recommend", "--model", tp("out/rec.safetensors"), "--user", "u1", "-k", "3");
+    CASE(FAIL, "nosuch", "unknown", "recommend", "--model", tp("out/rec.safetensors"), "--similar", "nosuch");
+    CASE(FAIL, "nosuch", "unknown", "recommend", "--model", tp("out/rec.safetensors"), "--user", "nosuch");
+    const char *models[][3] = {{"in/empty.wav", "empty.wav", NULL},
+                               {"in/text.wav", "text.wav", NULL},
+                               {"in/dir.wav", "dir.wav", NULL},
+                               {"in/missing.safetensors", "missing.safetensors", NULL},
+                               {"in/giant.safetensors", "giant.safetensors", "DUET_MAX_TENSOR_BYTES"},
+                               {"in/hugehdr.safetensors", "hugehdr.safetensors", "cap"},
+                               {"in/tiny.safetensors", "tiny.safetensors", "not an improved-ncf model"},
+                               {"out/rec.ckpt", "rec.ckpt", NULL}};
+    for (size_t i = 0; i < sizeof models / sizeof *models; i++)
+        CASE(FAIL, models[i][1], models[i][2], "recommend", "--model", tp(models[i][0]), "--user", "u1");
 }
 
 static void test_global(void)
