@@ -1,46 +1,293 @@
-/* bench/bench_rec.c: top-10 for every user of a HetRec-sized factor model
- * (1,892 users x 17,632 items, 64 factors, random N(0, 0.1) factors) in
- * batched passes: one cblas_sgemm per batch of 256 users, then a heap top-K
- * per user with the user's training items masked (here ~49 random items per
- * user, like HetRec). Prints users per second (best of R repetitions).
- * Usage: bench_rec [n_users n_items dim reps]
- *        bench_rec neumf [n_users n_items per_user F epochs]
- * The second form times NeuMF training epochs (F predictive factors, 4
- * negatives per positive, batches of 256, Adam) on a random implicit data set
- * of per_user distinct items per user (DeepCF Last.fm size by default:
- * 1,741 users x 2,665 items x 39 = 67,899 positives); prints seconds per
- * epoch (best epoch of `epochs` one-epoch fits). */
+/* bench/bench_rec.c: the recommender benchmarks (peers in bench_rec.py,
+ * driven by bench_rec.sh, which prints the ratios).
+ *
+ * bench_rec topk DIR [n_users n_items dim reps]
+ *   Top-10 for every user of a HetRec-sized factor model (1,892 users x
+ *   17,632 items, 64 factors, N(0, 0.1^2) factors, 49 random training items
+ *   per user masked out) through rec_recommend: one cblas_sgemm per batch of
+ *   256 users, then a heap top-K per user. Writes the factors, the training
+ *   items and duet's top-10 to DIR (U.f32, V.f32, mask.i32, top10.i32) so
+ *   that the NumPy peer ranks the very same scores and the two top-10 lists
+ *   can be compared. Prints users per second (best of reps).
+ *
+ * bench_rec neumf PREFIX [F reps]
+ *   NeuMF training epochs on PREFIX.train.rating (DeepCF Last.fm: 1,741 users
+ *   x 2,665 items, 67,408 positives), F predictive factors (GMF F, MLP
+ *   embeddings 2F, tower 4F -> 2F -> F), 4 negatives per positive drawn per
+ *   epoch (uniform over the items the user has no training row for), batches
+ *   of 256 shuffled samples, BCE with logits, Adam lr 0.001. One epoch =
+ *   sampling + shuffling + every batch's forward, backward and update. Two
+ *   optimiser variants, as in the PyTorch peer:
+ *     dense  every parameter updated by Adam at every step (embedding rows
+ *            with zero gradient too: moments decay, as torch.optim.Adam does
+ *            with dense embedding gradients);
+ *     lazy   the embedding tables updated only in the rows of the batch
+ *            (duet_adam_update_rows; torch.optim.SparseAdam), the rest by Adam.
+ *   The loop is the one of recommender/neumf.c (rec_neumf_step_grads, same
+ *   sampling); a third line times the library's rec_neumf_fit for one epoch
+ *   (lazy, including initialisation and the scoring precomputation) as a
+ *   check that the loop here is the library's. Prints seconds per epoch,
+ *   best of reps epochs (after one warm-up epoch). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../common/progress.h"
 #include "../common/rng.h"
+#include "../nn/layers.h"
+#include "../nn/optim.h"
+#include "../nn/tensor.h"
+#include "../recommender/data.h"
 #include "../recommender/eval.h"
 #include "../recommender/model.h"
 
-static int bench_neumf(int argc, char **argv)
+#define BATCH 256
+
+/* CPU seconds of the process (all threads). */
+static double cpu_now(void)
 {
-    int nu = argc > 2 ? atoi(argv[2]) : 1741, ni = argc > 3 ? atoi(argv[3]) : 2665;
-    int per = argc > 4 ? atoi(argv[4]) : 39, F = argc > 5 ? atoi(argv[5]) : 16, reps = argc > 6 ? atoi(argv[6]) : 3;
-    if (nu < 1 || ni <= per || per < 1 || F < 1 || reps < 1) {
-        fprintf(stderr, "bench_rec neumf: bad arguments\n");
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int write_raw(const char *dir, const char *name, const void *p, size_t bytes)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(p, 1, bytes, f) != bytes || fclose(f) != 0) {
+        fprintf(stderr, "bench_rec: cannot write %s\n", path);
+        return -1;
+    }
+    return 0;
+}
+
+static int bench_topk(int argc, char **argv)
+{
+    const char *dir = argv[2];
+    int nu = argc > 3 ? atoi(argv[3]) : 1892, ni = argc > 4 ? atoi(argv[4]) : 17632;
+    int d = argc > 5 ? atoi(argv[5]) : 64, reps = argc > 6 ? atoi(argv[6]) : 5;
+    const int per = 49;
+    if (nu < 1 || ni < 2 * per || d < 1 || reps < 1) {
+        fprintf(stderr, "bench_rec topk: bad arguments\n");
         return 2;
     }
     duet_rng r;
-    duet_rng_seed(&r, 77);
+    duet_rng_seed(&r, 2024);
+    rec_factors *f = rec_factors_new(nu, ni, d, 0.1f, 0, &r);
     rec_triple *t = malloc((size_t)nu * per * sizeof *t);
-    if (!t) return 1;
-    for (int u = 0; u < nu; u++)
-        for (int k = 0; k < per; k++) { /* distinct items: a random start and stride-1 run */
-            t[(size_t)u * per + k] = (rec_triple){u, (int32_t)((u * 7919 + k) % ni), 1.0f, 0};
+    int32_t *mask = malloc((size_t)nu * per * sizeof *mask);
+    int32_t *users = malloc((size_t)nu * sizeof *users), *out = malloc((size_t)nu * 10 * sizeof *out);
+    if (!f || !t || !mask || !users || !out) {
+        fprintf(stderr, "bench_rec: out of memory\n");
+        return 1;
+    }
+    for (int u = 0; u < nu; u++) {
+        users[u] = u;
+        for (int k = 0; k < per; k++) {
+            int32_t j = (int32_t)duet_rng_below(&r, (uint64_t)ni);
+            mask[(size_t)u * per + k] = j;
+            t[(size_t)u * per + k] = (rec_triple){u, j, 1.0f, 0};
         }
+    }
     rec_csr train;
     duet_err err = {0};
     if (rec_csr_from_triples(&train, nu, ni, t, (int64_t)nu * per, 1, "bench", &err) != DUET_OK) {
         fprintf(stderr, "bench_rec: %s\n", err.msg);
         return 1;
     }
+    const rec_model_def *m = rec_model_find("ials"); /* any dot-product model: the factor scorer */
+    double best = 1e30;
+    for (int rep = 0; rep < reps; rep++) {
+        double t0 = duet_now();
+        if (rec_recommend(m, f, &train, users, nu, 10, BATCH, out, &err) != DUET_OK) {
+            fprintf(stderr, "bench_rec: %s\n", err.msg);
+            return 1;
+        }
+        double dt = duet_now() - t0;
+        if (dt < best) best = dt;
+    }
+    int rc = 0;
+    rc |= write_raw(dir, "U.f32", f->U, (size_t)nu * d * sizeof(float));
+    rc |= write_raw(dir, "V.f32", f->V, (size_t)ni * d * sizeof(float));
+    rc |= write_raw(dir, "mask.i32", mask, (size_t)nu * per * sizeof(int32_t));
+    rc |= write_raw(dir, "top10.i32", out, (size_t)nu * 10 * sizeof(int32_t));
+    printf("duet_users_per_s %.1f (%d users x %d items, dim %d, sgemm per %d users + heap top-10, best of %d: "
+           "%.4f s)\n", nu / best, nu, ni, d, BATCH, reps, best);
+    rec_csr_free(&train);
+    rec_factors_free(f);
+    free(t);
+    free(mask);
+    free(users);
+    free(out);
+    return rc ? 1 : 0;
+}
+
+enum { T_GU, T_GI, T_MU, T_MI, T_W1, T_B1, T_W2, T_B2, T_WO, T_BO, T_N };
+
+static int cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int unique_rows(int32_t *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_i32);
+    int m = 0;
+    for (int k = 0; k < n; k++)
+        if (m == 0 || v[m - 1] != v[k]) v[m++] = v[k];
+    return m;
+}
+
+/* Seconds of the best of `reps` epochs (after one warm-up) of NeuMF on X
+ * with dense (1) or lazy (0) Adam for the embedding tables. */
+static double neumf_epochs(const rec_csr *X, int F, int reps, int dense, double *loss_out, double *cpu_out)
+{
+    const int n_neg = 4;
+    const float lr = 0.001f;
+    duet_params *P = NULL;
+    duet_err err = {0};
+    if (rec_neumf_params_new(X->n_rows, X->n_cols, F, &P, &err) || duet_params_enable_training(P, &err)) {
+        fprintf(stderr, "bench_rec: %s\n", err.msg);
+        exit(1);
+    }
+    duet_rng r;
+    duet_rng_seed(&r, 7);
+    for (int k = T_GU; k <= T_MI; k++) duet_init_normal(duet_params_data(P, k), P->info[k].numel, 0, 0.01f, &r);
+    const int lin[3][3] = {{T_W1, T_B1, 4}, {T_W2, T_B2, 2}, {T_WO, T_BO, 2}};
+    for (int l = 0; l < 3; l++) {
+        float a = 1.0f / sqrtf((float)(lin[l][2] * F));
+        duet_init_uniform(duet_params_data(P, lin[l][0]), P->info[lin[l][0]].numel, -a, a, &r);
+        duet_init_uniform(duet_params_data(P, lin[l][1]), P->info[lin[l][1]].numel, -a, a, &r);
+    }
+    int64_t n_samp = X->nnz * (1 + n_neg);
+    int32_t *su = malloc((size_t)n_samp * sizeof *su), *si = malloc((size_t)n_samp * sizeof *si);
+    float *sy = malloc((size_t)n_samp * sizeof *sy);
+    int64_t *perm = malloc((size_t)n_samp * sizeof *perm);
+    float *work = malloc(rec_neumf_work_floats(F, BATCH) * sizeof *work);
+    int32_t nmax = X->n_rows > X->n_cols ? X->n_rows : X->n_cols;
+    int32_t *all = malloc((size_t)nmax * sizeof *all);
+    if (!su || !si || !sy || !perm || !work || !all) {
+        fprintf(stderr, "bench_rec: out of memory\n");
+        exit(1);
+    }
+    for (int32_t k = 0; k < nmax; k++) all[k] = k;
+    int32_t bu[BATCH], bi[BATCH], ru[BATCH], ri[BATCH];
+    float by[BATCH];
+    duet_adam opt = duet_adam_default(0.0f, 0);
+    double best = 1e30, best_cpu = 1e30, loss = 0;
+    for (int ep = 0; ep <= reps; ep++) {
+        double t0 = duet_now(), c0 = cpu_now();
+        int64_t s = 0;
+        for (int32_t u = 0; u < X->n_rows; u++) {
+            int64_t deg = X->indptr[u + 1] - X->indptr[u];
+            for (int64_t q = X->indptr[u]; q < X->indptr[u + 1]; q++) {
+                su[s] = u;
+                si[s] = X->indices[q];
+                sy[s++] = 1.0f;
+                if (deg >= X->n_cols) continue;
+                for (int k = 0; k < n_neg; k++) {
+                    int32_t j;
+                    do j = (int32_t)duet_rng_below(&r, (uint64_t)X->n_cols);
+                    while (rec_csr_has(X, u, j));
+                    su[s] = u;
+                    si[s] = j;
+                    sy[s++] = 0.0f;
+                }
+            }
+        }
+        for (int64_t k = 0; k < s; k++) perm[k] = k;
+        for (int64_t k = s - 1; k > 0; k--) {
+            int64_t j = (int64_t)duet_rng_below(&r, (uint64_t)k + 1), tt = perm[k];
+            perm[k] = perm[j];
+            perm[j] = tt;
+        }
+        double loss_sum = 0;
+        int64_t nb = 0;
+        for (int64_t b0 = 0; b0 < s; b0 += BATCH) {
+            int B = (int)(s - b0 < BATCH ? s - b0 : BATCH);
+            for (int k = 0; k < B; k++) {
+                int64_t q = perm[b0 + k];
+                bu[k] = ru[k] = su[q];
+                bi[k] = ri[k] = si[q];
+                by[k] = sy[q];
+            }
+            loss_sum += rec_neumf_step_grads(P, F, bu, bi, by, B, NULL, work);
+            nb++;
+            if (duet_adam_step(&opt, P, lr, &err)) {
+                fprintf(stderr, "bench_rec: %s\n", err.msg);
+                exit(1);
+            }
+            if (dense) {
+                duet_adam_update_rows(&opt, P, T_GU, all, (size_t)X->n_rows, lr);
+                duet_adam_update_rows(&opt, P, T_MU, all, (size_t)X->n_rows, lr);
+                duet_adam_update_rows(&opt, P, T_GI, all, (size_t)X->n_cols, lr);
+                duet_adam_update_rows(&opt, P, T_MI, all, (size_t)X->n_cols, lr);
+                for (int k = T_GU; k <= T_MI; k++)
+                    memset(duet_params_grad(P, k), 0, P->info[k].numel * sizeof(float));
+            } else {
+                int nru = unique_rows(ru, B), nri = unique_rows(ri, B);
+                duet_adam_update_rows(&opt, P, T_GU, ru, (size_t)nru, lr);
+                duet_adam_update_rows(&opt, P, T_MU, ru, (size_t)nru, lr);
+                duet_adam_update_rows(&opt, P, T_GI, ri, (size_t)nri, lr);
+                duet_adam_update_rows(&opt, P, T_MI, ri, (size_t)nri, lr);
+                for (int k = 0; k < nru; k++) {
+                    memset(duet_params_grad(P, T_GU) + (size_t)ru[k] * F, 0, (size_t)F * sizeof(float));
+                    memset(duet_params_grad(P, T_MU) + (size_t)ru[k] * 2 * F, 0, (size_t)2 * F * sizeof(float));
+                }
+                for (int k = 0; k < nri; k++) {
+                    memset(duet_params_grad(P, T_GI) + (size_t)ri[k] * F, 0, (size_t)F * sizeof(float));
+                    memset(duet_params_grad(P, T_MI) + (size_t)ri[k] * 2 * F, 0, (size_t)2 * F * sizeof(float));
+                }
+            }
+            for (int k = T_W1; k < T_N; k++) memset(duet_params_grad(P, k), 0, P->info[k].numel * sizeof(float));
+        }
+        double dt = duet_now() - t0, dc = cpu_now() - c0;
+        loss = loss_sum / (double)nb;
+        if (ep > 0 && dt < best) best = dt; /* epoch 0 is the warm-up */
+        if (ep > 0 && dc < best_cpu) best_cpu = dc;
+    }
+    *loss_out = loss;
+    *cpu_out = best_cpu;
+    duet_params_free(P);
+    free(su);
+    free(si);
+    free(sy);
+    free(perm);
+    free(work);
+    free(all);
+    return best;
+}
+
+static int bench_neumf(int argc, char **argv)
+{
+    const char *prefix = argv[2];
+    int F = argc > 3 ? atoi(argv[3]) : 16, reps = argc > 4 ? atoi(argv[4]) : 3;
+    if (F < 1 || F > 512 || reps < 1) {
+        fprintf(stderr, "bench_rec neumf: bad arguments\n");
+        return 2;
+    }
+    rec_ncf *d = NULL;
+    duet_err err = {0};
+    if (rec_load_ncf(prefix, &d, &err) != DUET_OK) {
+        fprintf(stderr, "bench_rec: %s\n", err.msg);
+        return 1;
+    }
+    const rec_csr *X = &d->train;
+    const char *what[2] = {"lazy", "dense"};
+    for (int dense = 1; dense >= 0; dense--) {
+        double loss, cpu;
+        double s = neumf_epochs(X, F, reps, dense, &loss, &cpu);
+        printf("duet_neumf_epoch_s %s %.4f cpu_s %.4f (%d users x %d items, %lld positives, F %d, 4 negatives, "
+               "batch %d, Adam lr 0.001, %s embeddings, best of %d epochs after 1 warm-up, last loss %.4f)\n",
+               what[dense], s, cpu, X->n_rows, X->n_cols, (long long)X->nnz, F, BATCH, what[dense], reps, loss);
+        fflush(stdout);
+    }
+    /* the library's own fit, one epoch per call (lazy) */
     const rec_model_def *m = rec_model_find("neumf");
     rec_params p = {0};
     p.dim = F;
@@ -48,10 +295,10 @@ static int bench_neumf(int argc, char **argv)
     p.epochs = 1;
     p.lr = 0.001f;
     rec_fit_ctx ctx = {0};
-    ctx.train = &train;
+    ctx.train = X;
     ctx.progress = -1;
     double best = 1e30;
-    for (int rep = 0; rep < reps; rep++) {
+    for (int rep = 0; rep < 1; rep++) {
         void *st = NULL;
         ctx.seed = (uint64_t)rep + 1;
         double t0 = duet_now();
@@ -63,62 +310,17 @@ static int bench_neumf(int argc, char **argv)
         if (dt < best) best = dt;
         m->free_state(st);
     }
-    printf("duet_neumf_epoch_s %.4f (%d users x %d items, %lld positives, F %d, 4 negatives, batch 256, best of %d)\n",
-           best, nu, ni, (long long)train.nnz, F, reps);
-    rec_csr_free(&train);
-    free(t);
+    printf("duet_neumf_fit_s lazy %.4f (rec_neumf_fit, 1 epoch incl. init and scoring precomputation, one run)\n",
+           best);
+    rec_ncf_free(d);
     return 0;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && !strcmp(argv[1], "neumf")) return bench_neumf(argc, argv);
-    int nu = argc > 1 ? atoi(argv[1]) : 1892, ni = argc > 2 ? atoi(argv[2]) : 17632;
-    int d = argc > 3 ? atoi(argv[3]) : 64, reps = argc > 4 ? atoi(argv[4]) : 5;
-    if (nu < 1 || ni < 50 || d < 1 || reps < 1) {
-        fprintf(stderr, "bench_rec: bad arguments\n");
-        return 2;
-    }
-    duet_rng r;
-    duet_rng_seed(&r, 2024);
-    rec_factors *f = rec_factors_new(nu, ni, d, 0.1f, 0, &r);
-    /* training matrix: 49 random items per user (masked from the top-K) */
-    int per = 49;
-    rec_triple *t = malloc((size_t)nu * per * sizeof *t);
-    int32_t *users = malloc((size_t)nu * sizeof *users), *out = malloc((size_t)nu * 10 * sizeof *out);
-    if (!f || !t || !users || !out) {
-        fprintf(stderr, "bench_rec: out of memory\n");
-        return 1;
-    }
-    for (int u = 0; u < nu; u++) {
-        users[u] = u;
-        for (int k = 0; k < per; k++) t[(size_t)u * per + k] = (rec_triple){u, (int32_t)duet_rng_below(&r, ni), 1.0f, 0};
-    }
-    rec_csr train;
-    duet_err err = {0};
-    if (rec_csr_from_triples(&train, nu, ni, t, (int64_t)nu * per, 1, "bench", &err) != DUET_OK) {
-        fprintf(stderr, "bench_rec: %s\n", err.msg);
-        return 1;
-    }
-    const rec_model_def *m = rec_model_find("ials"); /* any dot-product model: the factor scorer */
-    double best = 1e30;
-    long check = 0;
-    for (int rep = 0; rep < reps; rep++) {
-        double t0 = duet_now();
-        if (rec_recommend(m, f, &train, users, nu, 10, 256, out, &err) != DUET_OK) {
-            fprintf(stderr, "bench_rec: %s\n", err.msg);
-            return 1;
-        }
-        double dt = duet_now() - t0;
-        if (dt < best) best = dt;
-        check += out[0];
-    }
-    printf("duet_users_per_s %.1f (%d users x %d items, dim %d, best of %d: %.4f s) [check %ld]\n", nu / best, nu, ni,
-           d, reps, best, check);
-    rec_csr_free(&train);
-    rec_factors_free(f);
-    free(t);
-    free(users);
-    free(out);
-    return 0;
+    if (argc > 2 && !strcmp(argv[1], "neumf")) return bench_neumf(argc, argv);
+    if (argc > 2 && !strcmp(argv[1], "topk")) return bench_topk(argc, argv);
+    fprintf(stderr, "usage: bench_rec topk DIR [n_users n_items dim reps]\n"
+                    "       bench_rec neumf NCF_PREFIX [F reps]\n");
+    return 2;
 }
