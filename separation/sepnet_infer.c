@@ -901,7 +901,7 @@ static duet_status run_batch(sepnet_stream *s, duet_err *err)
     /* frames before the start of the first chunk not yet done are final */
     int64_t kd = s->items_done / s->C;
     int64_t fin = (kd - 1) * s->H;
-    if (s->finished && s->next_k < 0) fin = s->tm; /* every chunk collected and run */
+    if (s->finished && (s->next_k < 0 || fin > s->tm)) fin = s->tm; /* no frames past the end */
     while (s->mask_final < fin) {
         int64_t t = s->mask_final;
         for (int ch = 0; ch < s->C; ch++) {

@@ -214,6 +214,8 @@ static void test_wiener(void)
     for (int c = 0; c < 2; c++)
         for (int64_t i = 0; i < mix.frames; i++) e += (double)v2.ch[c][i] * v2.ch[c][i];
     CHECK(isfinite(e) && e > 0);
+    duet_audio_free(&v2);
+    duet_audio_free(&a2);
     /* bad arguments */
     o.wiener_iters = -1;
     CHECK(sepnet_separate(net, &mix, &o, &v2, &a2, NULL) == DUET_ERR_ARG);
@@ -314,7 +316,7 @@ static void write_raw_float_wav(const char *path, const float *x, int channels, 
     fwrite(&bits, 2, 1, f);
     fwrite("data", 1, 4, f);
     fwrite(&datasz, 4, 1, f);
-    fwrite(x, 4, (size_t)(frames * channels), f);
+    if (frames > 0) fwrite(x, 4, (size_t)(frames * channels), f);
     fclose(f);
 }
 
