@@ -17,7 +17,8 @@
  * the one the fixture was made from (sum of |weights| differs), that check
  * says so and is skipped: rerun fixtures/gen_sepnet_torch.py
  * (bench/bench_sepnet.sh compares against PyTorch on the current model at
- * every run). */
+ * every run).
+ * Also: nn/attention.c's evaluation forward equals its training forward. */
 #include "../nn/nn.h"
 #include "../separation/sepnet.h"
 #include "check.h"
@@ -161,11 +162,49 @@ static void test_shipped_model(void)
     duet_st_free(g);
 }
 
+/* nn/attention.c's evaluation forward (no cache; fused row kernel for
+ * C <= 16, per-group sgemm above) against the training forward, both axes,
+ * odd lengths (exp tail), 1 and 2 workers. */
+static void test_attn_eval_matches_forward(void)
+{
+    const int cases[][6] = {/* B, C, H, W, Cq, axis */
+                            {2, 4, 6, 37, 2, DUET_ATTN_W},
+                            {1, 16, 3, 20, 2, DUET_ATTN_W},
+                            {2, 5, 4, 9, 2, DUET_ATTN_FULL},
+                            {2, 24, 5, 7, 3, DUET_ATTN_FULL}};
+    for (int ci = 0; ci < 4; ci++) {
+        duet_attn_dims d = {cases[ci][0], cases[ci][1], cases[ci][2], cases[ci][3], cases[ci][4], cases[ci][5]};
+        size_t n = (size_t)d.B * d.C * d.H * d.W, np = (size_t)d.C * d.C + 2 * (size_t)d.Cq * d.C + 2 * d.Cq + d.C + 1;
+        float *x = malloc(n * sizeof(float)), *y0 = malloc(n * sizeof(float)), *y1 = malloc(n * sizeof(float));
+        float *p = malloc(np * sizeof(float)), *cache = malloc(duet_attn_cache_floats(&d) * sizeof(float));
+        size_t wn = duet_attn_eval_work_floats(&d, 2);
+        float *work = malloc(wn * sizeof(float));
+        REQUIRE(x && y0 && y1 && p && cache && work);
+        duet_rng rng;
+        duet_rng_seed(&rng, 3 + (uint64_t)ci);
+        for (size_t i = 0; i < n; i++) x[i] = 2.0f * duet_rng_normal(&rng);
+        for (size_t i = 0; i < np; i++) p[i] = duet_rng_normal(&rng);
+        const float *wq = p, *wk = wq + d.Cq * d.C, *wv = wk + d.Cq * d.C, *bq = wv + d.C * d.C, *bk = bq + d.Cq;
+        const float *bv = bk + d.Cq, *gm = bv + d.C;
+        duet_attn_forward(y0, cache, x, wq, bq, wk, bk, wv, bv, gm, &d);
+        for (int workers = 1; workers <= 2; workers++) {
+            duet_nn_set_threads(DUET_THREADS_OMP, workers);
+            duet_attn_forward_eval(y1, work, duet_attn_eval_work_floats(&d, workers), x, wq, bq, wk, bk, wv, bv, gm,
+                                   &d);
+            double e = max_abs_err(y0, y1, n);
+            CHECK_MSG(e <= 1e-5, "case %d, %d workers: max abs err %.2e", ci, workers, e);
+        }
+        duet_nn_set_threads(DUET_THREADS_OMP, 2);
+        free(x), free(y0), free(y1), free(p), free(cache), free(work);
+    }
+}
+
 int main(void)
 {
     duet_nn_set_threads(DUET_THREADS_OMP, 2);
     RUN(test_tiny_fem);
     RUN(test_tiny_tconv);
     RUN(test_shipped_model);
+    RUN(test_attn_eval_matches_forward);
     return check_summary();
 }
