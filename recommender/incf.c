@@ -1828,6 +1828,7 @@ static duet_status table_fit(int variant, const rec_fit_ctx *ctx, const rec_para
     c.id_dropout = variant == REC_INCF_NO_CONTENT ? 0.0f : p->alpha;
     c.loss = p->weighting;
     c.refit = p->shrink > 0;
+    if (p->reg >= 1) c.patience = (int)p->reg;
     rec_incf *m = NULL;
     duet_status st = rec_incf_train(ctx, &c, NULL, &m, err);
     if (st) return st;

@@ -150,7 +150,8 @@ const char *rec_incf_describe(const rec_incf *m);
 
 /* Model-table entry points (model.c): the fit wrappers map rec_params
  * (dim, k = negatives, epochs = max epochs, lr, alpha = id dropout,
- * weighting = loss 0 BCE / 1 BPR, shrink = refit flag) onto a variant. */
+ * weighting = loss 0 BCE / 1 BPR, shrink = refit flag, reg = patience when >= 1)
+ * onto a variant. */
 duet_status rec_incf_fit_full(const rec_fit_ctx *, const rec_params *, void **, duet_err *);
 duet_status rec_incf_fit_no_w2v(const rec_fit_ctx *, const rec_params *, void **, duet_err *);
 duet_status rec_incf_fit_no_outer(const rec_fit_ctx *, const rec_params *, void **, duet_err *);
