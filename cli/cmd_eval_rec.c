@@ -19,6 +19,7 @@ typedef struct eval_rec_opts {
     const char *item_attrs, *item_features, *spotify, *kg;
     const char *models;
     const char *json;
+    const char *incf; /* "key=value,..." overriding the improved-ncf configuration */
     long seeds, seed0, k;
     int cold, no_tune, no_side, progress;
 } eval_rec_opts;
@@ -49,6 +50,8 @@ static void usage(FILE *f)
             "  --no-tune            use each model's first configuration instead of tuning on validation\n"
             "  --json FILE          also write {\"models\": {name: {\"HR@10\": .., \"HR@10.std\": ..}}}\n"
             "  --progress           progress on stderr even when it is not a terminal\n"
+            "  --incf k=v,...       improved-ncf* configuration instead of the table's: loss=bce|bpr,\n"
+            "                       lr, dim, negatives, epochs, dropout (item id), patience, refit=0|1\n"
             "\nmodels:\n");
     int n;
     const rec_model_def *t = rec_models(&n);
@@ -77,6 +80,7 @@ static int parse(int argc, char **argv, eval_rec_opts *o)
         else if (!strcmp(a, "--kg")) slot = &o->kg;
         else if (!strcmp(a, "--models")) slot = &o->models;
         else if (!strcmp(a, "--json")) slot = &o->json;
+        else if (!strcmp(a, "--incf")) slot = &o->incf;
         else if (!strcmp(a, "--cold-start")) o->cold = 1;
         else if (!strcmp(a, "--no-tune")) o->no_tune = 1;
         else if (!strcmp(a, "--no-side")) o->no_side = 1;
@@ -200,6 +204,54 @@ int cmd_eval_rec(int argc, char **argv)
         const rec_model_def *t = rec_models(&n);
         for (int i = 0; i < n && n_run < MAX_MODELS; i++)
             if (t[i].fit) run[n_run++] = &t[i];
+    }
+
+    /* --incf: one configuration for the improved-ncf models */
+    static rec_model_def incf_defs[MAX_MODELS];
+    static rec_params incf_grid[1];
+    if (o.incf) {
+        rec_params p = {0, 4, 32, 12, 5e-3f, 0, 0.2f, 0};
+        const rec_model_def *base = rec_model_find("improved-ncf");
+        if (base && base->n_grid > 0) p = base->grid[0];
+        char *list = strdup(o.incf);
+        if (!list) return cli_fail("eval-rec", DUET_ERR_NOMEM, NULL);
+        int bad = 0;
+        for (char *save = NULL, *kv = strtok_r(list, ",", &save); kv && !bad; kv = strtok_r(NULL, ",", &save)) {
+            char *eq = strchr(kv, '=');
+            if (!eq) {
+                bad = 1;
+                break;
+            }
+            *eq = 0;
+            const char *key = kv, *val = eq + 1;
+            char *end;
+            double v = strtod(val, &end);
+            int num_ok = end != val && *end == 0;
+            if (!strcmp(key, "loss") && (!strcmp(val, "bce") || !strcmp(val, "bpr"))) p.weighting = !strcmp(val, "bpr");
+            else if (!num_ok) bad = 1;
+            else if (!strcmp(key, "lr") && v > 0 && v < 1) p.lr = (float)v;
+            else if (!strcmp(key, "dim") && v >= 4 && v <= 256) p.dim = (int)v;
+            else if (!strcmp(key, "negatives") && v >= 1 && v <= 50) p.k = (int)v;
+            else if (!strcmp(key, "epochs") && v >= 1 && v <= 1000) p.epochs = (int)v;
+            else if (!strcmp(key, "dropout") && v >= 0 && v < 1) p.alpha = (float)v;
+            else if (!strcmp(key, "patience") && v >= 1 && v <= 1000) p.reg = (float)(int)v;
+            else if (!strcmp(key, "refit") && (v == 0 || v == 1)) p.shrink = (float)v;
+            else bad = 1;
+        }
+        free(list);
+        if (bad) {
+            cli_error("eval-rec", "--incf: expected key=value,... with loss=bce|bpr, lr, dim, negatives, epochs, "
+                                  "dropout, patience, refit=0|1 in range");
+            return 2;
+        }
+        incf_grid[0] = p;
+        for (int i = 0; i < n_run; i++)
+            if (!strncmp(run[i]->name, "improved-ncf", 12)) {
+                incf_defs[i] = *run[i];
+                incf_defs[i].grid = incf_grid;
+                incf_defs[i].n_grid = 1;
+                run[i] = &incf_defs[i];
+            }
     }
 
     rec_eval_opts eo;
