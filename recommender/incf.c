@@ -993,6 +993,8 @@ static duet_status prepare_inputs(rec_incf *m, const rec_fit_ctx *ctx, duet_err 
         return st;
     }
     if (!m->use_content) m->has_ia = m->has_kg = m->has_ut = m->has_fr = 0, m->nf = 0;
+    /* item id dropout only helps when the item group has content to fall back on */
+    if (!m->has_ia && !m->has_kg && !m->nf) m->c.id_dropout = 0;
     set_dims(m);
     st = build_params(m, 1, err);
     if (!st && w2v_tab && m->slot[S_TOK] >= 0)

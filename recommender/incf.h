@@ -33,7 +33,8 @@
  * logits (pointwise) or BPR (each positive against each of its negatives);
  * Adam (dense layers) and lazy row-wise Adam (id and token tables). Item id
  * dropout: with probability id_dropout a training sample sees E_i = 0, so the
- * item group learns to stand on its content (cold start). Early stopping:
+ * item group learns to stand on its content (cold start; off when items
+ * have no attributes or features). Early stopping:
  * after every epoch NDCG@10 on the validation matrix (ctx->valid; up to
  * 500 of its users; when every validation item is absent from training
  * the candidates are those absent items, as in the cold-start protocol);
