@@ -3,6 +3,7 @@
 #include "data.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -385,6 +386,13 @@ static int parse_float(const char *s, double *out)
     return 0;
 }
 
+/* A weight stored as a float stays finite and > 0: normal floats only
+ * (1e-139 would round to 0, 1e-40 to a subnormal). */
+static int weight_ok(double w)
+{
+    return isfinite(w) && w >= FLT_MIN && w <= 3e38;
+}
+
 static int parse_id(const char *s, long *out)
 {
     char *end;
@@ -527,9 +535,10 @@ static duet_status read_interactions(linereader *lr, rec_dataset *ds, int commen
                                   (long long)lr->line, f[2]);
                 goto done;
             }
-            if (!isfinite(w) || !(w > 0) || w > 3e38) {
+            if (!weight_ok(w)) {
                 st = duet_err_set(err, isfinite(w) ? DUET_ERR_FORMAT : DUET_ERR_NAN,
-                                  "%s:%lld: weight %s must be a finite number > 0", lr->path, (long long)lr->line, f[2]);
+                                  "%s:%lld: weight %s must be a finite number > 0 (from 1.2e-38 to 3e38)", lr->path,
+                                  (long long)lr->line, f[2]);
                 goto done;
             }
         }
@@ -1266,8 +1275,9 @@ static duet_status ncf_read(linereader *lr, char **f, rec_ncf **out, duet_err *e
                               u > i ? u : i, lim->max_ids - 1);
             goto done;
         }
-        if (parse_float(f[2], &w) != 0 || !isfinite(w) || !(w > 0) || w > 3e38) {
-            st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: weight '%s' must be a finite number > 0", ptr,
+        if (parse_float(f[2], &w) != 0 || !weight_ok(w)) {
+            st = duet_err_set(err, DUET_ERR_FORMAT,
+                              "%s:%lld: weight '%s' must be a finite number > 0 (from 1.2e-38 to 3e38)", ptr,
                               (long long)lr[0].line, f[2]);
             goto done;
         }

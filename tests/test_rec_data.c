@@ -415,6 +415,15 @@ static void test_hostile_tsv(void)
     EXPECT_ERR(rec_load_interactions_tsv(tmpfile_with("w.tsv", "a\tx\t1\na\ty\tNaN"), &ds, &e_), DUET_ERR_NAN,
                "w.tsv:2: weight NaN");
     EXPECT_ERR(rec_load_interactions_tsv(tmpfile_with("w.tsv", "a\tx\t-inf\n"), &ds, &e_), DUET_ERR_NAN, "w.tsv:1:");
+    /* weights that a float cannot hold as a positive normal number (found by fuzz_rec_tsv: 1e-139 became 0) */
+    EXPECT_ERR(rec_load_interactions_tsv(tmpfile_with("w.tsv", "a\tx\t1e-139\n"), &ds, &e_), DUET_ERR_FORMAT,
+               "w.tsv:1: weight 1e-139 must be a finite number > 0 (from 1.2e-38 to 3e38)");
+    EXPECT_ERR(rec_load_interactions_tsv(tmpfile_with("w.tsv", "a\tx\t1\nb\tx\t1e-40\n"), &ds, &e_), DUET_ERR_FORMAT,
+               "w.tsv:2: weight 1e-40");
+    REQUIRE(rec_load_interactions_tsv(tmpfile_with("w.tsv", "a\tx\t2e-38\n"), &ds, &err) == DUET_OK);
+    CHECK(weight_of(ds, "a", "x") > 0);
+    rec_dataset_free(ds);
+    ds = NULL;
     /* huge ids are opaque strings */
     char big[6000];
     memset(big, '9', 5000);
@@ -536,6 +545,8 @@ static void test_hostile_ncf(void)
     EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, "h.train.rating:2: weight '-2' must be");
     NCF3("0\t1\tnan\n", "0\t2\n", "(0,2)\t1\n");
     EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, "h.train.rating:1: weight 'nan'");
+    NCF3("0\t1\t1e-45\n", "0\t2\n", "(0,2)\t1\n");
+    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, "h.train.rating:1: weight '1e-45'");
     NCF3("0\t1\tinf\n", "0\t2\n", "(0,2)\t1\n");
     EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, "h.train.rating:1: weight 'inf'");
     /* huge ids: past long, past the 2^24 cap, past a configured cap */
