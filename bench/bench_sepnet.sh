@@ -77,8 +77,8 @@ bench_one() { # tag model rounds
             END { printf "  per round: inference%s; training step%s\n", i, s }'
     fi
     peak=$(awk '$1 == "sgemm_peak_gflops" { print $2 }' "$d/duet")
-    awk -v p="$peak" '$1 == "conv" { f += $8 * $9; t += $9; over += $8 > p
-        printf "  conv %-28s %3d<-%-3d k%d %4dx%-4d %7.2f GFLOP/s %5.1f%% of peak%s\n", $2, $3, $4, $5, $6, $7, $8, 100 * $8 / p, $8 > p ? " *" : "" }
+    awk -v p="$peak" '$1 == "conv" { f += $8 * $9; t += $9; over += ($8 > p)
+        printf "  conv %-28s %3d<-%-3d k%d %4dx%-4d %7.2f GFLOP/s %5.1f%% of peak%s\n", $2, $3, $4, $5, $6, $7, $8, 100 * $8 / p, ($8 > p) ? " *" : "" }
         END { if (over) print "  * above the peak: that layer (tiny, best of 8) was timed in a quieter moment than both peak measurements"
               printf "cblas_sgemm peak (1024^3, 2 threads): %.1f GFLOP/s; all conv layers at inference size: %.2f GFLOP/s = %.1f%% of peak (%.1f ms per batch of 2 chunks)\n", p, f / t, 100 * f / t / p, t }' "$d/duet"
 }
