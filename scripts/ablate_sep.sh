@@ -7,6 +7,7 @@
 # Defaults: build/duet, runs/abl, 400 steps, all five variants. One thread per
 # run; two scripts with disjoint VARIANTS can share a 2-core machine. Each run
 # checkpoints and resumes; a variant is skipped once OUTDIR/<v>.done exists.
+# EVAL=0 skips the held-out eval-sep (the training log's validation SDR remains).
 set -eu
 DUET=${1:-build/duet}
 OUT=${2:-runs/abl}
@@ -25,7 +26,7 @@ for v in $VARIANTS; do
             >> "$OUT/$v.log" 2>&1
         touch "$OUT/$v.done"
     fi
-    if [ ! -f "$OUT/$v.json" ]; then
+    if [ "${EVAL:-1}" = 1 ] && [ ! -f "$OUT/$v.json" ]; then
         OMP_WAIT_POLICY=PASSIVE "$DUET" eval-sep --ref "$DATA/mir1k" --tracks 'bobon_*,fdps_*' \
             --method model --model "$OUT/$v.safetensors" -j 1 --json "$OUT/$v.json" \
             > "$OUT/$v.table" 2>> "$OUT/$v.log"
