@@ -122,9 +122,11 @@ typedef struct rec_limits {
 rec_limits rec_limits_default(void);
 
 /* Load a generic interactions TSV into a new data set (*out owned by the
- * caller). Errors: IO (open/read), FORMAT (malformed line, bad or
- * non-positive weight, duplicate pair: all with line numbers), EMPTY (no
- * interactions), NOMEM. */
+ * caller; NULL on error). Weights must lie in [1.2e-38, 3e38] so that they
+ * stay positive normal floats. Errors: IO (open/read), FORMAT (malformed
+ * line, bad or non-positive weight: with line numbers), NAN (NaN/Inf
+ * weight), EMPTY (no interactions), RANGE (a limit; summed duplicates over
+ * 3.4e38), NOMEM. */
 duet_status rec_load_interactions_tsv(const char *path, rec_dataset **out, duet_err *err);
 
 /* As rec_load_interactions_tsv, with limits (NULL: the defaults), which the
@@ -138,7 +140,10 @@ duet_status rec_load_interactions_file(FILE *f, const char *name, const rec_limi
 
 /* Add item attributes `item<TAB>key<TAB>value` as tokens "key=value"
  * (weight 1 per row, repeats add up). Replaces nothing: tokens accumulate
- * with any already loaded. Errors: IO, FORMAT (line number), NOMEM. */
+ * with any already loaded; all three fields must be non-empty. Errors: IO,
+ * FORMAT (line number), EMPTY (no attribute row), RANGE (a limit), NOMEM.
+ * After an error the tokens read so far stay in ds->tokens (the attribute
+ * matrix keeps its rows and is as wide as the token table). */
 duet_status rec_load_item_attrs_tsv(rec_dataset *ds, const char *path, duet_err *err);
 
 /* As rec_load_item_attrs_tsv from an open stream (not closed). */
@@ -148,7 +153,9 @@ duet_status rec_load_item_attrs_file(rec_dataset *ds, FILE *f, const char *name,
  * the item id; columns from first_col to the end are numbers (every row must
  * have as many fields as the header; NaN/Inf are errors). Generic files use
  * id_col 0, first_col 1; the Spotify file uses id_col 0, first_col 3.
- * Replaces features loaded before. Errors: IO, FORMAT, NAN, EMPTY, NOMEM. */
+ * Replaces features loaded before (kept on error). Errors: IO, FORMAT, NAN,
+ * EMPTY (no header, or a header and no row), RANGE (more than 4096 columns,
+ * items x features over lim.max_cells, a line over lim.max_line), NOMEM. */
 duet_status rec_load_item_features_tsv(rec_dataset *ds, const char *path, int id_col,
                                        int first_col, duet_err *err);
 /* As rec_load_item_features_tsv from an open stream (not closed); spotify = 1
