@@ -343,7 +343,7 @@ static void test_protocols_run_and_repeat(void)
     rec_eval_opts_default(&o);
     o.n_seeds = 2;
     o.progress = -1;
-    rec_side side = {&ds->item_attr, ds->item_feats, ds->has_feats, ds->n_feats, NULL, NULL};
+    rec_side side = {&ds->item_attr, ds->item_feats, ds->has_feats, ds->n_feats, NULL, NULL, NULL, NULL};
     const char *names[] = {"popularity", "item-knn", "ease", "content", "bpr-mf"};
     for (int n = 0; n < 5; n++) {
         const rec_model_def *m = rec_model_find(names[n]);
@@ -362,10 +362,12 @@ static void test_protocols_run_and_repeat(void)
         CHECK(r1.n_users > 0);
         o.cold_frac = 0.1;
     }
-    /* a model that is not built yet */
+    /* a model entry without a fit function is refused */
     rec_eval_result r;
     duet_err err = {0};
-    CHECK(rec_eval_full(rec_model_find("improved-ncf"), &ds->ui, &side, 0, &o, &r, &err) == DUET_ERR_UNSUPPORTED);
+    rec_model_def unbuilt = *rec_model_find("popularity");
+    unbuilt.fit = NULL;
+    CHECK(rec_eval_full(&unbuilt, &ds->ui, &side, 0, &o, &r, &err) == DUET_ERR_UNSUPPORTED);
     rec_dataset_free(ds);
 
     rec_ncf *d = NULL;
