@@ -204,7 +204,9 @@ static duet_status scan_existing(duet_catalog_out *o, const char *path, const ch
     struct stat sb;
     if (stat(path, &sb) == 0 && sb.st_size > good && truncate(path, good) != 0)
         return duet_err_set(err, DUET_ERR_IO, "cannot cut the incomplete last row: %s", strerror(errno));
-    qsort(o->ids, o->n_ids, sizeof *o->ids, cmp_str);
+    /* a header without rows (killed before the first row) leaves ids NULL:
+     * qsort(NULL, 0) is undefined behaviour (UBSan) */
+    if (o->n_ids > 1) qsort(o->ids, o->n_ids, sizeof *o->ids, cmp_str);
     return DUET_OK;
 }
 
