@@ -25,6 +25,13 @@ int cli_fail(const char *what, duet_status st, const duet_err *err);
 int cli_parse_int(const char *opt, const char *s, long lo, long hi, long *out);
 int cli_parse_double(const char *opt, const char *s, double lo, double hi, double *out);
 
+/* One-line message for a getopt_long failure, for parsers that set
+ * opterr = 0 and start their short-option string with ':': c is what
+ * getopt_long returned (':' missing argument, '?' unknown option). Prints
+ * "duet: <cmd>: ..." naming the option and pointing at `duet <cmd> --help`;
+ * returns 2 (the usage exit status). */
+int cli_bad_option(const char *cmd, int c, int argc, char **argv);
+
 /* Make the folder `path` and its parents (like mkdir -p). 0 or -1 (errno set). */
 int cli_mkdirs(const char *path);
 

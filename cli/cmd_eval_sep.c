@@ -297,9 +297,10 @@ int cmd_eval_sep(int argc, char **argv)
                                          {"jobs", required_argument, 0, 'j'},   {"verbose", no_argument, 0, 'v'},
                                          {"wiener", required_argument, 0, 'W'},
                                          {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+    opterr = 0;
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "r:e:m:t:j:vh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":r:e:m:t:j:vh", opts, NULL)) != -1) {
         long v;
         switch (c) {
         case 'r': ref = optarg; break;
@@ -320,7 +321,7 @@ int cmd_eval_sep(int argc, char **argv)
             break;
         case 'v': verbose = 1; break;
         case 'h': eval_sep_usage(stdout); return 0;
-        default: eval_sep_usage(stderr); return 2;
+        default: return cli_bad_option("eval-sep", c, argc, argv);
         }
     }
     if (optind < argc) {

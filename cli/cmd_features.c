@@ -228,10 +228,11 @@ int cmd_features(int argc, char **argv)
                                        {"no-progress", no_argument, 0, O_NOPROG},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
+    opterr = 0;
     optind = 1;
     int c;
     long v;
-    while ((c = getopt_long(argc, argv, "o:j:h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:j:h", lo, NULL)) != -1) {
         switch (c) {
         case O_JSON: o.tsv = 0; break;
         case O_TSV: o.tsv = 1; break;
@@ -259,7 +260,7 @@ int cmd_features(int argc, char **argv)
         case O_PROG: o.progress = 1; break;
         case O_NOPROG: o.progress = -1; break;
         case 'h': features_usage(stdout); return 0;
-        default: features_usage(stderr); return 2;
+        default: return cli_bad_option("features", c, argc, argv);
         }
     }
     int n_files = argc - optind;

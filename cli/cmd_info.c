@@ -89,9 +89,7 @@ int cmd_info(int argc, char **argv)
         switch (c) {
         case 'z': opts.nan_policy = DUET_NAN_ZERO; break;
         case 'h': info_usage(stdout); return 0;
-        default:
-            cli_error("info", "unknown option '%s' (see duet info --help)", argv[optind - 1]);
-            return 2;
+        default: return cli_bad_option("info", c, argc, argv);
         }
     }
     if (optind >= argc) {

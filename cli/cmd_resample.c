@@ -99,12 +99,7 @@ int cmd_resample(int argc, char **argv)
             break;
         case 'z': ropts.nan_policy = DUET_NAN_ZERO; break;
         case 'h': resample_usage(stdout); return 0;
-        case ':':
-            cli_error("resample", "option '%s' needs a value (see duet resample --help)", argv[optind - 1]);
-            return 2;
-        default:
-            cli_error("resample", "unknown option '%s' (see duet resample --help)", argv[optind - 1]);
-            return 2;
+        default: return cli_bad_option("resample", c, argc, argv);
         }
     }
     if (rate == 0) {

@@ -334,9 +334,10 @@ int cmd_separate(int argc, char **argv)
                                          {"spectrogram", no_argument, 0, O_SPEC},
                                          {"progress", no_argument, 0, O_PROGRESS},
                                          {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+    opterr = 0;
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "o:f:m:qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:f:m:qh", opts, NULL)) != -1) {
         long v;
         switch (c) {
         case 'o': outdir = optarg; break;
@@ -351,7 +352,7 @@ int cmd_separate(int argc, char **argv)
         case O_SPEC: spectrogram = 1; break;
         case O_PROGRESS: progress = 1; break;
         case 'h': separate_usage(stdout); return 0;
-        default: separate_usage(stderr); return 2;
+        default: return cli_bad_option("separate", c, argc, argv);
         }
     }
     if (optind >= argc) {

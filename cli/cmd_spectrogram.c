@@ -59,9 +59,10 @@ int cmd_spectrogram(int argc, char **argv)
                                        {"height", required_argument, 0, O_H},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
+    opterr = 0;
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:h", lo, NULL)) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
         case O_STEMS: stems = 1; break;
@@ -76,7 +77,7 @@ int cmd_spectrogram(int argc, char **argv)
             if (cli_parse_int("--height", optarg, 32, 4096, &height) != 0) return 2;
             break;
         case 'h': spectrogram_usage(stdout); return 0;
-        default: spectrogram_usage(stderr); return 2;
+        default: return cli_bad_option("spectrogram", c, argc, argv);
         }
     }
     if (argc - optind != 1 || !out) {

@@ -62,9 +62,10 @@ int cmd_train_sep(int argc, char **argv)
         {"seed", 1, 0, O_SEED}, {"threads", 1, 0, 'j'}, {"base", 1, 0, O_BASE}, {"depth", 1, 0, O_DEPTH},
         {"no-fem", 0, 0, O_NOFEM}, {"no-sa", 0, 0, O_NOSA}, {"no-phase", 0, 0, O_NOPH},
         {"transposed", 0, 0, O_TRANS}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    opterr = 0;
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "o:j:qh", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:j:qh", lo, NULL)) != -1) {
         switch (c) {
         case O_DATA: data = optarg; break;
         case 'o': o.out = optarg; break;
@@ -89,7 +90,7 @@ int cmd_train_sep(int argc, char **argv)
         case O_TRANS: o.cfg.transposed = 1; break;
         case 'q': o.progress = 0; break;
         case 'h': usage(stdout, &o); return 0;
-        default: usage(stderr, &o); return 2;
+        default: return cli_bad_option("train-sep", c, argc, argv);
         }
     }
     if (!data || !o.out || optind != argc) {

@@ -3,6 +3,8 @@
 #define _GNU_SOURCE
 #include "cli.h"
 
+#include <getopt.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -51,6 +53,18 @@ int cli_fail(const char *what, duet_status st, const duet_err *err)
 {
     cli_error(what, "%s", duet_err_msg(err, st));
     return 1;
+}
+
+int cli_bad_option(const char *cmd, int c, int argc, char **argv)
+{
+    const char *arg = optind >= 1 && optind - 1 < argc ? argv[optind - 1] : "?";
+    if (c == ':')
+        cli_error(cmd, "option '%s' needs a value (see duet %s --help)", arg, cmd);
+    else if (optopt > 0 && optopt < 128 && !(arg[0] == '-' && arg[1] == '-'))
+        cli_error(cmd, "unknown option '-%c' (see duet %s --help)", optopt, cmd);
+    else
+        cli_error(cmd, "unknown option '%s' (see duet %s --help)", arg, cmd);
+    return 2;
 }
 
 int cli_parse_int(const char *opt, const char *s, long lo, long hi, long *out)

@@ -971,6 +971,23 @@ static void test_global(void)
     CASE(FAIL, NULL, NULL, "info", "");
     CASE(FAIL, NULL, NULL, "resample", "-r", "0", tp("in/good.wav"), tp("out/x.wav"));
     CASE(FAIL, NULL, NULL, "resample", "-r", "99999999999999999999", tp("in/good.wav"), tp("out/x.wav"));
+    /* unknown options and options without their value: one line naming the
+     * command and the option, for every command (getopt's own messages are off) */
+    static const char *cmds[] = {"info", "resample", "separate", "eval-sep", "spectrogram", "features",
+                                 "train-sep", "train-rec", "recommend", "eval-rec", "word2vec",
+                                 "word2vec-corpus", "word2vec-similar"};
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        char *cmd = (char *)cmds[i];
+        CASE(FAIL, cmd, "--no-such-option", cmd, "--no-such-option", tp("in/good.wav"));
+    }
+    CASE(FAIL, "separate", "'-Z'", "separate", "-Z", tp("in/good.wav"));
+    static const char *needs_value[][2] = {{"separate", "-o"},      {"separate", "--model"}, {"resample", "-r"},
+                                           {"eval-sep", "--ref"},   {"features", "-j"},      {"spectrogram", "-o"},
+                                           {"train-sep", "--data"}, {"info", "--nan-zero=x"}};
+    for (size_t i = 0; i < sizeof needs_value / sizeof needs_value[0]; i++) {
+        char *cmd = (char *)needs_value[i][0], *opt = (char *)needs_value[i][1];
+        CASE(FAIL, cmd, NULL, cmd, opt);
+    }
 }
 
 int main(void)
