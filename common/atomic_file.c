@@ -1,6 +1,11 @@
 /* common/atomic_file.c: temporary file + fsync + rename (see atomic_file.h). */
 
+#define _DEFAULT_SOURCE /* flock() */
 #include "atomic_file.h"
+
+#include <dirent.h>
+#include <sys/file.h>
+#include <time.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +32,36 @@ static char *dir_of(const char *path)
     memcpy(d, path, n);
     d[n] = '\0';
     return d;
+}
+
+/* A writer holds flock(LOCK_EX) on its temporary for as long as it is open;
+ * the lock dies with the process. So a temporary ".<base>.tmp.XXXXXX" of the
+ * same target that nobody holds a lock on, and that has not been touched for
+ * STALE_SECONDS (covering the instant between mkstemp and flock), was left by
+ * a writer that was killed: remove it. Best effort; errors are ignored. */
+#define STALE_SECONDS 10
+static void remove_stale_temporaries(const char *dir, const char *base)
+{
+    size_t nb = strlen(base);
+    DIR *d = opendir(dir);
+    if (!d) return;
+    int dfd = dirfd(d);
+    time_t now = time(NULL);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        const char *n = de->d_name;
+        if (n[0] != '.' || strncmp(n + 1, base, nb) != 0 || strncmp(n + 1 + nb, ".tmp.", 5) != 0 ||
+            strlen(n + 1 + nb + 5) != 6)
+            continue;
+        int fd = openat(dfd, n, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0) continue;
+        struct stat sb;
+        if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && now - sb.st_mtime >= STALE_SECONDS &&
+            flock(fd, LOCK_EX | LOCK_NB) == 0)
+            (void)unlinkat(dfd, n, 0);
+        close(fd); /* releases our lock */
+    }
+    closedir(d);
 }
 
 duet_status duet_atomic_open(const char *final_path, duet_atomic_file **out, duet_err *err)
@@ -59,6 +94,7 @@ duet_status duet_atomic_open(const char *final_path, duet_atomic_file **out, due
         return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     }
     snprintf(f->tmp_path, n, "%s/.%s.tmp.XXXXXX", dir, base);
+    remove_stale_temporaries(dir, base);
     free(dir);
     f->fd = mkstemp(f->tmp_path);
     if (f->fd < 0) {
@@ -68,6 +104,9 @@ duet_status duet_atomic_open(const char *final_path, duet_atomic_file **out, due
         duet_atomic_abort(f);
         return duet_err_set(err, DUET_ERR_IO, "cannot create output: %s", strerror(e));
     }
+    /* Marks the temporary as live (see remove_stale_temporaries); not
+     * supported everywhere (some network file systems), hence no error. */
+    (void)flock(f->fd, LOCK_EX | LOCK_NB);
     (void)fchmod(f->fd, 0644);
     f->fp = fdopen(f->fd, "w+b");
     if (!f->fp) {

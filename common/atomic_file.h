@@ -4,7 +4,10 @@
  * temporary file in the target's folder (so the rename stays on one file
  * system), flushed, fsync'd, and renamed over the target only on commit. A
  * crash or an error leaves the target untouched and no partial file under
- * the target's name. */
+ * the target's name. A process killed while writing leaves its hidden
+ * temporary (".<name>.tmp.XXXXXX", flock'd while live); the next
+ * duet_atomic_open() of the same target removes such temporaries once no
+ * process holds their lock and they are 10 s old. */
 #ifndef DUET_COMMON_ATOMIC_FILE_H
 #define DUET_COMMON_ATOMIC_FILE_H
 

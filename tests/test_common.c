@@ -1,11 +1,15 @@
 /* tests/test_common.c: status strings, the seeded RNG and atomic outputs. */
+#define _DEFAULT_SOURCE /* flock() */
 #include "check.h"
 #include "../common/status.h"
 #include "../common/rng.h"
 #include "../common/atomic_file.h"
 #include "../common/limits.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static void test_strerror(void)
@@ -97,6 +101,71 @@ static void test_atomic_refuses_non_regular(void)
 }
 
 /* caps from the environment (limits.h) */
+static int exists(const char *p)
+{
+    struct stat sb;
+    return stat(p, &sb) == 0;
+}
+
+static void make_temp(const char *p, int age_s)
+{
+    FILE *f = fopen(p, "w");
+    REQUIRE(f != NULL);
+    fputs("partial", f);
+    fclose(f);
+    struct timespec ts[2];
+    clock_gettime(CLOCK_REALTIME, &ts[0]);
+    ts[0].tv_sec -= age_s;
+    ts[1] = ts[0];
+    REQUIRE(utimensat(AT_FDCWD, p, ts, 0) == 0);
+}
+
+/* A killed writer's temporary is removed by the next open of the same target
+ * (old and unlocked); a live writer's (locked) or a brand-new one is kept, and
+ * so are other targets' temporaries. */
+static void test_atomic_stale_temporaries(void)
+{
+    char dir[] = "/tmp/duet_atomic_XXXXXX";
+    REQUIRE(mkdtemp(dir) != NULL);
+    char target[96], dead[128], live[128], young[128], other[128], lookalike[128];
+    snprintf(target, sizeof target, "%s/out.tsv", dir);
+    snprintf(dead, sizeof dead, "%s/.out.tsv.tmp.AbC123", dir);
+    snprintf(live, sizeof live, "%s/.out.tsv.tmp.LiVe99", dir);
+    snprintf(young, sizeof young, "%s/.out.tsv.tmp.yOung1", dir);
+    snprintf(other, sizeof other, "%s/.other.tsv.tmp.AbC123", dir);
+    snprintf(lookalike, sizeof lookalike, "%s/.out.tsv.tmp.AbC123.keep", dir);
+    make_temp(dead, 3600);
+    make_temp(live, 3600);
+    make_temp(young, 0);
+    make_temp(other, 3600);
+    make_temp(lookalike, 3600);
+    int lfd = open(live, O_RDONLY);
+    REQUIRE(lfd >= 0);
+    REQUIRE(flock(lfd, LOCK_EX | LOCK_NB) == 0); /* a writer still at work */
+    duet_atomic_file *f;
+    REQUIRE(duet_atomic_open(target, &f, NULL) == DUET_OK);
+    CHECK(!exists(dead));
+    CHECK(exists(live));
+    CHECK(exists(young));
+    CHECK(exists(other));
+    CHECK(exists(lookalike));
+    /* our own temporary is locked: a second writer of the same target keeps it */
+    const char *mine = duet_atomic_tmp_path(f);
+    make_temp(mine, 3600);
+    duet_atomic_file *g;
+    REQUIRE(duet_atomic_open(target, &g, NULL) == DUET_OK);
+    CHECK(exists(mine));
+    duet_atomic_abort(g);
+    CHECK(duet_atomic_commit(f, NULL) == DUET_OK);
+    close(lfd);
+    unlink(live);
+    unlink(young);
+    unlink(other);
+    unlink(lookalike);
+    unlink(target);
+    CHECK(rmdir(dir) == 0);
+}
+
 static void test_limits(void)
 {
     int64_t v = 0;
@@ -127,6 +196,7 @@ int main(void)
     RUN(test_atomic_commit_and_abort);
     RUN(test_atomic_missing_folder);
     RUN(test_atomic_refuses_non_regular);
+    RUN(test_atomic_stale_temporaries);
     RUN(test_limits);
     return check_summary();
 }
