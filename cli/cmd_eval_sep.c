@@ -165,12 +165,13 @@ static summary summarize(const method_run *m, int ntracks, int j)
     return s;
 }
 
-static int write_json(const char *path, const char *refdir, method_run *ms, int nm, const duet_track_list *tl)
+/* Writes into af (opened before the evaluation, so that an unwritable
+ * --json fails at once) and commits or aborts it. */
+static int write_json(duet_atomic_file *af, const char *path, const char *refdir, method_run *ms, int nm,
+                      const duet_track_list *tl)
 {
-    duet_atomic_file *af;
     duet_err err = {0};
-    duet_status st = duet_atomic_open(path, &af, &err);
-    if (st) return cli_fail(path, st, &err);
+    duet_status st;
     FILE *f = duet_atomic_fp(af);
     fprintf(f, "{\n  \"tool\": \"duet eval-sep\",\n  \"reference\": ");
     json_str(f, refdir);
@@ -343,6 +344,11 @@ int cmd_eval_sep(int argc, char **argv)
     duet_err err = {0};
     duet_status st = duet_stems_scan(ref, tracks, &tl, &err);
     if (st) return cli_fail("eval-sep", st, &err);
+    duet_atomic_file *json_af = NULL;
+    if (json && (st = duet_atomic_open(json, &json_af, &err)) != DUET_OK) {
+        duet_track_list_free(&tl);
+        return cli_fail(json, st, &err);
+    }
     int nrun = est ? 1 : nm;
     method_run ms[MAX_METHODS];
     memset(ms, 0, sizeof ms);
@@ -457,12 +463,16 @@ int cmd_eval_sep(int argc, char **argv)
         }
     printf("\nSDR/SIR/SAR/SI-SDR/SDR v4: medians over tracks (dB); GNSDR/GSIR/GSAR: length-weighted means.\n");
     fflush(stdout);
-    if (json && write_json(json, ref, ms, nrun, &tl)) rc = 1;
+    if (json_af) {
+        if (write_json(json_af, json, ref, ms, nrun, &tl)) rc = 1;
+        json_af = NULL;
+    }
     if (failed) {
         cli_error("eval-sep", "%d track evaluation(s) failed (see above)", failed);
         rc = 1;
     }
 done:
+    duet_atomic_abort(json_af);
     for (int i = 0; i < nrun; i++) {
         if (ms[i].ev)
             for (int t = 0; t < tl.n; t++) duet_track_eval_free(&ms[i].ev[t]);

@@ -703,6 +703,11 @@ static void test_eval_sep(void)
          "/dev/full");
     CASE(FAIL, "nodir/e.json", NULL, "eval-sep", "--ref", tp("ref"), "--method", "mixture", "--json",
          tp("out/nodir/e.json"));
+    { /* an unwritable --json fails before any evaluation: no table on stdout */
+        char *o = slurp(out_txt, NULL);
+        CHECK_MSG(o && o[0] == '\0', "eval-sep printed before failing on its --json: [%.200s]", o ? o : "");
+        free(o);
+    }
     CASE(FAIL, "afile/e.json", NULL, "eval-sep", "--ref", tp("ref"), "--method", "mixture", "--json",
          tp("out/afile/e.json"));
     if (have_ro)
