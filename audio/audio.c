@@ -157,8 +157,11 @@ struct duet_audio_reader {
     duet_nan_policy nan_policy;
     int64_t max_frames;
     int64_t done;      /* frames delivered */
+    int64_t decoded;   /* frames libsndfile returned */
     int64_t nan_zeroed;
     float *inter;      /* READ_BLOCK interleaved frames */
+    int64_t buf_pos, buf_len; /* frames of inter delivered / held */
+    int eof;
 };
 
 void duet_audio_reader_close(duet_audio_reader *r)
@@ -234,6 +237,11 @@ const duet_audio_reader_info *duet_audio_reader_get_info(const duet_audio_reader
 
 int64_t duet_audio_reader_nan_replaced(const duet_audio_reader *r) { return r ? r->nan_zeroed : 0; }
 
+/* libsndfile is always asked for READ_BLOCK frames into r->inter, whatever
+ * the caller's block size: some decoders (mpg123 resyncing in a damaged MP3)
+ * return a different total for a different sequence of request sizes, and
+ * the whole-file read and every streaming reader must decode the same
+ * samples. */
 duet_status duet_audio_reader_read(duet_audio_reader *r, float *const *ch, int64_t max_frames, int64_t *got,
                                    duet_err *err)
 {
@@ -242,14 +250,24 @@ duet_status duet_audio_reader_read(duet_audio_reader *r, float *const *ch, int64
     const int nc = r->info.channels;
     int64_t total = 0;
     while (total < max_frames) {
-        int64_t want = max_frames - total < READ_BLOCK ? max_frames - total : READ_BLOCK;
-        sf_count_t n = sf_readf_float(r->sf, r->inter, (sf_count_t)want);
-        if (n <= 0) break;
-        if (r->done + total + n > r->max_frames)
-            return duet_err_set(err, DUET_ERR_RANGE, "more than %lld frames, over the cap",
-                                (long long)r->max_frames);
-        for (sf_count_t i = 0; i < n; i++) {
-            const float *fr = r->inter + (size_t)i * (size_t)nc;
+        if (r->buf_pos == r->buf_len) {
+            if (r->eof) break;
+            sf_count_t n = sf_readf_float(r->sf, r->inter, READ_BLOCK);
+            if (n <= 0) {
+                r->eof = 1;
+                break;
+            }
+            if (r->decoded + n > r->max_frames)
+                return duet_err_set(err, DUET_ERR_RANGE, "more than %lld frames, over the cap",
+                                    (long long)r->max_frames);
+            r->decoded += n;
+            r->buf_pos = 0;
+            r->buf_len = n;
+        }
+        int64_t n = r->buf_len - r->buf_pos;
+        if (n > max_frames - total) n = max_frames - total;
+        for (int64_t i = 0; i < n; i++) {
+            const float *fr = r->inter + (size_t)(r->buf_pos + i) * (size_t)nc;
             for (int c = 0; c < nc; c++) {
                 float v = fr[c];
                 if (!isfinite(v)) {
@@ -263,8 +281,8 @@ duet_status duet_audio_reader_read(duet_audio_reader *r, float *const *ch, int64
                 ch[c][total + i] = v;
             }
         }
+        r->buf_pos += n;
         total += n;
-        if (n < want) break;
     }
     if (total == 0 && sf_error(r->sf) != SF_ERR_NO_ERROR)
         return duet_err_set(err, DUET_ERR_FORMAT, "corrupt audio data (libsndfile: %s)", sf_strerror(r->sf));

@@ -368,6 +368,77 @@ static int count_tmp(void)
     return n;
 }
 
+/* A damaged MP3 (found by fuzz_audio) on which mpg123's resync decodes a
+ * different number of frames for different request sizes: every block size
+ * of the streaming reader must deliver the same frames and end in the same
+ * status, and the whole-file read must agree with them. */
+#define STREAM_CAP (1 << 18)
+typedef struct {
+    float *v; /* channels x STREAM_CAP, planar */
+    int channels;
+    int64_t n;
+    duet_status st;
+} stream_result;
+
+static void read_stream(const char *path, int64_t block, stream_result *out)
+{
+    stream_result res = {NULL, 0, 0, DUET_OK};
+    *out = res;
+    duet_audio_reader *r;
+    duet_err e = {0};
+    REQUIRE(duet_audio_reader_open(path, NULL, &r, &e) == DUET_OK);
+    res.channels = duet_audio_reader_get_info(r)->channels;
+    res.v = malloc(sizeof(float) * STREAM_CAP * (size_t)res.channels);
+    float *chp[16];
+    REQUIRE(res.v != NULL && res.channels <= 16);
+    int64_t got;
+    for (;;) {
+        REQUIRE(res.n + block <= STREAM_CAP);
+        for (int c = 0; c < res.channels; c++) chp[c] = res.v + (size_t)c * STREAM_CAP + res.n;
+        res.st = duet_audio_reader_read(r, chp, block, &got, &e);
+        if (res.st != DUET_OK || got == 0) break;
+        res.n += got;
+    }
+    duet_audio_reader_close(r);
+    *out = res;
+}
+
+static int same_frames(const stream_result *a, const stream_result *b)
+{
+    if (a->channels != b->channels || a->n != b->n) return 0;
+    for (int c = 0; c < a->channels; c++)
+        if (memcmp(a->v + (size_t)c * STREAM_CAP, b->v + (size_t)c * STREAM_CAP, sizeof(float) * (size_t)a->n))
+            return 0;
+    return 1;
+}
+
+static void test_reader_block_size_independent(void)
+{
+    const char *path = "fuzz/regress/audio/mp3_resync_blocksize";
+    stream_result ref;
+    read_stream(path, 100000, &ref);
+    CHECK(ref.n > 0);
+    static const int64_t blocks[] = {1, 333, 1152, 16384};
+    for (size_t k = 0; k < sizeof blocks / sizeof blocks[0]; k++) {
+        stream_result x;
+        read_stream(path, blocks[k], &x);
+        CHECK_MSG(x.st == ref.st && same_frames(&x, &ref), "block %lld: %lld frames (status %d) vs %lld (status %d)",
+                  (long long)blocks[k], (long long)x.n, (int)x.st, (long long)ref.n, (int)ref.st);
+        free(x.v);
+    }
+    duet_audio a;
+    duet_err e = {0};
+    duet_status st = duet_audio_read(path, NULL, &a, NULL, &e);
+    CHECK(st == ref.st);
+    if (st == DUET_OK) {
+        CHECK(a.frames == ref.n && a.channels == ref.channels);
+        for (int c = 0; c < a.channels && a.frames == ref.n; c++)
+            CHECK(memcmp(a.ch[c], ref.v + (size_t)c * STREAM_CAP, sizeof(float) * (size_t)ref.n) == 0);
+        duet_audio_free(&a);
+    }
+    free(ref.v);
+}
+
 /* The streaming reader gives the same samples as the whole-file read, in chunks. */
 static void test_reader_chunks(void)
 {
@@ -571,6 +642,7 @@ int main(void)
     RUN(test_one_sample_and_empty);
     RUN(test_bad_inputs);
     RUN(test_nan_policy);
+    RUN(test_reader_block_size_independent);
     RUN(test_reader_chunks);
     RUN(test_writer_chunks);
     RUN(test_write_errors);
