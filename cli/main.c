@@ -57,10 +57,13 @@ int cli_fail(const char *what, duet_status st, const duet_err *err)
 
 int cli_bad_option(const char *cmd, int c, int argc, char **argv)
 {
-    const char *arg = optind >= 1 && optind - 1 < argc ? argv[optind - 1] : "?";
+    const char *arg = optind - 1 < argc ? argv[optind - 1] : "?";
+    int is_long = arg[0] == '-' && arg[1] == '-';
     if (c == ':')
         cli_error(cmd, "option '%s' needs a value (see duet %s --help)", arg, cmd);
-    else if (optopt > 0 && optopt < 128 && !(arg[0] == '-' && arg[1] == '-'))
+    else if (is_long && optopt != 0 && strchr(arg, '='))
+        cli_error(cmd, "option '%.*s' takes no value (see duet %s --help)", (int)(strchr(arg, '=') - arg), arg, cmd);
+    else if (optopt > 0 && optopt < 128 && !is_long)
         cli_error(cmd, "unknown option '-%c' (see duet %s --help)", optopt, cmd);
     else
         cli_error(cmd, "unknown option '%s' (see duet %s --help)", arg, cmd);

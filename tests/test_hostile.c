@@ -986,9 +986,10 @@ static void test_global(void)
         CASE(FAIL, cmd, "--no-such-option", cmd, "--no-such-option", tp("in/good.wav"));
     }
     CASE(FAIL, "separate", "'-Z'", "separate", "-Z", tp("in/good.wav"));
+    CASE(FAIL, "info", "'--nan-zero' takes no value", "info", "--nan-zero=x", tp("in/good.wav"));
     static const char *needs_value[][2] = {{"separate", "-o"},      {"separate", "--model"}, {"resample", "-r"},
                                            {"eval-sep", "--ref"},   {"features", "-j"},      {"spectrogram", "-o"},
-                                           {"train-sep", "--data"}, {"info", "--nan-zero=x"}};
+                                           {"train-sep", "--data"}};
     for (size_t i = 0; i < sizeof needs_value / sizeof needs_value[0]; i++) {
         char *cmd = (char *)needs_value[i][0], *opt = (char *)needs_value[i][1];
         CASE(FAIL, cmd, NULL, cmd, opt);
