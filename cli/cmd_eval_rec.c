@@ -51,7 +51,8 @@ static void usage(FILE *f)
             "  --json FILE          also write {\"models\": {name: {\"HR@10\": .., \"HR@10.std\": ..}}}\n"
             "  --progress           progress on stderr even when it is not a terminal\n"
             "  --incf k=v,...       improved-ncf* configuration instead of the table's: loss=bce|bpr,\n"
-            "                       lr, dim, negatives, epochs, dropout (item id), patience, refit=0|1\n"
+            "                       lr, dim, negatives, epochs, dropout (item id), patience, refit=0|1,\n"
+            "                       wd (AdamW weight decay)\n"
             "\nmodels:\n");
     int n;
     const rec_model_def *t = rec_models(&n);
@@ -210,7 +211,7 @@ int cmd_eval_rec(int argc, char **argv)
     static rec_model_def incf_defs[MAX_MODELS];
     static rec_params incf_grid[1];
     if (o.incf) {
-        rec_params p = {0, 4, 32, 12, 5e-3f, 0, 0.2f, 0};
+        rec_params p = {0, 4, 32, 12, 5e-3f, 0, 0.2f, 0, 0};
         const rec_model_def *base = rec_model_find("improved-ncf");
         if (base && base->n_grid > 0) p = base->grid[0];
         char *list = strdup(o.incf);
@@ -236,12 +237,13 @@ int cmd_eval_rec(int argc, char **argv)
             else if (!strcmp(key, "dropout") && v >= 0 && v < 1) p.alpha = (float)v;
             else if (!strcmp(key, "patience") && v >= 1 && v <= 1000) p.reg = (float)(int)v;
             else if (!strcmp(key, "refit") && (v == 0 || v == 1)) p.shrink = (float)v;
+            else if (!strcmp(key, "wd") && v >= 0 && v < 100) p.decay = (float)v;
             else bad = 1;
         }
         free(list);
         if (bad) {
             cli_error("eval-rec", "--incf: expected key=value,... with loss=bce|bpr, lr, dim, negatives, epochs, "
-                                  "dropout, patience, refit=0|1 in range");
+                                  "dropout, patience, refit=0|1, wd in range");
             return 2;
         }
         incf_grid[0] = p;

@@ -36,6 +36,7 @@ static void usage(FILE *f)
             "  --lr X               Adam learning rate (default 0.005)\n"
             "  --loss bce|bpr       (default bce)\n"
             "  --id-dropout X       probability of hiding an item's id in training (default 0.2)\n"
+            "  --weight-decay X     AdamW weight decay on weights and embedding rows (default 0)\n"
             "  --refit              retrain on all interactions for the best number of epochs\n"
             "  --seed N             (default 1)\n"
             "  --ckpt FILE          write a training checkpoint after every epoch (atomically)\n"
@@ -60,7 +61,7 @@ int cmd_train_rec(int argc, char **argv)
     const char *inter = NULL, *hetrec = NULL, *ncfp = NULL, *attrs = NULL, *feats = NULL, *spotify = NULL, *kg = NULL;
     const char *out = NULL, *model = "improved-ncf", *ckpt = NULL, *resume = NULL, *loss = "bce";
     long epochs = 12, seed = 1, dim = 32, negs = 4, patience = 2;
-    double lr = 0.005, drop = 0.2;
+    double lr = 0.005, drop = 0.2, wdecay = 0.0;
     int no_side = 0, quiet = 0, refit = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -112,6 +113,8 @@ int cmd_train_rec(int argc, char **argv)
             if (cli_parse_double(a, v, 1e-7, 1.0, &lr)) return 2;
         } else if (!strcmp(a, "--id-dropout")) {
             if (cli_parse_double(a, v, 0.0, 0.95, &drop)) return 2;
+        } else if (!strcmp(a, "--weight-decay")) {
+            if (cli_parse_double(a, v, 0.0, 99.0, &wdecay)) return 2;
         } else {
             cli_error("train-rec", "unknown option '%s' (see duet train-rec --help)", a);
             return 2;
@@ -152,6 +155,7 @@ int cmd_train_rec(int argc, char **argv)
     cfg.lr = (float)lr;
     cfg.id_dropout = cfg.variant == REC_INCF_NO_CONTENT ? 0.0f : (float)drop;
     cfg.refit = refit;
+    cfg.weight_decay = (float)wdecay;
 
     duet_err err = {0};
     duet_status st;

@@ -78,6 +78,7 @@ void rec_incf_config_default(rec_incf_config *c)
     c->loss = 0;
     c->refit = 0;
     c->w2v_epochs = 10;
+    c->weight_decay = 0.0f;
 }
 
 static void free_strs(char **s, int32_t n)
@@ -150,6 +151,11 @@ static void set_dims(rec_incf *m)
              m->use_content && m->has_ut ? "u" : "", m->use_content && m->has_fr ? "f" : "",
              m->use_content && m->has_ia ? "a" : "", m->use_content && m->has_kg ? "k" : "",
              m->use_content && m->nf ? "n" : "");
+    if (m->c.weight_decay > 0) {
+        /* appended only when set, so files written before the option still match */
+        size_t len = strlen(m->desc);
+        snprintf(m->desc + len, sizeof m->desc - len, " wd=%g", (double)m->c.weight_decay);
+    }
 }
 
 /* Parameter block. training: add best.* copies and es.state. */
@@ -1204,10 +1210,11 @@ duet_status rec_incf_train(const rec_fit_ctx *ctx, const rec_incf_config *cfg, c
     if (cfg->variant < 0 || cfg->variant > REC_INCF_NO_CONTENT || cfg->dim < 4 || cfg->dim > 256 || cfg->wdim < 4 ||
         cfg->wdim > 256 || cfg->negatives < 1 || cfg->negatives > 50 || cfg->max_epochs < 1 ||
         cfg->max_epochs > 1000 || cfg->patience < 1 || !(cfg->lr > 0) || !(cfg->id_dropout >= 0) ||
-        !(cfg->id_dropout < 1) || cfg->loss < 0 || cfg->loss > 1 || cfg->w2v_epochs < 1)
+        !(cfg->id_dropout < 1) || cfg->loss < 0 || cfg->loss > 1 || cfg->w2v_epochs < 1 ||
+        !(cfg->weight_decay >= 0) || !(cfg->weight_decay < 100))
         return duet_err_set(err, DUET_ERR_ARG,
                             "improved-ncf: bad configuration (dim/wdim 4..256, negatives 1..50, epochs 1..1000, "
-                            "patience >= 1, lr > 0, id dropout in [0, 1), loss bce/bpr)");
+                            "patience >= 1, lr > 0, id dropout in [0, 1), loss bce/bpr, weight decay in [0, 100))");
     if (!X || X->nnz == 0) return duet_err_set(err, DUET_ERR_EMPTY, "improved-ncf: no training interactions");
     rec_incf *m = calloc(1, sizeof *m);
     if (!m) return duet_err_set(err, DUET_ERR_NOMEM, "improved-ncf: out of memory");
@@ -1311,7 +1318,7 @@ duet_status rec_incf_train(const rec_fit_ctx *ctx, const rec_incf_config *cfg, c
     } else if (!st && validX && cand) {
         /* ctx->valid of the cold protocol: items of X only (already) */
     }
-    duet_adam opt = duet_adam_default(0.0f, 0);
+    duet_adam opt = duet_adam_default(m->c.weight_decay, 1);
     int64_t step = 0;
     if (!st) init_weights(m, ctx->seed);
     if (!st && topt && topt->resume) st = load_ckpt(m, topt->resume, &opt, &step, err);
@@ -1363,7 +1370,7 @@ duet_status rec_incf_train(const rec_fit_ctx *ctx, const rec_incf_config *cfg, c
             memcpy(keep, es, sizeof keep);
             init_weights(m, ctx->seed);
             memcpy(es, keep, sizeof keep);
-            opt = duet_adam_default(0.0f, 0);
+            opt = duet_adam_default(m->c.weight_decay, 1);
             memset(m->P->m, 0, m->P->total * sizeof(float));
             memset(m->P->v, 0, m->P->total * sizeof(float));
         }
@@ -1830,6 +1837,7 @@ static duet_status table_fit(int variant, const rec_fit_ctx *ctx, const rec_para
     c.id_dropout = variant == REC_INCF_NO_CONTENT ? 0.0f : p->alpha;
     c.loss = p->weighting;
     c.refit = p->shrink > 0;
+    c.weight_decay = p->decay;
     if (p->reg >= 1) c.patience = (int)p->reg;
     rec_incf *m = NULL;
     duet_status st = rec_incf_train(ctx, &c, NULL, &m, err);

@@ -75,10 +75,12 @@ typedef struct rec_incf_config {
     int loss;         /* 0 BCE, 1 BPR */
     int refit;        /* see above */
     int w2v_epochs;   /* word2vec passes (default 10) */
+    float weight_decay; /* decoupled (AdamW) weight decay on every trained tensor, >= 0 (default 0);
+                         * embedding rows decay only when they are updated (lazy) */
 } rec_incf_config;
 
 /* Defaults: FULL, d 32, dw 32, 4 negatives, 12 epochs, patience 2, lr 5e-3,
- * id dropout 0.2, BCE, no refit, 10 word2vec epochs. */
+ * id dropout 0.2, BCE, no refit, 10 word2vec epochs, no weight decay. */
 void rec_incf_config_default(rec_incf_config *c);
 
 /* Training options beyond the model (for `duet train-rec`). */
@@ -151,7 +153,8 @@ const char *rec_incf_describe(const rec_incf *m);
 
 /* Model-table entry points (model.c): the fit wrappers map rec_params
  * (dim, k = negatives, epochs = max epochs, lr, alpha = id dropout,
- * weighting = loss 0 BCE / 1 BPR, shrink = refit flag, reg = patience when >= 1)
+ * weighting = loss 0 BCE / 1 BPR, shrink = refit flag, reg = patience when >= 1,
+ * decay = weight decay)
  * onto a variant. */
 duet_status rec_incf_fit_full(const rec_fit_ctx *, const rec_params *, void **, duet_err *);
 duet_status rec_incf_fit_no_w2v(const rec_fit_ctx *, const rec_params *, void **, duet_err *);

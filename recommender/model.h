@@ -49,6 +49,7 @@ typedef struct rec_params {
     float reg;       /* L2 regularisation (bpr-mf, ials) / EASE lambda */
     float alpha;     /* confidence scale (ials); feature weight (content) */
     float shrink;    /* similarity shrinkage (knn): sim * n / (n + shrink) */
+    float decay;     /* weight decay (improved-ncf: AdamW on every tensor; 0 = none) */
 } rec_params;
 
 /* Everything fit() may read; borrowed for the duration of the call. */

@@ -3,6 +3,7 @@
  * variant (BCE and BPR), it learns (beats popularity on held-out items),
  * fold-in ranks a planted item, save/load round-trips scores exactly,
  * bad input fails cleanly. */
+#include <math.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -153,7 +154,7 @@ static void test_learns(void)
     REQUIRE(tab && pop && tab->fit);
     /* the table's model with a configuration for a data set this small
      * (more epochs: a toy epoch is a handful of batches) */
-    static const rec_params toy_grid[] = {{0, 4, 16, 40, 1e-2f, 8, 0.2f, 0}}; /* reg = patience */
+    static const rec_params toy_grid[] = {{0, 4, 16, 40, 1e-2f, 8, 0.2f, 0, 0}}; /* reg = patience */
     rec_model_def incd = *tab;
     incd.grid = toy_grid;
     incd.n_grid = 1;
@@ -337,6 +338,61 @@ static void test_bad_config(void)
     remove(path);
 }
 
+/* Weight decay: same seed and data, the decayed run ends with smaller id
+ * embeddings and different scores, and its description records it; wd = 0
+ * leaves the description as before (old model files still match). */
+static double table_norm(rec_incf *m, const char *name)
+{
+    for (int t = 0; t < rec_incf_n_params(m); t++)
+        if (!strcmp(rec_incf_param_name(m, t), name)) {
+            size_t n = 0;
+            const float *x = rec_incf_param_data(m, t, &n);
+            double s = 0;
+            for (size_t i = 0; i < n; i++) s += (double)x[i] * x[i];
+            return sqrt(s);
+        }
+    return -1;
+}
+
+static void test_weight_decay(void)
+{
+    rec_fit_ctx ctx = {0};
+    ctx.train = &ds->ui;
+    ctx.side = side;
+    ctx.seed = 3;
+    ctx.progress = -1;
+    rec_incf_config c;
+    rec_incf_config_default(&c);
+    c.dim = 8;
+    c.wdim = 8;
+    c.max_epochs = 4;
+    c.patience = 10;
+    c.w2v_epochs = 2;
+    rec_incf *a = NULL, *b = NULL;
+    duet_err e = {0};
+    REQUIRE(rec_incf_train(&ctx, &c, NULL, &a, &e) == DUET_OK);
+    c.weight_decay = 20.0f;
+    REQUIRE(rec_incf_train(&ctx, &c, NULL, &b, &e) == DUET_OK);
+    CHECK(strstr(rec_incf_describe(a), "wd=") == NULL);
+    CHECK(strstr(rec_incf_describe(b), " wd=20") != NULL);
+    const char *tabs[] = {"user.id", "item.id"};
+    int found = 0, halved = 0;
+    for (int k = 0; k < 2; k++) {
+        double na = table_norm(a, tabs[k]), nb = table_norm(b, tabs[k]);
+        if (na < 0 || nb < 0) continue;
+        found++;
+        fprintf(stderr, "  # |%s|: no decay %.4f, wd 20 %.4f\n", tabs[k], na, nb);
+        CHECK(nb < na);
+        halved += nb < 0.5 * na;
+    }
+    CHECK(found == 2 && halved >= 1);
+    rec_incf_free(a);
+    rec_incf_free(b);
+    b = NULL;
+    c.weight_decay = -1.0f;
+    CHECK(rec_incf_train(&ctx, &c, NULL, &b, &e) == DUET_ERR_ARG && !b);
+}
+
 int main(void)
 {
     if (load_toy() != 0) {
@@ -347,6 +403,7 @@ int main(void)
     RUN(test_learns);
     RUN(test_fold_in_and_save);
     RUN(test_bad_config);
+    RUN(test_weight_decay);
     rec_dataset_free(ds);
     return check_summary();
 }
