@@ -105,9 +105,13 @@ void rec_params_describe(const rec_model_def *m, const rec_params *p, char *buf,
     else if (!strcmp(name, "neumf"))
         snprintf(buf, n, "factors=%d negatives=%d epochs=%d lr=%g", p->dim, p->k, p->epochs, p->lr);
     else if (!strncmp(name, "improved-ncf", 12))
-        snprintf(buf, n, "d=%d negatives=%d max_epochs=%d patience=%d lr=%g id_dropout=%g loss=%s%s", p->dim, p->k,
+    {
+        char wd[32] = "";
+        if (p->decay > 0) snprintf(wd, sizeof wd, " wd=%g", p->decay);
+        snprintf(buf, n, "d=%d negatives=%d max_epochs=%d patience=%d lr=%g id_dropout=%g loss=%s%s%s", p->dim, p->k,
                  p->epochs, p->reg >= 1 ? (int)p->reg : 2, p->lr, p->alpha, p->weighting ? "bpr" : "bce",
-                 p->shrink > 0 ? " refit" : "");
+                 p->shrink > 0 ? " refit" : "", wd);
+    }
     else snprintf(buf, n, "w=%s k=%d dim=%d epochs=%d lr=%g reg=%g alpha=%g", w, p->k, p->dim, p->epochs, p->lr,
                   p->reg, p->alpha);
 }
