@@ -211,7 +211,7 @@ int cmd_eval_rec(int argc, char **argv)
     static rec_model_def incf_defs[MAX_MODELS];
     static rec_params incf_grid[1];
     if (o.incf) {
-        rec_params p = {0, 4, 32, 12, 5e-3f, 0, 0.2f, 0, 0};
+        rec_params p = {0, 16, 32, 12, 2e-3f, 0, 0.2f, 0, 0};
         const rec_model_def *base = rec_model_find("improved-ncf");
         if (base && base->n_grid > 0) p = base->grid[0];
         char *list = strdup(o.incf);

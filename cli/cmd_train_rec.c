@@ -32,8 +32,8 @@ static void usage(FILE *f)
             "  --model NAME         improved-ncf (default), improved-ncf-no-w2v, -no-outer, -no-group, -no-content\n"
             "  --epochs N           maximum epochs (default 12; early stopping with --patience, default 2)\n"
             "  --dim N              group vector size (default 32)\n"
-            "  --negatives N        sampled negatives per positive (default 4)\n"
-            "  --lr X               Adam learning rate (default 0.005)\n"
+            "  --negatives N        sampled negatives per positive (default 16)\n"
+            "  --lr X               Adam learning rate (default 0.002)\n"
             "  --loss bce|bpr       (default bce)\n"
             "  --id-dropout X       probability of hiding an item's id in training (default 0.2)\n"
             "  --weight-decay X     AdamW weight decay on weights and embedding rows (default 0)\n"
@@ -60,8 +60,8 @@ int cmd_train_rec(int argc, char **argv)
 {
     const char *inter = NULL, *hetrec = NULL, *ncfp = NULL, *attrs = NULL, *feats = NULL, *spotify = NULL, *kg = NULL;
     const char *out = NULL, *model = "improved-ncf", *ckpt = NULL, *resume = NULL, *loss = "bce";
-    long epochs = 12, seed = 1, dim = 32, negs = 4, patience = 2;
-    double lr = 0.005, drop = 0.2, wdecay = 0.0;
+    long epochs = 12, seed = 1, dim = 32, negs = 16, patience = 2;
+    double lr = 0.002, drop = 0.2, wdecay = 0.0;
     int no_side = 0, quiet = 0, refit = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];

@@ -70,10 +70,10 @@ void rec_incf_config_default(rec_incf_config *c)
     c->variant = REC_INCF_FULL;
     c->dim = 32;
     c->wdim = 32;
-    c->negatives = 4;
+    c->negatives = 16;
     c->max_epochs = 12;
     c->patience = 2;
-    c->lr = 5e-3f;
+    c->lr = 2e-3f;
     c->id_dropout = 0.2f;
     c->loss = 0;
     c->refit = 0;

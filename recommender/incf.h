@@ -79,7 +79,7 @@ typedef struct rec_incf_config {
                          * embedding rows decay only when they are updated (lazy) */
 } rec_incf_config;
 
-/* Defaults: FULL, d 32, dw 32, 4 negatives, 12 epochs, patience 2, lr 5e-3,
+/* Defaults: FULL, d 32, dw 32, 16 negatives, 12 epochs, patience 2, lr 2e-3,
  * id dropout 0.2, BCE, no refit, 10 word2vec epochs, no weight decay. */
 void rec_incf_config_default(rec_incf_config *c);
 

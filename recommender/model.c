@@ -38,7 +38,7 @@ static const rec_params grid_content[] = {{0, 0, 0, 0, 0, 0, 0.0f, 0, 0}, {0, 0,
 /* improved-ncf: weighting = loss (0 BCE, 1 BPR), k = negatives, dim = d,
  * epochs = max epochs (early stopping on validation), lr, alpha = item id
  * dropout, shrink = refit flag, reg = early-stopping patience when >= 1 (see incf.h). */
-static const rec_params grid_incf[] = {{0, 4, 32, 12, 5e-3f, 0, 0.2f, 0, 0}};
+static const rec_params grid_incf[] = {{0, 16, 32, 12, 2e-3f, 0, 0.2f, 0, 0}};
 
 #define N_OF(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
