@@ -505,14 +505,26 @@ void duet_add_forward(float *out, const float *a, const float *b, size_t n)
     for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
 }
 
+/* duet_acc and duet_axpy are called once per row by the embedding and concat
+ * backward passes (rows of 16-64 floats): below PAR_MIN they must not enter an
+ * OpenMP construct at all, since even a serial `parallel if (0)` region costs a
+ * team set-up (and an allocation in libgomp) per call. */
 void duet_acc(float *dst, const float *src, size_t n)
 {
+    if (n <= PAR_MIN) {
+        for (size_t i = 0; i < n; i++) dst[i] += src[i];
+        return;
+    }
     ELEMENTWISE(n)
     for (size_t i = 0; i < n; i++) dst[i] += src[i];
 }
 
 void duet_axpy(float *dst, float alpha, const float *src, size_t n)
 {
+    if (n <= PAR_MIN) {
+        for (size_t i = 0; i < n; i++) dst[i] += alpha * src[i];
+        return;
+    }
     ELEMENTWISE(n)
     for (size_t i = 0; i < n; i++) dst[i] += alpha * src[i];
 }
