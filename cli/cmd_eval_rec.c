@@ -211,9 +211,13 @@ int cmd_eval_rec(int argc, char **argv)
     static rec_model_def incf_defs[MAX_MODELS];
     static rec_params incf_grid[1];
     if (o.incf) {
-        rec_params p = {0, 16, 32, 12, 2e-3f, 0, 0.2f, 0, 0};
+        /* the table's configuration, overridden key by key */
         const rec_model_def *base = rec_model_find("improved-ncf");
-        if (base && base->n_grid > 0) p = base->grid[0];
+        if (!base || base->n_grid < 1) {
+            cli_error("eval-rec", "--incf: this build has no improved-ncf model");
+            return 2;
+        }
+        rec_params p = base->grid[0];
         char *list = strdup(o.incf);
         if (!list) return cli_fail("eval-rec", DUET_ERR_NOMEM, NULL);
         int bad = 0;

@@ -13,6 +13,8 @@
 
 static void usage(FILE *f)
 {
+    rec_incf_config d;
+    rec_incf_config_default(&d);
     fprintf(f,
             "usage: duet train-rec (--hetrec DIR | --interactions TSV | --ncf PREFIX) --out MODEL [options]\n"
             "\n"
@@ -30,18 +32,19 @@ static void usage(FILE *f)
             "  --spotify TSV, --kg DIR, --no-side   as in duet eval-rec\n"
             "Model and training:\n"
             "  --model NAME         improved-ncf (default), improved-ncf-no-w2v, -no-outer, -no-group, -no-content\n"
-            "  --epochs N           maximum epochs (default 12; early stopping with --patience, default 2)\n"
-            "  --dim N              group vector size (default 32)\n"
-            "  --negatives N        sampled negatives per positive (default 16)\n"
-            "  --lr X               Adam learning rate (default 0.002)\n"
+            "  --epochs N           maximum epochs (default %d; early stopping with --patience, default %d)\n"
+            "  --dim N              group vector size (default %d)\n"
+            "  --negatives N        sampled negatives per positive (default %d)\n"
+            "  --lr X               Adam learning rate (default %g)\n"
             "  --loss bce|bpr       (default bce)\n"
-            "  --id-dropout X       probability of hiding an item's id in training (default 0.2)\n"
-            "  --weight-decay X     AdamW weight decay on weights and embedding rows (default 0)\n"
+            "  --id-dropout X       probability of hiding an item's id in training (default %g)\n"
+            "  --weight-decay X     AdamW weight decay on weights and embedding rows (default %g)\n"
             "  --refit              retrain on all interactions for the best number of epochs\n"
             "  --seed N             (default 1)\n"
             "  --ckpt FILE          write a training checkpoint after every epoch (atomically)\n"
             "  --resume FILE        continue from a checkpoint (same data, options and seed)\n"
-            "  --quiet              no progress on stderr\n");
+            "  --quiet              no progress on stderr\n",
+            d.max_epochs, d.patience, d.dim, d.negatives, (double)d.lr, (double)d.id_dropout, (double)d.weight_decay);
 }
 
 static int is_dir(const char *p)
@@ -60,8 +63,10 @@ int cmd_train_rec(int argc, char **argv)
 {
     const char *inter = NULL, *hetrec = NULL, *ncfp = NULL, *attrs = NULL, *feats = NULL, *spotify = NULL, *kg = NULL;
     const char *out = NULL, *model = "improved-ncf", *ckpt = NULL, *resume = NULL, *loss = "bce";
-    long epochs = 12, seed = 1, dim = 32, negs = 16, patience = 2;
-    double lr = 0.002, drop = 0.2, wdecay = 0.0;
+    rec_incf_config cfg;
+    rec_incf_config_default(&cfg);
+    long epochs = cfg.max_epochs, seed = 1, dim = cfg.dim, negs = cfg.negatives, patience = cfg.patience;
+    double lr = cfg.lr, drop = cfg.id_dropout, wdecay = cfg.weight_decay;
     int no_side = 0, quiet = 0, refit = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -132,8 +137,6 @@ int cmd_train_rec(int argc, char **argv)
         cli_error("train-rec", "--ncf data has no side information (no --item-attrs/--item-features/--spotify/--kg)");
         return 2;
     }
-    rec_incf_config cfg;
-    rec_incf_config_default(&cfg);
     const char *vn[] = {"improved-ncf", "improved-ncf-no-w2v", "improved-ncf-no-outer", "improved-ncf-no-group",
                         "improved-ncf-no-content"};
     cfg.variant = -1;

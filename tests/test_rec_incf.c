@@ -393,6 +393,25 @@ static void test_weight_decay(void)
     CHECK(rec_incf_train(&ctx, &c, NULL, &b, &e) == DUET_ERR_ARG && !b);
 }
 
+/* eval-rec's table configuration (model.c's grid_incf, also the base of
+ * --incf) is the library default that train-rec uses (rec_incf_config_default):
+ * one configuration, written twice only because a static table cannot call a
+ * function. */
+static void test_table_matches_default(void)
+{
+    rec_incf_config d;
+    rec_incf_config_default(&d);
+    const char *names[] = {"improved-ncf", "improved-ncf-no-w2v", "improved-ncf-no-outer", "improved-ncf-no-group"};
+    for (int v = 0; v < 4; v++) {
+        const rec_model_def *m = rec_model_find(names[v]);
+        REQUIRE(m && m->n_grid == 1);
+        const rec_params *p = &m->grid[0];
+        CHECK(p->weighting == d.loss && p->k == d.negatives && p->dim == d.dim && p->epochs == d.max_epochs);
+        CHECK(p->lr == d.lr && p->alpha == d.id_dropout && (p->shrink > 0) == d.refit && p->decay == d.weight_decay);
+        CHECK(p->reg < 1 || (int)p->reg == d.patience);
+    }
+}
+
 int main(void)
 {
     if (load_toy() != 0) {
@@ -404,6 +423,7 @@ int main(void)
     RUN(test_fold_in_and_save);
     RUN(test_bad_config);
     RUN(test_weight_decay);
+    RUN(test_table_matches_default);
     rec_dataset_free(ds);
     return check_summary();
 }
