@@ -1,20 +1,34 @@
 #!/usr/bin/python3
-"""scripts/sep_split_val.py JSON: from a `duet eval-sep --json` file on the 98 held-out
-MIR-1K clips (bobon_*, fdps_*), the vocal/accompaniment GNSDR and median SDR on the 24
-clips train-sep validates on (clips[q * n / 24], q = 0..23, in name order, as
-separation/sepnet_train.c picks them) and on the other clips."""
-import json,sys
-d=json.load(open(sys.argv[1]))
-for meth in d['methods']:
-    tr=sorted(meth['tracks'],key=lambda t:t['name'])
-    n=len(tr); val={tr[q*n//24]['name'] for q in range(24)}
-    for stem in ('vocals','accompaniment'):
-        for label,sel in (('val24',lambda t:t['name'] in val),('other',lambda t:t['name'] not in val),('all',lambda t:True)):
-            num=den=0; sdrs=[]
-            for t in tr:
-                if not sel(t): continue
-                g=[x for x in t['targets'] if x['name']==stem][0]
-                if g['NSDR'] is None: continue
-                num+=g['NSDR']*t['samples']; den+=t['samples']; sdrs.append(g['SDR'])
-            sdrs.sort(); m=len(sdrs); med=(sdrs[m//2] if m%2 else (sdrs[m//2-1]+sdrs[m//2])/2)
-            print(meth['name'],stem,label,m,'GNSDR %.2f'%(num/den),'medianSDR %.2f'%med)
+"""scripts/sep_split_val.py JSON [VAL_CLIPS]: from a `duet eval-sep --json` file on the
+held-out MIR-1K singers (bobon_*, fdps_*), the vocal and accompaniment GNSDR and median
+SDR on the clips `duet train-sep` validates on and on the others. train-sep picks
+clips[q * n / VAL_CLIPS], q = 0 .. VAL_CLIPS - 1, of the held-out clips in name order
+(separation/sepnet_train.c, sepnet_validate); VAL_CLIPS is its --val-clips (default 24)."""
+import json
+import statistics
+import sys
+
+doc = json.load(open(sys.argv[1]))
+n_val = int(sys.argv[2]) if len(sys.argv) > 2 else 24
+for method in doc["methods"]:
+    tracks = sorted(method["tracks"], key=lambda t: t["name"])
+    n = len(tracks)
+    val = {tracks[q * n // n_val]["name"] for q in range(min(n_val, n))}
+    groups = (("validation", lambda t: t["name"] in val), ("other", lambda t: t["name"] not in val),
+              ("all", lambda t: True))
+    for stem in ("vocals", "accompaniment"):
+        for label, keep in groups:
+            nsdr_len = length = 0
+            sdrs = []
+            for t in filter(keep, tracks):
+                g = next(x for x in t["targets"] if x["name"] == stem)
+                if g["NSDR"] is None:  # silent reference or estimate: undefined, left out
+                    continue
+                nsdr_len += g["NSDR"] * t["samples"]
+                length += t["samples"]
+                sdrs.append(g["SDR"])
+            if not sdrs:
+                print(method["name"], stem, label, 0, "no defined values")
+                continue
+            print(method["name"], stem, label, len(sdrs), "GNSDR %.2f" % (nsdr_len / length),
+                  "median SDR %.2f" % statistics.median(sdrs))
