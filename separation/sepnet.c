@@ -385,12 +385,30 @@ static int meta_int(const duet_st_file *f, const char *key, int *out)
     return 0;
 }
 
+static duet_status load_from(duet_st_file *f, sepnet **out, duet_err *err);
+
 duet_status sepnet_load(const char *path, sepnet **out, duet_err *err)
 {
     *out = NULL;
     duet_st_file *f;
     duet_status st = duet_st_load(path, &f, err);
     if (st) return st;
+    return load_from(f, out, err);
+}
+
+duet_status sepnet_load_buffer(const void *buf, size_t len, sepnet **out, duet_err *err)
+{
+    *out = NULL;
+    duet_st_file *f;
+    duet_status st = duet_st_parse(buf, len, &f, err);
+    if (st) return st;
+    return load_from(f, out, err);
+}
+
+/* Takes ownership of f (freed on every path). */
+static duet_status load_from(duet_st_file *f, sepnet **out, duet_err *err)
+{
+    duet_status st = DUET_OK;
     const char *fmt = duet_st_meta(f, "format"), *ver = duet_st_meta(f, "version");
     /* format the message before duet_st_free: fmt and ver belong to f */
     if (!fmt || strcmp(fmt, SN_FORMAT) != 0) {

@@ -29,6 +29,10 @@
 #include "../common/status.h"
 #include "../nn/tensor.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct sepnet_config {
     int sample_rate;  /* rate the model runs at (Hz) */
     int n_fft, hop;   /* STFT (periodic Hann) */
@@ -76,6 +80,10 @@ duet_status sepnet_save(const sepnet *m, const char *path, const char *const *ex
  * mismatches, named in err), DUET_ERR_NOMEM. */
 duet_status sepnet_load(const char *path, sepnet **out, duet_err *err);
 
+/* The same from a safetensors image in memory (buf is only read during the
+ * call; the model owns copies of the weights). Errors as sepnet_load. */
+duet_status sepnet_load_buffer(const void *buf, size_t len, sepnet **out, duet_err *err);
+
 /* The model `duet separate` uses when none is given: $DUET_MODEL, else
  * models/sepnet.safetensors if readable (run from the source tree), else
  * DUET_DATADIR/sepnet.safetensors (installed). Never NULL; not owned. */
@@ -113,5 +121,9 @@ void sepnet_backward(sepnet_run *r, const float *dmasks);
  * The phase features are 0 where |X| is below 1e-6 of the frame's peak. */
 void sepnet_features(float *feat, const float *spec, int64_t n_frames, int n_bins, int64_t t0, int T,
                      const sepnet_config *c);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -19,6 +19,10 @@
 #include "../common/rng.h"
 #include "../common/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct sepnet_clip {
     char name[128];   /* file name without extension */
     char singer[32];  /* MIR-1K singer, "" for instrumentals */
@@ -67,5 +71,9 @@ sepnet_aug sepnet_aug_default(void);
  * zero-padded. The dataset must hold at least one clip. */
 void sepnet_draw_chunk(const sepnet_dataset *ds, const sepnet_aug *aug, duet_rng *rng, int64_t n,
                        float *voc, float *acc);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

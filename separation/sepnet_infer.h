@@ -50,6 +50,10 @@
 #include "separators.h"
 #include "sepnet.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Vocal mask at the model's rate: spec is a complex STFT made with the
  * model's n_fft/hop (frame-major, audio/stft.h layout) of n_frames frames;
  * mask (n_frames, n_fft/2 + 1) receives the vocal mask in [0, 1] (the
@@ -117,5 +121,9 @@ void sepnet_stream_free(sepnet_stream *s);
  * its open() returned, the loaded model (owned by state), else NULL. Lets
  * `duet separate` stream the model instead of decoding whole songs. */
 const sepnet *sepnet_of_separator(const duet_separator *sep, void *state);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

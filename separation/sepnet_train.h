@@ -20,6 +20,10 @@
 #include "sepnet.h"
 #include "sepnet_data.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct sepnet_train_opts {
     sepnet_config cfg;      /* architecture for a new run (ignored when resuming) */
     const char *out;        /* best model (safetensors) */
@@ -52,5 +56,9 @@ duet_status sepnet_train(const sepnet_train_opts *o, const sepnet_dataset *train
  * of ds (n = 0: all); used for validation. Errors: DUET_ERR_NOMEM. */
 duet_status sepnet_validate(const sepnet *m, const sepnet_dataset *ds, int n, double *sdr_gain,
                             double *loss, duet_err *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
