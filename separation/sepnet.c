@@ -187,9 +187,9 @@ static void build_arch(sn_builder *b, sepnet_arch *a, const sepnet_config *c)
     memset(a, 0, sizeof *a);
     for (int l = 0; l <= c->depth; l++) a->ch[l] = c->base << (l < 3 ? l : 3);
     int mag_ch = c->phase_ch > 0 ? c->base - c->phase_ch : c->base;
-    def_cbr(b, &a->stem_mag, "stem_mag", 1, mag_ch, 3);
+    def_cbr(b, &a->stem_mag, "stem_mag", c->channels, mag_ch, 3);
     if (c->phase_ch > 0) {
-        def_cbr(b, &a->stem_ph, "stem_phase", 2, c->phase_ch, 3);
+        def_cbr(b, &a->stem_ph, "stem_phase", 2 * c->channels, c->phase_ch, 3);
         if (c->use_fem) def_fem(b, &a->fem_ph, "fem_phase", c->phase_ch, DUET_ATTN_W, c->use_sa);
     }
     int prev = c->base;
@@ -219,13 +219,14 @@ static void build_arch(sn_builder *b, sepnet_arch *a, const sepnet_config *c)
         snprintf(nm, sizeof nm, "dec%d", l);
         def_cbr(b, &a->dec[l], nm, 2 * a->ch[l], a->ch[l], 3);
     }
-    def_conv(b, &a->head, "head", a->ch[0], 2, 1, 1, 1);
+    def_conv(b, &a->head, "head", a->ch[0], 2 * c->channels, 1, 1, 1);
 }
 
 sepnet_config sepnet_config_default(void)
 {
     sepnet_config c;
     c.sample_rate = 16000;
+    c.channels = 1;
     c.n_fft = 1024;
     c.hop = 256;
     c.n_freq = 512;
@@ -243,6 +244,8 @@ duet_status sepnet_config_check(const sepnet_config *c, duet_err *err)
 {
     if (c->sample_rate < 4000 || c->sample_rate > 192000)
         return duet_err_set(err, DUET_ERR_ARG, "sample_rate %d out of range", c->sample_rate);
+    if (c->channels < 1 || c->channels > 2)
+        return duet_err_set(err, DUET_ERR_ARG, "channels %d must be 1 or 2", c->channels);
     if (c->n_fft < 64 || c->n_fft > 16384 || c->n_fft % 2)
         return duet_err_set(err, DUET_ERR_ARG, "n_fft %d must be even, 64..16384", c->n_fft);
     if (c->hop < 1 || c->hop > c->n_fft / 2)
@@ -357,6 +360,10 @@ duet_status sepnet_save(const sepnet *m, const char *path, const char *const *ex
     }
     CFG_INT_FIELDS(PUT)
 #undef PUT
+    if (!st && m->cfg.channels != 1) { /* absent = 1: files of mono models stay as they were */
+        snprintf(buf, sizeof buf, "%d", m->cfg.channels);
+        st = duet_st_writer_meta(w, "channels", buf, err);
+    }
     if (!st) {
         snprintf(buf, sizeof buf, "%.9g", (double)m->cfg.dropout);
         st = duet_st_writer_meta(w, "dropout", buf, err);
@@ -432,6 +439,11 @@ static duet_status load_from(duet_st_file *f, sepnet **out, duet_err *err)
     }
     CFG_INT_FIELDS(GET)
 #undef GET
+    c.channels = 1;
+    if (duet_st_meta(f, "channels") && meta_int(f, "channels", &c.channels)) {
+        duet_st_free(f);
+        return duet_err_set(err, DUET_ERR_FORMAT, "model metadata: bad \"channels\"");
+    }
     const char *dr = duet_st_meta(f, "dropout");
     c.dropout = dr ? strtof(dr, NULL) : 0.0f;
     sepnet *m;
@@ -774,17 +786,18 @@ static int op_shuffle(sepnet_run *r, int a)
     return n->out;
 }
 
-/* masks: m_v = sigmoid(z_v - z_a), m_a = 1 - m_v; z (B, 2, H, W). */
+/* masks: m_v = sigmoid(z_v - z_a), m_a = 1 - m_v; z (B, 2 C, H, W) holds
+ * (z_v, z_a) pairs, one per audio channel. */
 static int op_mask(sepnet_run *r, int a)
 {
     const sn_t x = r->t[a];
-    DUET_CHECK(x.C == 2);
+    DUET_CHECK(x.C % 2 == 0);
     sn_node *n = new_node(r, OP_MASK);
     n->a = a;
-    n->out = new_t(r, x.B, 2, x.H, x.W);
+    n->out = new_t(r, x.B, x.C, x.H, x.W);
     if (r->counting) return n->out;
     size_t hw = (size_t)x.H * x.W;
-    for (int b = 0; b < x.B; b++) {
+    for (int b = 0; b < x.B * x.C / 2; b++) {
         const float *zv = x.x + (size_t)b * 2 * hw, *za = zv + hw;
         float *mv = r->t[n->out].x + (size_t)b * 2 * hw, *ma = mv + hw;
         for (size_t i = 0; i < hw; i++) {
@@ -821,10 +834,11 @@ static void run_graph(sepnet_run *r, const float *feat, int B, int T)
     int F = c->n_freq;
     r->nt = r->nn = 0;
     r->used = 0;
-    int xm = new_t(r, B, 1, F, T), xp = new_t(r, B, 2, F, T);
+    const int C = c->channels;
+    int xm = new_t(r, B, C, F, T), xp = new_t(r, B, 2 * C, F, T);
     if (!r->counting) {
         size_t plane = (size_t)F * T;
-        for (int b = 0; b < B; b++) {
+        for (int b = 0; b < B * C; b++) { /* feat (B, C, 3, F, T) */
             memcpy(r->t[xm].x + (size_t)b * plane, feat + (size_t)b * 3 * plane, plane * sizeof(float));
             memcpy(r->t[xp].x + (size_t)b * 2 * plane, feat + ((size_t)b * 3 + 1) * plane,
                    2 * plane * sizeof(float));
@@ -867,7 +881,7 @@ static void run_graph(sepnet_run *r, const float *feat, int B, int T)
 static duet_status forward_split(sepnet_run *r, const float *feat, int B, int T, int nw, const float **masks,
                                  duet_err *err)
 {
-    const size_t plane = (size_t)r->m->cfg.n_freq * T, need = (size_t)B * 2 * plane;
+    const size_t plane = (size_t)r->m->cfg.n_freq * T * r->m->cfg.channels, need = (size_t)B * 2 * plane;
     r->train = 0; /* no tape: sepnet_backward must not follow */
     for (int i = 0; i < nw; i++)
         if (!r->sub[i] && sepnet_run_new(r->m, &r->sub[i], err)) return DUET_ERR_NOMEM;
@@ -1004,7 +1018,7 @@ static void back_node(sepnet_run *r, sn_node *n)
     }
     case OP_MASK: {
         size_t hw = (size_t)a->H * a->W;
-        for (int b = 0; b < a->B; b++) {
+        for (int b = 0; b < a->B * a->C / 2; b++) {
             const float *mv = o->x + (size_t)b * 2 * hw;
             const float *gv = go + (size_t)b * 2 * hw, *ga = gv + hw;
             float *dzv = a->g + (size_t)b * 2 * hw, *dza = dzv + hw;

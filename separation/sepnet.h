@@ -35,6 +35,10 @@ extern "C" {
 
 typedef struct sepnet_config {
     int sample_rate;  /* rate the model runs at (Hz) */
+    int channels;     /* audio channels the network sees jointly: 1 (each channel
+                         separated on its own) or 2 (stereo: both channels in,
+                         one mask pair per channel out); metadata "channels",
+                         absent = 1 */
     int n_fft, hop;   /* STFT (periodic Hann) */
     int n_freq;       /* bins fed to the network (from 0 Hz); divisible by 2^depth */
     int depth;        /* encoder levels (down-samplings) */
@@ -96,10 +100,11 @@ typedef struct sepnet_run sepnet_run;
 duet_status sepnet_run_new(const sepnet *m, sepnet_run **out, duet_err *err);
 void sepnet_run_free(sepnet_run *r);
 
-/* Forward pass on B items of T frames (T divisible by 2^depth):
- * feat (B, 3, n_freq, T): channel 0 the compressed magnitude
- * (sepnet_features), channels 1-2 the phase features. *masks receives a
- * pointer to (B, 2, n_freq, T) masks (vocals, accompaniment; sum 1), owned by
+/* Forward pass on B items of T frames (T divisible by 2^depth), C =
+ * cfg.channels: feat (B, C, 3, n_freq, T): per audio channel, plane 0 the
+ * compressed magnitude (sepnet_features), planes 1-2 the phase features.
+ * *masks receives a pointer to (B, C, 2, n_freq, T) masks (per audio
+ * channel vocals, accompaniment; sum 1), owned by
  * the run and valid until its next forward. train: 1 = batch statistics,
  * dropout from rng (rng may be NULL when train is 0), and a tape for
  * sepnet_backward; 0 = evaluation mode.
@@ -110,7 +115,7 @@ duet_status sepnet_forward(sepnet_run *r, const float *feat, int B, int T, int t
 /* Backward after a training forward: dmasks (B, 2, n_freq, T) is the
  * gradient of the loss with respect to the masks. ACCUMULATES parameter
  * gradients into the model's grad block (enable training first). */
-void sepnet_backward(sepnet_run *r, const float *dmasks);
+void sepnet_backward(sepnet_run *r, const float *dmasks); /* dmasks shaped as the masks */
 
 /* Model input from a complex STFT (frame-major spec[(t * n_bins + k) * 2 + re/im],
  * as audio/stft.h): feat (3, n_freq, T) for frames t0 .. t0+T-1 of a

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../audio/audio.h"
+#include "sepnet_corpus.h"
 
 static int has_ext(const char *name, const char *const *exts)
 {
@@ -236,6 +237,7 @@ void sepnet_dataset_free(sepnet_dataset *ds)
     for (int i = 0; i < ds->n_instr; i++) free(ds->instr[i].acc);
     free(ds->clips);
     free(ds->instr);
+    sepnet_corpus_free(ds->corpus);
     memset(ds, 0, sizeof *ds);
 }
 
@@ -262,6 +264,17 @@ void sepnet_draw_chunk(const sepnet_dataset *ds, const sepnet_aug *aug, duet_rng
                        float *voc, float *acc)
 {
     DUET_CHECK(ds->n_clips > 0);
+    if (ds->corpus) {
+        sepnet_corpus_aug ca = sepnet_corpus_aug_default();
+        if (!aug) {
+            ca.p_coherent = 1.0f;
+            ca.gain_lo = ca.gain_hi = 1.0f;
+            ca.p_silent = 0.0f;
+            ca.p_swap = ca.p_flip = -1.0f; /* never */
+        }
+        sepnet_corpus_draw(ds, &ca, rng, n, voc, acc);
+        return;
+    }
     int vi = (int)duet_rng_below(rng, (uint64_t)ds->n_clips);
     const sepnet_clip *vc = &ds->clips[vi];
     if (!aug) {

@@ -26,8 +26,8 @@ extern "C" {
 typedef struct sepnet_clip {
     char name[128];   /* file name without extension */
     char singer[32];  /* MIR-1K singer, "" for instrumentals */
-    float *voc;       /* n samples (NULL for instrumentals) */
-    float *acc;       /* n samples */
+    float *voc;       /* channels x n samples, planar (NULL for instrumentals) */
+    float *acc;       /* channels x n samples, planar */
     int64_t n;
 } sepnet_clip;
 
@@ -39,6 +39,8 @@ typedef struct sepnet_dataset {
     int n_instr;
     int sample_rate;
     double seconds;     /* total duration of clips */
+    int channels;       /* of every clip: 1 (MIR-1K loaders; 0 also means 1) or 2 (sepnet_corpus.h) */
+    struct sepnet_corpus *corpus; /* stereo stem pools (sepnet_corpus.h) or NULL */
 } sepnet_dataset;
 
 /* Load every MIR-1K-style clip (*.wav, *.flac) in `dir` at `rate` Hz into
@@ -68,7 +70,10 @@ sepnet_aug sepnet_aug_default(void);
 
 /* Draw one chunk of n samples: voc[n], acc[n] (caller-owned). With aug ==
  * NULL, no augmentation (same clip, unit gains). Clips shorter than n are
- * zero-padded. The dataset must hold at least one clip. */
+ * zero-padded. The dataset must hold at least one clip. For a corpus
+ * dataset (ds->corpus set) this is sepnet_corpus_draw with its default
+ * augmentation (aug NULL: a coherent excerpt with unit gains): voc and acc
+ * then hold 2 n samples (planar stereo). */
 void sepnet_draw_chunk(const sepnet_dataset *ds, const sepnet_aug *aug, duet_rng *rng, int64_t n,
                        float *voc, float *acc);
 

@@ -57,20 +57,21 @@ static void finish_mask_row(const double *acc, double wsum, int F, int n_bins, f
     for (int k = F; k < n_bins; k++) out[k] = topm;
 }
 
-duet_status sepnet_vocal_mask(const sepnet *m, sepnet_run *run, const float *spec, int64_t n_frames,
-                              int chunk_frames, float *mask, duet_err *err)
+duet_status sepnet_masks(const sepnet *m, sepnet_run *run, const float *const *spec, int64_t n_frames,
+                         int chunk_frames, float *const *mask, duet_err *err)
 {
     const sepnet_config *c = &m->cfg;
     int Tc;
     duet_status st = check_chunk(c, chunk_frames, &Tc, err);
     if (st) return st;
+    const int C = c->channels;
     int n_bins = c->n_fft / 2 + 1, F = c->n_freq, H = Tc / 2;
     if (n_frames <= 0) return DUET_OK;
     float *w = malloc((size_t)Tc * sizeof *w);
-    double *acc = calloc((size_t)n_frames * F, sizeof *acc);
+    double *acc = calloc((size_t)C * n_frames * F, sizeof *acc);
     double *wsum = calloc((size_t)n_frames, sizeof *wsum);
     size_t plane = (size_t)F * Tc;
-    float *feat = malloc((size_t)INFER_BATCH * 3 * plane * sizeof *feat);
+    float *feat = malloc((size_t)INFER_BATCH * C * 3 * plane * sizeof *feat);
     int64_t starts[INFER_BATCH];
     if (!w || !acc || !wsum || !feat) {
         free(w);
@@ -84,33 +85,50 @@ duet_status sepnet_vocal_mask(const sepnet *m, sepnet_run *run, const float *spe
     for (int64_t s0 = -H;; s0 += H) {
         int last = s0 + Tc >= n_frames + H || s0 >= n_frames;
         if (s0 < n_frames) {
-            sepnet_features(feat + (size_t)nb * 3 * plane, spec, n_frames, n_bins, s0, Tc, c);
+            for (int ch = 0; ch < C; ch++)
+                sepnet_features(feat + ((size_t)nb * C + ch) * 3 * plane, spec[ch], n_frames, n_bins, s0, Tc, c);
             starts[nb++] = s0;
         }
         if (nb == INFER_BATCH || (last && nb > 0)) {
             const float *mk;
             st = sepnet_forward(run, feat, nb, Tc, 0, NULL, &mk, err);
             if (st) break;
-            for (int b = 0; b < nb; b++) {
-                const float *mv = mk + (size_t)b * 2 * plane;
+            for (int b = 0; b < nb; b++)
                 for (int j = 0; j < Tc; j++) {
                     int64_t t = starts[b] + j;
                     if (t < 0 || t >= n_frames) continue;
-                    accumulate_chunk(acc + (size_t)t * F, &wsum[t], mv, F, Tc, j, w[j]);
+                    for (int ch = 0; ch < C; ch++) {
+                        double dummy = 0;
+                        const float *mv = mk + ((size_t)b * C + ch) * 2 * plane;
+                        accumulate_chunk(acc + ((size_t)ch * n_frames + t) * F, ch ? &dummy : &wsum[t], mv, F, Tc, j,
+                                         w[j]);
+                    }
                 }
-            }
             nb = 0;
         }
         if (last) break;
     }
     if (!st)
-        for (int64_t t = 0; t < n_frames; t++)
-            finish_mask_row(acc + (size_t)t * F, wsum[t], F, n_bins, mask + (size_t)t * n_bins);
+        for (int ch = 0; ch < C; ch++)
+            for (int64_t t = 0; t < n_frames; t++)
+                finish_mask_row(acc + ((size_t)ch * n_frames + t) * F, wsum[t], F, n_bins,
+                                mask[ch] + (size_t)t * n_bins);
     free(w);
     free(acc);
     free(wsum);
     free(feat);
     return st;
+}
+
+duet_status sepnet_vocal_mask(const sepnet *m, sepnet_run *run, const float *spec, int64_t n_frames,
+                              int chunk_frames, float *mask, duet_err *err)
+{
+    if (m->cfg.channels != 1)
+        return duet_err_set(err, DUET_ERR_ARG, "sepnet_vocal_mask: a %d-channel model needs sepnet_masks",
+                            m->cfg.channels);
+    const float *sp[1] = {spec};
+    float *mk[1] = {mask};
+    return sepnet_masks(m, run, sp, n_frames, chunk_frames, mk, err);
 }
 
 static int pow2_near(double x)

@@ -62,6 +62,13 @@ extern "C" {
 duet_status sepnet_vocal_mask(const sepnet *m, sepnet_run *run, const float *spec, int64_t n_frames,
                               int chunk_frames, float *mask, duet_err *err);
 
+/* The same for a model of C = m->cfg.channels channels: spec[c] the STFT
+ * of audio channel c (all n_frames frames), mask[c] (n_frames, n_fft/2 + 1)
+ * its vocal mask; the channels go through the network together.
+ * sepnet_vocal_mask is this with C = 1 (DUET_ERR_ARG for a stereo model). */
+duet_status sepnet_masks(const sepnet *m, sepnet_run *run, const float *const *spec, int64_t n_frames,
+                         int chunk_frames, float *const *mask, duet_err *err);
+
 typedef struct sepnet_sep_opts {
     int chunk_frames;            /* 0 = 256 */
     duet_progress *progress;     /* may be NULL; advanced by input frames done (sepnet_separate) */

@@ -41,14 +41,16 @@ sepnet_train_opts sepnet_train_opts_default(void)
     return o;
 }
 
-duet_status sepnet_validate(const sepnet *m, const sepnet_dataset *ds, int n, double *sdr_gain,
-                            double *loss, duet_err *err)
+duet_status sepnet_validate(const sepnet *m, const sepnet_dataset *ds, int n, sepnet_val_result *res,
+                            duet_err *err)
 {
     const sepnet_config *c = &m->cfg;
     int count = n > 0 && n < ds->n_clips ? n : ds->n_clips;
-    *sdr_gain = 0;
-    *loss = 0;
+    memset(res, 0, sizeof *res);
     if (count == 0) return DUET_OK;
+    const int D = ds->channels > 1 ? ds->channels : 1, C = c->channels;
+    if (C != 1 && C != D)
+        return duet_err_set(err, DUET_ERR_ARG, "a %d-channel model cannot be validated on %d-channel clips", C, D);
     duet_stft *s;
     duet_status st = duet_stft_new(c->n_fft, c->hop, DUET_WIN_HANN, &s, err);
     if (st) return st;
@@ -59,53 +61,83 @@ duet_status sepnet_validate(const sepnet *m, const sepnet_dataset *ds, int n, do
         return st;
     }
     int nb = c->n_fft / 2 + 1;
-    double gain_sum = 0, loss_sum = 0, loss_n = 0;
-    /* spread the evaluated clips over the whole set (every singer) */
+    double gain_sum = 0, vsdr_sum = 0, asdr_sum = 0, loss_sum = 0, loss_n = 0;
+    /* spread the evaluated clips over the whole set (every singer / song) */
     for (int q = 0; q < count && !st; q++) {
         const sepnet_clip *cl = &ds->clips[(int)((int64_t)q * ds->n_clips / count)];
         int64_t len = cl->n, T = duet_stft_n_frames(s, len);
-        float *x = malloc((size_t)len * sizeof *x), *v = malloc((size_t)len * sizeof *v);
-        float *spec = malloc((size_t)T * nb * 2 * sizeof *spec), *specv = malloc((size_t)T * nb * 2 * sizeof *specv);
-        float *mask = malloc((size_t)T * nb * sizeof *mask);
-        if (!x || !v || !spec || !specv || !mask) st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-        if (!st) {
-            for (int64_t i = 0; i < len; i++) x[i] = cl->voc[i] + cl->acc[i];
-            st = duet_stft_forward(s, x, len, spec, err);
+        size_t L = (size_t)D * len, S = (size_t)D * T * nb;
+        float *x = malloc(L * sizeof *x), *v = malloc(L * sizeof *v), *a = malloc(L * sizeof *a);
+        float *spec = malloc(S * 2 * sizeof *spec), *specv = malloc(S * 2 * sizeof *specv);
+        float *mask = malloc(S * sizeof *mask);
+        if (!x || !v || !a || !spec || !specv || !mask) st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+        for (int d = 0; d < D && !st; d++) {
+            const float *cv = cl->voc + (size_t)d * len, *ca = cl->acc + (size_t)d * len;
+            float *xd = x + (size_t)d * len;
+            for (int64_t i = 0; i < len; i++) xd[i] = cv[i] + ca[i];
+            st = duet_stft_forward(s, xd, len, spec + (size_t)d * T * nb * 2, err);
+            if (!st) st = duet_stft_forward(s, cv, len, specv + (size_t)d * T * nb * 2, err);
         }
-        if (!st) st = duet_stft_forward(s, cl->voc, len, specv, err);
-        if (!st) st = sepnet_vocal_mask(m, run, spec, T, 256, mask, err);
-        if (!st) {
+        for (int d = 0; d < D && !st; d += C) {
+            const float *sp[2];
+            float *mk[2];
+            for (int k = 0; k < C; k++) {
+                sp[k] = spec + (size_t)(d + k) * T * nb * 2;
+                mk[k] = mask + (size_t)(d + k) * T * nb;
+            }
+            st = sepnet_masks(m, run, sp, T, 256, mk, err);
+        }
+        for (int d = 0; d < D && !st; d++) {
+            float *sd = spec + (size_t)d * T * nb * 2, *svd = specv + (size_t)d * T * nb * 2;
+            const float *md = mask + (size_t)d * T * nb;
             for (int64_t i = 0; i < T * nb; i++) {
                 int k = (int)(i % nb);
-                float mx = hypotf(spec[2 * i], spec[2 * i + 1]);
-                float mv = hypotf(specv[2 * i], specv[2 * i + 1]);
+                float mx = hypotf(sd[2 * i], sd[2 * i + 1]);
+                float mv = hypotf(svd[2 * i], svd[2 * i + 1]);
                 if (k < c->n_freq) {
-                    loss_sum += fabsf(mask[i] * mx - mv);
+                    loss_sum += fabsf(md[i] * mx - mv);
                     loss_n += 1;
                 }
-                spec[2 * i] *= mask[i];
-                spec[2 * i + 1] *= mask[i];
+                sd[2 * i] *= md[i];
+                sd[2 * i + 1] *= md[i];
             }
-            st = duet_stft_inverse(s, spec, T, v, len, err);
+            st = duet_stft_inverse(s, sd, T, v + (size_t)d * len, len, err);
+            for (int64_t i = 0; i < len && !st; i++)
+                a[(size_t)d * len + i] = x[(size_t)d * len + i] - v[(size_t)d * len + i];
         }
         if (!st) {
-            /* MDX whole-clip SDR of the estimate minus that of the mixture */
-            const float *ref[1] = {cl->voc}, *est[1] = {v}, *mix[1] = {x};
-            double se, sm;
-            st = duet_mdx_sdr(ref, est, 1, len, &se, err);
-            if (!st) st = duet_mdx_sdr(ref, mix, 1, len, &sm, err);
-            if (!st) gain_sum += se - sm;
+            /* MDX whole-clip SDR; the gain is that of the estimate minus that of the mixture */
+            const float *ref[8], *est[8], *mix[8], *refa[8], *esta[8];
+            for (int d = 0; d < D && d < 8; d++) {
+                ref[d] = cl->voc + (size_t)d * len;
+                refa[d] = cl->acc + (size_t)d * len;
+                est[d] = v + (size_t)d * len;
+                esta[d] = a + (size_t)d * len;
+                mix[d] = x + (size_t)d * len;
+            }
+            double se, sm, sa;
+            st = duet_mdx_sdr(ref, est, D, len, &se, err);
+            if (!st) st = duet_mdx_sdr(ref, mix, D, len, &sm, err);
+            if (!st) st = duet_mdx_sdr(refa, esta, D, len, &sa, err);
+            if (!st) {
+                gain_sum += se - sm;
+                vsdr_sum += se;
+                asdr_sum += sa;
+            }
         }
         free(x);
         free(v);
+        free(a);
         free(spec);
         free(specv);
         free(mask);
     }
     sepnet_run_free(run);
     duet_stft_free(s);
-    *sdr_gain = gain_sum / count;
-    *loss = loss_n > 0 ? loss_sum / loss_n : 0;
+    res->voc_gain = gain_sum / count;
+    res->voc_sdr = vsdr_sum / count;
+    res->acc_sdr = asdr_sum / count;
+    res->loss = loss_n > 0 ? loss_sum / loss_n : 0;
     return st;
 }
 
@@ -163,6 +195,7 @@ static duet_status save_ckpt(const char *path, const sepnet *m, const train_stat
     META("format", "%s", CKPT_FORMAT);
     META("version", "%s", CKPT_VERSION);
     META("sample_rate", "%d", c->sample_rate);
+    META("channels", "%d", c->channels);
     META("n_fft", "%d", c->n_fft);
     META("hop", "%d", c->hop);
     META("n_freq", "%d", c->n_freq);
@@ -271,6 +304,12 @@ static duet_status load_ckpt_file(const char *path, sepnet **out, train_state *t
     c.transposed = (int)v[9];
     double d;
     c.dropout = meta_dbl(f, "dropout", &d) ? 0.0f : (float)d;
+    int64_t nch = 1; /* absent in checkpoints of mono models written before stereo */
+    if (duet_st_meta(f, "channels") && (meta_i64(f, "channels", &nch) || nch < 1 || nch > 2)) {
+        duet_st_free(f);
+        return duet_err_set(err, DUET_ERR_FORMAT, "%s: checkpoint metadata \"channels\" bad", path);
+    }
+    c.channels = (int)nch;
     memset(ts, 0, sizeof *ts);
     ts->step = v[10];
     duet_rng rng0;
@@ -381,6 +420,13 @@ duet_status sepnet_train(const sepnet_train_opts *o, const sepnet_dataset *train
         return duet_err_set(err, DUET_ERR_ARG, "data at %d Hz, model at %d Hz", train->sample_rate, c->sample_rate);
     }
     int B = o->batch, T = o->frames, F = c->n_freq, nb = c->n_fft / 2 + 1;
+    /* D channels per drawn chunk; a mono model (C = 1) on stereo data takes
+     * the left and right channels of a chunk as two items */
+    const int C = c->channels, D = train->channels > 1 ? train->channels : 1, per_draw = D / C;
+    if (C != 1 && C != D) {
+        sepnet_free(m);
+        return duet_err_set(err, DUET_ERR_ARG, "a %d-channel model cannot train on %d-channel data", C, D);
+    }
     if (T % (1 << c->depth)) {
         sepnet_free(m);
         return duet_err_set(err, DUET_ERR_ARG, "frames %d must be a multiple of %d", T, 1 << c->depth);
@@ -389,11 +435,11 @@ duet_status sepnet_train(const sepnet_train_opts *o, const sepnet_dataset *train
     size_t plane = (size_t)F * T;
     duet_stft *s = NULL;
     sepnet_run *run = NULL;
-    float *voc = malloc((size_t)ns * sizeof(float)), *acc = malloc((size_t)ns * sizeof(float));
+    float *voc = malloc((size_t)D * ns * sizeof(float)), *acc = malloc((size_t)D * ns * sizeof(float));
     float *sv = malloc((size_t)T * nb * 2 * sizeof(float)), *sa = malloc((size_t)T * nb * 2 * sizeof(float));
-    float *feat = malloc((size_t)B * 3 * plane * sizeof(float));
-    float *mags = malloc((size_t)B * 3 * plane * sizeof(float)); /* |X|, |V|, |A| per item */
-    float *dm = malloc((size_t)B * 2 * plane * sizeof(float));
+    float *feat = malloc((size_t)B * C * 3 * plane * sizeof(float));
+    float *mags = malloc((size_t)B * C * 3 * plane * sizeof(float)); /* |X|, |V|, |A| per item and channel */
+    float *dm = malloc((size_t)B * C * 2 * plane * sizeof(float));
     if (!voc || !acc || !sv || !sa || !feat || !mags || !dm) st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     if (!st) st = duet_stft_new(c->n_fft, c->hop, DUET_WIN_HANN, &s, err);
     if (!st) st = sepnet_run_new(m, &run, err);
@@ -407,14 +453,16 @@ duet_status sepnet_train(const sepnet_train_opts *o, const sepnet_dataset *train
     int stop = 0;
     while (!st && !stop && ts.step < o->steps) {
         /* batch */
-        for (int b = 0; b < B && !st; b++) {
-            sepnet_draw_chunk(train, &aug, &ts.rng, ns, voc, acc);
-            st = duet_stft_forward(s, voc, ns, sv, err);
-            if (!st) st = duet_stft_forward(s, acc, ns, sa, err);
+        for (int q = 0; q < B * C && !st; q++) {
+            int b = q / C, qc = q % C, sub = b % per_draw;
+            if (qc == 0 && sub == 0) sepnet_draw_chunk(train, &aug, &ts.rng, ns, voc, acc);
+            int d = sub * C + qc; /* audio channel of the chunk */
+            st = duet_stft_forward(s, voc + (size_t)d * ns, ns, sv, err);
+            if (!st) st = duet_stft_forward(s, acc + (size_t)d * ns, ns, sa, err);
             if (st) break;
             for (size_t i = 0; i < (size_t)T * nb * 2; i++) sa[i] += sv[i]; /* sa := mixture */
-            sepnet_features(feat + (size_t)b * 3 * plane, sa, T, nb, 0, T, c);
-            float *mx = mags + (size_t)b * 3 * plane, *mv = mx + plane, *ma = mv + plane;
+            sepnet_features(feat + (size_t)q * 3 * plane, sa, T, nb, 0, T, c);
+            float *mx = mags + (size_t)q * 3 * plane, *mv = mx + plane, *ma = mv + plane;
             for (int t = 0; t < T; t++)
                 for (int k = 0; k < F; k++) {
                     size_t i = (size_t)t * nb + k, o2 = (size_t)k * T + t;
@@ -429,11 +477,11 @@ duet_status sepnet_train(const sepnet_train_opts *o, const sepnet_dataset *train
         st = sepnet_forward(run, feat, B, T, 1, &ts.rng, &mk, err);
         if (st) break;
         double loss = 0;
-        double inv = 1.0 / (2.0 * B * plane);
-        for (int b = 0; b < B; b++) {
-            const float *mx = mags + (size_t)b * 3 * plane, *mv = mx + plane, *ma = mv + plane;
-            const float *kv = mk + (size_t)b * 2 * plane, *ka = kv + plane;
-            float *dv = dm + (size_t)b * 2 * plane, *da = dv + plane;
+        double inv = 1.0 / (2.0 * B * C * plane);
+        for (int q = 0; q < B * C; q++) {
+            const float *mx = mags + (size_t)q * 3 * plane, *mv = mx + plane, *ma = mv + plane;
+            const float *kv = mk + (size_t)q * 2 * plane, *ka = kv + plane;
+            float *dv = dm + (size_t)q * 2 * plane, *da = dv + plane;
             for (size_t i = 0; i < plane; i++) {
                 float ev = kv[i] * mx[i] - mv[i], ea = ka[i] * mx[i] - ma[i];
                 loss += fabsf(ev) + fabsf(ea);
@@ -466,26 +514,31 @@ duet_status sepnet_train(const sepnet_train_opts *o, const sepnet_dataset *train
         }
         int do_eval = val && val->n_clips > 0 && (ts.step % o->eval_every == 0 || ts.step == o->steps);
         if (do_eval) {
-            double gain, vloss;
-            st = sepnet_validate(m, val, o->val_clips, &gain, &vloss, err);
+            sepnet_val_result vr;
+            st = sepnet_validate(m, val, o->val_clips, &vr, err);
             if (st) break;
+            double gain = vr.voc_gain, vloss = vr.loss;
             ts.plateau.lr = duet_plateau_update(&ts.plateau, vloss);
             int better = gain > ts.best_gain;
             if (better) {
                 ts.best_gain = gain;
                 ts.evals_since_best = 0;
-                char sbuf[32], gbuf[32];
+                char sbuf[32], gbuf[32], vbuf[32], abuf[32];
                 snprintf(sbuf, sizeof sbuf, "%" PRId64, ts.step);
                 snprintf(gbuf, sizeof gbuf, "%.3f", gain);
-                const char *kv[] = {"trained_steps", sbuf, "val_vocal_sdr_gain_db", gbuf};
-                st = name_file(err, sepnet_save(m, o->out, kv, 2, err), o->out);
+                snprintf(vbuf, sizeof vbuf, "%.3f", vr.voc_sdr);
+                snprintf(abuf, sizeof abuf, "%.3f", vr.acc_sdr);
+                const char *kv[] = {"trained_steps", sbuf, "val_vocal_sdr_gain_db", gbuf,
+                                    "val_vocal_sdr_db", vbuf, "val_accompaniment_sdr_db", abuf};
+                st = name_file(err, sepnet_save(m, o->out, kv, 4, err), o->out);
                 if (st) break;
             } else {
                 ts.evals_since_best++;
             }
             if (o->progress)
-                fprintf(stderr, "eval step %" PRId64 ": validation vocal SDR gain %.2f dB, L1 %.5f%s\n", ts.step, gain,
-                        vloss, better ? " (best, saved)" : "");
+                fprintf(stderr,
+                        "eval step %" PRId64 ": validation vocal SDR gain %.2f dB (vocals %.2f, accompaniment %.2f dB), L1 %.5f%s\n",
+                        ts.step, gain, vr.voc_sdr, vr.acc_sdr, vloss, better ? " (best, saved)" : "");
             if (o->patience > 0 && ts.evals_since_best >= o->patience) {
                 if (o->progress) fprintf(stderr, "early stop: no improvement in %d evaluations\n", o->patience);
                 stop = 1;

@@ -51,11 +51,20 @@ sepnet_train_opts sepnet_train_opts_default(void);
 duet_status sepnet_train(const sepnet_train_opts *o, const sepnet_dataset *train,
                          const sepnet_dataset *val, duet_err *err);
 
-/* Vocal-stem SDR gain (dB, mean over clips of SDR(estimate) - SDR(mixture),
- * MDX whole-clip SDR) and mean L1 loss of model m on the first n clips
- * of ds (n = 0: all); used for validation. Errors: DUET_ERR_NOMEM. */
-duet_status sepnet_validate(const sepnet *m, const sepnet_dataset *ds, int n, double *sdr_gain,
-                            double *loss, duet_err *err);
+/* Validation figures of model m on the first n clips of ds (n = 0: all),
+ * spread over the set: MDX whole-clip SDR (dB) of the vocal and
+ * accompaniment estimates (mask, inverse STFT with the mixture's phase,
+ * accompaniment = mixture - vocals), the vocal SDR gain over the mixture,
+ * each a mean over clips, and the mean L1 error of the masked vocal
+ * magnitude. Stereo clips (ds->channels 2) go through a stereo model
+ * jointly, through a mono model one channel at a time.
+ * Errors: DUET_ERR_ARG (stereo model, mono clips), DUET_ERR_NOMEM. */
+typedef struct sepnet_val_result {
+    double voc_gain, voc_sdr, acc_sdr, loss;
+} sepnet_val_result;
+
+duet_status sepnet_validate(const sepnet *m, const sepnet_dataset *ds, int n, sepnet_val_result *res,
+                            duet_err *err);
 
 #ifdef __cplusplus
 }

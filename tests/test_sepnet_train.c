@@ -210,13 +210,15 @@ static void test_loss_falls(void)
     duet_rng r;
     duet_rng_seed(&r, 7);
     REQUIRE(sepnet_new(&o.cfg, &r, &m0, NULL) == DUET_OK);
-    double g0, l0, g1, l1;
-    REQUIRE(sepnet_validate(m0, &train_set, 0, &g0, &l0, NULL) == DUET_OK);
+    sepnet_val_result v0, v1;
+    REQUIRE(sepnet_validate(m0, &train_set, 0, &v0, NULL) == DUET_OK);
+    double g0 = v0.voc_gain, l0 = v0.loss;
     sepnet_free(m0);
     REQUIRE(sepnet_train(&o, &train_set, NULL, NULL) == DUET_OK);
     sepnet *m;
     REQUIRE(sepnet_load(out, &m, NULL) == DUET_OK);
-    REQUIRE(sepnet_validate(m, &train_set, 0, &g1, &l1, NULL) == DUET_OK);
+    REQUIRE(sepnet_validate(m, &train_set, 0, &v1, NULL) == DUET_OK);
+    double g1 = v1.voc_gain, l1 = v1.loss;
     fprintf(stderr, "  L1 %.4f -> %.4f, vocal SDR gain %.2f -> %.2f dB after 40 steps\n", l0, l1, g0, g1);
     CHECK(l1 < 0.8 * l0);
     CHECK(g1 > g0 + 1.0);
