@@ -30,4 +30,12 @@
 #include "separation/sepnet_train.h"
 #include "separation/stems_io.h"
 #include "separation/sep_eval.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+#ifdef __cplusplus
+}
+#endif
+
 #endif

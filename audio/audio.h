@@ -10,6 +10,10 @@
 #include <stdint.h>
 #include "../common/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Planar float audio. Owns its samples: free with duet_audio_free(). */
 typedef struct duet_audio {
     int channels;        /* >= 1 */
@@ -144,5 +148,9 @@ duet_status duet_audio_to_mono(const duet_audio *in, duet_audio *out, duet_err *
 
 /* Peak |x| and RMS over all channels and frames (0 for empty audio). */
 void duet_audio_stats(const duet_audio *a, double *peak, double *rms);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

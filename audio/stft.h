@@ -28,6 +28,10 @@
 #include <stdint.h>
 #include "../common/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum duet_window { DUET_WIN_HANN = 0, DUET_WIN_SQRT_HANN = 1 } duet_window;
 
 typedef struct duet_stft duet_stft;
@@ -85,5 +89,9 @@ duet_status duet_istft_stream_new(duet_stft *s, int64_t n_out, duet_istft_out_cb
 duet_status duet_istft_stream_push(duet_istft_stream *st, const float *frame, duet_err *err);
 duet_status duet_istft_stream_finish(duet_istft_stream *st, duet_err *err);
 void duet_istft_stream_free(duet_istft_stream *st);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -14,6 +14,10 @@
 #include <stdio.h>
 #include "status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct duet_atomic_file duet_atomic_file;
 
 /* Create a temporary file next to `final_path`. On success *out owns an open
@@ -39,5 +43,9 @@ duet_status duet_atomic_commit(duet_atomic_file *f, duet_err *err);
 
 /* Close and remove the temporary; frees the handle. NULL is ignored. */
 void duet_atomic_abort(duet_atomic_file *f);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

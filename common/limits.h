@@ -22,6 +22,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define DUET_DEFAULT_MAX_SAMPLES ((int64_t)1 << 30)
 #define DUET_DEFAULT_MAX_TENSOR_BYTES ((int64_t)1 << 30)
 
@@ -38,5 +42,9 @@ int64_t duet_max_samples(void);
 
 /* DUET_MAX_TENSOR_BYTES or its default. */
 int64_t duet_max_tensor_bytes(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -6,6 +6,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct duet_progress {
     const char *label;   /* shown before the bar; not owned */
     double total;        /* units of work expected (0 = unknown) */
@@ -27,5 +31,9 @@ void duet_progress_update(duet_progress *p, double done, const char *extra);
 
 /* Finish the line (prints a newline when something was drawn). */
 void duet_progress_done(duet_progress *p);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

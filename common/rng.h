@@ -7,6 +7,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct duet_rng {
     uint64_t s[4];
 } duet_rng;
@@ -25,5 +29,9 @@ double duet_rng_uniform_d(duet_rng *r);
 float duet_rng_normal(duet_rng *r);
 /* A new independent stream derived from r (for per-thread generators). */
 duet_rng duet_rng_split(duet_rng *r);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -10,6 +10,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum duet_status {
     DUET_OK = 0,
     DUET_ERR_NOMEM,      /* allocation failed */
@@ -56,5 +60,9 @@ const char *duet_err_msg(const duet_err *err, duet_status s);
         if (!(cond)) duet_check_fail(#cond, __FILE__, __LINE__);              \
     } while (0)
 void duet_check_fail(const char *expr, const char *file, int line);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -34,6 +34,10 @@
 #include "../common/status.h"
 #include "describe.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct duet_catalog_item {
     char *id;   /* owned by the catalog */
     char *path; /* owned by the catalog; resolved against LIST's folder */
@@ -117,5 +121,9 @@ duet_status duet_catalog_run(const duet_catalog *c, duet_catalog_out *o, const d
  * the separator and duet_describe. */
 duet_status duet_describe_file(duet_describer *d, const char *path, duet_separate_fn separate, void *sep_user,
                                duet_feature_set *fs, duet_err *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

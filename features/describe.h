@@ -44,6 +44,10 @@
 #include "../audio/audio.h"
 #include "../common/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define DUET_FEAT_NAME_MAX 64
 
 /* A growable list of (name, value). Zero-initialise (or _init); _free. */
@@ -111,5 +115,9 @@ duet_status duet_describe(duet_describer *d, const duet_audio *mix, const duet_a
 /* The feature names duet_describe produces (with stems or not), in order,
  * without computing anything: for TSV headers. Appends with value 0. */
 duet_status duet_describe_names(int with_stems, duet_feature_set *fs, duet_err *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

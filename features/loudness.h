@@ -14,6 +14,10 @@
 #include "../audio/audio.h"
 #include "../common/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define DUET_LOUDNESS_FLOOR (-70.0)
 
 /* Integrated loudness (LUFS) and loudness range (LU) of all of `a` at its own
@@ -25,5 +29,9 @@ duet_status duet_loudness(const duet_audio *a, double *lufs, double *lra, duet_e
 /* Same for planar channels given as pointers (n_ch channels of n frames). */
 duet_status duet_loudness_planar(const float *const *ch, int n_ch, int64_t n, int sample_rate,
                                  double *lufs, double *lra, duet_err *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -16,6 +16,10 @@
 #include <stddef.h>
 #include "../common/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Slaney mel scale (librosa.hz_to_mel / mel_to_hz with htk=False). */
 double duet_hz_to_mel(double hz);
 double duet_mel_to_hz(double mel);
@@ -53,5 +57,9 @@ void duet_power_to_db(float *x, size_t n, double ref, double amin, double top_db
  * s_0 = sqrt(1/n_in), s_k = sqrt(2/n_in); k < n_out <= n_in. m holds
  * n_out * n_in floats (caller-owned). */
 void duet_dct2_ortho_matrix(int n_out, int n_in, float *m);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

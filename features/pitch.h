@@ -15,6 +15,10 @@
 #include <stdint.h>
 #include "../common/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct duet_yin duet_yin;
 
 /* Make a YIN estimator (FFT plans and scratch). Plans are made inside
@@ -41,5 +45,9 @@ duet_status duet_yin_run(duet_yin *y, const float *x, int64_t n, float *f0, unsi
  * trough); active has duet_yin_n_frames(y, n) entries (NULL = all). */
 duet_status duet_yin_run_gated(duet_yin *y, const float *x, int64_t n, const unsigned char *active, float *f0,
                                unsigned char *trough, duet_err *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -12,6 +12,10 @@
 #include <stdint.h>
 #include "../common/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct duet_spec_panel {
     const char *title;     /* e.g. "mix"; not owned */
     const float *mel_db;   /* (n_frames, n_mels) frame-major dB values; not owned */
@@ -28,5 +32,9 @@ typedef struct duet_spec_panel {
  * DUET_ERR_INTERNAL (libpng failure). */
 duet_status duet_png_spectrogram(const char *path, const duet_spec_panel *panels, int n_panels, int width,
                                  int height, duet_err *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -18,6 +18,10 @@
 #include <stdint.h>
 #include "../common/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct duet_specpic duet_specpic;
 
 /* n_panels 1..8, channels 1..1024, sample_rate > 0. Free with
@@ -33,5 +37,9 @@ duet_status duet_specpic_feed(duet_specpic *sp, int p, const float *const *ch, i
 duet_status duet_specpic_write(duet_specpic *sp, const char *path, const char *const *titles, duet_err *err);
 
 void duet_specpic_free(duet_specpic *sp);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

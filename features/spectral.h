@@ -28,6 +28,10 @@
 #include <stdint.h>
 #include "../common/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 float duet_spectral_centroid(const float *mag, const float *freq, int n_bins);
 float duet_spectral_bandwidth(const float *mag, const float *freq, int n_bins, float centroid);
 float duet_spectral_rolloff(const float *mag, const float *freq, int n_bins, double roll_percent);
@@ -79,5 +83,9 @@ void duet_zcr(const float *x, int64_t n, int frame_length, int hop, float *out);
 
 /* RMS of x[0..n) into out[0 .. 1 + n/hop). */
 void duet_rms(const float *x, int64_t n, int frame_length, int hop, float *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -21,6 +21,10 @@
 #include <stdint.h>
 #include "../common/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* env[0..n_frames) from mel_db (n_frames x n_mels, frame-major). */
 void duet_onset_strength(const float *mel_db, int64_t n_frames, int n_mels, int shift, float *env);
 
@@ -35,5 +39,9 @@ duet_status duet_tempo(const float *env, int64_t n, int sr, int hop, double star
  * cap of them to onsets (onsets may be NULL). Returns -1 when out of memory. */
 int64_t duet_onset_detect(const float *env, int64_t n, int sr, int hop, int64_t *onsets,
                           int64_t cap);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -26,6 +26,10 @@
 #include "../common/status.h"
 #include "word2vec.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct w2v_hetrec_opts {
     const char *dir;       /* folder with tags.dat, user_taggedartists.dat, user_artists.dat */
     int artist_sentences;  /* 1 = emit the artist/tag sentences (default 1) */
@@ -62,5 +66,9 @@ duet_status w2v_hetrec_tag_token(const char *latin1, size_t n, char **out, duet_
 
 /* The token of artist `id` ("artist:<id>") into buf (size >= 32). */
 void w2v_hetrec_artist_token(long id, char *buf, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -52,6 +52,10 @@
 
 #include "../common/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* ------------------------------------------------------------------ corpus */
 
 /* A corpus: sentences of tokens, held in memory as 32-bit token ids plus a
@@ -265,5 +269,9 @@ duet_status w2v_content_vector(const w2v_vectors *v, const char *const *tokens,
 duet_status w2v_content_vector_ids(const w2v_vectors *v, const long *ids, const float *weights,
                                    size_t n, unsigned flags, float *out, size_t *n_known,
                                    duet_err *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

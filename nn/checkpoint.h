@@ -20,6 +20,10 @@
 #include "optim.h"
 #include "tensor.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* A metadata key/value pair (strings copied into the file). */
 typedef struct duet_meta_kv {
     const char *key, *value;
@@ -55,5 +59,9 @@ duet_status duet_checkpoint_save(const char *path, const duet_params *p, const d
  * duet_params_load, plus DUET_ERR_FORMAT for a non-checkpoint file. */
 duet_status duet_checkpoint_load(const char *path, duet_params *p, duet_adam *opt, int64_t *step,
                                  duet_rng *rngs, size_t n_rng, duet_err *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -15,6 +15,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* C (M, N) = alpha * op(A) (M, K) @ op(B) (K, N) + beta * C, row-major.
  * transa/transb: 0 = as stored, 1 = transposed (A stored (K, M) with lda >= M).
  * Leading dimensions as in CBLAS row-major. No errors: sizes must be valid
@@ -39,5 +43,9 @@ void duet_nn_set_threads(int mode, int n);
  * when OpenBLAS is single-threaded and we are not already inside a parallel
  * region, else 1. */
 int duet_nn_workers(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

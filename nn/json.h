@@ -17,6 +17,10 @@
 #include <stdint.h>
 #include "../common/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct duet_json {
     const unsigned char *p; /* the text (not owned, not NUL-terminated) */
     size_t n;               /* its length in bytes */
@@ -64,5 +68,9 @@ int duet_json_utf8_valid(const void *s, size_t n);
  * json.dumps(ensure_ascii=False) do (\b \f \n \r \t, others \u00xx); other
  * bytes are copied unchanged. */
 size_t duet_json_quote(char *dst, const char *s, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

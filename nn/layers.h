@@ -27,6 +27,10 @@
 
 #include "../common/rng.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* ---------------------------------------------------------------- Conv2d */
 
 /* Geometry of a 2-D convolution (groups = 1), PyTorch semantics:
@@ -234,5 +238,9 @@ double duet_loss_bce_logits(float *dlogit, const float *logit, const float *targ
  * dneg (each may be NULL). */
 double duet_loss_bpr(float *dpos, float *dneg, const float *pos, const float *neg, size_t n,
                      float scale);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

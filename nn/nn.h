@@ -9,4 +9,12 @@
 #include "optim.h"
 #include "safetensors.h"
 #include "checkpoint.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+#ifdef __cplusplus
+}
+#endif
+
 #endif

@@ -14,6 +14,10 @@
 #include "../common/status.h"
 #include "tensor.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct duet_adam {
     float beta1, beta2, eps, weight_decay;
     int decoupled;   /* 1 = AdamW, 0 = Adam (L2 in the gradient) */
@@ -64,5 +68,9 @@ duet_plateau duet_plateau_make(float lr, float factor, int patience, float min_l
 /* Report a validation metric (lower is better); returns the learning rate to
  * use from now on. */
 float duet_plateau_update(duet_plateau *pl, double metric);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -18,6 +18,10 @@
 #include <stdint.h>
 #include "../common/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define DUET_ST_MAX_DIMS 8
 #define DUET_ST_MAX_HEADER (100u << 20) /* 100 MiB JSON header cap */
 
@@ -132,5 +136,9 @@ duet_status duet_st_writer_save(const duet_st_writer *w, const char *path, duet_
 /* The same bytes into memory: *buf (malloc'd, the caller frees it with
  * free()) of *len bytes. Errors: DUET_ERR_NOMEM, DUET_ERR_RANGE. */
 duet_status duet_st_writer_serialize(const duet_st_writer *w, void **buf, size_t *len, duet_err *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -19,6 +19,10 @@
 #include "../common/rng.h"
 #include "../common/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define DUET_PARAM_MAX_DIMS 4
 #define DUET_PARAM_NAME_MAX 96
 
@@ -109,5 +113,9 @@ static inline void duet_arena_reset(duet_arena *a) { a->used = 0; }
  * valid minimal block); free with duet_free_aligned(). */
 float *duet_alloc_floats(size_t n);
 void duet_free_aligned(void *p);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

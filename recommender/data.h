@@ -48,6 +48,10 @@
 #include <stdio.h>
 #include "../common/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Compressed sparse rows. indices are sorted within each row and unique. */
 typedef struct rec_csr {
     int32_t n_rows, n_cols;
@@ -221,5 +225,9 @@ duet_status rec_load_ncf_ex(const char *prefix, const rec_limits *lim, rec_ncf *
 duet_status rec_load_ncf_files(FILE *train, FILE *test, FILE *negative, const char *prefix,
                                const rec_limits *lim, rec_ncf **out, duet_err *err);
 void rec_ncf_free(rec_ncf *d);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -33,6 +33,10 @@
 #include "metrics.h"
 #include "model.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct rec_eval_opts {
     int ks[REC_MAX_K]; /* cut-offs, ascending */
     int n_k;
@@ -91,5 +95,9 @@ duet_status rec_eval_split(const rec_model_def *m, const void *state, const rec_
  * Errors: NOMEM, scoring errors. */
 duet_status rec_recommend(const rec_model_def *m, const void *state, const rec_csr *train, const int32_t *users,
                           int32_t n, int k, int batch, int32_t *out, duet_err *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -60,6 +60,10 @@
 #include "data.h"
 #include "model.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Variants. */
 enum { REC_INCF_FULL = 0, REC_INCF_NO_W2V, REC_INCF_NO_OUTER, REC_INCF_NO_GROUP, REC_INCF_NO_CONTENT };
 
@@ -176,5 +180,9 @@ int rec_incf_n_params(const rec_incf *m);
 const char *rec_incf_param_name(const rec_incf *m, int t);
 float *rec_incf_param_data(rec_incf *m, int t, size_t *numel);
 float *rec_incf_param_grad(rec_incf *m, int t);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

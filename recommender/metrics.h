@@ -23,6 +23,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum { REC_PREC = 0, REC_RECALL, REC_F1, REC_MAP, REC_NDCG, REC_HR, REC_N_METRICS };
 #define REC_MAX_K 8
 
@@ -58,5 +62,9 @@ double rec_acc_mean(const rec_metric_acc *a, int ki, int m);
  * tiebreak[i] first (item index when tiebreak is NULL). A binary min-heap:
  * O(n log k). */
 int rec_topk(const float *scores, int32_t n, const uint32_t *tiebreak, int k, int32_t *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -27,6 +27,10 @@
 #include "../nn/tensor.h"
 #include "data.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Side information for content-aware models; all borrowed, any may be NULL/0. */
 typedef struct rec_side {
     const rec_csr *item_attr;  /* (n_items x n_tokens) token counts */
@@ -147,5 +151,9 @@ double rec_neumf_step_grads(duet_params *P, int F, const int32_t *u, const int32
  * Errors: ARG (user out of range), NOMEM. */
 duet_status rec_neumf_score_params(const duet_params *P, int F, const int32_t *users, int32_t n, float *out,
                                    duet_err *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -18,6 +18,10 @@
 #include <stdint.h>
 #include "data.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Split `ui` into *train and *test (same shape, caller-owned, free with
  * rec_csr_free). test_frac in (0, 1); min_inter >= 2. Errors: ARG, NOMEM. */
 duet_status rec_split_users(const rec_csr *ui, double test_frac, int min_inter, uint64_t seed, rec_csr *train,
@@ -27,5 +31,9 @@ duet_status rec_split_users(const rec_csr *ui, double test_frac, int min_inter, 
  * items. item_frac in (0, 1). Errors: ARG (no item would be held out), NOMEM. */
 duet_status rec_split_cold_items(const rec_csr *ui, double item_frac, uint64_t seed, rec_csr *train,
                                  rec_csr *test, uint8_t *cold, duet_err *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

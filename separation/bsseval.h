@@ -44,6 +44,10 @@
 #include <stdint.h>
 #include "../common/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define DUET_BSS_FILTER_LEN 512
 #define DUET_BSS_MAX_SOURCES 100
 
@@ -115,5 +119,9 @@ duet_status duet_bss_eval_track(const float *const *ref, const float *const *est
 /* Median of the finite (non-NaN) values of x[0..n) (mean of the two middle
  * values for an even count, as numpy's nanmedian); NaN when there are none. */
 double duet_nanmedian(const double *x, int n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

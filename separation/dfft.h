@@ -11,6 +11,10 @@
 
 #include "../common/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct duet_dfft duet_dfft;
 
 /* Plan for real transforms of size m (power of two, 4 .. 2^28).
@@ -27,5 +31,9 @@ void duet_dfft_forward(const duet_dfft *p, const double *x, double *spec);
  * spectrum (imaginary parts of bins 0 and m/2 are ignored). spec is used as
  * scratch and destroyed; x: m doubles written. */
 void duet_dfft_inverse(const duet_dfft *p, double *spec, double *x);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

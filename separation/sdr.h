@@ -17,6 +17,10 @@
 #include <stdint.h>
 #include "../common/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* SI-SDR in dB into *out. +INFINITY for a perfect estimate. Errors:
  * DUET_ERR_ARG (nchan < 1, n < 1), DUET_ERR_NAN, DUET_ERR_EMPTY (silent
  * reference: undefined; silent estimate: alpha = 0, undefined). */
@@ -42,5 +46,9 @@ void duet_gnsdr_add(duet_gnsdr *g, double sdr_est, double sdr_mix, double sir, d
 double duet_gnsdr_value(const duet_gnsdr *g);
 double duet_gsir_value(const duet_gnsdr *g);
 double duet_gsar_value(const duet_gnsdr *g);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -15,6 +15,10 @@
 #include "../common/status.h"
 #include "stems_io.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct duet_target_eval {
     double sdr, sir, sar;       /* bss_eval_sources (NaN if undefined) */
     double mix_sdr;             /* SDR of the mixture as the estimate */
@@ -49,5 +53,9 @@ duet_status duet_eval_track(const char *name, const duet_stems *ref, const duet_
  * Errors: DUET_ERR_NAN, DUET_ERR_SHAPE, DUET_ERR_NOMEM. */
 duet_status duet_eval_mixture_sdr(const duet_stems *ref, double mix_sdr[2], duet_err *err);
 void duet_track_eval_free(duet_track_eval *e);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

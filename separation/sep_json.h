@@ -9,6 +9,10 @@
 #include <stddef.h>
 #include "../common/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum sep_json_type { SJ_NULL, SJ_BOOL, SJ_NUM, SJ_STR, SJ_ARR, SJ_OBJ } sep_json_type;
 
 typedef struct sep_json {
@@ -37,5 +41,9 @@ const sep_json *sep_json_at(const sep_json *v, int i);
 
 /* The number of a SJ_NUM, NaN for null or anything else. */
 double sep_json_num(const sep_json *v);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

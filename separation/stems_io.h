@@ -15,6 +15,10 @@
 #include "../audio/audio.h"
 #include "../common/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum duet_stems_layout { DUET_STEMS_MIR1K = 0, DUET_STEMS_FOLDERS = 1 } duet_stems_layout;
 
 typedef struct duet_track_ref {
@@ -57,5 +61,9 @@ duet_status duet_stems_load_estimates(const char *dir, const char *track, duet_a
 
 /* Find DIR/<base>.{wav,flac,ogg,mp3}: 0 and the path in out, or -1. */
 int duet_stems_find_file(const char *dir, const char *base, char *out, size_t out_size);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
