@@ -35,4 +35,11 @@ int cli_bad_option(const char *cmd, int c, int argc, char **argv);
 /* Make the folder `path` and its parents (like mkdir -p). 0 or -1 (errno set). */
 int cli_mkdirs(const char *path);
 
+/* The separation model a command uses: `opt` (its --model value) if given,
+ * else $DUET_MODEL if set and non-empty, else NULL (the model built into
+ * libduet). A named file that cannot be read gets one error line naming it,
+ * where the name came from and how to fall back to the built-in model;
+ * *out is then untouched. Returns 0 or 1 (the exit status). */
+int cli_model_path(const char *cmd, const char *opt, const char **out);
+
 #endif

@@ -49,7 +49,8 @@ static void eval_sep_usage(FILE *f)
             "  -t, --tracks PATTERNS  only tracks matching comma-separated shell patterns,\n"
             "                         e.g. 'bobon_*,fdps_*'\n"
             "      --json FILE        write every value per method, track and stem (atomically)\n"
-            "      --model FILE       weights for a model-based method\n"
+            "      --model FILE       weights for the model method (default: $DUET_MODEL, else\n"
+            "                         the model built into duet)\n"
             "      --wiener N         Wiener post-filter iterations for methods that support it (model)\n"
             "  -j, --jobs N           tracks evaluated in parallel (default 1)\n"
             "  -v, --verbose          one line per track and method\n"
@@ -360,6 +361,12 @@ int cmd_eval_sep(int argc, char **argv)
         ms[i].ok = calloc((size_t)tl.n, sizeof(int));
         if (!ms[i].ev || !ms[i].ok) {
             rc = cli_fail("eval-sep", DUET_ERR_NOMEM, NULL);
+            nrun = i + 1;
+            goto done;
+        }
+        if (ms[i].sep && strcmp(ms[i].sep->name, "model") == 0 &&
+            cli_model_path("eval-sep", cfg.model_path, &cfg.model_path)) {
+            rc = 1;
             nrun = i + 1;
             goto done;
         }

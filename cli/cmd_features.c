@@ -31,8 +31,8 @@ static void features_usage(FILE *f)
             "                         vocal descriptors\n"
             "      --method NAME      separator for --stems (default: duet separate's default,\n"
             "                         the trained model; also repet-sim, hpss: see duet separate --help)\n"
-            "      --model FILE       model weights for --method model (default: $DUET_MODEL or\n"
-            "                         models/sepnet.safetensors)\n"
+            "      --model FILE       model weights for --method model (default: $DUET_MODEL, else\n"
+            "                         the model built into duet)\n"
             "      --vocals FILE      with --accompaniment: describe these stems of the one FILE\n"
             "      --accompaniment FILE\n"
             "      --catalog LIST     TSV `item_id<TAB>path` (paths relative to LIST's folder)\n"
@@ -300,11 +300,12 @@ int cmd_features(int argc, char **argv)
             return 2;
         }
         duet_sep_config cfg = {o.model, 0, 0};
+        if (strcmp(ss.sep->name, "model") == 0 && cli_model_path("features", o.model, &cfg.model_path)) return 1;
         duet_err err = {0};
         duet_status st = ss.sep->open ? ss.sep->open(&cfg, &ss.state, &err) : DUET_OK;
         if (st != DUET_OK) {
-            cli_error("features", "--stems: separator '%s' is not available: %s (train a model with duet train-sep, "
-                      "pass --model FILE, or use --method repet-sim)", ss.sep->name, duet_err_msg(&err, st));
+            cli_error("features", "--stems: separator '%s' is not available: %s (pass --model FILE "
+                      "or use --method repet-sim)", ss.sep->name, duet_err_msg(&err, st));
             return 1;
         }
         model = &ss;

@@ -44,7 +44,8 @@ static void separate_usage(FILE *f)
                 s->needs_references ? " [eval-sep only]" : "");
     }
     fprintf(f,
-            "      --model FILE     weights for a model-based method\n"
+            "      --model FILE     weights for the model method (default: $DUET_MODEL, else\n"
+            "                       the model built into duet; `duet info --model` shows it)\n"
             "      --wiener N       Wiener post-filter iterations (model: multichannel EM as\n"
             "                       norbert/Open-Unmix; 0 = off, the default: on MIR-1K it\n"
             "                       raises SIR but lowers SDR)\n"
@@ -380,6 +381,7 @@ int cmd_separate(int argc, char **argv)
         cli_error("separate", "method %s needs the reference stems: use it with duet eval-sep", sep->name);
         return 2;
     }
+    if (strcmp(sep->name, "model") == 0 && cli_model_path("separate", cfg.model_path, &cfg.model_path)) return 1;
     void *state = NULL;
     duet_err err = {0};
     if (sep->open) {

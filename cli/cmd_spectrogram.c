@@ -24,8 +24,8 @@ static void spectrogram_usage(FILE *f)
             "      --stems            three panels: mix, vocals, accompaniment (separated with\n"
             "                         duet separate's default method, the trained model)\n"
             "      --method NAME      separator for --stems (model, repet-sim, hpss, ...)\n"
-            "      --model FILE       weights for --method model (default: $DUET_MODEL or\n"
-            "                         models/sepnet.safetensors)\n"
+            "      --model FILE       weights for --method model (default: $DUET_MODEL, else\n"
+            "                         the model built into duet)\n"
             "      --vocals FILE      with --accompaniment: draw these stems instead of separating\n"
             "      --accompaniment FILE\n"
             "      --width N          plot width in pixels (default: one column per frame, 400..1600)\n"
@@ -102,11 +102,15 @@ int cmd_spectrogram(int argc, char **argv)
             return 2;
         }
         duet_sep_config cfg = {model_path, 0, 0};
+        if (strcmp(sep->name, "model") == 0 && cli_model_path("spectrogram", model_path, &cfg.model_path)) {
+            duet_audio_free(&mix);
+            return 1;
+        }
         duet_sep_input in = {&mix, NULL, NULL};
         st = duet_separate_once(sep, &cfg, &in, &voc, &acc, &err);
         if (st != DUET_OK) {
             duet_audio_free(&mix);
-            cli_error("spectrogram", "--stems: separator '%s' failed: %s (train a model with duet train-sep, pass "
+            cli_error("spectrogram", "--stems: separator '%s' failed: %s (pass "
                       "--model FILE, use --method repet-sim, or give --vocals and --accompaniment)",
                       sep->name, duet_err_msg(&err, st));
             return 1;

@@ -192,6 +192,18 @@ int cmd_train_sep(int argc, char **argv)
                     train.n_clips, train.seconds / 60, val.n_clips, nk[0], sk[0] / 60, nk[1], sk[1] / 60, nk[2],
                     sk[2] / 60, nk[3], sk[3] / 60);
         }
+        char desc[1024];
+        {
+            int nk[SEPNET_KINDS];
+            double sk[SEPNET_KINDS];
+            sepnet_corpus_stats(&train, nk, sk);
+            snprintf(desc, sizeof desc,
+                     "musdb %s: %d songs (%.1f min) remixed, %d held out; %s%s; pools vocals %.1f min, drums %.1f "
+                     "min, bass %.1f min, other %.1f min",
+                     musdb, train.n_clips, train.seconds / 60, val.n_clips, data ? "MIR-1K + instrumentals from " : "",
+                     data ? data : "no MIR-1K", sk[0] / 60, sk[1] / 60, sk[2] / 60, sk[3] / 60);
+        }
+        o.train_data = desc;
         st = sepnet_train(&o, &train, &val, &err);
         sepnet_dataset_free(&train);
         sepnet_dataset_free(&val);
@@ -212,6 +224,10 @@ int cmd_train_sep(int argc, char **argv)
             return cli_fail(instr, st, &err);
         }
     }
+    char desc[1024];
+    snprintf(desc, sizeof desc, "MIR-1K-style clips %s: %d training clips (%.1f min), %d validation clips%s", clips,
+             train.n_clips, train.seconds / 60, val.n_clips, stat(instr, &sb) == 0 ? " + instrumentals" : "");
+    o.train_data = desc;
     st = sepnet_train(&o, &train, &val, &err);
     sepnet_dataset_free(&train);
     sepnet_dataset_free(&val);

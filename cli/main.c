@@ -49,6 +49,24 @@ void cli_error(const char *what, const char *fmt, ...)
     fputc('\n', stderr);
 }
 
+int cli_model_path(const char *cmd, const char *opt, const char **out)
+{
+    const char *env = getenv("DUET_MODEL");
+    const char *path = opt ? opt : (env && *env ? env : NULL);
+    if (path) {
+        FILE *f = fopen(path, "rb");
+        if (!f) {
+            cli_error(cmd, "model %s (from %s): cannot open: %s; %s to use the built-in model", path,
+                      opt ? "--model" : "$DUET_MODEL", strerror(errno),
+                      opt ? "leave out --model" : "unset DUET_MODEL");
+            return 1;
+        }
+        fclose(f);
+    }
+    *out = path;
+    return 0;
+}
+
 int cli_fail(const char *what, duet_status st, const duet_err *err)
 {
     cli_error(what, "%s", duet_err_msg(err, st));

@@ -1,28 +1,35 @@
 /* separation/sep_model.c: the trained network as a separator (`duet
  * separate --method model`, the default): loads the weights once in open()
- * (--model FILE, else sepnet_default_model_path()) and separates with
+ * (cfg->model_path, else the model built into the library, see
+ * sepnet_blob.S) and separates with
  * sepnet_separate() (streaming, with cfg->wiener_iters Wiener iterations),
  * which makes its own per-call run state, so one loaded model serves
  * several threads. */
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "separators.h"
 #include "sepnet.h"
 #include "sepnet_infer.h"
 
-#ifndef DUET_DATADIR
-#define DUET_DATADIR "/usr/local/share/duet"
-#endif
+/* From separation/sepnet_blob.S. */
+extern const unsigned char duet_sepnet_blob[];
+extern const unsigned long long duet_sepnet_blob_size;
 
-const char *sepnet_default_model_path(void)
+void sepnet_builtin(const void **buf, size_t *len)
 {
-    const char *env = getenv("DUET_MODEL");
-    if (env && *env) return env;
-    if (access("models/sepnet.safetensors", R_OK) == 0) return "models/sepnet.safetensors";
-    if (access(DUET_DATADIR "/sepnet.safetensors", R_OK) == 0) return DUET_DATADIR "/sepnet.safetensors";
-    return "models/sepnet.safetensors";
+    if (buf) *buf = duet_sepnet_blob;
+    if (len) *len = (size_t)duet_sepnet_blob_size;
+}
+
+duet_status sepnet_load_builtin(sepnet **out, duet_err *err)
+{
+    duet_status st = sepnet_load_buffer(duet_sepnet_blob, (size_t)duet_sepnet_blob_size, out, err);
+    if (st && err) {
+        duet_err e2 = *err;
+        duet_err_set(err, st, "built-in model: %s", e2.msg[0] ? e2.msg : duet_strerror(st));
+    }
+    return st;
 }
 
 typedef struct model_state {
@@ -32,11 +39,11 @@ typedef struct model_state {
 
 static duet_status model_open(const duet_sep_config *cfg, void **state, duet_err *err)
 {
-    const char *path = cfg && cfg->model_path ? cfg->model_path : sepnet_default_model_path();
+    const char *path = cfg ? cfg->model_path : NULL;
     sepnet *m = NULL;
-    duet_status st = sepnet_load(path, &m, err);
+    duet_status st = path ? sepnet_load(path, &m, err) : sepnet_load_builtin(&m, err);
     if (st) {
-        if (err) {
+        if (err && path) {
             duet_err e2 = *err;
             duet_err_set(err, st, "model %s: %s", path, e2.msg[0] ? e2.msg : duet_strerror(st));
         }

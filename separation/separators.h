@@ -32,9 +32,13 @@
 #include "../audio/audio.h"
 #include "../common/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Options a separator may read (all optional). */
 typedef struct duet_sep_config {
-    const char *model_path;  /* --model FILE; NULL = the separator's default */
+    const char *model_path;  /* a model file; NULL = the model built into the library */
     int wiener_iters;        /* --wiener N; 0 = off */
     int verbose;             /* 1 = the separator may describe itself in err-free logs (unused by built-ins) */
 } duet_sep_config;
@@ -99,5 +103,9 @@ typedef duet_status (*duet_sep_mask_fn)(void *ctx, const duet_audio *mix, float 
  * fn's errors. */
 duet_status duet_sep_apply_mask(const duet_audio *mix, int n_fft, int hop, duet_sep_mask_fn fn, void *ctx,
                                 duet_audio *vocals, duet_audio *accompaniment, duet_err *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

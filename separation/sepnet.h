@@ -88,10 +88,15 @@ duet_status sepnet_load(const char *path, sepnet **out, duet_err *err);
  * call; the model owns copies of the weights). Errors as sepnet_load. */
 duet_status sepnet_load_buffer(const void *buf, size_t len, sepnet **out, duet_err *err);
 
-/* The model `duet separate` uses when none is given: $DUET_MODEL, else
- * models/sepnet.safetensors if readable (run from the source tree), else
- * DUET_DATADIR/sepnet.safetensors (installed). Never NULL; not owned. */
-const char *sepnet_default_model_path(void);
+/* The model built into libduet (models/sepnet.safetensors when the library
+ * was built): the model every separator uses when given no model path.
+ * *buf and *len (either may be NULL) receive read-only static data, not
+ * owned, valid for the life of the program. Cannot fail. */
+void sepnet_builtin(const void **buf, size_t *len);
+
+/* Load the built-in model (a copy the caller frees with sepnet_free).
+ * Errors as sepnet_load_buffer (a build with a broken model file). */
+duet_status sepnet_load_builtin(sepnet **out, duet_err *err);
 
 /* Per-run state (activations, tape, scratch): one per thread. */
 typedef struct sepnet_run sepnet_run;

@@ -529,8 +529,9 @@ duet_status sepnet_train(const sepnet_train_opts *o, const sepnet_dataset *train
                 snprintf(vbuf, sizeof vbuf, "%.3f", vr.voc_sdr);
                 snprintf(abuf, sizeof abuf, "%.3f", vr.acc_sdr);
                 const char *kv[] = {"trained_steps", sbuf, "val_vocal_sdr_gain_db", gbuf,
-                                    "val_vocal_sdr_db", vbuf, "val_accompaniment_sdr_db", abuf};
-                st = name_file(err, sepnet_save(m, o->out, kv, 4, err), o->out);
+                                    "val_vocal_sdr_db", vbuf, "val_accompaniment_sdr_db", abuf,
+                                    "train_data", o->train_data};
+                st = name_file(err, sepnet_save(m, o->out, kv, o->train_data ? 5 : 4, err), o->out);
                 if (st) break;
             } else {
                 ts.evals_since_best++;
@@ -552,8 +553,8 @@ duet_status sepnet_train(const sepnet_train_opts *o, const sepnet_dataset *train
     if (!st && !(val && val->n_clips > 0)) {
         char sbuf[32];
         snprintf(sbuf, sizeof sbuf, "%" PRId64, ts.step);
-        const char *kv[] = {"trained_steps", sbuf};
-        st = name_file(err, sepnet_save(m, o->out, kv, 1, err), o->out);
+        const char *kv[] = {"trained_steps", sbuf, "train_data", o->train_data};
+        st = name_file(err, sepnet_save(m, o->out, kv, o->train_data ? 2 : 1, err), o->out);
     }
     duet_stft_free(s);
     sepnet_run_free(run);

@@ -37,6 +37,8 @@ typedef struct sepnet_train_opts {
     uint64_t seed;
     int progress;           /* 1 = progress lines on stderr */
     int log_every;          /* steps between progress lines */
+    const char *train_data; /* description of the data, saved as the model's
+                               "train_data" metadata; NULL = none */
 } sepnet_train_opts;
 
 /* Defaults: batch 4, frames 128, lr 1e-3, wd 0, clip 5, eval every 250,

@@ -335,7 +335,7 @@ static void test_stems_paths(void)
     /* --stems with a model that is not there: a clear error */
     snprintf(cmd, sizeof cmd, "%s features --stems --model %s/nomodel.safetensors %s/b.wav 2>&1", duet_bin, dir, dir);
     CHECK(run(cmd, &out) == 1);
-    CHECK(strstr(out, "not available") != NULL && count_char(out, '\n') == 1);
+    CHECK(strstr(out, "nomodel.safetensors (from --model)") != NULL && count_char(out, '\n') == 1);
     free(out);
     snprintf(cmd, sizeof cmd, "%s features --stems --method no-such-method %s/b.wav 2>/dev/null", duet_bin, dir);
     CHECK(run(cmd, NULL) == 2);
