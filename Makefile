@@ -13,19 +13,28 @@
 # program and every bench/bench_*.c a benchmark program.
 
 VERSION    := 0.1.0
+SOVERSION  := 0
 PREFIX     ?= /usr/local
 CC         ?= cc
 PKGS       := fftw3f sndfile samplerate openblas libebur128 libpng
 DEB_PKGS   := build-essential pkg-config libfftw3-dev libsndfile1-dev libsamplerate0-dev \
               libopenblas-dev libebur128-dev libpng-dev
+# The flags are read when this Makefile is parsed. `make demo` and `make
+# test` therefore install the packages first (deps) and build in a sub-make
+# that parses the Makefile again; a build without the packages stops here
+# with the line to run instead of failing at link time.
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+NODEPS_GOALS := deps tools clean uninstall demo test asan bench
+ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
+ifeq ($(PKG_LIBS),)
+$(error build dependencies missing (pkg-config finds no $(PKGS)): run `make deps` (as root) or `sudo apt-get install -y $(DEB_PKGS)`)
+endif
+endif
 
 WARN       := -Wall -Wextra -pedantic -Wshadow -Wno-unused-parameter -Wno-format-truncation
-DATADIR    := $(PREFIX)/share/duet
 BASE_CFLAGS := -std=c11 $(WARN) -fopenmp -D_POSIX_C_SOURCE=200809L -DDUET_VERSION=\"$(VERSION)\" \
-               -DDUET_DATADIR=\"$(DATADIR)\" \
-               -I. $(PKG_CFLAGS)
+               -fPIC -I. $(PKG_CFLAGS)
 OPT        ?= -O2 -g -march=x86-64-v2
 LIBS       := $(PKG_LIBS) -fopenmp -lm -lpthread
 
@@ -40,13 +49,35 @@ B          ?= build
 SAN        :=
 CFLAGS_ALL  = $(BASE_CFLAGS) $(OPT) $(SAN) $(CFLAGS)
 
-LIB_OBJ    := $(patsubst %.c,$(B)/%.o,$(LIB_SRC))
+LIB_OBJ    := $(patsubst %.c,$(B)/%.o,$(LIB_SRC)) $(B)/separation/sepnet_blob.o
+# The separation model built into the library (separation/sepnet_blob.S).
+DUET_BUILTIN_MODEL ?= models/sepnet.safetensors
 CLI_OBJ    := $(patsubst %.c,$(B)/%.o,$(CLI_SRC))
 TEST_BIN   := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_SRC))
 BENCH_BIN  := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 
-.PHONY: all lib test check asan bench demo deps deps-check install uninstall clean valgrind fixtures tools fuzz
-all: $(B)/libduet.a $(B)/duet
+.PHONY: all lib test check asan bench demo demo-run deps deps-check install uninstall clean valgrind fixtures tools fuzz docs
+SONAME     := libduet.so.$(SOVERSION)
+all: $(B)/libduet.a $(B)/$(SONAME) $(B)/duet docs
+docs: $(B)/duet.1 $(B)/duet.bash $(B)/_duet
+
+$(B)/separation/sepnet_blob.o: separation/sepnet_blob.S $(DUET_BUILTIN_MODEL) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) -DDUET_BUILTIN_MODEL='"$(DUET_BUILTIN_MODEL)"' -c $< -o $@
+
+$(B)/$(SONAME): $(LIB_OBJ)
+	$(CC) $(CFLAGS_ALL) -shared -Wl,-soname,$(SONAME) -Wl,--no-undefined -o $(B)/libduet.so.$(VERSION) $^ $(LIBS) $(LDFLAGS)
+	ln -sf libduet.so.$(VERSION) $@
+	ln -sf libduet.so.$(VERSION) $(B)/libduet.so
+
+# The manual page and the shell completions are made from the binary's own
+# --help text (scripts/gen_docs.sh), so they cannot drift from it.
+$(B)/duet.1: $(B)/duet scripts/gen_docs.sh
+	sh scripts/gen_docs.sh man $(B)/duet $(VERSION) > $@.tmp && mv $@.tmp $@
+$(B)/duet.bash: $(B)/duet scripts/gen_docs.sh
+	sh scripts/gen_docs.sh bash $(B)/duet $(VERSION) > $@.tmp && mv $@.tmp $@
+$(B)/_duet: $(B)/duet scripts/gen_docs.sh
+	sh scripts/gen_docs.sh zsh $(B)/duet $(VERSION) > $@.tmp && mv $@.tmp $@
 
 $(B)/%.o: %.c $(HDRS) Makefile
 	@mkdir -p $(dir $@)
@@ -70,7 +101,7 @@ $(B)/bench/%: bench/%.c $(B)/libduet.a $(HDRS)
 
 # Dependencies: install what is missing when root, otherwise print the line.
 deps:
-	@missing=""; for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(DEB_PKGS); do dpkg-query -W -f="\$${Status}" $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; done; \
 	if [ -z "$$missing" ]; then echo "deps: all present"; \
 	elif [ "$$(id -u)" = 0 ]; then echo "deps: installing$$missing"; \
 	  (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
@@ -79,7 +110,7 @@ deps:
 # Tools for the demo and for regenerating fixtures (not needed by the tests).
 TOOL_PKGS := sox espeak-ng fluidsynth fluid-soundfont-gm
 tools:
-	@missing=""; for p in $(TOOL_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(TOOL_PKGS); do dpkg-query -W -f="\$${Status}" $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; done; \
 	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then echo "tools: installing$$missing"; \
 	  (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
@@ -88,11 +119,12 @@ tools:
 test: deps
 	$(MAKE) --no-print-directory check
 
+TEST_SH    := $(wildcard tests/test_*.sh)
 check: all $(TEST_BIN)
-	@OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} OPENBLAS_NUM_THREADS=1 DUET=$(B)/duet sh tests/run.sh $(TEST_BIN)
+	@OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} OPENBLAS_NUM_THREADS=1 DUET=$(B)/duet B=$(B) sh tests/run.sh $(TEST_BIN) $(TEST_SH)
 
 asan: deps
-	$(MAKE) --no-print-directory B=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	$(MAKE) TEST_SH= --no-print-directory B=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" check
 
 # The valgrind run (memcheck, full leak check) covers a subset that keeps CI
@@ -109,13 +141,17 @@ valgrind: all $(TEST_BIN)
 	    --errors-for-leak-kinds=definite --suppressions=tests/valgrind.supp $$t >/dev/null || \
 	    { echo "valgrind: $$t failed"; exit 1; }; echo "valgrind: $$t clean"; done; echo "valgrind: clean"
 
-bench: deps all $(BENCH_BIN)
+bench: deps
+	$(MAKE) --no-print-directory bench-run
+bench-run: all $(BENCH_BIN)
 	@sh bench/run.sh $(B)
 
 # The demo: synthesise duet's own song (with its true stems), separate it
 # with the shipped model, score the stems against the truth, draw the
 # spectrograms and describe the song.
-demo: deps tools all
+demo: deps tools
+	$(MAKE) --no-print-directory demo-run
+demo-run: all
 	sh fixtures/make_demo_song.sh fixtures/demo
 	$(B)/duet info fixtures/demo/demo_song.wav
 	$(B)/duet separate -o out fixtures/demo/demo_song.wav
@@ -131,24 +167,36 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	sh fuzz/run.sh $(FUZZ_SECONDS)
 
+# install / uninstall: every path install writes is listed once in
+# INSTALLED, and uninstall removes exactly those (plus the folders it made
+# when they are left empty).
+LIBDIR     := $(PREFIX)/lib
+INCDIR     := $(PREFIX)/include/duet
+MANDIR     := $(PREFIX)/share/man/man1
+BASHCOMPDIR := $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR := $(PREFIX)/share/zsh/site-functions
+HDR_PUB    := duet.h $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.h))
+INSTALLED  := $(PREFIX)/bin/duet $(LIBDIR)/libduet.a $(LIBDIR)/libduet.so.$(VERSION) $(LIBDIR)/$(SONAME) \
+              $(LIBDIR)/libduet.so $(LIBDIR)/pkgconfig/duet.pc $(MANDIR)/duet.1 $(BASHCOMPDIR)/duet \
+              $(ZSHCOMPDIR)/_duet $(addprefix $(INCDIR)/,$(HDR_PUB))
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/duet
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(MANDIR) \
+	  $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
 	install -m 755 $(B)/duet $(DESTDIR)$(PREFIX)/bin/duet
-	install -m 644 $(B)/libduet.a $(DESTDIR)$(PREFIX)/lib/libduet.a
-	for d in common audio nn separation features recommender; do \
-	  install -d $(DESTDIR)$(PREFIX)/include/duet/$$d; \
-	  for h in $$d/*.h; do [ -f "$$h" ] && install -m 644 $$h $(DESTDIR)$(PREFIX)/include/duet/$$d/; done; done
-	install -m 644 duet.h $(DESTDIR)$(PREFIX)/include/duet/duet.h
+	install -m 644 $(B)/libduet.a $(DESTDIR)$(LIBDIR)/libduet.a
+	install -m 755 $(B)/libduet.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libduet.so.$(VERSION)
+	ln -sf libduet.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf libduet.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libduet.so
+	for h in $(HDR_PUB); do install -D -m 644 $$h $(DESTDIR)$(INCDIR)/$$h || exit 1; done
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@REQUIRES@|$(PKGS)|' duet.pc.in \
-	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/duet.pc
-	install -d $(DESTDIR)$(DATADIR)
-	install -m 644 models/sepnet.safetensors $(DESTDIR)$(DATADIR)/sepnet.safetensors
-	if [ -f docs/duet.1 ]; then install -d $(DESTDIR)$(PREFIX)/share/man/man1 && \
-	  install -m 644 docs/duet.1 $(DESTDIR)$(PREFIX)/share/man/man1/duet.1; fi
+	  > $(DESTDIR)$(LIBDIR)/pkgconfig/duet.pc
+	install -m 644 $(B)/duet.1 $(DESTDIR)$(MANDIR)/duet.1
+	install -m 644 $(B)/duet.bash $(DESTDIR)$(BASHCOMPDIR)/duet
+	install -m 644 $(B)/_duet $(DESTDIR)$(ZSHCOMPDIR)/_duet
 
 uninstall:
-	rm -rf $(DESTDIR)$(PREFIX)/bin/duet $(DESTDIR)$(PREFIX)/lib/libduet.a $(DESTDIR)$(PREFIX)/include/duet $(DESTDIR)$(DATADIR) \
-	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/duet.pc $(DESTDIR)$(PREFIX)/share/man/man1/duet.1
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	-for d in $(sort $(dir $(addprefix $(DESTDIR)$(INCDIR)/,$(HDR_PUB)))) $(DESTDIR)$(INCDIR); do rmdir $$d 2>/dev/null; done; true
 
 clean:
 	rm -rf build build-asan out
