@@ -451,7 +451,15 @@ duet_status sepnet_separate_reference(const sepnet *m, const duet_audio *mix, co
     if (!st) st = duet_stft_new(c->n_fft, c->hop, DUET_WIN_HANN, &sm, err);
     if (!st) st = duet_stft_new(mp.nfi, mp.hopi, DUET_WIN_HANN, &si, err);
     if (st) goto done;
-    /* model masks per channel */
+    /* model-rate spectra of every channel, then the masks: per channel
+     * (mono model), jointly (stereo model, stereo audio) or each channel
+     * doubled into both inputs with the two masks averaged (stereo model,
+     * other channel counts) */
+    float **spec_m = calloc((size_t)C, sizeof(float *));
+    if (!spec_m) {
+        st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+        goto done;
+    }
     for (int ch = 0; ch < C && !st; ch++) {
         duet_audio view = {0}, res = {0};
         float *chp[1] = {mix->ch[ch]};
@@ -468,15 +476,29 @@ duet_status sepnet_separate_reference(const sepnet *m, const duet_audio *mix, co
             nm = res.frames;
         }
         tm = duet_stft_n_frames(sm, nm);
-        spec = malloc((size_t)tm * nbm * 2 * sizeof(float));
+        spec_m[ch] = malloc((size_t)tm * nbm * 2 * sizeof(float));
         mask_m[ch] = malloc((size_t)tm * nbm * sizeof(float));
-        if (!spec || !mask_m[ch]) st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-        if (!st) st = duet_stft_forward(sm, xr, nm, spec, err);
-        if (!st) st = sepnet_vocal_mask(m, run, spec, tm, Tc, mask_m[ch], err);
-        free(spec);
-        spec = NULL;
+        if (!spec_m[ch] || !mask_m[ch]) st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+        if (!st) st = duet_stft_forward(sm, xr, nm, spec_m[ch], err);
         duet_audio_free(&res);
     }
+    if (!st && c->channels == 1) {
+        for (int ch = 0; ch < C && !st; ch++) st = sepnet_vocal_mask(m, run, spec_m[ch], tm, Tc, mask_m[ch], err);
+    } else if (!st && C == 2) {
+        st = sepnet_masks(m, run, (const float *const *)spec_m, tm, Tc, mask_m, err);
+    } else if (!st) {
+        float *other = malloc((size_t)tm * nbm * sizeof(float));
+        if (!other) st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+        for (int ch = 0; ch < C && !st; ch++) {
+            const float *sp[2] = {spec_m[ch], spec_m[ch]};
+            float *mo[2] = {mask_m[ch], other};
+            st = sepnet_masks(m, run, sp, tm, Tc, mo, err);
+            for (size_t i = 0; !st && i < (size_t)tm * nbm; i++) mask_m[ch][i] = 0.5f * (mask_m[ch][i] + other[i]);
+        }
+        free(other);
+    }
+    for (int ch = 0; ch < C; ch++) free(spec_m[ch]);
+    free(spec_m);
     if (st) goto done;
     /* input-rate STFT and masks, frame-major over channels: ((t * C + c) * nbi + k) */
     ti = duet_stft_n_frames(si, n);
@@ -625,12 +647,16 @@ struct sepnet_stream {
     const sepnet_config *c;
     sepnet_run *run;
     int C, rate, Tc, H, F, wiener, failed, finished;
+    int MC;              /* channels the model sees jointly (cfg.channels) */
+    int joint;           /* 1 = stereo model on stereo audio: one item holds both channels */
+    int ipc;             /* network items per chunk: C (mono model), 1 (joint) or C
+                            (stereo model, each channel doubled into both inputs) */
     duet_status cb_status; /* a status raised inside a callback */
     sepnet_stream_cb cb;
     void *user;
     mask_map mp;
     float *wc;           /* chunk fade weights (Tc) */
-    float *feat;         /* INFER_BATCH items (3, F, Tc) */
+    float *feat;         /* INFER_BATCH items (MC, 3, F, Tc) */
     int nb;
     int item_ch[INFER_BATCH];
     int64_t item_s0[INFER_BATCH];
@@ -822,7 +848,10 @@ duet_status sepnet_stream_new(const sepnet *m, int channels, int sample_rate, co
     s->i_count = calloc(nc, sizeof(int64_t));
     s->v_count = calloc(nc, sizeof(int64_t));
     s->wc = malloc(sizeof(float) * (size_t)Tc);
-    s->feat = malloc(sizeof(float) * (size_t)INFER_BATCH * 3 * s->F * Tc);
+    s->MC = c->channels;
+    s->joint = s->MC == 2 && C == 2;
+    s->ipc = s->joint ? 1 : C;
+    s->feat = malloc(sizeof(float) * (size_t)INFER_BATCH * s->MC * 3 * s->F * Tc);
     s->grow = malloc(sizeof(float) * (size_t)nbi);
     s->xframe = malloc(sizeof(float) * 2 * (size_t)nbi);
     s->ob = malloc(sizeof(float) * 3 * nc * SEP_OUT);
@@ -902,22 +931,26 @@ static duet_status run_batch(sepnet_stream *s, duet_err *err)
     }
     int64_t limit = s->finished ? s->tm : INT64_MAX;
     for (int b = 0; b < s->nb; b++) {
-        int ch = s->item_ch[b];
         int64_t s0 = s->item_s0[b];
-        fifo *acc = &s->macc[ch];
         int64_t hi = s0 + Tc < limit ? s0 + Tc : limit;
-        if (fifo_end(acc) < hi && !fifo_push(acc, hi - fifo_end(acc), 1))
-            return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-        const float *mv = mk + (size_t)b * 2 * plane;
-        for (int64_t t = s0 < 0 ? 0 : s0; t < hi; t++) {
-            double *row = fifo_at(acc, t);
-            accumulate_chunk(row, &row[F], mv, F, Tc, (int)(t - s0), s->wc[t - s0]);
+        /* slot k of the item's MC model channels masks audio channel ch: the
+         * stereo pair, or one channel doubled (its two masks average) */
+        for (int k = 0; k < s->MC; k++) {
+            int ch = s->joint ? k : s->item_ch[b];
+            fifo *acc = &s->macc[ch];
+            if (fifo_end(acc) < hi && !fifo_push(acc, hi - fifo_end(acc), 1))
+                return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+            const float *mv = mk + ((size_t)b * s->MC + k) * 2 * plane;
+            for (int64_t t = s0 < 0 ? 0 : s0; t < hi; t++) {
+                double *row = fifo_at(acc, t);
+                accumulate_chunk(row, &row[F], mv, F, Tc, (int)(t - s0), s->wc[t - s0]);
+            }
         }
     }
     s->items_done += s->nb;
     s->nb = 0;
     /* frames before the start of the first chunk not yet done are final */
-    int64_t kd = s->items_done / s->C;
+    int64_t kd = s->items_done / s->ipc;
     int64_t fin = (kd - 1) * s->H;
     if (s->finished && (s->next_k < 0 || fin > s->tm)) fin = s->tm; /* no frames past the end */
     while (s->mask_final < fin) {
@@ -938,7 +971,7 @@ static duet_status run_batch(sepnet_stream *s, duet_err *err)
 static duet_status pump_chunks(sepnet_stream *s, duet_err *err)
 {
     const int Tc = s->Tc, H = s->H, nbm = s->mp.nbm;
-    size_t item = (size_t)3 * s->F * Tc;
+    size_t item1 = (size_t)3 * s->F * Tc, item = (size_t)s->MC * item1;
     while (s->next_k >= 0) {
         int64_t s0 = -H + s->next_k * H;
         int64_t avail = min_count(s->m_count, s->C);
@@ -951,12 +984,15 @@ static duet_status pump_chunks(sepnet_stream *s, duet_err *err)
             last = s0 + Tc >= s->tm + H;
         } else if (s0 + Tc > avail)
             break;
-        for (int ch = 0; ch < s->C; ch++) {
-            fifo *f = &s->mspec[ch];
-            int64_t base = f->base;
-            sepnet_features(s->feat + (size_t)s->nb * item, f->n ? fifo_at(f, base) : NULL, fifo_end(f) - base, nbm,
-                            s0 - base, Tc, s->c);
-            s->item_ch[s->nb] = ch;
+        for (int g = 0; g < s->ipc; g++) {
+            for (int k = 0; k < s->MC; k++) {
+                int ch = s->joint ? k : g;
+                fifo *f = &s->mspec[ch];
+                int64_t base = f->base;
+                sepnet_features(s->feat + (size_t)s->nb * item + (size_t)k * item1, f->n ? fifo_at(f, base) : NULL,
+                                fifo_end(f) - base, nbm, s0 - base, Tc, s->c);
+            }
+            s->item_ch[s->nb] = g;
             s->item_s0[s->nb] = s0;
             s->nb++;
             if (s->nb == INFER_BATCH) {
