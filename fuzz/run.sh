@@ -54,8 +54,14 @@ done
 for obj in "$OUT"/obj/*.o; do
     [ -f "$obj" ] || continue
     src=$(basename "$obj" .o | sed 's|_|/|')
-    [ -f "$src.c" ] || { rm -f "$obj"; changed=1; }
+    [ -f "$src.c" ] || [ -f "$src.S" ] || { rm -f "$obj"; changed=1; }
 done
+# the built-in model (separation/sepnet_blob.S, as the Makefile builds it)
+blob="$OUT/obj/separation_sepnet_blob.o"
+if [ ! -f "$blob" ] || [ separation/sepnet_blob.S -nt "$blob" ] || [ models/sepnet.safetensors -nt "$blob" ]; then
+    $CC -DDUET_BUILTIN_MODEL='"models/sepnet.safetensors"' -c separation/sepnet_blob.S -o "$blob" || exit 1
+    changed=1
+fi
 if [ $changed = 1 ] || [ ! -f "$LIB" ]; then
     rm -f "$LIB"
     ar rcs "$LIB" "$OUT"/obj/*.o

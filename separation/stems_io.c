@@ -173,9 +173,36 @@ static duet_status load_pair(const char *dir, duet_audio *v, duet_audio *a, char
     memset(a, 0, sizeof *a);
     if (duet_stems_find_file(dir, "vocals", pv, psz) != 0)
         return duet_err_set(err, DUET_ERR_NOTFOUND, "%s: missing stem vocals.{wav,flac,ogg,mp3}", dir);
-    if (duet_stems_find_file(dir, "accompaniment", pa, psz) != 0)
-        return duet_err_set(err, DUET_ERR_NOTFOUND, "%s: missing stem accompaniment.{wav,flac,ogg,mp3}", dir);
-    duet_status st = read_file(pv, v, err);
+    duet_status st;
+    if (duet_stems_find_file(dir, "accompaniment", pa, psz) != 0) {
+        /* MUSDB's four stems: accompaniment = drums + bass + other */
+        static const char *const parts[3] = {"drums", "bass", "other"};
+        for (int k = 0; k < 3; k++)
+            if (duet_stems_find_file(dir, parts[k], pa, psz) != 0)
+                return duet_err_set(err, DUET_ERR_NOTFOUND,
+                                    "%s: missing stem accompaniment.{wav,flac,ogg,mp3} (or drums, bass and other)", dir);
+        st = read_file(pv, v, err);
+        for (int k = 0; k < 3 && !st; k++) {
+            duet_audio part;
+            duet_stems_find_file(dir, parts[k], pa, psz);
+            st = read_file(pa, &part, err);
+            if (!st) st = same_shape(v, pv, &part, pa, err);
+            if (!st && k == 0) {
+                *a = part;
+                continue;
+            }
+            if (!st)
+                for (int c = 0; c < a->channels; c++)
+                    for (int64_t i = 0; i < a->frames; i++) a->ch[c][i] += part.ch[c][i];
+            duet_audio_free(&part);
+        }
+        if (st) {
+            duet_audio_free(v);
+            duet_audio_free(a);
+        }
+        return st;
+    }
+    st = read_file(pv, v, err);
     if (!st) st = read_file(pa, a, err);
     if (!st) st = same_shape(v, pv, a, pa, err);
     if (st) {

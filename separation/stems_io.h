@@ -5,7 +5,8 @@
  *   .flac/.wav), LEFT = accompaniment, RIGHT = singing voice; the mixture
  *   is their sum (MIR-1K's equal-gain convention). Stems are mono.
  * - Stem folders (MUSDB style): DIR/<track>/{mixture,vocals,accompaniment}
- *   .{wav,flac,ogg,mp3}; the mixture is optional (then the sum of the two
+ *   .{wav,flac,ogg,mp3}, or MUSDB's four stems {vocals,drums,bass,other}
+ *   (accompaniment = drums + bass + other); the mixture is optional (then the sum of the two
  *   stems). All present files must share rate, channels and length.
  * Estimates are read from a stem-folder tree, DIR/<track>/{vocals,
  * accompaniment}.{wav,flac}, which is what `duet separate -o DIR` writes. */
