@@ -47,7 +47,7 @@ static void grad_check(sepnet_config c, const char *label)
     sepnet_run *run;
     REQUIRE(sepnet_run_new(m, &run, NULL) == DUET_OK);
     int B = 4, T = 8, F = c.n_freq;
-    size_t nf = (size_t)B * 3 * F * T, nm = (size_t)B * 2 * F * T;
+    size_t nf = (size_t)B * c.channels * 3 * F * T, nm = (size_t)B * c.channels * 2 * F * T;
     float *feat = malloc(nf * sizeof *feat), *R = malloc(nm * sizeof *R);
     for (size_t i = 0; i < nf; i++) feat[i] = duet_rng_normal(&rng);
     for (size_t i = 0; i < nm; i++) R[i] = duet_rng_normal(&rng);
@@ -118,6 +118,14 @@ static void test_grad_no_phase_no_fem(void)
     grad_check(c, "no-phase,no-fem");
 }
 
+/* the stereo network: (B, 2, 3, F, T) in, (B, 2, 2, F, T) masks out */
+static void test_grad_stereo(void)
+{
+    sepnet_config c = tiny_config();
+    c.channels = 2;
+    grad_check(c, "stereo,fem+sa");
+}
+
 static void test_grad_transposed_no_sa(void)
 {
     sepnet_config c = tiny_config();
@@ -177,6 +185,53 @@ static void test_save_load_roundtrip(void)
     CHECK(m2->params->count == m->params->count);
     CHECK(memcmp(m2->params->data, m->params->data, m->params->total * sizeof(float)) == 0);
     sepnet_free(m2);
+    /* a stereo model round-trips, and loads from a buffer too */
+    sepnet_config cs = c;
+    cs.channels = 2;
+    sepnet *ms, *ms2;
+    REQUIRE(sepnet_new(&cs, &rng, &ms, NULL) == DUET_OK);
+    REQUIRE(sepnet_save(ms, path, NULL, 0, NULL) == DUET_OK);
+    REQUIRE(sepnet_load(path, &ms2, &e) == DUET_OK);
+    CHECK(ms2->cfg.channels == 2 && ms2->params->total == ms->params->total &&
+          memcmp(ms2->params->data, ms->params->data, ms->params->total * sizeof(float)) == 0);
+    sepnet_free(ms2);
+    {
+        FILE *fp = fopen(path, "rb");
+        REQUIRE(fp);
+        fseek(fp, 0, SEEK_END);
+        long len = ftell(fp);
+        fseek(fp, 0, SEEK_SET);
+        char *buf = malloc((size_t)len);
+        REQUIRE(buf && fread(buf, 1, (size_t)len, fp) == (size_t)len);
+        fclose(fp);
+        CHECK(sepnet_load_buffer(buf, (size_t)len, &ms2, &e) == DUET_OK && ms2->cfg.channels == 2);
+        sepnet_free(ms2);
+        CHECK(sepnet_load_buffer(buf, (size_t)len / 2, &ms2, &e) != DUET_OK); /* truncated image */
+        free(buf);
+    }
+    /* the mono model's weights in a file that claims 2 channels: a shape error */
+    {
+        duet_st_file *fm;
+        REQUIRE(sepnet_save(m, path, NULL, 0, NULL) == DUET_OK);
+        REQUIRE(duet_st_load(path, &fm, NULL) == DUET_OK);
+        duet_st_writer *wm;
+        REQUIRE(duet_st_writer_new(&wm, NULL) == DUET_OK);
+        for (size_t i = 0; i < duet_st_meta_count(fm); i++) {
+            const char *k, *v;
+            duet_st_meta_at(fm, i, &k, &v);
+            duet_st_writer_meta(wm, k, v, NULL);
+        }
+        duet_st_writer_meta(wm, "channels", "2", NULL);
+        for (size_t i = 0; i < duet_st_count(fm); i++) {
+            const duet_st_tensor *t = duet_st_at(fm, i);
+            duet_st_writer_add(wm, t->name, t->dtype, t->ndim, t->shape, t->data, NULL);
+        }
+        REQUIRE(duet_st_writer_save(wm, path, NULL) == DUET_OK);
+        duet_st_writer_free(wm);
+        duet_st_free(fm);
+        CHECK(sepnet_load(path, &ms2, &e) == DUET_ERR_SHAPE);
+    }
+    sepnet_free(ms);
     /* a file whose metadata says one architecture but whose tensors are another */
     sepnet_config c2 = c;
     c2.base = 8;
@@ -249,6 +304,7 @@ int main(void)
     RUN(test_grad_full);
     RUN(test_grad_no_phase_no_fem);
     RUN(test_grad_transposed_no_sa);
+    RUN(test_grad_stereo);
     RUN(test_masks_sum_to_one_and_eval_deterministic);
     RUN(test_save_load_roundtrip);
     RUN(test_features_phase);
