@@ -149,7 +149,8 @@ bench-run: all $(BENCH_BIN)
 # The demo: synthesise duet's own song (with its true stems), separate it
 # with the shipped model, score the stems against the truth, draw the
 # spectrograms and describe the song.
-demo: deps tools
+demo: deps
+	@$(MAKE) --no-print-directory tools
 	$(MAKE) --no-print-directory demo-run
 demo-run: all
 	sh fixtures/make_demo_song.sh fixtures/demo
