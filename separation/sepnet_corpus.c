@@ -3,15 +3,13 @@
 #define _DEFAULT_SOURCE
 #include "sepnet_corpus.h"
 
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
 
 #include "../audio/audio.h"
+#include "stems_io.h"
 
 typedef struct sn_track {
     float *x;      /* stereo: 2 n planar; mono: n */
@@ -64,107 +62,37 @@ sepnet_corpus_aug sepnet_corpus_aug_default(void)
 
 /* ------------------------------------------------------------- loading */
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
+static const char *const audio_exts[] = {"wav", "flac", "ogg", "mp3", NULL};
 
-static int is_audio(const char *name)
-{
-    static const char *const exts[] = {"wav", "flac", "ogg", "mp3", NULL};
-    const char *dot = strrchr(name, '.');
-    if (!dot) return 0;
-    for (int i = 0; exts[i]; i++)
-        if (strcasecmp(dot + 1, exts[i]) == 0) return 1;
-    return 0;
-}
-
-/* Sorted entries of dir: want_dirs 1 = sub-folders, 0 = audio files. */
-static duet_status list_dir(const char *dir, int want_dirs, char ***out, int *n_out, duet_err *err)
-{
-    *out = NULL;
-    *n_out = 0;
-    DIR *d = opendir(dir);
-    if (!d) return duet_err_set(err, DUET_ERR_IO, "%s: cannot open folder", dir);
-    char **names = NULL;
-    int n = 0, cap = 0;
-    struct dirent *e;
-    char path[4096];
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.') continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        struct stat sb;
-        if (stat(path, &sb) != 0) continue;
-        if (want_dirs ? !S_ISDIR(sb.st_mode) : (!S_ISREG(sb.st_mode) || !is_audio(e->d_name))) continue;
-        if (n == cap) {
-            cap = cap ? 2 * cap : 64;
-            char **nn = realloc(names, (size_t)cap * sizeof *nn);
-            if (!nn) goto nomem;
-            names = nn;
-        }
-        if (!(names[n] = strdup(e->d_name))) goto nomem;
-        n++;
-    }
-    closedir(d);
-    if (n) qsort(names, (size_t)n, sizeof *names, cmp_str);
-    *out = names;
-    *n_out = n;
-    return DUET_OK;
-nomem:
-    closedir(d);
-    for (int i = 0; i < n; i++) free(names[i]);
-    free(names);
-    return duet_err_set(err, DUET_ERR_NOMEM, "out of memory listing %s", dir);
-}
-
-static void free_list(char **names, int n)
-{
-    for (int i = 0; i < n; i++) free(names[i]);
-    free(names);
-}
-
-/* Decode path at `rate`; stereo files (and more channels: the first two)
- * give a stereo track, mono files a mono one. Errors name the file. */
-static duet_status read_track(const char *path, int rate, int force_mono_channel, sn_track *t, duet_err *err)
+/* A track from decoded audio: channel < 0 = stereo from the first two
+ * channels (mono audio: a mono track), else that channel alone (mono). */
+static duet_status track_from(const duet_audio *a, int channel, const char *path, sn_track *t, duet_err *err)
 {
     memset(t, 0, sizeof *t);
-    duet_audio raw = {0}, a = {0};
-    duet_status st = duet_audio_read(path, NULL, &raw, NULL, err);
-    if (!st) {
-        if (raw.sample_rate == rate) {
-            a = raw;
-            memset(&raw, 0, sizeof raw);
-        } else {
-            st = duet_audio_resample(&raw, rate, DUET_RESAMPLE_HIGH, &a, err);
-        }
-    }
-    duet_audio_free(&raw);
-    if (st) {
-        if (err) {
-            char m[sizeof err->msg];
-            snprintf(m, sizeof m, "%s", duet_err_msg(err, st));
-            duet_err_set(err, st, "%s: %s", path, m);
-        }
-        return st;
-    }
-    t->n = a.frames;
+    t->n = a->frames;
     t->gain = 1.0f;
-    int mono_ch = force_mono_channel >= 0 && force_mono_channel < a.channels ? force_mono_channel : -1;
-    t->stereo = mono_ch < 0 && a.channels >= 2;
-    size_t len = (size_t)(t->stereo ? 2 : 1) * (size_t)(a.frames ? a.frames : 1);
-    t->x = malloc(len * sizeof(float));
-    if (!t->x) {
-        duet_audio_free(&a);
-        return duet_err_set(err, DUET_ERR_NOMEM, "out of memory loading %s", path);
-    }
+    t->stereo = channel < 0 && a->channels >= 2;
+    size_t n = (size_t)a->frames;
+    t->x = malloc((size_t)(t->stereo ? 2 : 1) * (n ? n : 1) * sizeof(float));
+    if (!t->x) return duet_err_set(err, DUET_ERR_NOMEM, "out of memory loading %s", path);
     if (t->stereo) {
-        memcpy(t->x, a.ch[0], (size_t)a.frames * sizeof(float));
-        memcpy(t->x + a.frames, a.ch[1], (size_t)a.frames * sizeof(float));
+        memcpy(t->x, a->ch[0], n * sizeof(float));
+        memcpy(t->x + n, a->ch[1], n * sizeof(float));
     } else {
-        memcpy(t->x, a.ch[mono_ch < 0 ? 0 : mono_ch], (size_t)a.frames * sizeof(float));
+        memcpy(t->x, a->ch[channel < 0 ? 0 : channel], n * sizeof(float));
     }
-    duet_audio_free(&a);
     return DUET_OK;
+}
+
+/* Decode path at `rate` into a track (stereo files, and the first two
+ * channels of more, give a stereo track; mono files a mono one). */
+static duet_status read_track(const char *path, int rate, sn_track *t, duet_err *err)
+{
+    duet_audio a = {0};
+    duet_status st = sepnet_read_at_rate(path, rate, &a, err);
+    if (!st) st = track_from(&a, -1, path, t, err);
+    duet_audio_free(&a);
+    return st;
 }
 
 static duet_status pool_push(sn_pool *p, const sn_track *t, duet_err *err)
@@ -188,19 +116,6 @@ static double track_rms(const sn_track *t)
     return len ? sqrt(s / (double)len) : 0.0;
 }
 
-static int in_list(const char *name, const char *list)
-{
-    if (!list || !*list) return 0;
-    size_t n = strlen(name);
-    const char *p = list;
-    for (;;) {
-        const char *c = strchr(p, ',');
-        size_t len = c ? (size_t)(c - p) : strlen(p);
-        if (len == n && strncmp(p, name, n) == 0) return 1;
-        if (!c) return 0;
-        p = c + 1;
-    }
-}
 
 /* A stereo clip (planar) of a song: vocals and the sum of the others. */
 static duet_status add_clip(sepnet_dataset *ds, const char *name, const sn_track st[SEPNET_KINDS], duet_err *err)
@@ -239,32 +154,27 @@ static duet_status load_musdb(const sepnet_corpus_opts *o, struct sepnet_corpus 
 {
     char **songs;
     int n;
-    duet_status st = list_dir(o->musdb, 1, &songs, &n, err);
+    duet_status st = sepnet_list_dir(o->musdb, NULL, &songs, &n, err);
     if (st) return st;
     if (n == 0) {
-        free_list(songs, n);
+        sepnet_list_free(songs, n);
         return duet_err_set(err, DUET_ERR_EMPTY, "%s: no song folders", o->musdb);
     }
     char path[4096];
     for (int i = 0; i < n && !st; i++) {
-        int held = o->val_songs ? in_list(songs[i], o->val_songs)
+        int held = o->val_songs ? sepnet_in_list(songs[i], o->val_songs)
                                 : (o->val_every > 0 && i % o->val_every == o->val_offset % o->val_every);
         sn_track t[SEPNET_KINDS];
         memset(t, 0, sizeof t);
         for (int k = 0; k < SEPNET_KINDS && !st; k++) {
-            static const char *const exts[] = {"ogg", "flac", "wav", "mp3"};
-            int found = 0;
-            for (int e = 0; e < 4 && !found; e++) {
-                snprintf(path, sizeof path, "%s/%s/%s.%s", o->musdb, songs[i], kind_name[k], exts[e]);
-                struct stat sb;
-                if (stat(path, &sb) == 0) found = 1;
-            }
-            if (!found) {
-                st = duet_err_set(err, DUET_ERR_FORMAT, "%s/%s: no %s stem (.ogg, .flac, .wav or .mp3)", o->musdb,
-                                  songs[i], kind_name[k]);
+            char song_dir[4096];
+            snprintf(song_dir, sizeof song_dir, "%s/%s", o->musdb, songs[i]);
+            if (duet_stems_find_file(song_dir, kind_name[k], path, sizeof path) != 0) {
+                st = duet_err_set(err, DUET_ERR_FORMAT, "%s: no %s stem (.wav, .flac, .ogg or .mp3)", song_dir,
+                                  kind_name[k]);
                 break;
             }
-            st = read_track(path, o->sample_rate, -1, &t[k], err);
+            st = read_track(path, o->sample_rate, &t[k], err);
         }
         if (!st) st = add_clip(held ? val : train, songs[i], t, err);
         if (!st && !held) {
@@ -276,7 +186,7 @@ static duet_status load_musdb(const sepnet_corpus_opts *o, struct sepnet_corpus 
         }
         for (int k = 0; k < SEPNET_KINDS; k++) free(t[k].x);
     }
-    free_list(songs, n);
+    sepnet_list_free(songs, n);
     if (!st && cp->n_songs == 0) st = duet_err_set(err, DUET_ERR_EMPTY, "%s: every song is held out", o->musdb);
     for (int k = 0; k < SEPNET_KINDS; k++) cp->pool[k].n_real = cp->n_songs;
     return st;
@@ -287,14 +197,14 @@ static duet_status load_extra(const char *dir, int rate, double max_sec, sn_pool
 {
     char **names;
     int n;
-    duet_status st = list_dir(dir, 0, &names, &n, err);
+    duet_status st = sepnet_list_dir(dir, audio_exts, &names, &n, err);
     if (st) return st;
     char path[4096];
     double sec = 0;
     for (int i = 0; i < n && !st && (max_sec <= 0 || sec < max_sec); i++) {
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         sn_track t;
-        st = read_track(path, rate, -1, &t, err);
+        st = read_track(path, rate, &t, err);
         if (st) break;
         if (t.n < rate / 2) { /* too short to matter */
             free(t.x);
@@ -304,7 +214,7 @@ static duet_status load_extra(const char *dir, int rate, double max_sec, sn_pool
         st = pool_push(p, &t, err);
         if (st) free(t.x);
     }
-    free_list(names, n);
+    sepnet_list_free(names, n);
     return st;
 }
 
@@ -312,7 +222,7 @@ static duet_status load_mir1k(const sepnet_corpus_opts *o, struct sepnet_corpus 
 {
     char **names;
     int n;
-    duet_status st = list_dir(o->mir1k, 0, &names, &n, err);
+    duet_status st = sepnet_list_dir(o->mir1k, audio_exts, &names, &n, err);
     if (st) return st;
     char path[4096];
     for (int i = 0; i < n && !st; i++) {
@@ -321,15 +231,21 @@ static duet_status load_mir1k(const sepnet_corpus_opts *o, struct sepnet_corpus 
         if (sl >= sizeof singer) sl = sizeof singer - 1;
         memcpy(singer, names[i], sl);
         singer[sl] = 0;
-        if (in_list(singer, o->mir1k_val)) continue;
+        if (sepnet_in_list(singer, o->mir1k_val)) continue;
         snprintf(path, sizeof path, "%s/%s", o->mir1k, names[i]);
-        /* MIR-1K: left accompaniment, right voice */
-        sn_track v, a;
-        st = read_track(path, o->sample_rate, 1, &v, err);
-        if (st) break;
-        st = read_track(path, o->sample_rate, 0, &a, err);
+        /* MIR-1K: left accompaniment, right voice; decoded once */
+        duet_audio clip = {0};
+        sn_track v = {0}, a = {0};
+        st = sepnet_read_at_rate(path, o->sample_rate, &clip, err);
+        if (!st && clip.channels != 2)
+            st = duet_err_set(err, DUET_ERR_FORMAT, "%s: a MIR-1K clip must be stereo, found %d channel(s)", path,
+                              clip.channels);
+        if (!st) st = track_from(&clip, 1, path, &v, err);
+        if (!st) st = track_from(&clip, 0, path, &a, err);
+        duet_audio_free(&clip);
         if (st) {
             free(v.x);
+            free(a.x);
             break;
         }
         st = pool_push(&cp->pool[SEPNET_VOCALS], &v, err);
@@ -341,7 +257,7 @@ static duet_status load_mir1k(const sepnet_corpus_opts *o, struct sepnet_corpus 
         st = pool_push(&cp->pool[SEPNET_OTHER], &a, err);
         if (st) free(a.x);
     }
-    free_list(names, n);
+    sepnet_list_free(names, n);
     return st;
 }
 

@@ -4,6 +4,7 @@
 #include "sepnet_data.h"
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,9 +26,7 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Sorted list of file names in dir with one of exts; caller frees each and the array. */
-static duet_status list_files(const char *dir, const char *const *exts, char ***out, int *n_out,
-                              duet_err *err)
+duet_status sepnet_list_dir(const char *dir, const char *const *exts, char ***out, int *n_out, duet_err *err)
 {
     *out = NULL;
     *n_out = 0;
@@ -36,8 +35,12 @@ static duet_status list_files(const char *dir, const char *const *exts, char ***
     char **names = NULL;
     int n = 0, cap = 0;
     struct dirent *e;
+    char path[4096];
     while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.' || !has_ext(e->d_name, exts)) continue;
+        if (e->d_name[0] == '.' || (exts && !has_ext(e->d_name, exts))) continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        struct stat sb;
+        if (stat(path, &sb) != 0 || (exts ? !S_ISREG(sb.st_mode) : !S_ISDIR(sb.st_mode))) continue;
         if (n == cap) {
             cap = cap ? 2 * cap : 64;
             char **nn = realloc(names, (size_t)cap * sizeof *nn);
@@ -55,19 +58,17 @@ static duet_status list_files(const char *dir, const char *const *exts, char ***
     return DUET_OK;
 nomem:
     closedir(d);
-    for (int i = 0; i < n; i++) free(names[i]);
-    free(names);
+    sepnet_list_free(names, n);
     return duet_err_set(err, DUET_ERR_NOMEM, "out of memory listing %s", dir);
 }
 
-static void free_list(char **names, int n)
+void sepnet_list_free(char **names, int n)
 {
     for (int i = 0; i < n; i++) free(names[i]);
     free(names);
 }
 
-/* Read path, resample to rate; returns audio in *a. */
-static duet_status read_at_rate(const char *path, int rate, duet_audio *a, duet_err *err)
+duet_status sepnet_read_at_rate(const char *path, int rate, duet_audio *a, duet_err *err)
 {
     duet_audio raw = {0};
     duet_status st = duet_audio_read(path, NULL, &raw, NULL, err);
@@ -88,15 +89,15 @@ static duet_status read_at_rate(const char *path, int rate, duet_audio *a, duet_
     return st;
 }
 
-static int in_list(const char *singer, const char *list)
+int sepnet_in_list(const char *name, const char *list)
 {
     if (!list || !*list) return 0;
-    size_t n = strlen(singer);
+    size_t n = strlen(name);
     const char *p = list;
     while (*p) {
         const char *c = strchr(p, ',');
         size_t len = c ? (size_t)(c - p) : strlen(p);
-        if (len == n && strncasecmp(p, singer, n) == 0) return 1;
+        if (len == n && strncasecmp(p, name, n) == 0) return 1;
         if (!c) break;
         p = c + 1;
     }
@@ -125,10 +126,10 @@ duet_status sepnet_load_mir1k(const char *dir, int rate, const char *val_singers
     train->sample_rate = val->sample_rate = rate;
     char **names;
     int n;
-    duet_status st = list_files(dir, exts, &names, &n, err);
+    duet_status st = sepnet_list_dir(dir, exts, &names, &n, err);
     if (st) return st;
     if (n == 0) {
-        free_list(names, n);
+        sepnet_list_free(names, n);
         return duet_err_set(err, DUET_ERR_EMPTY, "%s: no .wav or .flac clips", dir);
     }
     int cap_t = 0, cap_v = 0;
@@ -136,7 +137,7 @@ duet_status sepnet_load_mir1k(const char *dir, int rate, const char *val_singers
     for (int i = 0; i < n && !st; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         duet_audio a = {0};
-        st = read_at_rate(path, rate, &a, err);
+        st = sepnet_read_at_rate(path, rate, &a, err);
         if (st) break;
         if (a.channels != 2) {
             duet_audio_free(&a);
@@ -167,7 +168,7 @@ duet_status sepnet_load_mir1k(const char *dir, int rate, const char *val_singers
         memcpy(c.acc, a.ch[0], (size_t)a.frames * sizeof(float));
         memcpy(c.voc, a.ch[1], (size_t)a.frames * sizeof(float));
         duet_audio_free(&a);
-        sepnet_dataset *ds = in_list(c.singer, val_singers) ? val : train;
+        sepnet_dataset *ds = sepnet_in_list(c.singer, val_singers) ? val : train;
         if (push_clip(ds, ds == val ? &cap_v : &cap_t, &c)) {
             free(c.acc);
             free(c.voc);
@@ -176,7 +177,7 @@ duet_status sepnet_load_mir1k(const char *dir, int rate, const char *val_singers
         }
         ds->seconds += (double)c.n / rate;
     }
-    free_list(names, n);
+    sepnet_list_free(names, n);
     if (!st && train->n_clips == 0)
         st = duet_err_set(err, DUET_ERR_EMPTY, "%s: every clip is from a validation singer", dir);
     if (st) {
@@ -191,13 +192,13 @@ duet_status sepnet_load_instrumentals(sepnet_dataset *ds, const char *dir, duet_
     static const char *const exts[] = {"wav", "flac", "ogg", "mp3", NULL};
     char **names;
     int n;
-    duet_status st = list_files(dir, exts, &names, &n, err);
+    duet_status st = sepnet_list_dir(dir, exts, &names, &n, err);
     if (st) return st;
     char path[4096];
     for (int i = 0; i < n && !st; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         duet_audio a = {0}, mono = {0};
-        st = read_at_rate(path, ds->sample_rate, &a, err);
+        st = sepnet_read_at_rate(path, ds->sample_rate, &a, err);
         if (st) break;
         st = duet_audio_to_mono(&a, &mono, err);
         duet_audio_free(&a);
@@ -223,7 +224,7 @@ duet_status sepnet_load_instrumentals(sepnet_dataset *ds, const char *dir, duet_
         duet_audio_free(&mono);
         ds->n_instr++;
     }
-    free_list(names, n);
+    sepnet_list_free(names, n);
     return st;
 }
 

@@ -17,6 +17,7 @@
 
 #include <stdint.h>
 #include "../common/rng.h"
+#include "../audio/audio.h"
 #include "../common/status.h"
 
 #ifdef __cplusplus
@@ -76,6 +77,23 @@ sepnet_aug sepnet_aug_default(void);
  * then hold 2 n samples (planar stereo). */
 void sepnet_draw_chunk(const sepnet_dataset *ds, const sepnet_aug *aug, duet_rng *rng, int64_t n,
                        float *voc, float *acc);
+
+/* ---- loading helpers shared by the separation loaders (sepnet_corpus.c) ---- */
+
+/* Sorted names in `dir` (not starting with '.'): with exts (NULL-terminated
+ * extensions, case-insensitive) the regular files having one, with exts NULL
+ * the sub-folders. *out and each name are owned by the caller: free with
+ * sepnet_list_free. Errors: DUET_ERR_IO (folder unreadable), DUET_ERR_NOMEM. */
+duet_status sepnet_list_dir(const char *dir, const char *const *exts, char ***out, int *n_out, duet_err *err);
+void sepnet_list_free(char **names, int n);
+
+/* 1 when `name` is one of the comma-separated names of `list` (compared
+ * without regard to case; NULL or "" = none), else 0. */
+int sepnet_in_list(const char *name, const char *list);
+
+/* Decode `path` and resample it to `rate` Hz into *a (caller frees with
+ * duet_audio_free). Errors: the decoder's (naming path) or the resampler's. */
+duet_status sepnet_read_at_rate(const char *path, int rate, duet_audio *a, duet_err *err);
 
 #ifdef __cplusplus
 }

@@ -180,6 +180,48 @@ static void test_draws(void)
     sepnet_dataset_free(&va);
 }
 
+/* MIR-1K clips (left accompaniment, right voice) join the vocal and other
+ * pools, validation singers left out; a mono clip is refused. */
+static void test_mir1k_pools(void)
+{
+    char root[128], mk[128], p[256];
+    snprintf(root, sizeof root, "%s/musdb", dir);
+    snprintf(mk, sizeof mk, "%s/mir1k", dir);
+    mkdir(mk, 0755);
+    static const char *const names[3] = {"amy_1_01", "amy_1_02", "bobon_1_01"};
+    for (int c = 0; c < 3; c++) {
+        duet_audio a;
+        REQUIRE(duet_audio_alloc(&a, 2, RATE, RATE) == DUET_OK);
+        for (int64_t t = 0; t < RATE; t++) {
+            a.ch[0][t] = 0.2f; /* accompaniment */
+            a.ch[1][t] = 0.3f; /* voice */
+        }
+        snprintf(p, sizeof p, "%s/%s.wav", mk, names[c]);
+        REQUIRE(duet_audio_write(p, &a, DUET_FILE_WAV_FLOAT, NULL) == DUET_OK);
+        duet_audio_free(&a);
+    }
+    sepnet_corpus_opts o = opts(root);
+    o.mir1k = mk;
+    o.mir1k_val = "bobon";
+    sepnet_dataset tr, va;
+    duet_err err = {0};
+    REQUIRE(sepnet_corpus_load(&o, &tr, &va, &err) == DUET_OK);
+    int n[SEPNET_KINDS];
+    double sec[SEPNET_KINDS];
+    sepnet_corpus_stats(&tr, n, sec);
+    CHECK_MSG(n[SEPNET_VOCALS] == 4 + 2 && n[SEPNET_OTHER] == 4 + 2 && n[SEPNET_DRUMS] == 4 && n[SEPNET_BASS] == 4,
+              "pools %d %d %d %d", n[0], n[1], n[2], n[3]);
+    sepnet_dataset_free(&tr);
+    sepnet_dataset_free(&va);
+    duet_audio m;
+    REQUIRE(duet_audio_alloc(&m, 1, RATE, RATE) == DUET_OK);
+    snprintf(p, sizeof p, "%s/amy_2_01.wav", mk);
+    REQUIRE(duet_audio_write(p, &m, DUET_FILE_WAV_FLOAT, NULL) == DUET_OK);
+    duet_audio_free(&m);
+    duet_status st = sepnet_corpus_load(&o, &tr, &va, &err);
+    CHECK_MSG(st == DUET_ERR_FORMAT && strstr(err.msg, "amy_2_01"), "mono MIR-1K clip: %d %s", st, err.msg);
+}
+
 static void test_errors(void)
 {
     char root[128];
@@ -213,6 +255,7 @@ int main(void)
     for (int i = 0; i < 7; i++) write_song(root, i, -1);
     RUN(test_split_by_song);
     RUN(test_draws);
+    RUN(test_mir1k_pools);
     RUN(test_errors);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
