@@ -159,8 +159,17 @@ int cmd_train_sep(int argc, char **argv)
     duet_status st = sepnet_config_check(&o.cfg, &err);
     if (st) return cli_fail("train-sep", st, &err);
     duet_nn_set_threads(DUET_THREADS_OMP, (int)threads);
-    char clips[4096], instr[4096];
+    /* --data DIR: MIR-1K clips in DIR/mir1k (or DIR itself), instrumentals in DIR/instrumentals */
+    char clips[4096], instr[4096], desc[1024];
     struct stat sb;
+    int have_instr = 0;
+    if (data) {
+        snprintf(clips, sizeof clips, "%s/mir1k", data);
+        if (stat(clips, &sb) != 0 || !S_ISDIR(sb.st_mode)) snprintf(clips, sizeof clips, "%s", data);
+        snprintf(instr, sizeof instr, "%s/instrumentals", data);
+        have_instr = stat(instr, &sb) == 0 && S_ISDIR(sb.st_mode);
+    }
+    sepnet_dataset train, val;
     if (musdb) {
         sepnet_corpus_opts co = sepnet_corpus_opts_default();
         co.sample_rate = o.cfg.sample_rate;
@@ -170,63 +179,43 @@ int cmd_train_sep(int argc, char **argv)
         co.max_minutes_extra = (float)extra_min;
         int no = 0;
         if (data) {
-            snprintf(clips, sizeof clips, "%s/mir1k", data);
-            if (stat(clips, &sb) != 0 || !S_ISDIR(sb.st_mode)) snprintf(clips, sizeof clips, "%s", data);
             co.mir1k = clips;
             co.mir1k_val = val_singers;
-            snprintf(instr, sizeof instr, "%s/instrumentals", data);
-            if (stat(instr, &sb) == 0 && S_ISDIR(sb.st_mode)) co.other_dirs[no++] = instr;
+            if (have_instr) co.other_dirs[no++] = instr;
         }
-        for (int i = 0; i < n_other && no < 8; i++) co.other_dirs[no++] = extra_other[i];
+        if (no + n_other > 8) {
+            cli_error("train-sep", "at most %d --extra-other folders with --data (its instrumentals take one)", 8 - no);
+            return 2;
+        }
+        for (int i = 0; i < n_other; i++) co.other_dirs[no++] = extra_other[i];
         for (int i = 0; i < n_drums; i++) co.drum_dirs[i] = extra_drums[i];
-        sepnet_dataset train, val;
         st = sepnet_corpus_load(&co, &train, &val, &err);
         if (st) return cli_fail(musdb, st, &err);
-        if (o.progress) {
-            int nk[SEPNET_KINDS];
-            double sk[SEPNET_KINDS];
-            sepnet_corpus_stats(&train, nk, sk);
+        int nk[SEPNET_KINDS];
+        double sk[SEPNET_KINDS];
+        sepnet_corpus_stats(&train, nk, sk);
+        if (o.progress)
             fprintf(stderr,
                     "train-sep: %d training songs (%.1f min), %d held out; pools: vocals %d (%.1f min), drums %d "
                     "(%.1f min), bass %d (%.1f min), other %d (%.1f min)\n",
                     train.n_clips, train.seconds / 60, val.n_clips, nk[0], sk[0] / 60, nk[1], sk[1] / 60, nk[2],
                     sk[2] / 60, nk[3], sk[3] / 60);
-        }
-        char desc[1024];
-        {
-            int nk[SEPNET_KINDS];
-            double sk[SEPNET_KINDS];
-            sepnet_corpus_stats(&train, nk, sk);
-            snprintf(desc, sizeof desc,
-                     "musdb %s: %d songs (%.1f min) remixed, %d held out; %s%s; pools vocals %.1f min, drums %.1f "
-                     "min, bass %.1f min, other %.1f min",
-                     musdb, train.n_clips, train.seconds / 60, val.n_clips, data ? "MIR-1K + instrumentals from " : "",
-                     data ? data : "no MIR-1K", sk[0] / 60, sk[1] / 60, sk[2] / 60, sk[3] / 60);
-        }
-        o.train_data = desc;
-        st = sepnet_train(&o, &train, &val, &err);
-        sepnet_dataset_free(&train);
-        sepnet_dataset_free(&val);
-        if (st) return cli_fail("train-sep", st, &err);
-        return 0;
-    }
-    snprintf(clips, sizeof clips, "%s/mir1k", data);
-    if (stat(clips, &sb) != 0 || !S_ISDIR(sb.st_mode)) snprintf(clips, sizeof clips, "%s", data);
-    snprintf(instr, sizeof instr, "%s/instrumentals", data);
-    sepnet_dataset train, val;
-    st = sepnet_load_mir1k(clips, o.cfg.sample_rate, val_singers, &train, &val, &err);
-    if (st) return cli_fail(data, st, &err);
-    if (stat(instr, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        st = sepnet_load_instrumentals(&train, instr, &err);
-        if (st) {
+        snprintf(desc, sizeof desc,
+                 "musdb %s: %d songs (%.1f min) remixed, %d held out; %s%s; pools vocals %.1f min, drums %.1f "
+                 "min, bass %.1f min, other %.1f min",
+                 musdb, train.n_clips, train.seconds / 60, val.n_clips, data ? "MIR-1K + instrumentals from " : "",
+                 data ? data : "no MIR-1K", sk[0] / 60, sk[1] / 60, sk[2] / 60, sk[3] / 60);
+    } else {
+        st = sepnet_load_mir1k(clips, o.cfg.sample_rate, val_singers, &train, &val, &err);
+        if (st) return cli_fail(data, st, &err);
+        if (have_instr && (st = sepnet_load_instrumentals(&train, instr, &err)) != DUET_OK) {
             sepnet_dataset_free(&train);
             sepnet_dataset_free(&val);
             return cli_fail(instr, st, &err);
         }
+        snprintf(desc, sizeof desc, "MIR-1K-style clips %s: %d training clips (%.1f min), %d validation clips%s",
+                 clips, train.n_clips, train.seconds / 60, val.n_clips, have_instr ? " + instrumentals" : "");
     }
-    char desc[1024];
-    snprintf(desc, sizeof desc, "MIR-1K-style clips %s: %d training clips (%.1f min), %d validation clips%s", clips,
-             train.n_clips, train.seconds / 60, val.n_clips, stat(instr, &sb) == 0 ? " + instrumentals" : "");
     o.train_data = desc;
     st = sepnet_train(&o, &train, &val, &err);
     sepnet_dataset_free(&train);
