@@ -34,8 +34,8 @@ if cc -std=c11 -Wall -Wextra -pedantic -o use_c "$root/tests/install/use_duet.c"
 else bad "C program builds with pkg-config"; cat "$tmp/cc.log"; fi
 if [ -x use_c ] && ldd ./use_c | grep -q "libduet.so.0 => $p/lib"; then ok "C program links the installed libduet.so.0"
 else bad "C program links the installed libduet.so.0"; fi
-# C++, shared library
-if g++ -std=c++17 -Wall -Wextra -pedantic -o use_cxx "$root/tests/install/use_duet.cpp" \
+# C++, shared library: the same source compiled as C++
+if g++ -x c++ -std=c++17 -Wall -Wextra -pedantic -o use_cxx "$root/tests/install/use_duet.c" -x none \
     $(pkg-config --cflags --libs duet) 2>"$tmp/cxx.log"; then ok "C++ program builds with pkg-config"
 else bad "C++ program builds with pkg-config"; cat "$tmp/cxx.log"; fi
 # C, libduet.a (the system libraries shared; a fully static link needs the

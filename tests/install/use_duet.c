@@ -2,7 +2,9 @@
  * duet through pkg-config (tests/test_install.sh). Writes OUT.wav (2 s of
  * a synthetic stereo "song": a vibrato tone over a low drone and clicks),
  * separates it with the model built into the library (no model path) and
- * prints "frames F channels C residual R" (R = max |v + a - mix|). */
+ * prints "frames F channels C residual R" (R = max |v + a - mix|).
+ * Written in the common subset of C and C++: test_install.sh also builds it
+ * with g++ -x c++ to check the headers from C++. */
 #include <duet.h>
 
 #include <math.h>
