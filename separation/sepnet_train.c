@@ -49,7 +49,7 @@ duet_status sepnet_validate(const sepnet *m, const sepnet_dataset *ds, int n, se
     memset(res, 0, sizeof *res);
     if (count == 0) return DUET_OK;
     const int D = ds->channels > 1 ? ds->channels : 1, C = c->channels;
-    if (C != 1 && C != D)
+    if (D > 2 || (C != 1 && C != D))
         return duet_err_set(err, DUET_ERR_ARG, "a %d-channel model cannot be validated on %d-channel clips", C, D);
     duet_stft *s;
     duet_status st = duet_stft_new(c->n_fft, c->hop, DUET_WIN_HANN, &s, err);
@@ -107,8 +107,8 @@ duet_status sepnet_validate(const sepnet *m, const sepnet_dataset *ds, int n, se
         }
         if (!st) {
             /* MDX whole-clip SDR; the gain is that of the estimate minus that of the mixture */
-            const float *ref[8], *est[8], *mix[8], *refa[8], *esta[8];
-            for (int d = 0; d < D && d < 8; d++) {
+            const float *ref[2], *est[2], *mix[2], *refa[2], *esta[2];
+            for (int d = 0; d < D; d++) {
                 ref[d] = cl->voc + (size_t)d * len;
                 refa[d] = cl->acc + (size_t)d * len;
                 est[d] = v + (size_t)d * len;
