@@ -4,20 +4,23 @@
  * Decoding reads interleaved blocks with sf_readf_float (libsndfile scales
  * integer PCM to [-1, 1)) and de-interleaves into one planar block that grows
  * when a file holds more frames than its header declared (e.g. a lying or
- * estimated header). Writing goes to the temporary file of
- * common/atomic_file.h through sf_open_fd, and is renamed into place only
- * after sf_close has finished the header. */
+ * estimated header). MP3 goes through libmpg123 directly (mp3.h); "-" is
+ * standard input, copied to an unlinked temporary file first so that every
+ * decoder can seek. Writing lives in writer.c. */
+#define _GNU_SOURCE
 #include "audio.h"
-#include "../common/atomic_file.h"
 #include "../common/limits.h"
+#include "mp3.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <sndfile.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define DUET_DEFAULT_MAX_CHANNELS 64
 #define DUET_DEFAULT_MAX_FRAMES ((int64_t)6 * 3600 * 192000)
@@ -153,6 +156,8 @@ static void describe_format(int format, char *buf, size_t n)
 
 struct duet_audio_reader {
     SNDFILE *sf;
+    duet_mp3 *mp3;     /* MP3 files: decoded by libmpg123 on fd */
+    int fd;            /* owned when >= 0 (MP3; libsndfile closes its own) */
     duet_audio_reader_info info;
     duet_nan_policy nan_policy;
     int64_t max_frames;
@@ -168,8 +173,58 @@ void duet_audio_reader_close(duet_audio_reader *r)
 {
     if (!r) return;
     if (r->sf) sf_close(r->sf);
+    duet_mp3_close(r->mp3);
+    if (r->fd >= 0) close(r->fd);
     free(r->inter);
     free(r);
+}
+
+/* Standard input copied into an unlinked temporary file (so decoders can
+ * seek and scan). Returns the fd, or -1 with err set. */
+static int spool_stdin(duet_err *err, duet_status *st)
+{
+    const char *dir = getenv("TMPDIR");
+    if (!dir || !dir[0]) dir = "/tmp";
+    char path[4096];
+    snprintf(path, sizeof path, "%s/duet-stdin-XXXXXX", dir);
+    int fd = mkstemp(path);
+    if (fd < 0) {
+        *st = duet_err_set(err, DUET_ERR_IO, "cannot create a temporary file in %s for standard input: %s", dir,
+                           strerror(errno));
+        return -1;
+    }
+    unlink(path);
+    char buf[65536];
+    int64_t total = 0;
+    for (;;) {
+        ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            *st = duet_err_set(err, DUET_ERR_IO, "cannot read standard input: %s", strerror(errno));
+            close(fd);
+            return -1;
+        }
+        if (n == 0) break;
+        for (ssize_t off = 0; off < n;) {
+            ssize_t m = write(fd, buf + off, (size_t)(n - off));
+            if (m < 0 && errno == EINTR) continue;
+            if (m < 0) {
+                *st = duet_err_set(err, DUET_ERR_IO, "cannot spool standard input to %s: %s", dir, strerror(errno));
+                close(fd);
+                return -1;
+            }
+            off += m;
+        }
+        total += n;
+    }
+    if (total == 0) {
+        *st = duet_err_set(err, DUET_ERR_FORMAT, "standard input is empty, not an audio file");
+        close(fd);
+        return -1;
+    }
+    lseek(fd, 0, SEEK_SET);
+    *st = DUET_OK;
+    return fd;
 }
 
 duet_status duet_audio_reader_open(const char *path, const duet_read_opts *opts, duet_audio_reader **out,
@@ -184,32 +239,51 @@ duet_status duet_audio_reader_open(const char *path, const duet_read_opts *opts,
         return duet_err_set(err, DUET_ERR_ARG, "unknown NaN policy %d", (int)o.nan_policy);
     int max_channels = o.max_channels > 0 ? o.max_channels : DUET_DEFAULT_MAX_CHANNELS;
 
-    struct stat sb;
-    if (stat(path, &sb) != 0) return duet_err_set(err, DUET_ERR_IO, "cannot open: %s", strerror(errno));
-    if (S_ISDIR(sb.st_mode)) return duet_err_set(err, DUET_ERR_IO, "is a directory, not an audio file");
-    if (S_ISREG(sb.st_mode) && sb.st_size == 0)
-        return duet_err_set(err, DUET_ERR_FORMAT, "empty file, not an audio file");
-
-    SF_INFO info;
-    memset(&info, 0, sizeof info);
-    SNDFILE *sf = sf_open(path, SFM_READ, &info);
-    if (!sf) {
-        const char *why = sf_strerror(NULL);
-        /* libsndfile reports a permission problem as a format failure; ask the system. */
-        FILE *probe = fopen(path, "rb");
-        if (!probe) return duet_err_set(err, DUET_ERR_IO, "cannot open: %s", strerror(errno));
-        fclose(probe);
-        return duet_err_set(err, DUET_ERR_FORMAT, "not a recognised audio file (libsndfile: %s)", why);
+    int fd = -1;
+    duet_status st = DUET_OK;
+    if (!strcmp(path, "-")) {
+        fd = spool_stdin(err, &st);
+        if (fd < 0) return st;
+    } else {
+        struct stat sb;
+        if (stat(path, &sb) != 0) return duet_err_set(err, DUET_ERR_IO, "cannot open: %s", strerror(errno));
+        if (S_ISDIR(sb.st_mode)) return duet_err_set(err, DUET_ERR_IO, "is a directory, not an audio file");
+        if (S_ISREG(sb.st_mode) && sb.st_size == 0)
+            return duet_err_set(err, DUET_ERR_FORMAT, "empty file, not an audio file");
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return duet_err_set(err, DUET_ERR_IO, "cannot open: %s", strerror(errno));
     }
     duet_audio_reader *r = calloc(1, sizeof *r);
     if (!r) {
-        sf_close(sf);
+        close(fd);
         return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     }
-    r->sf = sf;
+    r->fd = -1;
+    unsigned char head[16];
+    ssize_t nh = pread(fd, head, sizeof head, 0);
+    SF_INFO info;
+    memset(&info, 0, sizeof info);
+    if (nh > 0 && duet_mp3_sniff(head, (size_t)nh)) {
+        r->fd = fd;
+        int64_t frames = 0;
+        st = duet_mp3_open_fd(fd, &r->mp3, &info.channels, &info.samplerate, &frames, err);
+        if (st) {
+            duet_audio_reader_close(r);
+            return st;
+        }
+        info.frames = (sf_count_t)frames;
+        info.format = SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III;
+    } else {
+        SNDFILE *sf = sf_open_fd(fd, SFM_READ, &info, SF_TRUE);
+        if (!sf) {
+            free(r);
+            return duet_err_set(err, DUET_ERR_FORMAT, "not a recognised audio file (libsndfile: %s)",
+                                sf_strerror(NULL));
+        }
+        r->sf = sf;
+    }
     r->nan_policy = o.nan_policy;
     r->max_frames = o.max_frames > 0 ? o.max_frames : DUET_DEFAULT_MAX_FRAMES;
-    duet_status st = DUET_OK;
     if (info.channels < 1 || info.channels > max_channels)
         st = duet_err_set(err, DUET_ERR_RANGE, "%d channels (supported: 1 to %d)", info.channels, max_channels);
     else if (info.samplerate <= 0)
@@ -224,11 +298,21 @@ duet_status duet_audio_reader_open(const char *path, const duet_read_opts *opts,
         return st;
     }
     /* Integer files: scale to [-1, 1); float files: values as stored. */
-    sf_command(sf, SFC_SET_NORM_FLOAT, NULL, SF_TRUE);
+    if (r->sf) sf_command(r->sf, SFC_SET_NORM_FLOAT, NULL, SF_TRUE);
     r->info.channels = info.channels;
     r->info.sample_rate = info.samplerate;
     r->info.frames = info.frames > 0 ? (int64_t)info.frames : 0;
     describe_format(info.format, r->info.format, sizeof r->info.format);
+    switch (info.format & SF_FORMAT_SUBMASK) {
+    case SF_FORMAT_PCM_S8:
+    case SF_FORMAT_PCM_U8: r->info.bits = 8; break;
+    case SF_FORMAT_PCM_16: r->info.bits = 16; break;
+    case SF_FORMAT_PCM_24: r->info.bits = 24; break;
+    case SF_FORMAT_PCM_32: r->info.bits = 32; break;
+    case SF_FORMAT_FLOAT: r->info.bits = 32, r->info.is_float = 1; break;
+    case SF_FORMAT_DOUBLE: r->info.bits = 64, r->info.is_float = 1; break;
+    default: r->info.bits = 0; break;
+    }
     *out = r;
     return DUET_OK;
 }
@@ -252,7 +336,13 @@ duet_status duet_audio_reader_read(duet_audio_reader *r, float *const *ch, int64
     while (total < max_frames) {
         if (r->buf_pos == r->buf_len) {
             if (r->eof) break;
-            sf_count_t n = sf_readf_float(r->sf, r->inter, READ_BLOCK);
+            int64_t n;
+            if (r->mp3) {
+                duet_status st = duet_mp3_read(r->mp3, r->inter, READ_BLOCK, &n, err);
+                if (st) return st;
+            } else {
+                n = sf_readf_float(r->sf, r->inter, READ_BLOCK);
+            }
             if (n <= 0) {
                 r->eof = 1;
                 break;
@@ -284,7 +374,7 @@ duet_status duet_audio_reader_read(duet_audio_reader *r, float *const *ch, int64
         r->buf_pos += n;
         total += n;
     }
-    if (total == 0 && sf_error(r->sf) != SF_ERR_NO_ERROR)
+    if (total == 0 && r->sf && sf_error(r->sf) != SF_ERR_NO_ERROR)
         return duet_err_set(err, DUET_ERR_FORMAT, "corrupt audio data (libsndfile: %s)", sf_strerror(r->sf));
     r->done += total;
     *got = total;
@@ -368,136 +458,6 @@ duet_status duet_audio_read(const char *path, const duet_read_opts *opts, duet_a
     }
     duet_audio_reader_close(r);
     return st;
-}
-
-struct duet_audio_writer {
-    duet_atomic_file *af;
-    SNDFILE *sf;
-    int channels;
-    float *inter; /* READ_BLOCK interleaved frames */
-    int64_t written;
-};
-
-void duet_audio_writer_abort(duet_audio_writer *w)
-{
-    if (!w) return;
-    if (w->sf) sf_close(w->sf);
-    duet_atomic_abort(w->af);
-    free(w->inter);
-    free(w);
-}
-
-duet_status duet_audio_writer_open(const char *path, int channels, int sample_rate, duet_audio_filetype type,
-                                   duet_audio_writer **out, duet_err *err)
-{
-    if (!out) return duet_err_set(err, DUET_ERR_ARG, "no output handle given");
-    *out = NULL;
-    if (channels < 1 || channels > 1024)
-        return duet_err_set(err, DUET_ERR_ARG, "cannot write audio with %d channels", channels);
-    if (sample_rate <= 0) return duet_err_set(err, DUET_ERR_ARG, "cannot write audio at %d Hz", sample_rate);
-    SF_INFO info;
-    memset(&info, 0, sizeof info);
-    info.samplerate = sample_rate;
-    info.channels = channels;
-    switch (type) {
-    case DUET_FILE_WAV_PCM16: info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16; break;
-    case DUET_FILE_WAV_FLOAT: info.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT; break;
-    case DUET_FILE_FLAC: info.format = SF_FORMAT_FLAC | SF_FORMAT_PCM_16; break;
-    case DUET_FILE_FLAC24: info.format = SF_FORMAT_FLAC | SF_FORMAT_PCM_24; break;
-    default: return duet_err_set(err, DUET_ERR_ARG, "unknown output file type %d", (int)type);
-    }
-    /* FLAC's stream header stores the rate in 20 bits; libFLAC accepts at
-     * most 655350 Hz. */
-    if (!sf_format_check(&info) ||
-        ((type == DUET_FILE_FLAC || type == DUET_FILE_FLAC24) && sample_rate > 655350))
-        return duet_err_set(err, DUET_ERR_ARG, "%d Hz, %d channels cannot be stored in this format", sample_rate,
-                            channels);
-    duet_audio_writer *w = calloc(1, sizeof *w);
-    if (!w) return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-    w->channels = channels;
-    w->inter = malloc((size_t)READ_BLOCK * (size_t)channels * sizeof *w->inter);
-    if (!w->inter) {
-        free(w);
-        return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-    }
-    duet_status st = duet_atomic_open(path, &w->af, err);
-    if (st != DUET_OK) {
-        free(w->inter);
-        free(w);
-        return st;
-    }
-    w->sf = sf_open_fd(duet_atomic_fd(w->af), SFM_WRITE, &info, SF_FALSE);
-    if (!w->sf) {
-        st = duet_err_set(err, DUET_ERR_IO, "cannot write audio (libsndfile: %s)", sf_strerror(NULL));
-        duet_audio_writer_abort(w);
-        return st;
-    }
-    /* Clip instead of wrapping when float samples outside [-1, 1) go to integers. */
-    sf_command(w->sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
-    if (type == DUET_FILE_FLAC || type == DUET_FILE_FLAC24) {
-        double level = 0.5; /* libsndfile's default FLAC compression level */
-        sf_command(w->sf, SFC_SET_COMPRESSION_LEVEL, &level, sizeof level);
-    }
-    *out = w;
-    return DUET_OK;
-}
-
-duet_status duet_audio_writer_write(duet_audio_writer *w, const float *const *ch, int64_t n, duet_err *err)
-{
-    if (!w || n < 0 || (n > 0 && !ch)) return duet_err_set(err, DUET_ERR_ARG, "invalid writer arguments");
-    const int nc = w->channels;
-    for (int c = 0; c < nc; c++)
-        for (int64_t i = 0; i < n; i++)
-            if (!isfinite(ch[c][i]))
-                return duet_err_set(err, DUET_ERR_NAN, "non-finite sample at frame %lld, channel %d",
-                                    (long long)(w->written + i), c);
-    for (int64_t pos = 0; pos < n; pos += READ_BLOCK) {
-        int64_t m = n - pos < READ_BLOCK ? n - pos : READ_BLOCK;
-        for (int64_t i = 0; i < m; i++)
-            for (int c = 0; c < nc; c++) w->inter[(size_t)i * (size_t)nc + (size_t)c] = ch[c][pos + i];
-        if (sf_writef_float(w->sf, w->inter, m) != m)
-            return duet_err_set(err, DUET_ERR_IO, "cannot write audio (libsndfile: %s)", sf_strerror(w->sf));
-        w->written += m;
-    }
-    return DUET_OK;
-}
-
-duet_status duet_audio_writer_commit(duet_audio_writer *w, duet_err *err)
-{
-    if (!w) return duet_err_set(err, DUET_ERR_ARG, "no writer");
-    int rc = sf_close(w->sf);
-    w->sf = NULL;
-    if (rc != 0) {
-        duet_status st = duet_err_set(err, DUET_ERR_IO, "cannot finish audio file (libsndfile: %s)", sf_error_number(rc));
-        duet_audio_writer_abort(w);
-        return st;
-    }
-    duet_atomic_file *af = w->af;
-    w->af = NULL;
-    free(w->inter);
-    free(w);
-    return duet_atomic_commit(af, err);
-}
-
-duet_status duet_audio_write(const char *path, const duet_audio *a, duet_audio_filetype type, duet_err *err)
-{
-    if (!a || a->frames < 0 || (a->frames > 0 && (!a->ch || !a->ch[0])))
-        return duet_err_set(err, DUET_ERR_ARG, "audio has no samples");
-    /* Check everything before creating anything. */
-    for (int c = 0; c < a->channels; c++)
-        for (int64_t i = 0; i < a->frames; i++)
-            if (!isfinite(a->ch[c][i]))
-                return duet_err_set(err, DUET_ERR_NAN, "non-finite sample at frame %lld, channel %d",
-                                    (long long)i, c);
-    duet_audio_writer *w;
-    duet_status st = duet_audio_writer_open(path, a->channels, a->sample_rate, type, &w, err);
-    if (st != DUET_OK) return st;
-    if (a->frames > 0) st = duet_audio_writer_write(w, (const float *const *)a->ch, a->frames, err);
-    if (st != DUET_OK) {
-        duet_audio_writer_abort(w);
-        return st;
-    }
-    return duet_audio_writer_commit(w, err);
 }
 
 duet_status duet_audio_to_mono(const duet_audio *in, duet_audio *out, duet_err *err)

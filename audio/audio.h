@@ -1,7 +1,11 @@
 /* audio/audio.h: decoding, writing and resampling audio.
  *
  * Decoding goes through libsndfile (WAV 8/16/24/32-bit int and float, FLAC,
- * OGG/Vorbis, MP3 with libsndfile >= 1.1), resampling through libsamplerate.
+ * Ogg Vorbis and Opus, AIFF, ...) and, for MP3, libmpg123 directly (quiet:
+ * a damaged file gives one error, nothing on stderr; LAME/Xing encoder delay
+ * and padding trimmed); resampling through libsamplerate. The path "-" reads
+ * standard input (spooled to an unlinked temporary file in $TMPDIR or /tmp,
+ * so every format works from a pipe).
  * Samples are float, planar: ch[c][i] for channel c, frame i, all channels in
  * one allocation. Nothing here knows about networks. */
 #ifndef DUET_AUDIO_AUDIO_H
@@ -57,6 +61,9 @@ typedef struct duet_audio_reader_info {
     int sample_rate;
     int64_t frames;      /* as declared by the file (may be an estimate, e.g. MP3) */
     char format[64];     /* as duet_audio.format */
+    int bits;            /* stored precision: 8, 16, 24 or 32 (integer PCM), 32 or 64 with
+                            is_float, 0 for lossy codecs (MP3, Vorbis, Opus) and others */
+    int is_float;
 } duet_audio_reader_info;
 duet_status duet_audio_reader_open(const char *path, const duet_read_opts *opts, duet_audio_reader **out,
                                    duet_err *err);
@@ -85,6 +92,66 @@ typedef enum duet_audio_filetype {
     ,DUET_FILE_FLAC24 = 3
 } duet_audio_filetype;
 
+/* Output containers/codecs. */
+typedef enum duet_audio_container {
+    DUET_CONT_WAV = 0,   /* PCM 16/24-bit or 32-bit float */
+    DUET_CONT_FLAC = 1,  /* lossless 16/24-bit */
+    DUET_CONT_OGG = 2,   /* Ogg Vorbis (lossy) */
+    DUET_CONT_OPUS = 3,  /* Ogg Opus (lossy; 8/12/16/24/48 kHz, other rates are resampled to 48 kHz) */
+    DUET_CONT_MP3 = 4    /* MPEG-1/2 Layer III (lossy, LAME through libsndfile), constant bitrate */
+} duet_audio_container;
+
+/* A complete output format. bits: PCM sample format, 16, 24 or 32 (32 =
+ * 32-bit float; WAV only); ignored by the lossy codecs. bitrate_kbps: the
+ * lossy codecs' target (whole stream, all channels); 0 = the codec's
+ * default (MP3 320, Ogg Vorbis 192, Opus 96 per channel). */
+typedef struct duet_audio_outfmt {
+    duet_audio_container container;
+    int bits;
+    int bitrate_kbps;
+} duet_audio_outfmt;
+
+/* The format of an old-style file type. Cannot fail. */
+duet_audio_outfmt duet_audio_outfmt_of_type(duet_audio_filetype type);
+
+/* Container by name: "wav", "flac", "ogg" (also "vorbis"), "opus", "mp3".
+ * Returns 0, or -1 for an unknown name. */
+int duet_audio_container_parse(const char *name, duet_audio_container *out);
+
+/* Canonical file extension ("wav", "flac", "ogg", "opus", "mp3"); static string. */
+const char *duet_audio_container_ext(duet_audio_container c);
+
+/* Checks bits and bitrate for the container: DUET_ERR_ARG naming the
+ * problem (e.g. "FLAC stores 16 or 24 bits, not 32f"), else DUET_OK. */
+duet_status duet_audio_outfmt_check(const duet_audio_outfmt *f, duet_err *err);
+
+/* The rate a file of this format will be written at for audio at `rate`
+ * (Opus: 48000 unless rate is one Opus stores). */
+int duet_audio_outfmt_rate(const duet_audio_outfmt *f, int rate);
+
+/* PCM bits that keep an input's precision: 16 for 8/16-bit and lossy or
+ * unknown inputs, 24 for 24-bit, 32 (float) for 32-bit integer, float and
+ * double inputs. */
+int duet_audio_bits_like(int in_bits, int in_is_float);
+
+/* What a caller asks for: container -1 = from the output name's extension
+ * (WAV when it names no format), bits 0 = like_bits, bitrate_kbps 0 = the
+ * codec's default. */
+typedef struct duet_audio_outfmt_req {
+    int container;
+    int bits;
+    int bitrate_kbps;
+} duet_audio_outfmt_req;
+
+/* Resolve a request for the output `path` ("-" = standard output): a forced
+ * container (req->container >= 0) is used whatever the name says; otherwise
+ * the extension decides, and a name that ends in a non-audio format
+ * (".png", ".json") or an audio format duet cannot write (".m4a", ".aiff")
+ * is refused. Lossy containers ignore bits. Errors: DUET_ERR_ARG (one line
+ * naming the extension and the way out), duet_audio_outfmt_check's. */
+duet_status duet_audio_outfmt_resolve(const char *path, const duet_audio_outfmt_req *req, int like_bits,
+                                      duet_audio_outfmt *out, duet_err *err);
+
 /* Write `a` to `path` atomically (temporary + rename; see atomic_file.h).
  * Integer formats clip to [-1, 1). Errors: DUET_ERR_IO (missing/read-only
  * folder, disk full), DUET_ERR_ARG (0 channels, bad rate, or a rate/channel
@@ -92,17 +159,31 @@ typedef enum duet_audio_filetype {
  * (nothing is written). */
 duet_status duet_audio_write(const char *path, const duet_audio *a, duet_audio_filetype type,
                              duet_err *err);
+/* The same in any output format; clipped (may be NULL) receives the number of
+ * samples outside [-1, 1] that were clipped (integer and lossy formats). */
+duet_status duet_audio_write_fmt(const char *path, const duet_audio *a, const duet_audio_outfmt *fmt,
+                                 int64_t *clipped, duet_err *err);
 
 /* Streaming writer: the same output as duet_audio_write, written in chunks
  * to a temporary file that becomes `path` only on commit. Open, write any
  * number of planar chunks (ch[c][0..n), caller-owned), then exactly one of
  * commit (rename into place; frees the writer) or abort (removes the
- * temporary; frees the writer). Errors: as duet_audio_write; a failed
- * write leaves the writer open (abort it). */
+ * temporary; frees the writer). path "-" is standard output: the file is
+ * built in an unlinked temporary in $TMPDIR (or /tmp) and copied to file
+ * descriptor 1 on commit, so a failed run writes nothing there. Errors: as
+ * duet_audio_write; a failed write leaves the writer open (abort it). */
 typedef struct duet_audio_writer duet_audio_writer;
 duet_status duet_audio_writer_open(const char *path, int channels, int sample_rate, duet_audio_filetype type,
                                    duet_audio_writer **out, duet_err *err);
+/* The same in any output format (fmt is copied). Opus at a rate it cannot
+ * store is resampled to 48 kHz inside the writer (libsamplerate, the
+ * default quality). Errors: DUET_ERR_ARG (duet_audio_outfmt_check, rate or
+ * channels the format cannot store), DUET_ERR_IO, DUET_ERR_NOMEM. */
+duet_status duet_audio_writer_open_fmt(const char *path, int channels, int sample_rate,
+                                       const duet_audio_outfmt *fmt, duet_audio_writer **out, duet_err *err);
 duet_status duet_audio_writer_write(duet_audio_writer *w, const float *const *ch, int64_t n, duet_err *err);
+/* Samples clipped so far (outside [-1, 1]; 0 for float WAV). */
+int64_t duet_audio_writer_clipped(const duet_audio_writer *w);
 duet_status duet_audio_writer_commit(duet_audio_writer *w, duet_err *err);
 void duet_audio_writer_abort(duet_audio_writer *w);
 

@@ -1,10 +1,11 @@
-/* cli/cmd_resample.c: `duet resample -r RATE [-q QUALITY] [--format F] IN OUT`:
+/* cli/cmd_resample.c: `duet resample -r RATE [-Q QUALITY] [-f FMT] IN OUT`:
  * decode IN, resample it with libsamplerate and write OUT, streaming block by
  * block (reader -> resampler -> writer of audio/audio.h, bounded memory);
  * OUT appears only when complete (a failed run leaves neither OUT nor a
  * temporary behind). */
 #define _GNU_SOURCE
 #include "cli.h"
+#include "cli_audio.h"
 #include "../audio/audio.h"
 
 #include <getopt.h>
@@ -17,9 +18,6 @@
 
 typedef struct resample_sink {
     duet_audio_writer *w;
-    int channels;
-    int integer;     /* output format is integer PCM (clips) */
-    int64_t clipped; /* samples beyond [-1, 1] going to an integer format */
     duet_status st;  /* the writer's failure, if any */
     duet_err err;
 } resample_sink;
@@ -29,9 +27,6 @@ static int sink_write(void *user, const float *const *ch, int64_t n)
 {
     resample_sink *k = user;
     if (!k->w) return 1;
-    if (k->integer)
-        for (int c = 0; c < k->channels; c++)
-            for (int64_t i = 0; i < n; i++) k->clipped += fabsf(ch[c][i]) > 1.0f;
     k->st = duet_audio_writer_write(k->w, ch, n, &k->err);
     return k->st != DUET_OK;
 }
@@ -41,43 +36,44 @@ static void resample_usage(FILE *f)
     fprintf(f,
             "usage: duet resample -r RATE [OPTIONS] IN OUT\n\n"
             "Resample the audio file IN to RATE Hz and write OUT (same channels; length\n"
-            "exactly round(frames * RATE / input rate); time-aligned with IN).\n\n"
+            "exactly round(frames * RATE / input rate); time-aligned with IN). IN may be\n"
+            "- (standard input, any format); OUT may be - (standard output, WAV unless -f).\n\n"
             "options:\n"
-            "  -r, --rate RATE       target sample rate in Hz (required; 1 to 768000)\n"
-            "  -q, --quality Q       best | high | fast | linear (default: high)\n"
-            "  -f, --format F        wav16 | wav32f | flac | flac24 (default: flac for a .flac\n"
-            "                        OUT, otherwise wav16)\n"
-            "  -z, --nan-zero        replace NaN/Inf input samples by 0 (default: reject)\n"
-            "  -h, --help            show this help\n");
-}
-
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && strcasecmp(s + n - m, suffix) == 0;
+            "  -r, --rate RATE      target sample rate in Hz (required; 1 to 768000)\n"
+            "  -Q, --quality Q      best | high | fast | linear (default: high)\n"
+            CLI_AUDIO_FORMAT_HELP
+            "  -z, --nan-zero       replace NaN/Inf input samples by 0 (default: reject)\n"
+            "  -q, --quiet          no warnings (clipping, replaced samples), errors only\n"
+            "  -v, --verbose        one line describing what was written\n"
+            "  -h, --help           show this help\n");
 }
 
 int cmd_resample(int argc, char **argv)
 {
     static const struct option longopts[] = {{"rate", required_argument, NULL, 'r'},
-                                             {"quality", required_argument, NULL, 'q'},
+                                             {"quality", required_argument, NULL, 'Q'},
                                              {"format", required_argument, NULL, 'f'},
+                                             {"bits", required_argument, NULL, 'B'},
+                                             {"bitrate", required_argument, NULL, 'K'},
                                              {"nan-zero", no_argument, NULL, 'z'},
+                                             {"quiet", no_argument, NULL, 'q'},
+                                             {"verbose", no_argument, NULL, 'v'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     long rate = 0;
     duet_resample_quality q = DUET_RESAMPLE_HIGH;
-    int type = -1;
+    duet_audio_outfmt_req req = {-1, 0, 0};
+    int quiet = 0, verbose = 0;
     duet_read_opts ropts = {DUET_NAN_REJECT, 0, 0};
     int c;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":r:q:f:zh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":r:Q:f:zqvh", longopts, NULL)) != -1) {
         switch (c) {
         case 'r':
             if (cli_parse_int("--rate", optarg, 1, 768000, &rate) != 0) return 2;
             break;
-        case 'q':
+        case 'Q':
             if (!strcmp(optarg, "best")) q = DUET_RESAMPLE_BEST;
             else if (!strcmp(optarg, "high")) q = DUET_RESAMPLE_HIGH;
             else if (!strcmp(optarg, "fast")) q = DUET_RESAMPLE_FAST;
@@ -88,15 +84,16 @@ int cmd_resample(int argc, char **argv)
             }
             break;
         case 'f':
-            if (!strcmp(optarg, "wav16")) type = DUET_FILE_WAV_PCM16;
-            else if (!strcmp(optarg, "wav32f")) type = DUET_FILE_WAV_FLOAT;
-            else if (!strcmp(optarg, "flac")) type = DUET_FILE_FLAC;
-            else if (!strcmp(optarg, "flac24")) type = DUET_FILE_FLAC24;
-            else {
-                cli_error(NULL, "--format: expected wav16, wav32f, flac or flac24, got '%s'", optarg);
-                return 2;
-            }
+            if (cli_parse_format(optarg, &req)) return 2;
             break;
+        case 'B':
+            if (cli_parse_bits(optarg, &req)) return 2;
+            break;
+        case 'K':
+            if (cli_parse_bitrate(optarg, &req)) return 2;
+            break;
+        case 'q': quiet = 1; break;
+        case 'v': verbose = 1; break;
         case 'z': ropts.nan_policy = DUET_NAN_ZERO; break;
         case 'h': resample_usage(stdout); return 0;
         default: return cli_bad_option("resample", c, argc, argv);
@@ -112,15 +109,25 @@ int cmd_resample(int argc, char **argv)
         return 2;
     }
     const char *in_path = argv[optind], *out_path = argv[optind + 1];
-    if (type < 0) type = ends_with(out_path, ".flac") ? DUET_FILE_FLAC : DUET_FILE_WAV_PCM16;
-
     duet_err err = {0};
+    duet_audio_outfmt fmt;
+    /* the name is checked before anything is read (the input may be a pipe) */
+    duet_status st = duet_audio_outfmt_resolve(out_path, &req, 16, &fmt, &err);
+    if (st != DUET_OK) {
+        cli_fail(out_path, st, &err);
+        return 2;
+    }
     duet_audio_reader *rd;
-    duet_status st = duet_audio_reader_open(in_path, &ropts, &rd, &err);
+    st = duet_audio_reader_open(in_path, &ropts, &rd, &err);
     if (st != DUET_OK) return cli_fail(in_path, st, &err);
     const duet_audio_reader_info *inf = duet_audio_reader_get_info(rd);
     const int nc = inf->channels;
-    resample_sink sink = {NULL, nc, type != DUET_FILE_WAV_FLOAT, 0, DUET_OK, {0, {0}}};
+    if (!req.bits && (fmt.container == DUET_CONT_WAV || fmt.container == DUET_CONT_FLAC)) {
+        fmt.bits = duet_audio_bits_like(inf->bits, inf->is_float);
+        if (fmt.container == DUET_CONT_FLAC && fmt.bits == 32) fmt.bits = 24;
+    }
+    resample_sink sink = {NULL, DUET_OK, {0, {0}}};
+    int64_t clipped = 0;
     duet_resampler *rs = NULL;
     float **ch = calloc((size_t)nc, sizeof *ch);
     float *block = malloc(sizeof(float) * (size_t)nc * RESAMPLE_BLOCK);
@@ -133,7 +140,7 @@ int cmd_resample(int argc, char **argv)
     st = duet_resampler_new(nc, inf->sample_rate, (int)rate, q, sink_write, &sink, &rs, &err);
     if (st != DUET_OK) goto done;
     blame = out_path;
-    st = duet_audio_writer_open(out_path, nc, (int)rate, (duet_audio_filetype)type, &sink.w, &err);
+    st = duet_audio_writer_open_fmt(out_path, nc, (int)rate, &fmt, &sink.w, &err);
     if (st != DUET_OK) goto done;
     /* read -> resample -> write, one block at a time (bounded memory) */
     for (;;) {
@@ -152,6 +159,7 @@ int cmd_resample(int argc, char **argv)
     }
     if (st == DUET_OK) {
         blame = out_path;
+        clipped = duet_audio_writer_clipped(sink.w);
         st = duet_audio_writer_commit(sink.w, &err);
         sink.w = NULL;
     }
@@ -163,8 +171,13 @@ done:
     int64_t nz = duet_audio_reader_nan_replaced(rd);
     duet_audio_reader_close(rd);
     if (st != DUET_OK) return cli_fail(blame, st, &err);
-    if (nz > 0) cli_error(in_path, "warning: %lld NaN/Inf samples replaced by 0", (long long)nz);
-    if (sink.clipped > 0)
-        cli_error(out_path, "warning: %lld samples clipped to [-1, 1]", (long long)sink.clipped);
+    if (nz > 0 && !quiet) cli_error(in_path, "warning: %lld NaN/Inf samples replaced by 0", (long long)nz);
+    if (clipped > 0 && !quiet)
+        cli_error(out_path, "warning: %lld samples clipped to [-1, 1]", (long long)clipped);
+    if (verbose) {
+        const char *bits = fmt.bits == 32 ? " 32-bit float" : fmt.bits == 24 ? " 24-bit" : fmt.bits == 16 ? " 16-bit" : "";
+        fprintf(stderr, "duet: %s -> %s (%s%s, %d Hz, %d channels)\n", in_path, out_path,
+                duet_audio_container_ext(fmt.container), bits, duet_audio_outfmt_rate(&fmt, (int)rate), nc);
+    }
     return 0;
 }

@@ -21,6 +21,7 @@ const char *duet_strerror(duet_status s)
     case DUET_ERR_EMPTY: return "empty input";
     case DUET_ERR_NOTFOUND: return "not found";
     case DUET_ERR_INTERNAL: return "internal error";
+    case DUET_ERR_CANCELLED: return "cancelled";
     }
     return "unknown error";
 }

@@ -26,7 +26,8 @@ typedef enum duet_status {
     DUET_ERR_UNSUPPORTED,/* legal input that this build cannot handle */
     DUET_ERR_EMPTY,      /* empty input where data is required */
     DUET_ERR_NOTFOUND,   /* a named item (tensor, user, token, file) is missing */
-    DUET_ERR_INTERNAL    /* an invariant failed; a bug */
+    DUET_ERR_INTERNAL,   /* an invariant failed; a bug */
+    DUET_ERR_CANCELLED   /* the caller's cancel flag was raised (e.g. on SIGINT) */
 } duet_status;
 
 /* One-line detail for the last failure of a call. Zero-initialise before use
