@@ -597,6 +597,88 @@ static void rm_tree(const char *dir)
 
 /* Found by fuzz/fuzz_audio: a 147-byte FLAC declaring ~2^31 frames must not
  * make the decoder reserve gigabytes before reading anything. */
+/* Every output format of duet_audio_writer_open_fmt read back: format name,
+ * rate (Opus at 44.1 kHz becomes 48 kHz), exact length (MP3 included:
+ * LAME's delay and padding are trimmed on decoding) and waveform. */
+static void test_output_formats(void)
+{
+    duet_audio a, b;
+    REQUIRE(duet_audio_alloc(&a, 2, 44100, 44100) == DUET_OK);
+    fill_test_signal(&a);
+    struct {
+        duet_audio_outfmt f;
+        const char *name, *expect;
+        int rate;
+        double min_snr;
+    } cases[] = {
+        {{DUET_CONT_WAV, 16, 0}, "o16.wav", "WAV 16-bit PCM", 44100, 85},
+        {{DUET_CONT_WAV, 24, 0}, "o24.wav", "WAV 24-bit PCM", 44100, 130},
+        {{DUET_CONT_WAV, 32, 0}, "o32.wav", "WAV 32-bit float", 44100, 200},
+        {{DUET_CONT_FLAC, 16, 0}, "o16.flac", "FLAC 16-bit", 44100, 85},
+        {{DUET_CONT_FLAC, 24, 0}, "o24.flac", "FLAC 24-bit", 44100, 130},
+        {{DUET_CONT_OGG, 0, 160}, "o.ogg", "OGG Vorbis", 44100, 20},
+        {{DUET_CONT_MP3, 0, 256}, "o.mp3", "MP3", 44100, 20},
+        {{DUET_CONT_OPUS, 0, 128}, "o.opus", "OGG Opus", 48000, 0},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        duet_err e = {0};
+        int64_t clipped = -1;
+        duet_status st = duet_audio_write_fmt(tpath(cases[k].name), &a, &cases[k].f, &clipped, &e);
+        CHECK_MSG(st == DUET_OK, "%s: %s", cases[k].name, e.msg);
+        CHECK(clipped == 0);
+        if (st) continue;
+        st = duet_audio_read(tpath(cases[k].name), NULL, &b, NULL, &e);
+        CHECK_MSG(st == DUET_OK, "%s: %s", cases[k].name, e.msg);
+        if (st) continue;
+        CHECK_MSG(!strcmp(b.format, cases[k].expect), "%s: '%s'", cases[k].name, b.format);
+        CHECK(b.sample_rate == cases[k].rate && b.channels == 2);
+        int64_t want = a.frames * cases[k].rate / 44100;
+        CHECK_MSG(llabs((long long)(b.frames - want)) <= (cases[k].rate == 44100 ? 0 : 2), "%s: %lld frames",
+                  cases[k].name, (long long)b.frames);
+        if (cases[k].min_snr > 0 && b.frames >= a.frames)
+            for (int c = 0; c < 2; c++) {
+                double s = snr_db(a.ch[c], b.ch[c], a.frames);
+                CHECK_MSG(s >= cases[k].min_snr, "%s channel %d: SNR %.1f dB (not aligned at sample 0?)",
+                          cases[k].name, c, s);
+            }
+        duet_audio_free(&b);
+    }
+    /* refused before anything is created */
+    duet_audio_outfmt bad[] = {{DUET_CONT_FLAC, 32, 0}, {DUET_CONT_WAV, 8, 0}, {DUET_CONT_WAV, 16, 128},
+                               {DUET_CONT_MP3, 0, 500}, {(duet_audio_container)9, 16, 0}};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        duet_err e = {0};
+        CHECK(duet_audio_write_fmt(tpath("bad.out"), &a, &bad[k], NULL, &e) == DUET_ERR_ARG && e.msg[0]);
+        CHECK(access(tpath("bad.out"), F_OK) != 0);
+    }
+    duet_audio m3;
+    REQUIRE(duet_audio_alloc(&m3, 3, 100, 44100) == DUET_OK);
+    duet_audio_outfmt mp3 = {DUET_CONT_MP3, 0, 0};
+    CHECK(duet_audio_write_fmt(tpath("three.mp3"), &m3, &mp3, NULL, NULL) == DUET_ERR_ARG);
+    duet_audio_free(&m3);
+    duet_audio_free(&a);
+}
+
+/* Which format an output name asks for, and what is refused. */
+static void test_outfmt_resolve(void)
+{
+    duet_audio_outfmt f;
+    duet_audio_outfmt_req from_name = {-1, 0, 0}, forced_wav = {DUET_CONT_WAV, 0, 0};
+    duet_err e = {0};
+    CHECK(duet_audio_outfmt_resolve("a/b.MP3", &from_name, 16, &f, &e) == DUET_OK && f.container == DUET_CONT_MP3);
+    CHECK(duet_audio_outfmt_resolve("x.flac", &from_name, 32, &f, &e) == DUET_OK && f.container == DUET_CONT_FLAC &&
+          f.bits == 24);
+    CHECK(duet_audio_outfmt_resolve("x.wav", &from_name, 32, &f, &e) == DUET_OK && f.bits == 32);
+    CHECK(duet_audio_outfmt_resolve("x.oga", &from_name, 16, &f, &e) == DUET_OK && f.container == DUET_CONT_OGG);
+    CHECK(duet_audio_outfmt_resolve("/dev/null", &from_name, 16, &f, &e) == DUET_OK && f.container == DUET_CONT_WAV);
+    CHECK(duet_audio_outfmt_resolve("-", &from_name, 16, &f, &e) == DUET_OK && f.container == DUET_CONT_WAV);
+    CHECK(duet_audio_outfmt_resolve("x.png", &from_name, 16, &f, &e) == DUET_ERR_ARG && strstr(e.msg, ".png"));
+    CHECK(duet_audio_outfmt_resolve("x.m4a", &from_name, 16, &f, &e) == DUET_ERR_ARG && strstr(e.msg, "cannot write"));
+    CHECK(duet_audio_outfmt_resolve("x.png", &forced_wav, 16, &f, &e) == DUET_OK && f.container == DUET_CONT_WAV);
+    CHECK(duet_audio_bits_like(16, 0) == 16 && duet_audio_bits_like(24, 0) == 24 && duet_audio_bits_like(0, 0) == 16 &&
+          duet_audio_bits_like(8, 0) == 16 && duet_audio_bits_like(32, 0) == 32 && duet_audio_bits_like(64, 1) == 32);
+}
+
 static void test_huge_declared_length(void)
 {
     duet_audio a;
@@ -646,6 +728,8 @@ int main(void)
     RUN(test_reader_chunks);
     RUN(test_writer_chunks);
     RUN(test_write_errors);
+    RUN(test_output_formats);
+    RUN(test_outfmt_resolve);
     rm_tree(tmpdir);
     return check_summary();
 }
