@@ -3,6 +3,7 @@
  * vocals, accompaniment) from the trained separator or from given stems. */
 #define _GNU_SOURCE
 #include "cli.h"
+#include "../common/pathfmt.h"
 #include "../audio/audio.h"
 #include "../features/describe.h"
 #include "../features/png.h"
@@ -20,7 +21,8 @@ static void spectrogram_usage(FILE *f)
             "Draw the log-mel spectrogram (128 Slaney mel bands, 22050 Hz, n_fft 2048,\n"
             "hop 512, 80 dB colour range) of FILE with time and frequency axes.\n\n"
             "options:\n"
-            "  -o, --out FILE         the PNG to write (required)\n"
+            "  -o, --out FILE         the PNG to write (required; a name ending in another\n"
+            "                         format's extension, e.g. .jpg, is refused)\n"
             "      --stems            three panels: mix, vocals, accompaniment (separated with\n"
             "                         duet separate's default method, the trained model)\n"
             "      --method NAME      separator for --stems (model, repet-sim, hpss, ...)\n"
@@ -86,6 +88,12 @@ int cmd_spectrogram(int argc, char **argv)
     }
     if ((vpath != NULL) != (apath != NULL) || (vpath && stems)) {
         cli_error("spectrogram", "use either --stems or both --vocals and --accompaniment");
+        return 2;
+    }
+    const char *fmt = duet_path_format(out);
+    if (fmt && strcmp(fmt, "png")) {
+        const char *dot = strrchr(out, '.');
+        cli_error(out, "duet draws PNG, but the name ends in %s: name it .png", dot ? dot : fmt);
         return 2;
     }
     const char *path = argv[optind];

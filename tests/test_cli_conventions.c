@@ -313,6 +313,18 @@ static void test_pipes(void)
         CHECK(v.sample_rate == 16000 && v.frames == 16000);
         duet_audio_free(&v);
     }
+    /* every command that reads audio takes - */
+    CHECK(sh("cat %s | $D info - > %s", tp("p.flac"), tp("info.txt")) == 0);
+    char *o = slurp(tp("info.txt"));
+    CHECK(strstr(o, "FLAC") != NULL);
+    free(o);
+    CHECK(sh("cat %s | $D features - > %s", tp("p.wav"), tp("feat.json")) == 0);
+    o = slurp(tp("feat.json"));
+    CHECK(strstr(o, "mix.duration") != NULL);
+    free(o);
+    CHECK(sh("cat %s | $D spectrogram - -o %s", tp("p.wav"), tp("p.png")) == 0 && exists(tp("p.png")));
+    /* a written format must match the name: PNG data is not written to x.jpg */
+    CHECK(run("spectrogram %s -o %s", tp("p.wav"), tp("p.jpg")) == 2 && err_has(".png") && !exists(tp("p.jpg")));
     /* a failed run writes nothing to standard output */
     CHECK(sh("$D resample -r 16000 %s - > %s", tp("missing.wav"), tp("none.wav")) == 1);
     struct stat sb;
