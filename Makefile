@@ -16,7 +16,7 @@ VERSION    := 0.1.0
 SOVERSION  := 0
 PREFIX     ?= /usr/local
 CC         ?= cc
-PKGS       := fftw3f sndfile libmpg123 samplerate openblas libebur128 libpng
+PKGS       := fftw3f fftw3 sndfile libmpg123 samplerate openblas libebur128 libpng
 DEB_PKGS   := build-essential pkg-config libfftw3-dev libsndfile1-dev libmpg123-dev libsamplerate0-dev \
               libopenblas-dev libebur128-dev libpng-dev
 # The flags are read when this Makefile is parsed. `make demo` and `make

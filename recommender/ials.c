@@ -4,7 +4,7 @@
  * solves, for every user u (then every item, symmetrically),
  *   (V^T V + V^T (C_u - I) V + reg I) U_u = V^T C_u p_u
  * either exactly with a Cholesky factorisation of the dim x dim system
- * (rec_params.k == 0) or with k steps of conjugate gradient warm-started
+ * (rec_params.k == 0, LAPACK dposv) or with k steps of conjugate gradient warm-started
  * from the current factors (Takacs, Pilaszy & Tikk, RecSys 2011; what the
  * `implicit` library does by default), which costs O(k (dim^2 + n_u dim))
  * per row instead of O(dim^3). V^T V is one sgemm per sweep. Rows are
@@ -19,33 +19,18 @@
 #include "model.h"
 
 
-/* Solve A x = b in place for symmetric positive definite A (d x d, row-major,
- * overwritten by its Cholesky factor); x returned in b. -1 if not SPD. */
+/* LAPACK (Fortran ABI, as ease.c; the trailing size_t is the hidden length of `uplo`). */
+void dposv_(const char *uplo, const int *n, const int *nrhs, double *a, const int *lda, double *b, const int *ldb,
+            int *info, size_t uplo_len);
+
+/* Solve A x = b in place for symmetric positive definite A (d x d, both
+ * triangles filled, overwritten by its Cholesky factor) through LAPACK's
+ * dposv; x returned in b. -1 if not SPD. */
 static int chol_solve(double *A, double *b, int d)
 {
-    for (int j = 0; j < d; j++) {
-        double s = A[j * d + j];
-        for (int k = 0; k < j; k++) s -= A[j * d + k] * A[j * d + k];
-        if (!(s > 0)) return -1;
-        double l = sqrt(s);
-        A[j * d + j] = l;
-        for (int i = j + 1; i < d; i++) {
-            double t = A[i * d + j];
-            for (int k = 0; k < j; k++) t -= A[i * d + k] * A[j * d + k];
-            A[i * d + j] = t / l;
-        }
-    }
-    for (int i = 0; i < d; i++) { /* L y = b */
-        double t = b[i];
-        for (int k = 0; k < i; k++) t -= A[i * d + k] * b[k];
-        b[i] = t / A[i * d + i];
-    }
-    for (int i = d - 1; i >= 0; i--) { /* L^T x = y */
-        double t = b[i];
-        for (int k = i + 1; k < d; k++) t -= A[k * d + i] * b[k];
-        b[i] = t / A[i * d + i];
-    }
-    return 0;
+    int n = d, one = 1, info = 0;
+    dposv_("L", &n, &one, A, &n, b, &n, &info, 1);
+    return info == 0 ? 0 : -1;
 }
 
 /* y = (G + reg I + sum_k (c_k - 1) h_k h_k^T) x over the row's entries. */

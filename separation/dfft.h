@@ -1,10 +1,9 @@
-/* separation/dfft.h: a small double-precision FFT for the BSSEval metrics
+/* separation/dfft.h: double-precision real FFTs for the BSSEval metrics
  * (internal to separation/). mir_eval and museval compute their correlations
- * in double precision with scipy.fftpack; the project links only the
- * single-precision FFTW, so the metrics carry their own radix-2 transform.
+ * in double precision with scipy.fftpack; this goes through fftw3's double
+ * plans (dfft.c).
  *
- * Real transforms of size m (a power of two >= 4) through one complex FFT of
- * size m/2. Spectra are interleaved (re, im) pairs for bins 0 .. m/2. The
+ * Real transforms of size m (a power of two >= 4). Spectra are interleaved (re, im) pairs for bins 0 .. m/2. The
  * plan is immutable after creation and may be shared by threads. */
 #ifndef DUET_SEPARATION_DFFT_H
 #define DUET_SEPARATION_DFFT_H

@@ -15,6 +15,7 @@
  *    (files under fixtures/bsseval/), always run.
  * 3. Bad input: silent sources, NaN, empty, bad window. */
 #include "check.h"
+#include "../separation/dfft.h"
 #include "../separation/bsseval.h"
 #include "../separation/sep_json.h"
 #include "../separation/sdr.h"
@@ -436,8 +437,37 @@ static void test_bad_input(void)
     CHECK_NEAR(duet_gnsdr_value(&g), 1.75, 1e-12);
 }
 
+/* The double FFT against a direct DFT, and the inverse round trip. */
+static void test_dfft(void)
+{
+    const int m = 64;
+    double x[64], spec[66], y[64];
+    unsigned s = 7;
+    for (int i = 0; i < m; i++) x[i] = (double)((s = s * 1103515245u + 12345u) >> 8) / 16777216.0 - 0.5;
+    duet_dfft *p;
+    REQUIRE(duet_dfft_new(m, &p, NULL) == DUET_OK);
+    duet_dfft_forward(p, x, spec);
+    double worst = 0;
+    for (int k = 0; k <= m / 2; k++) {
+        double re = 0, im = 0;
+        for (int n = 0; n < m; n++) {
+            re += x[n] * cos(2 * 3.14159265358979323846 * k * n / m);
+            im -= x[n] * sin(2 * 3.14159265358979323846 * k * n / m);
+        }
+        worst = fmax(worst, fmax(fabs(re - spec[2 * k]), fabs(im - spec[2 * k + 1])));
+    }
+    CHECK_MSG(worst < 1e-12, "forward error %g", worst);
+    duet_dfft_inverse(p, spec, y);
+    worst = 0;
+    for (int i = 0; i < m; i++) worst = fmax(worst, fabs(y[i] - x[i]));
+    CHECK_MSG(worst < 1e-14, "round trip error %g", worst);
+    duet_dfft_free(p);
+    CHECK(duet_dfft_new(48, &p, NULL) == DUET_ERR_ARG);
+}
+
 int main(void)
 {
+    RUN(test_dfft);
     RUN(test_golden_sources);
     RUN(test_golden_permutation);
     RUN(test_golden_images);
