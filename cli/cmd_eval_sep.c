@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "../common/atomic_file.h"
 #include "../common/progress.h"
+#include "../separation/eval_protocol.h"
 #include "../separation/sep_eval.h"
 #include "../separation/sdr.h"
 #include "../separation/separators.h"
@@ -21,8 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-extern void openblas_set_num_threads(int);
 
 #define MAX_METHODS 32
 
@@ -60,37 +59,6 @@ static void eval_sep_usage(FILE *f)
             "column, reported on stderr and written as null in the JSON.\n");
 }
 
-typedef struct method_run {
-    const char *name;
-    const duet_separator *sep; /* NULL for --est */
-    void *state;
-    duet_track_eval *ev;       /* one per track */
-    int *ok;                   /* 1 when ev is filled */
-} method_run;
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* median over finite values of x[0..n) */
-static double median_finite(const double *x, int n, int *count)
-{
-    double *v = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
-    int m = 0;
-    for (int i = 0; i < n && v; i++)
-        if (isfinite(x[i])) v[m++] = x[i];
-    double r = NAN;
-    if (v && m > 0) {
-        qsort(v, (size_t)m, sizeof(double), cmp_double);
-        r = (m % 2) ? v[m / 2] : 0.5 * (v[m / 2 - 1] + v[m / 2]);
-    }
-    free(v);
-    if (count) *count = m;
-    return r;
-}
-
 static void fmt_num(char *buf, size_t n, double v)
 {
     if (isnan(v))
@@ -126,50 +94,10 @@ static void json_str(FILE *f, const char *s)
 
 static const char *stem_names[2] = {"vocals", "accompaniment"};
 
-typedef struct summary {
-    int n, undef;
-    double sdr, sir, sar, si_sdr, v4_sdr, gnsdr, gsir, gsar;
-} summary;
-
-static summary summarize(const method_run *m, int ntracks, int j)
-{
-    summary s;
-    memset(&s, 0, sizeof s);
-    double *a[5];
-    for (int k = 0; k < 5; k++) a[k] = malloc(sizeof(double) * (size_t)(ntracks > 0 ? ntracks : 1));
-    duet_gnsdr g;
-    memset(&g, 0, sizeof g);
-    int cnt = 0;
-    for (int t = 0; t < ntracks; t++) {
-        if (!m->ok[t]) continue;
-        const duet_target_eval *e = &m->ev[t].t[j];
-        a[0][cnt] = e->sdr;
-        a[1][cnt] = e->sir;
-        a[2][cnt] = e->sar;
-        a[3][cnt] = e->si_sdr;
-        a[4][cnt] = e->v4_sdr;
-        cnt++;
-        if (!isfinite(e->sdr) || !isfinite(e->nsdr)) s.undef++;
-        duet_gnsdr_add(&g, e->sdr, e->mix_sdr, e->sir, e->sar, (double)m->ev[t].frames);
-    }
-    int used = 0;
-    s.sdr = median_finite(a[0], cnt, &used);
-    s.n = used;
-    s.sir = median_finite(a[1], cnt, NULL);
-    s.sar = median_finite(a[2], cnt, NULL);
-    s.si_sdr = median_finite(a[3], cnt, NULL);
-    s.v4_sdr = median_finite(a[4], cnt, NULL);
-    s.gnsdr = duet_gnsdr_value(&g);
-    s.gsir = duet_gsir_value(&g);
-    s.gsar = duet_gsar_value(&g);
-    for (int k = 0; k < 5; k++) free(a[k]);
-    return s;
-}
-
 /* Writes into af (opened before the evaluation, so that an unwritable
  * --json fails at once) and commits or aborts it. */
-static int write_json(duet_atomic_file *af, const char *path, const char *refdir, method_run *ms, int nm,
-                      const duet_track_list *tl)
+static int write_json(duet_atomic_file *af, const char *path, const char *refdir, const duet_eval_method *ms,
+                      const duet_eval_results *res, const duet_track_list *tl)
 {
     duet_err err = {0};
     duet_status st;
@@ -181,13 +109,14 @@ static int write_json(duet_atomic_file *af, const char *path, const char *refdir
                "removal\", \"MDX-SDR\": \"10 log10((|s|^2+1e-7)/(|s-e|^2+1e-7))\", \"frames\": \"museval v4 (images, "
                "whole-track 512-tap filters, 1 s windows and hops; null where museval skips a silent frame)\", "
                "\"GNSDR\": \"length-weighted mean of NSDR over tracks\"},\n  \"methods\": [\n");
+    const int nm = res->n_methods;
     for (int mi = 0; mi < nm; mi++) {
-        method_run *m = &ms[mi];
+        const duet_eval_method *m = &ms[mi];
         fprintf(f, "    {\"name\": ");
         json_str(f, m->name);
         fprintf(f, ",\n     \"summary\": {");
         for (int j = 0; j < 2; j++) {
-            summary s = summarize(m, tl->n, j);
+            duet_eval_summary s = duet_eval_summarize(res, mi, j);
             fprintf(f, "%s\"%s\": {\"tracks\": %d, \"undefined\": %d, \"median SDR\": ", j ? ", " : "", stem_names[j], s.n,
                     s.undef);
             json_num(f, s.sdr);
@@ -210,8 +139,8 @@ static int write_json(duet_atomic_file *af, const char *path, const char *refdir
         fprintf(f, "},\n     \"tracks\": [\n");
         int first = 1;
         for (int t = 0; t < tl->n; t++) {
-            if (!m->ok[t]) continue;
-            const duet_track_eval *e = &m->ev[t];
+            if (!res->ok[mi][t]) continue;
+            const duet_track_eval *e = &res->ev[mi][t];
             fprintf(f, "%s      {\"name\": ", first ? "" : ",\n");
             first = 0;
             json_str(f, e->name);
@@ -286,6 +215,39 @@ static int add_methods(const char *arg, const char **names, int *n)
     return 0;
 }
 
+typedef struct eval_print {
+    int verbose;
+    duet_progress prog;
+} eval_print;
+
+/* Per-track lines (the library calls this serialised). */
+static void on_track(void *user, const duet_track_list *tl, int t, const duet_eval_method *m, duet_status st,
+                     const duet_err *e, const duet_track_eval *ev, double sep_s, double eval_s)
+{
+    eval_print *p = user;
+    if (st) {
+        char what[600];
+        if (m) snprintf(what, sizeof what, "%s: %s", tl->tracks[t].name, m->name);
+        else snprintf(what, sizeof what, "%s", tl->tracks[t].name);
+        cli_fail(what, st, e);
+        return;
+    }
+    for (int j = 0; j < 2; j++)
+        if (ev->t[j].note[0])
+            fprintf(stderr, "duet: %s: %s %s: undefined values (%s)\n", tl->tracks[t].name, m->name, stem_names[j],
+                    ev->t[j].note);
+    if (p->verbose)
+        fprintf(stderr, "%s %s: vocals SDR %.2f NSDR %.2f, accompaniment SDR %.2f NSDR %.2f (%.2f s separate, %.2f s eval)\n",
+                tl->tracks[t].name, m->name, ev->t[0].sdr, ev->t[0].nsdr, ev->t[1].sdr, ev->t[1].nsdr, sep_s, eval_s);
+}
+
+static void on_progress(void *user, int done, int total)
+{
+    (void)total;
+    eval_print *p = user;
+    duet_progress_update(&p->prog, done, NULL);
+}
+
 int cmd_eval_sep(int argc, char **argv)
 {
     const char *ref = NULL, *est = NULL, *json = NULL, *tracks = NULL;
@@ -351,23 +313,19 @@ int cmd_eval_sep(int argc, char **argv)
         return cli_fail(json, st, &err);
     }
     int nrun = est ? 1 : nm;
-    method_run ms[MAX_METHODS];
+    duet_eval_method ms[MAX_METHODS];
     memset(ms, 0, sizeof ms);
+    duet_eval_results res;
+    memset(&res, 0, sizeof res);
     int rc = 0;
     for (int i = 0; i < nrun; i++) {
         ms[i].name = est ? "estimates" : mnames[i];
         ms[i].sep = est ? NULL : duet_separator_find(mnames[i]);
-        ms[i].ev = calloc((size_t)tl.n, sizeof(duet_track_eval));
-        ms[i].ok = calloc((size_t)tl.n, sizeof(int));
-        if (!ms[i].ev || !ms[i].ok) {
-            rc = cli_fail("eval-sep", DUET_ERR_NOMEM, NULL);
-            nrun = i + 1;
-            goto done;
-        }
+        ms[i].est_dir = est;
         if (ms[i].sep && strcmp(ms[i].sep->name, "model") == 0 &&
             cli_model_path("eval-sep", cfg.model_path, &cfg.model_path)) {
             rc = 1;
-            nrun = i + 1;
+            nrun = i;
             goto done;
         }
         if (ms[i].sep && ms[i].sep->open) {
@@ -375,8 +333,6 @@ int cmd_eval_sep(int argc, char **argv)
             if (st && defaulted) {
                 /* a method nobody asked for that cannot start (e.g. no weights): leave it out */
                 fprintf(stderr, "duet: eval-sep: method %s left out: %s\n", ms[i].name, duet_err_msg(&err, st));
-                free(ms[i].ev);
-                free(ms[i].ok);
                 memset(&ms[i], 0, sizeof ms[i]);
                 for (int k = i; k + 1 < nm; k++) mnames[k] = mnames[k + 1];
                 nm--;
@@ -386,82 +342,27 @@ int cmd_eval_sep(int argc, char **argv)
             }
             if (st) {
                 rc = cli_fail(ms[i].name, st, &err);
-                nrun = i + 1;
+                nrun = i;
                 goto done;
             }
         }
     }
-    if (jobs > 1) openblas_set_num_threads(1);
-    duet_progress prog;
-    duet_progress_init(&prog, "eval-sep", (double)tl.n, 0);
-    int done_n = 0, failed = 0;
-    double t_start = duet_now();
-#pragma omp parallel for num_threads(jobs) schedule(dynamic, 1)
-    for (int t = 0; t < tl.n; t++) {
-        duet_err e = {0};
-        duet_stems stems;
-        duet_status s = duet_stems_load(&tl, t, &stems, &e);
-        if (s) {
-#pragma omp critical(evalsep_io)
-            {
-                cli_fail(tl.tracks[t].name, s, &e);
-                failed++;
-            }
-        } else {
-            double msdr[2] = {NAN, NAN};
-            int have_msdr = duet_eval_mixture_sdr(&stems, msdr, &e) == DUET_OK;
-            for (int i = 0; i < nrun; i++) {
-                duet_audio v, a;
-                memset(&v, 0, sizeof v);
-                memset(&a, 0, sizeof a);
-                double t0 = duet_now();
-                if (est) {
-                    s = duet_stems_load_estimates(est, tl.tracks[t].name, &v, &a, &e);
-                } else {
-                    duet_sep_input in = {&stems.mixture, &stems.vocals, &stems.accompaniment};
-                    s = duet_sep_check_input(ms[i].sep, &in, &e);
-                    if (!s) s = ms[i].sep->run(ms[i].state, &in, &v, &a, &e);
-                }
-                double t1 = duet_now();
-                if (!s) s = duet_eval_track(tl.tracks[t].name, &stems, &v, &a, have_msdr ? msdr : NULL, &ms[i].ev[t], &e);
-                duet_audio_free(&v);
-                duet_audio_free(&a);
-#pragma omp critical(evalsep_io)
-                {
-                    if (s) {
-                        char what[600];
-                        snprintf(what, sizeof what, "%s: %s", tl.tracks[t].name, ms[i].name);
-                        cli_fail(what, s, &e);
-                        failed++;
-                    } else {
-                        ms[i].ok[t] = 1;
-                        for (int j = 0; j < 2; j++)
-                            if (ms[i].ev[t].t[j].note[0])
-                                fprintf(stderr, "duet: %s: %s %s: undefined values (%s)\n", tl.tracks[t].name, ms[i].name,
-                                        stem_names[j], ms[i].ev[t].t[j].note);
-                        if (verbose)
-                            fprintf(stderr, "%s %s: vocals SDR %.2f NSDR %.2f, accompaniment SDR %.2f NSDR %.2f (%.2f s separate, %.2f s eval)\n",
-                                    tl.tracks[t].name, ms[i].name, ms[i].ev[t].t[0].sdr, ms[i].ev[t].t[0].nsdr,
-                                    ms[i].ev[t].t[1].sdr, ms[i].ev[t].t[1].nsdr, t1 - t0, duet_now() - t1);
-                    }
-                }
-            }
-            duet_stems_free(&stems);
-        }
-#pragma omp critical(evalsep_io)
-        {
-            done_n++;
-            duet_progress_update(&prog, done_n, NULL);
-        }
+    eval_print pr = {verbose, {0}};
+    duet_progress_init(&pr.prog, "eval-sep", (double)tl.n, 0);
+    duet_eval_opts eo = {jobs, on_track, on_progress, &pr};
+    st = duet_eval_run(&tl, ms, nrun, &eo, &res, &err);
+    duet_progress_done(&pr.prog);
+    if (st) {
+        rc = cli_fail("eval-sep", st, &err);
+        goto done;
     }
-    duet_progress_done(&prog);
     printf("duet eval-sep: %s, %d track(s)%s%s, %.1f s\n\n", ref, tl.n, tracks ? " matching " : "", tracks ? tracks : "",
-           duet_now() - t_start);
+           res.seconds);
     printf("| method | stem | tracks | undef | SDR | SIR | SAR | SI-SDR | SDR v4 | GNSDR | GSIR | GSAR |\n");
     printf("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (int i = 0; i < nrun; i++)
         for (int j = 0; j < 2; j++) {
-            summary s = summarize(&ms[i], tl.n, j);
+            duet_eval_summary s = duet_eval_summarize(&res, i, j);
             char b[8][32];
             double v8[8] = {s.sdr, s.sir, s.sar, s.si_sdr, s.v4_sdr, s.gnsdr, s.gsir, s.gsar};
             for (int k = 0; k < 8; k++) fmt_num(b[k], sizeof b[k], v8[k]);
@@ -471,22 +372,18 @@ int cmd_eval_sep(int argc, char **argv)
     printf("\nSDR/SIR/SAR/SI-SDR/SDR v4: medians over tracks (dB); GNSDR/GSIR/GSAR: length-weighted means.\n");
     fflush(stdout);
     if (json_af) {
-        if (write_json(json_af, json, ref, ms, nrun, &tl)) rc = 1;
+        if (write_json(json_af, json, ref, ms, &res, &tl)) rc = 1;
         json_af = NULL;
     }
-    if (failed) {
-        cli_error("eval-sep", "%d track evaluation(s) failed (see above)", failed);
+    if (res.failed) {
+        cli_error("eval-sep", "%d track evaluation(s) failed (see above)", res.failed);
         rc = 1;
     }
 done:
     duet_atomic_abort(json_af);
-    for (int i = 0; i < nrun; i++) {
-        if (ms[i].ev)
-            for (int t = 0; t < tl.n; t++) duet_track_eval_free(&ms[i].ev[t]);
-        free(ms[i].ev);
-        free(ms[i].ok);
+    duet_eval_results_free(&res);
+    for (int i = 0; i < nrun; i++)
         if (ms[i].sep && ms[i].sep->close) ms[i].sep->close(ms[i].state);
-    }
     duet_track_list_free(&tl);
     return rc;
 }
