@@ -4,6 +4,7 @@
  * options, wires the separator for --stems and prints. */
 #define _GNU_SOURCE
 #include "cli.h"
+#include "cli_opts.h"
 #include "../audio/audio.h"
 #include "../common/progress.h"
 #include "../features/catalog.h"
@@ -19,14 +20,18 @@ static void features_usage(FILE *f)
 {
     fprintf(f,
             "usage: duet features [OPTIONS] FILE...\n"
-            "       duet features --catalog LIST --out FEATURES.tsv [-j N] [--shard i/N] [--stems]\n\n"
+            "       duet features --catalog LIST --out FEATURES.tsv [-j N] [--shard i/N] [--stems]\n"
+            "       duet features --list\n\n"
             "Describe songs with spectral, rhythmic, loudness and (with --stems) vocal\n"
-            "descriptors: one JSON object per file (one per line), or a TSV with a header\n"
-            "`item f1 ... fN error` and one row per file (--tsv, --catalog). Names and\n"
-            "definitions: features/describe.h (librosa's defaults at 22050 Hz).\n\n"
+            "descriptors: one JSON object per file (one per line, with a \"units\" object\n"
+            "giving each descriptor's unit), or a TSV with a header `item f1 ... fN error`\n"
+            "and one row per file (--tsv, --catalog). `duet features --list` prints every\n"
+            "descriptor's name, unit and definition (librosa's defaults at 22050 Hz).\n\n"
             "options:\n"
             "      --json             one JSON object per file (default)\n"
             "      --tsv              header and one TSV row per file (item = the path)\n"
+            "      --list             print every descriptor: name, unit, definition (one per\n"
+            "                         line, aligned) and exit\n"
             "      --stems            separate first and add vocals.*, accompaniment.* and the\n"
             "                         vocal descriptors\n"
             "      --method NAME      separator for --stems (default: duet separate's default,\n"
@@ -36,16 +41,26 @@ static void features_usage(FILE *f)
             "      --vocals FILE      with --accompaniment: describe these stems of the one FILE\n"
             "      --accompaniment FILE\n"
             "      --catalog LIST     TSV `item_id<TAB>path` (paths relative to LIST's folder)\n"
-            "  -o, --out FILE         catalog output TSV (resumable: done items are skipped)\n"
+            "  -o, --out FILE         catalog output TSV (resumable: items with a row, described\n"
+            "                         or failed, are skipped)\n"
+            "      --retry-failed     describe again the items whose row in the --out file is a\n"
+            "                         failure (its rows are replaced; the other rows are kept)\n"
             "  -j, --jobs N           songs described in parallel in catalog mode (default 1)\n"
             "      --shard i/N        only items whose id hashes to shard i of N (1 <= i <= N)\n"
             "      --progress         always draw the progress line (default: on a terminal)\n"
-            "      --no-progress      never draw it\n"
-            "  -h, --help             show this help\n");
+            "      --no-progress      never draw it\n");
+    cli_help_quiet_verbose(f, 25);
+    fprintf(f,
+            "  -h, --help             show this help\n\n"
+            "Exit status: 0 when every file (every item of the catalog's shard) was\n"
+            "described, 1 when any failed: in catalog mode a last line gives how many items\n"
+            "of the output have a failure row (--retry-failed redoes them), 2 for a usage\n"
+            "error. Options take their value as --opt VALUE or --opt=VALUE.\n");
 }
 
 typedef struct features_opts {
-    int tsv, stems, jobs, shard_i, shard_n, progress;
+    int tsv, stems, jobs, shard_i, shard_n, progress, retry_failed;
+    int verbosity; /* CLI_QUIET, CLI_NORMAL or CLI_VERBOSE */
     const char *model, *method, *vocals, *accomp, *catalog, *out;
 } features_opts;
 
@@ -63,27 +78,61 @@ static duet_status sep_run(void *user, const duet_audio *mix, duet_audio *voc, d
     return s->sep->run(s->state, &in, voc, acc, err);
 }
 
-static void json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
-        else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
-        else fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
+/* One JSON object: the file, its descriptors, then "units" (each name's
+ * unit from the descriptor table). */
 static void print_json(const char *path, const duet_feature_set *fs)
 {
     fputs("{\"file\": ", stdout);
-    json_string(stdout, path);
+    cli_json_string(stdout, path);
     for (size_t i = 0; i < fs->n; i++) {
         fputs(", ", stdout);
-        json_string(stdout, fs->names[i]);
-        printf(": %.9g", fs->values[i]);
+        cli_json_string(stdout, fs->names[i]);
+        fputs(": ", stdout);
+        cli_json_number(stdout, fs->values[i], 9);
     }
-    fputs("}\n", stdout);
+    fputs(", \"units\": {", stdout);
+    for (size_t i = 0; i < fs->n; i++) {
+        const char *unit;
+        duet_feature_doc(fs->names[i], &unit, NULL, 0);
+        if (i) fputs(", ", stdout);
+        cli_json_string(stdout, fs->names[i]);
+        fputs(": ", stdout);
+        cli_json_string(stdout, unit); /* null for a name outside the table (none) */
+    }
+    fputs("}}\n", stdout);
+}
+
+/* --list: every descriptor (with stems: every name duet produces), its unit
+ * and its definition, aligned. */
+static int print_list(void)
+{
+    duet_err err = {0};
+    duet_feature_set names;
+    duet_feature_set_init(&names);
+    duet_status st = duet_describe_names(1, &names, &err);
+    if (st != DUET_OK) return cli_fail("features", st, &err);
+    int wn = 0, wu = 0;
+    for (size_t i = 0; i < names.n; i++) {
+        const char *unit;
+        duet_feature_doc(names.names[i], &unit, NULL, 0);
+        int ln = (int)strlen(names.names[i]), lu = unit ? (int)strlen(unit) : 1;
+        if (ln > wn) wn = ln;
+        if (lu > wu) wu = lu;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < names.n; i++) {
+        const char *unit;
+        char def[1024];
+        if (!duet_feature_doc(names.names[i], &unit, def, sizeof def)) {
+            cli_error("features", "%s: not in the descriptor table", names.names[i]);
+            rc = 1;
+            continue;
+        }
+        printf("%-*s  %-*s  %s\n", wn, names.names[i], wu, unit, def);
+    }
+    duet_feature_set_free(&names);
+    if (fflush(stdout) != 0) rc = 1;
+    return rc;
 }
 
 static duet_status read_stem(const char *path, duet_audio *a, duet_err *err)
@@ -145,17 +194,47 @@ static int run_catalog(const features_opts *o, const stem_sep *model)
         return cli_fail(o->out, st, &err);
     }
     duet_progress prog;
-    duet_progress_init(&prog, "features", 0, o->progress);
+    duet_progress_init(&prog, "features", 0, o->verbosity == CLI_QUIET ? -1 : o->progress);
     duet_catalog_opts co = {o->jobs, o->shard_i, o->shard_n, model ? sep_run : NULL, (void *)model,
-                            catalog_progress, &prog};
+                            catalog_progress, &prog, o->retry_failed};
+    cli_debug(o->verbosity, "features", "%s: %zu items; %s: %zu rows already, %zu of them failed; jobs %d, shard %d/%d%s",
+              o->catalog, cat.n, o->out, duet_catalog_out_n_existing(out), duet_catalog_out_n_failed(out), o->jobs,
+              o->shard_i, o->shard_n, o->retry_failed ? ", retrying failed items" : "");
     duet_catalog_stats stats;
     st = duet_catalog_run(&cat, out, &co, &stats, &err);
     duet_progress_done(&prog);
     duet_catalog_out_close(out);
+    if (st == DUET_OK && o->verbosity >= CLI_VERBOSE && stats.failed + stats.skipped_failed > 0) {
+        /* which items failed, from the output's error column */
+        duet_catalog_out *again;
+        duet_feature_set nm;
+        duet_feature_set_init(&nm);
+        duet_err e2 = {0};
+        if (duet_describe_names(model != NULL, &nm, &e2) == DUET_OK &&
+            duet_catalog_out_open(o->out, &nm, &again, &e2) == DUET_OK) {
+            for (size_t i = 0; i < cat.n; i++)
+                if (duet_catalog_in_shard(cat.items[i].id, o->shard_i, o->shard_n) &&
+                    duet_catalog_out_failed(again, cat.items[i].id))
+                    cli_debug(o->verbosity, "features", "item %s (%s) failed", cat.items[i].id, cat.items[i].path);
+            duet_catalog_out_close(again);
+        }
+        duet_feature_set_free(&nm);
+    }
     duet_catalog_free(&cat);
-    fprintf(stderr, "duet: features: %zu items in shard %d/%d: %zu described, %zu failed, %zu already done\n",
-            stats.selected, o->shard_i, o->shard_n, stats.described, stats.failed, stats.skipped);
+    char earlier[64] = "";
+    if (stats.skipped_failed)
+        snprintf(earlier, sizeof earlier, " (%zu of them failed)", stats.skipped_failed);
+    char retried[64] = "";
+    if (o->retry_failed) snprintf(retried, sizeof retried, ", %zu retried", stats.retried);
+    cli_info(o->verbosity, "features", "%zu items in shard %d/%d: %zu described, %zu failed, %zu already done%s%s",
+             stats.selected, o->shard_i, o->shard_n, stats.described, stats.failed, stats.skipped, earlier, retried);
     if (st != DUET_OK) return cli_fail(o->out, st, &err);
+    size_t bad = stats.failed + stats.skipped_failed;
+    if (bad) {
+        cli_error("features", "%s: %zu of %zu items failed (their rows carry the error; --retry-failed redoes them)",
+                  o->out, bad, stats.selected);
+        return 1;
+    }
     return 0;
 }
 
@@ -182,7 +261,10 @@ static int run_files(const features_opts *o, const stem_sep *model, int n, char 
         duet_feature_set fs;
         duet_feature_set_init(&fs);
         duet_err e = {0};
+        double t0 = duet_now();
         st = describe_one(d, o, model, files[i], &fs, &e);
+        if (st == DUET_OK)
+            cli_debug(o->verbosity, "features", "%s: %zu descriptors in %.2f s", files[i], fs.n, duet_now() - t0);
         if (st != DUET_OK) {
             rc = cli_fail(files[i], st, &e);
             if (o->tsv) {
@@ -212,7 +294,7 @@ int cmd_features(int argc, char **argv)
     features_opts o = {0};
     o.jobs = 1;
     o.shard_i = o.shard_n = 1;
-    enum { O_JSON = 256, O_TSV, O_STEMS, O_MODEL, O_METHOD, O_VOC, O_ACC, O_CAT, O_SHARD, O_PROG, O_NOPROG };
+    enum { O_JSON = 256, O_TSV, O_STEMS, O_MODEL, O_METHOD, O_VOC, O_ACC, O_CAT, O_SHARD, O_PROG, O_NOPROG, O_LIST, O_RETRY };
     static const struct option lo[] = {{"json", no_argument, 0, O_JSON},
                                        {"tsv", no_argument, 0, O_TSV},
                                        {"stems", no_argument, 0, O_STEMS},
@@ -226,13 +308,16 @@ int cmd_features(int argc, char **argv)
                                        {"shard", required_argument, 0, O_SHARD},
                                        {"progress", no_argument, 0, O_PROG},
                                        {"no-progress", no_argument, 0, O_NOPROG},
+                                       {"list", no_argument, 0, O_LIST},
+                                       {"retry-failed", no_argument, 0, O_RETRY},
+                                       CLI_OPT_QUIET_VERBOSE,
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     opterr = 0;
     optind = 1;
-    int c;
+    int c, list = 0, n_quiet = 0, n_verbose = 0;
     long v;
-    while ((c = getopt_long(argc, argv, ":o:j:h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:j:qvh", lo, NULL)) != -1) {
         switch (c) {
         case O_JSON: o.tsv = 0; break;
         case O_TSV: o.tsv = 1; break;
@@ -259,11 +344,32 @@ int cmd_features(int argc, char **argv)
         }
         case O_PROG: o.progress = 1; break;
         case O_NOPROG: o.progress = -1; break;
+        case O_LIST: list = 1; break;
+        case O_RETRY: o.retry_failed = 1; break;
+        case 'q': n_quiet++; break;
+        case 'v': n_verbose++; break;
         case 'h': features_usage(stdout); return 0;
         default: return cli_bad_option("features", c, argc, argv);
         }
     }
     int n_files = argc - optind;
+    o.verbosity = cli_verbosity("features", n_quiet, n_verbose);
+    if (o.verbosity < CLI_QUIET) return 2;
+    if (o.verbosity == CLI_QUIET && o.progress > 0) {
+        cli_error("features", "--progress and -q/--quiet contradict each other");
+        return 2;
+    }
+    if (list) {
+        if (n_files > 0 || o.catalog || o.vocals || o.accomp || o.stems || o.tsv || o.out) {
+            cli_error("features", "--list takes no FILE and no other option");
+            return 2;
+        }
+        return print_list();
+    }
+    if (o.retry_failed && !o.catalog) {
+        cli_error("features", "--retry-failed belongs to --catalog mode");
+        return 2;
+    }
     if (o.catalog) {
         if (!o.out) {
             cli_error("features", "--catalog needs --out FILE (the resumable output TSV)");

@@ -123,9 +123,12 @@ int duet_catalog_in_shard(const char *id, int shard_i, int shard_n)
 
 struct duet_catalog_out {
     int fd;
+    char *path;
     size_t n_features;
     char **ids; /* sorted ids found on open */
     size_t n_ids;
+    char **failed; /* sorted ids of the failure rows among them (pointers into ids) */
+    size_t n_failed;
     omp_lock_t lock;
 };
 
@@ -149,6 +152,8 @@ void duet_catalog_out_close(duet_catalog_out *o)
     if (o->fd >= 0) close(o->fd);
     for (size_t i = 0; i < o->n_ids; i++) free(o->ids[i]);
     free(o->ids);
+    free(o->failed);
+    free(o->path);
     omp_destroy_lock(&o->lock);
     free(o);
 }
@@ -159,7 +164,7 @@ static duet_status scan_existing(duet_catalog_out *o, const char *path, const ch
     FILE *f = fopen(path, "rb");
     if (!f) return duet_err_set(err, DUET_ERR_IO, "cannot read output: %s", strerror(errno));
     char *line = NULL;
-    size_t cap = 0, ids_cap = 0;
+    size_t cap = 0, ids_cap = 0, failed_cap = 0;
     ssize_t len;
     off_t good = 0;
     duet_status st = DUET_OK;
@@ -175,6 +180,8 @@ static duet_status scan_existing(duet_catalog_out *o, const char *path, const ch
                 break;
             }
         } else {
+            /* a row with values ends in an empty error field: "...\t\n" */
+            int failed = !(len >= 2 && line[len - 2] == '\t');
             char *tab = strchr(line, '\t');
             if (tab) *tab = '\0';
             else line[len - 1] = '\0';
@@ -192,6 +199,20 @@ static duet_status scan_existing(duet_catalog_out *o, const char *path, const ch
                 st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
                 break;
             }
+            if (failed) {
+                if (o->n_failed == failed_cap) {
+                    size_t nc = failed_cap ? failed_cap * 2 : 64;
+                    char **nf = realloc(o->failed, nc * sizeof *nf);
+                    if (!nf) {
+                        free(o->ids[o->n_ids]);
+                        st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+                        break;
+                    }
+                    o->failed = nf;
+                    failed_cap = nc;
+                }
+                o->failed[o->n_failed++] = o->ids[o->n_ids];
+            }
             o->n_ids++;
         }
         good += len;
@@ -207,6 +228,7 @@ static duet_status scan_existing(duet_catalog_out *o, const char *path, const ch
     /* a header without rows (killed before the first row) leaves ids NULL:
      * qsort(NULL, 0) is undefined behaviour (UBSan) */
     if (o->n_ids > 1) qsort(o->ids, o->n_ids, sizeof *o->ids, cmp_str);
+    if (o->n_failed > 1) qsort(o->failed, o->n_failed, sizeof *o->failed, cmp_str);
     return DUET_OK;
 }
 
@@ -224,6 +246,11 @@ duet_status duet_catalog_out_open(const char *path, const duet_feature_set *name
     o->fd = -1;
     o->n_features = names->n;
     omp_init_lock(&o->lock);
+    if (!(o->path = strdup(path))) {
+        free(header);
+        duet_catalog_out_close(o);
+        return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+    }
     duet_status st = DUET_OK;
     struct stat sb;
     if (stat(path, &sb) == 0 && sb.st_size > 0) {
@@ -260,6 +287,76 @@ int duet_catalog_out_has(const duet_catalog_out *o, const char *id)
 }
 
 size_t duet_catalog_out_n_existing(const duet_catalog_out *o) { return o->n_ids; }
+
+int duet_catalog_out_failed(const duet_catalog_out *o, const char *id)
+{
+    return o->n_failed && bsearch(&id, o->failed, o->n_failed, sizeof *o->failed, cmp_str) != NULL;
+}
+
+size_t duet_catalog_out_n_failed(const duet_catalog_out *o) { return o->n_failed; }
+
+/* retry_failed: rewrite the output without the failure rows of the items
+ * in `drop` (sorted ids, n_drop > 0), atomically, keep the file's mode,
+ * reopen it for appending and forget those ids. */
+static duet_status drop_rows(duet_catalog_out *o, char **drop, size_t n_drop, duet_err *err)
+{
+    struct stat sb;
+    FILE *in = fopen(o->path, "rb");
+    if (!in || fstat(fileno(in), &sb) != 0) {
+        int e = errno;
+        if (in) fclose(in);
+        return duet_err_set(err, DUET_ERR_IO, "cannot read output: %s", strerror(e));
+    }
+    duet_atomic_file *af;
+    duet_status st = duet_atomic_open(o->path, &af, err);
+    if (st != DUET_OK) {
+        fclose(in);
+        return st;
+    }
+    (void)fchmod(duet_atomic_fd(af), sb.st_mode & 07777);
+    FILE *out = duet_atomic_fp(af);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int first = 1;
+    while ((len = getline(&line, &cap, in)) >= 0) {
+        if (!first) { /* the id: up to the first tab (rows are whole lines, see scan_existing) */
+            char *key = line, *cut = strchr(line, '\t');
+            if (!cut) cut = line + len - 1;
+            char saved = *cut;
+            *cut = '\0';
+            int gone = bsearch(&key, drop, n_drop, sizeof *drop, cmp_str) != NULL;
+            *cut = saved;
+            if (gone) continue;
+        }
+        first = 0;
+        if (fwrite(line, 1, (size_t)len, out) != (size_t)len) break;
+    }
+    free(line);
+    int bad = ferror(in) || ferror(out);
+    fclose(in);
+    if (bad) {
+        duet_atomic_abort(af);
+        return duet_err_set(err, DUET_ERR_IO, "cannot rewrite the output without its failed rows");
+    }
+    st = duet_atomic_commit(af, err);
+    if (st != DUET_OK) return st;
+    /* the descriptor still points at the old file */
+    close(o->fd);
+    o->fd = open(o->path, O_WRONLY | O_APPEND);
+    if (o->fd < 0) return duet_err_set(err, DUET_ERR_IO, "cannot open output for appending: %s", strerror(errno));
+    size_t w = 0;
+    for (size_t i = 0; i < o->n_failed; i++) /* before the ids they point to are freed */
+        if (!bsearch(&o->failed[i], drop, n_drop, sizeof *drop, cmp_str)) o->failed[w++] = o->failed[i];
+    o->n_failed = w;
+    w = 0;
+    for (size_t i = 0; i < o->n_ids; i++) {
+        if (bsearch(&o->ids[i], drop, n_drop, sizeof *drop, cmp_str)) free(o->ids[i]);
+        else o->ids[w++] = o->ids[i];
+    }
+    o->n_ids = w;
+    return DUET_OK;
+}
 
 duet_status duet_catalog_format_row(const duet_catalog_out *o, const char *id, const duet_feature_set *fs,
                                     const char *error, char **row, duet_err *err)
@@ -343,11 +440,39 @@ duet_status duet_catalog_run(const duet_catalog *c, duet_catalog_out *o, const d
         return duet_err_set(err, DUET_ERR_ARG, "bad catalog options (jobs 1..256, shard i/N with 1 <= i <= N)");
     size_t *pending = malloc((c->n ? c->n : 1) * sizeof *pending), n_pending = 0;
     if (!pending) return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+    if (opts->retry_failed && o->n_failed) {
+        /* the selected items with a failure row: remove those rows first */
+        char **drop = malloc((c->n ? c->n : 1) * sizeof *drop);
+        size_t n_drop = 0;
+        if (!drop) {
+            free(pending);
+            return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+        }
+        for (size_t i = 0; i < c->n; i++)
+            if (duet_catalog_in_shard(c->items[i].id, opts->shard_i, opts->shard_n) &&
+                duet_catalog_out_failed(o, c->items[i].id))
+                drop[n_drop++] = c->items[i].id;
+        duet_status st = DUET_OK;
+        if (n_drop) {
+            if (n_drop > 1) qsort(drop, n_drop, sizeof *drop, cmp_str);
+            st = drop_rows(o, drop, n_drop, err);
+        }
+        free(drop);
+        if (st != DUET_OK) {
+            free(pending);
+            return st;
+        }
+        stats->retried = n_drop;
+    }
     for (size_t i = 0; i < c->n; i++) {
         if (!duet_catalog_in_shard(c->items[i].id, opts->shard_i, opts->shard_n)) continue;
         stats->selected++;
-        if (duet_catalog_out_has(o, c->items[i].id)) stats->skipped++;
-        else pending[n_pending++] = i;
+        if (duet_catalog_out_has(o, c->items[i].id)) {
+            stats->skipped++;
+            stats->skipped_failed += duet_catalog_out_failed(o, c->items[i].id);
+        } else {
+            pending[n_pending++] = i;
+        }
     }
     duet_status fatal = DUET_OK;
     duet_err fatal_err = {0};

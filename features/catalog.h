@@ -20,8 +20,13 @@
  * off when the file is reopened). Reopening checks that the header is the
  * same feature set, cuts any incomplete last line, and treats every item that
  * has a row (described or failed) as done: a re-run only processes the rest.
- * To retry failed items, delete their rows. Rows appear in completion
- * order (with -j > 1 not the order of LIST); readers key on the item id.
+ * A row whose error field is not empty records a failure; a run with
+ * retry_failed (`duet features --retry-failed`) first removes the failure
+ * rows of the items it selects (LIST, shard) by rewriting the output through
+ * atomic_file.h (a kill during the rewrite leaves the old file, a kill after
+ * it leaves those items pending), then describes exactly those items again.
+ * Rows appear in completion order (with -j > 1 not the order of LIST);
+ * readers key on the item id.
  *
  * Sharding: --shard i/N keeps items whose FNV-1a 64-bit hash of the id is
  * i-1 mod N (1 <= i <= N), stable under reordering or extending LIST. */
@@ -70,8 +75,12 @@ void duet_catalog_out_close(duet_catalog_out *o);
 
 /* 1 when the output already holds a row for id. */
 int duet_catalog_out_has(const duet_catalog_out *o, const char *id);
-/* Rows found when the output was opened. */
+/* 1 when the output's row for id is a failure row (non-empty error field). */
+int duet_catalog_out_failed(const duet_catalog_out *o, const char *id);
+/* Rows found when the output was opened (less those removed by a
+ * retry_failed run), and how many of them are failure rows. */
 size_t duet_catalog_out_n_existing(const duet_catalog_out *o);
+size_t duet_catalog_out_n_failed(const duet_catalog_out *o);
 
 /* Format one row (with its newline) into a new string *row (free()).
  * fs = NULL or error != NULL makes a failure row. Errors: DUET_ERR_NOMEM,
@@ -99,20 +108,27 @@ typedef struct duet_catalog_opts {
     void *separate_user;
     duet_catalog_progress_fn progress; /* may be NULL */
     void *progress_user;
+    int retry_failed;            /* 1: describe again the selected items whose
+                                  * row in the output is a failure row */
 } duet_catalog_opts;
 
 typedef struct duet_catalog_stats {
-    size_t selected;   /* items in this shard */
-    size_t skipped;    /* already in the output */
-    size_t described;  /* rows written with values */
-    size_t failed;     /* rows written with an error */
+    size_t selected;      /* items in this shard */
+    size_t skipped;       /* already in the output (not described again) */
+    size_t skipped_failed; /* of those, items whose row is a failure row */
+    size_t retried;       /* failure rows removed to describe their items again */
+    size_t described;     /* rows written with values */
+    size_t failed;        /* rows written with an error */
 } duet_catalog_stats;
 
-/* Describe every pending item of c (in this shard, not yet in o) and append
- * its row. A song that fails (unreadable, corrupt, NaN, empty) gets an error
- * row and the run goes on; only output I/O errors stop it (DUET_ERR_IO) —
- * rows written before stay valid. Errors: DUET_ERR_IO, DUET_ERR_NOMEM,
- * DUET_ERR_ARG (bad options). */
+/* Describe every pending item of c (in this shard, not yet in o; with
+ * opts->retry_failed also those whose row in o is a failure row, which is
+ * removed first) and append its row. A song that fails (unreadable, corrupt,
+ * NaN, empty) gets an error row and the run goes on; only output I/O errors
+ * stop it (DUET_ERR_IO) — rows written before stay valid. Items of this
+ * shard that end the run with a failure row: stats->failed +
+ * stats->skipped_failed. Errors: DUET_ERR_IO, DUET_ERR_NOMEM, DUET_ERR_ARG
+ * (bad options). */
 duet_status duet_catalog_run(const duet_catalog *c, duet_catalog_out *o, const duet_catalog_opts *opts,
                              duet_catalog_stats *stats, duet_err *err);
 

@@ -1,5 +1,7 @@
 /* features/describe.c: the descriptor pipeline and its summaries (see
- * describe.h for the names and definitions). */
+ * describe.h; names, units and definitions: the table in feature_defs.c,
+ * whose names duet_describe_names lists and the tests compare with the
+ * names produced here). */
 #include "describe.h"
 
 #include <math.h>
@@ -478,16 +480,6 @@ static duet_status add_vocal(duet_feature_set *fs, const vocal_stats *v)
     if ((st = duet_feature_set_add(fs, "vocals.f0.std", v->f0_std)) != DUET_OK) return st;
     if ((st = duet_feature_set_add(fs, "vocals.f0.range_semitones", v->f0_range)) != DUET_OK) return st;
     return duet_feature_set_add(fs, "vocals.f0.voiced_fraction", v->voiced);
-}
-
-duet_status duet_describe_names(int with_stems, duet_feature_set *fs, duet_err *err)
-{
-    duet_status st = add_signal(fs, "mix", NULL, NULL, NULL);
-    if (st == DUET_OK && with_stems) st = add_signal(fs, "vocals", NULL, NULL, NULL);
-    if (st == DUET_OK && with_stems) st = add_signal(fs, "accompaniment", NULL, NULL, NULL);
-    if (st == DUET_OK && with_stems) st = add_vocal(fs, NULL);
-    if (st != DUET_OK) return duet_err_set(err, st, "out of memory");
-    return DUET_OK;
 }
 
 /* Scalars on the original audio; mono 22050 copy; frame analysis. */

@@ -12,28 +12,17 @@
  * flatness, contrast (7 rows: [0, 200 Hz] and 6 octaves), ZCR, RMS; onset
  * strength; tempo; onset rate (see spectral.h, tempo.h, mel.h).
  *
- * Names (stable; P = mix | vocals | accompaniment):
- *   P.duration (s), P.peak (max |x|), P.clip_fraction (|x| >= 0.999),
- *   P.loudness_lufs, P.loudness_range (LU), P.tempo (BPM, 0 = no onsets),
- *   P.onset_rate (onsets per second),
+ * Names (stable; P = mix | vocals | accompaniment), each with its unit and
+ * its definition, are listed once in the descriptor table below
+ * (duet_feature_defs, features/feature_defs.c; `duet features --list`
+ * prints it name by name):
+ *   P.duration, P.peak, P.clip_fraction, P.loudness_lufs, P.loudness_range,
+ *   P.tempo, P.onset_rate,
  *   P.{rms,centroid,bandwidth,rolloff,flatness,zcr}.{mean,std,p10,p50,p90}
- *   P.contrast_{0..6}.{mean,std}   (dB; row 0 = 0-200 Hz)
- *   P.chroma_{0..11}.{mean,std}    (0 = C, 1 = C#, ..., 11 = B)
- *   P.mfcc_{0..19}.{mean,std}
- *   P.onset_strength.{mean,std}
- * With stems, also:
- *   vocals.presence         fraction of non-silent mix frames (mix RMS >
- *                           1e-4) where the vocal frame's energy is at least
- *                           -10 dB relative to the mix frame's (RMS frames
- *                           2048/512 at 22050 Hz)
- *   vocals.to_accompaniment_lu  vocals LUFS - accompaniment LUFS (each
- *                           floored at -70 LUFS)
- *   vocals.f0.{median,mean,std} (Hz, over voiced frames; 0 when none)
- *   vocals.f0.range_semitones   12 log2(p95 / p5) of voiced f0 (0 when < 2)
- *   vocals.f0.voiced_fraction   voiced frames / all frames
- *   A frame is voiced when YIN (C2..C6 = 65.4..1046.5 Hz, frame 2048, hop
- *   512, threshold 0.1) found a trough below the threshold and the vocal
- *   frame RMS is above 1e-3 and within 40 dB of the vocal stem's loudest frame.
+ *   P.contrast_{0..6}.{mean,std}, P.chroma_{0..11}.{mean,std},
+ *   P.mfcc_{0..19}.{mean,std}, P.onset_strength.{mean,std}
+ * and with stems vocals.presence, vocals.to_accompaniment_lu,
+ * vocals.f0.{median,mean,std,range_semitones,voiced_fraction}.
  * Statistics: mean and population std over frames; percentiles by linear
  * interpolation (numpy's default). Every value is finite. */
 #ifndef DUET_FEATURES_DESCRIBE_H
@@ -113,8 +102,54 @@ duet_status duet_describe(duet_describer *d, const duet_audio *mix, const duet_a
                           const duet_audio *accomp, duet_feature_set *fs, duet_err *err);
 
 /* The feature names duet_describe produces (with stems or not), in order,
- * without computing anything: for TSV headers. Appends with value 0. */
+ * without computing anything: for TSV headers. Appends with value 0. The
+ * names are made from the descriptor table below: the mixture's per-signal
+ * families, then (with stems) the vocals' and the accompaniment's, then the
+ * vocal-only ones. Errors: DUET_ERR_NOMEM. */
 duet_status duet_describe_names(int with_stems, duet_feature_set *fs, duet_err *err);
+
+/* ---- the descriptor table: names, units, definitions ----
+ *
+ * One entry per descriptor family, in output order. A per-signal family
+ * (vocal_only 0) gives names "P.<name>" for P = mix (and, with stems,
+ * vocals and accompaniment); a vocal-only family gives "vocals.<name>" with
+ * stems only. An indexed family (count n > 0) gives <name>_0 ..
+ * <name>_{n-1}; the statistics add a suffix: DUET_FEAT_MEAN_STD ".mean",
+ * ".std" (mean and population standard deviation over frames),
+ * DUET_FEAT_SUMMARY those and ".p10", ".p50", ".p90" (percentiles over
+ * frames, numpy's linear interpolation). Statistics keep the unit of the
+ * frame value.
+ *
+ * Units: s (seconds), FS (linear amplitude, 1 = digital full scale),
+ * fraction (0..1 share of samples or frames), ratio (dimensionless), LUFS,
+ * LU, BPM, 1/s, Hz, dB, semitones. */
+typedef enum duet_feature_stats {
+    DUET_FEAT_SCALAR = 0,   /* one value per signal: no suffix */
+    DUET_FEAT_MEAN_STD = 1, /* .mean, .std over frames */
+    DUET_FEAT_SUMMARY = 2   /* .mean, .std, .p10, .p50, .p90 over frames */
+} duet_feature_stats;
+
+typedef struct duet_feature_def {
+    const char *name;          /* "centroid", "mfcc" (indexed), "f0.median" */
+    int count;                 /* 0: one descriptor; n: name_0 .. name_{n-1} */
+    duet_feature_stats stats;  /* which statistics over frames */
+    int vocal_only;            /* 1: only "vocals.<name>", with stems */
+    const char *unit;          /* one word, see above */
+    const char *definition;    /* one line (no tab or newline) */
+    const char *const *labels; /* count labels of an indexed family (chroma pitch
+                                * classes, contrast bands), or NULL */
+} duet_feature_def;
+
+/* The table (static storage); *n receives its length. */
+const duet_feature_def *duet_feature_defs(size_t *n);
+
+/* The documentation of one full name as duet_describe produces it
+ * ("mix.centroid.p90", "accompaniment.chroma_1.std", "vocals.f0.median"):
+ * returns its table entry, sets *unit (may be NULL) to the entry's unit, and
+ * writes into definition[0..n) (may be NULL) one line: the signal, the
+ * family's definition, the index and its label, and the statistic. Returns
+ * NULL (and *unit NULL, definition "") for a name duet does not produce. */
+const duet_feature_def *duet_feature_doc(const char *name, const char **unit, char *definition, size_t n);
 
 #ifdef __cplusplus
 }

@@ -715,6 +715,69 @@ static void test_stems_vocal_features(void)
     free(z);
 }
 
+/* The descriptor table: every produced name resolves to one entry with a
+ * unit and a definition, the table expands to exactly the produced names,
+ * and names duet does not produce resolve to nothing. */
+static void test_descriptor_table(void)
+{
+    size_t n_defs;
+    const duet_feature_def *defs = duet_feature_defs(&n_defs);
+    REQUIRE(defs && n_defs >= 20);
+    size_t expanded_mix = 0, expanded_vocal = 0;
+    for (size_t k = 0; k < n_defs; k++) {
+        const duet_feature_def *d = &defs[k];
+        CHECK_MSG(d->name && d->name[0] && d->unit && d->unit[0] && !strchr(d->unit, ' '), "entry %zu", k);
+        CHECK_MSG(d->definition && strlen(d->definition) > 15 && !strpbrk(d->definition, "\t\n"), "%s", d->name);
+        CHECK_MSG(!d->labels || d->count > 0, "%s: labels without an index", d->name);
+        for (int i = 0; d->labels && i < d->count; i++) CHECK(d->labels[i] && d->labels[i][0]);
+        size_t per = (size_t)(d->count ? d->count : 1) *
+                     (d->stats == DUET_FEAT_SUMMARY ? 5 : d->stats == DUET_FEAT_MEAN_STD ? 2 : 1);
+        if (d->vocal_only) expanded_vocal += per;
+        else expanded_mix += per;
+    }
+    duet_feature_set with, without;
+    duet_feature_set_init(&with);
+    duet_feature_set_init(&without);
+    REQUIRE(duet_describe_names(1, &with, NULL) == DUET_OK && duet_describe_names(0, &without, NULL) == DUET_OK);
+    CHECK(without.n == expanded_mix && with.n == 3 * expanded_mix + expanded_vocal);
+    for (size_t i = 0; i < with.n; i++) {
+        const char *unit = NULL;
+        char def[1024];
+        const duet_feature_def *d = duet_feature_doc(with.names[i], &unit, def, sizeof def);
+        CHECK_MSG(d && unit == d->unit && strstr(def, d->definition), "%s", with.names[i]);
+        if (!d) continue;
+        const char *last = strrchr(with.names[i], '.');
+        if (d->stats != DUET_FEAT_SCALAR) CHECK_MSG(strstr(def, " over frames") != NULL, "%s: %s", with.names[i], def);
+        if (d->stats != DUET_FEAT_SCALAR && last && !strcmp(last, ".mean"))
+            CHECK_MSG(strstr(def, "; mean over frames") != NULL, "%s: %s", with.names[i], def);
+        if (!strncmp(with.names[i], "accompaniment.", 14)) CHECK(strncmp(def, "accompaniment stem", 18) == 0);
+    }
+    CHECK(duet_feature_doc("mix.tempo", NULL, NULL, 0) != NULL);
+    const char *unit;
+    char def[1024];
+    CHECK(duet_feature_doc("mix.chroma_1.mean", &unit, def, sizeof def) && !strcmp(unit, "ratio") && strstr(def, "(C#)"));
+    CHECK(duet_feature_doc("vocals.contrast_0.std", &unit, def, sizeof def) && !strcmp(unit, "dB") &&
+          strstr(def, "0-200 Hz") && strstr(def, "standard deviation"));
+    CHECK(duet_feature_doc("vocals.f0.median", &unit, NULL, 0) && !strcmp(unit, "Hz"));
+    CHECK(duet_feature_doc("mix.centroid.p90", &unit, def, sizeof def) && !strcmp(unit, "Hz") &&
+          strstr(def, "90th percentile"));
+    /* the truncated definition stays a terminated string */
+    CHECK(duet_feature_doc("mix.loudness_lufs", &unit, def, 12) && strlen(def) == 11);
+    static const char *const bad[] = {"mix.mfcc_20.mean", "mix.mfcc_01.mean", "mix.mfcc_1",          "mix.centroid",
+                                      "mix.centroid.p95", "vocals.presence.mean", "mix.presence",   "accompaniment.f0.median",
+                                      "foo.duration",     "mix.",             "",                   "mixduration",
+                                      "mix.duration.mean", "mix.chroma_12.mean", "mix.chroma_-1.mean", "mix.mfcc_.mean"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        unit = "x";
+        strcpy(def, "x");
+        CHECK_MSG(duet_feature_doc(bad[i], &unit, def, sizeof def) == NULL && unit == NULL && def[0] == '\0', "%s",
+                  bad[i]);
+    }
+    CHECK(duet_feature_doc(NULL, NULL, NULL, 0) == NULL);
+    duet_feature_set_free(&with);
+    duet_feature_set_free(&without);
+}
+
 static void test_bad_and_odd_input(void)
 {
     duet_describer *d;
@@ -837,6 +900,7 @@ int main(void)
     RUN(test_loudness_cross_check);
     RUN(test_stems_vocal_features);
     RUN(test_bad_and_odd_input);
+    RUN(test_descriptor_table);
     free(golden);
     return check_summary();
 }

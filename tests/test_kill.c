@@ -461,7 +461,8 @@ static void test_catalog_kill_rerun(void)
     snprintf(out, sizeof out, "%s", tp("ref.tsv"));
     av[5] = out;
     double t0 = now_s();
-    REQUIRE(wait_rc(spawn(av, tp("cat_ref.log"))) == 0);
+    /* exit 1: the broken item failed (its row carries the error) */
+    REQUIRE(wait_rc(spawn(av, tp("cat_ref.log"))) == 1);
     double t_ref = now_s() - t0;
     char *h_ref, **r_ref;
     size_t bad_ref, n_ref = rows_of(tp("ref.tsv"), &h_ref, &r_ref, &bad_ref);
@@ -475,7 +476,7 @@ static void test_catalog_kill_rerun(void)
         if (round < 2) {
             int killed = kill_after(pid, (0.1 + 0.5 * duet_rng_uniform_d(&kill_rng)) * t_ref, &rc);
             kills += killed;
-            CHECK(killed ? rc == 128 + SIGKILL : rc == 0);
+            CHECK(killed ? rc == 128 + SIGKILL : rc == 1);
             /* what a kill leaves: only whole rows, no duplicate */
             char *h, **r;
             size_t bad, n = rows_of(tp("killed.tsv"), &h, &r, &bad);
@@ -483,7 +484,7 @@ static void test_catalog_kill_rerun(void)
             for (size_t i = 1; i < n; i++) CHECK(strcmp(r[i - 1], r[i]) != 0);
             free_rows(h, r, n);
         } else {
-            CHECK(wait_rc(pid) == 0);
+            CHECK(wait_rc(pid) == 1);
         }
     }
     char *h, **r;
@@ -511,7 +512,7 @@ static void test_catalog_kill_rerun(void)
     fclose(f2);
     free(whole);
     snprintf(out, sizeof out, "%s", tp("header_only.tsv"));
-    CHECK(wait_rc(spawn(av, tp("cat_h.log"))) == 0);
+    CHECK(wait_rc(spawn(av, tp("cat_h.log"))) == 1);
     n = rows_of(tp("header_only.tsv"), &h, &r, &bad);
     CHECK_MSG(n == 11 && bad == 0, "%zu rows after a header-only start", n);
     free_rows(h, r, n);
