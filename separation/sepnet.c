@@ -347,38 +347,25 @@ void sepnet_free(sepnet *m)
 duet_status sepnet_save(const sepnet *m, const char *path, const char *const *extra_kv, int n_extra,
                         duet_err *err)
 {
-    duet_st_writer *w;
-    duet_status st = duet_st_writer_new(&w, err);
-    if (st) return st;
-    char buf[64];
-    st = duet_st_writer_meta(w, "format", SN_FORMAT, err);
-    if (!st) st = duet_st_writer_meta(w, "version", SN_VERSION, err);
-#define PUT(f)                                                         \
-    if (!st) {                                                         \
-        snprintf(buf, sizeof buf, "%d", m->cfg.f);                     \
-        st = duet_st_writer_meta(w, #f, buf, err);                     \
-    }
+    if (n_extra < 0 || n_extra > 64) return duet_err_set(err, DUET_ERR_ARG, "sepnet_save: %d extra metadata pairs", n_extra);
+    enum { N_CFG = 14 };
+    char buf[N_CFG][32];
+    duet_meta_kv meta[N_CFG + 64];
+    size_t n = 0;
+    meta[n].key = "version", meta[n].value = SN_VERSION, n++;
+#define PUT(f)                                                 \
+    snprintf(buf[n], sizeof buf[n], "%d", m->cfg.f);           \
+    meta[n].key = #f, meta[n].value = buf[n], n++;
     CFG_INT_FIELDS(PUT)
 #undef PUT
-    if (!st && m->cfg.channels != 1) { /* absent = 1: files of mono models stay as they were */
-        snprintf(buf, sizeof buf, "%d", m->cfg.channels);
-        st = duet_st_writer_meta(w, "channels", buf, err);
+    if (m->cfg.channels != 1) { /* absent = 1: files of mono models stay as they were */
+        snprintf(buf[n], sizeof buf[n], "%d", m->cfg.channels);
+        meta[n].key = "channels", meta[n].value = buf[n], n++;
     }
-    if (!st) {
-        snprintf(buf, sizeof buf, "%.9g", (double)m->cfg.dropout);
-        st = duet_st_writer_meta(w, "dropout", buf, err);
-    }
-    for (int i = 0; i < n_extra && !st; i++)
-        st = duet_st_writer_meta(w, extra_kv[2 * i], extra_kv[2 * i + 1], err);
-    const duet_params *p = m->params;
-    for (size_t i = 0; i < p->count && !st; i++) {
-        const duet_param_info *in = &p->info[i];
-        st = duet_st_writer_add(w, in->name, DUET_ST_F32, in->ndim, in->shape,
-                                duet_params_data(p, i), err);
-    }
-    if (!st) st = duet_st_writer_save(w, path, err);
-    duet_st_writer_free(w);
-    return st;
+    snprintf(buf[n], sizeof buf[n], "%.9g", (double)m->cfg.dropout);
+    meta[n].key = "dropout", meta[n].value = buf[n], n++;
+    for (int i = 0; i < n_extra; i++) meta[n].key = extra_kv[2 * i], meta[n].value = extra_kv[2 * i + 1], n++;
+    return duet_params_save(path, m->params, SN_FORMAT, meta, n, err);
 }
 
 static int meta_int(const duet_st_file *f, const char *key, int *out)

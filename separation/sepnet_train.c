@@ -17,8 +17,9 @@
 #include "sdr.h"
 #include "sepnet_infer.h"
 
-#define CKPT_FORMAT "duet-sepnet-ckpt"
+#define CKPT_FORMAT "duet-sepnet-ckpt" /* the first format (read only) */
 #define CKPT_VERSION "1"
+#define SEPNET_CKPT_MODEL "duet-sepnet"   /* "model" of nn/checkpoint.h checkpoints */
 
 sepnet_train_opts sepnet_train_opts_default(void)
 {
@@ -180,20 +181,28 @@ typedef struct train_state {
     int64_t loss_cnt;
 } train_state;
 
+/* A training checkpoint in nn/checkpoint.h's format (named tensors with
+ * their shapes: the weights, "adam.m.<name>", "adam.v.<name>", "adam.t",
+ * "train.step", "train.rng"), with the network's configuration and the
+ * trainer's own state (plateau schedule, best validation gain, running loss)
+ * as metadata under "model": "duet-sepnet". Checkpoints of the first format
+ * ("duet-sepnet-ckpt": one flat unnamed "params" blob) are still read. */
 static duet_status save_ckpt(const char *path, const sepnet *m, const train_state *ts, duet_err *err)
 {
-    duet_st_writer *w;
-    duet_status st = duet_st_writer_new(&w, err);
-    if (st) return st;
-    char buf[64];
+    enum { N_META = 24 };
+    char buf[N_META][48];
+    duet_meta_kv meta[N_META];
+    size_t n = 0;
     const sepnet_config *c = &m->cfg;
-#define META(k, fmt, v)                                        \
-    if (!st) {                                                 \
-        snprintf(buf, sizeof buf, fmt, v);                     \
-        st = duet_st_writer_meta(w, k, buf, err);              \
-    }
-    META("format", "%s", CKPT_FORMAT);
-    META("version", "%s", CKPT_VERSION);
+#define META(k, fmt, v)                                 \
+    do {                                                \
+        snprintf(buf[n], sizeof buf[n], fmt, v);        \
+        meta[n].key = k;                                \
+        meta[n].value = buf[n];                         \
+        n++;                                            \
+    } while (0)
+    META("model", "%s", SEPNET_CKPT_MODEL);
+    META("sepnet_ckpt_version", "%s", "2");
     META("sample_rate", "%d", c->sample_rate);
     META("channels", "%d", c->channels);
     META("n_fft", "%d", c->n_fft);
@@ -206,12 +215,6 @@ static duet_status save_ckpt(const char *path, const sepnet *m, const train_stat
     META("use_sa", "%d", c->use_sa);
     META("transposed", "%d", c->transposed);
     META("dropout", "%.9g", (double)c->dropout);
-    META("step", "%" PRId64, ts->step);
-    META("adam_t", "%" PRId64, ts->adam.t);
-    META("rng0", "%" PRIu64, ts->rng.s[0]);
-    META("rng1", "%" PRIu64, ts->rng.s[1]);
-    META("rng2", "%" PRIu64, ts->rng.s[2]);
-    META("rng3", "%" PRIu64, ts->rng.s[3]);
     META("plateau_lr", "%.9g", (double)ts->plateau.lr);
     META("plateau_best", "%.17g", ts->plateau.best);
     META("plateau_bad", "%d", ts->plateau.bad);
@@ -221,13 +224,7 @@ static duet_status save_ckpt(const char *path, const sepnet *m, const train_stat
     META("loss_acc", "%.17g", ts->loss_acc);
     META("loss_cnt", "%" PRId64, ts->loss_cnt);
 #undef META
-    const duet_params *p = m->params;
-    int64_t shape[1] = {(int64_t)p->total};
-    if (!st) st = duet_st_writer_add(w, "params", DUET_ST_F32, 1, shape, p->data, err);
-    if (!st) st = duet_st_writer_add(w, "adam_m", DUET_ST_F32, 1, shape, p->m, err);
-    if (!st) st = duet_st_writer_add(w, "adam_v", DUET_ST_F32, 1, shape, p->v, err);
-    if (!st) st = duet_st_writer_save(w, path, err);
-    duet_st_writer_free(w);
+    duet_status st = duet_checkpoint_save(path, m->params, &ts->adam, ts->step, &ts->rng, 1, meta, n, err);
     return name_file(err, st, path);
 }
 
@@ -277,17 +274,18 @@ static duet_status load_ckpt_file(const char *path, sepnet **out, train_state *t
     duet_st_file *f;
     duet_status st = duet_st_load(path, &f, err);
     if (st) return st;
-    const char *fmt = duet_st_meta(f, "format"), *ver = duet_st_meta(f, "version");
-    if (!fmt || strcmp(fmt, CKPT_FORMAT) || !ver || strcmp(ver, CKPT_VERSION)) {
+    const char *fmt = duet_st_meta(f, "format"), *ver = duet_st_meta(f, "version"), *model = duet_st_meta(f, "model");
+    const int named = fmt && !strcmp(fmt, "duet-checkpoint") && model && !strcmp(model, SEPNET_CKPT_MODEL);
+    const int flat = fmt && !strcmp(fmt, CKPT_FORMAT) && ver && !strcmp(ver, CKPT_VERSION);
+    if (!named && !flat) {
         duet_st_free(f);
-        return duet_err_set(err, DUET_ERR_FORMAT, "%s: not a duet separation checkpoint (version %s)", path,
-                            CKPT_VERSION);
+        return duet_err_set(err, DUET_ERR_FORMAT, "%s: not a duet separation checkpoint", path);
     }
     sepnet_config c;
-    int64_t v[11];
+    int64_t v[11] = {0};
     const char *keys[11] = {"sample_rate", "n_fft", "hop", "n_freq", "depth", "base", "phase_ch",
                             "use_fem", "use_sa", "transposed", "step"};
-    for (int i = 0; i < 11; i++)
+    for (int i = 0; i < (named ? 10 : 11); i++)
         if (meta_i64(f, keys[i], &v[i]) || v[i] < 0 || v[i] > 1000000000) {
             duet_st_free(f);
             return duet_err_set(err, DUET_ERR_FORMAT, "%s: checkpoint metadata \"%s\" missing or bad", path, keys[i]);
@@ -319,8 +317,18 @@ static duet_status load_ckpt_file(const char *path, sepnet **out, train_state *t
     if (!st) st = duet_params_enable_training(m->params, err);
     int bad = 0;
     int64_t t64 = 0, i64;
-    bad |= meta_i64(f, "adam_t", &t64);
-    for (int i = 0; i < 4 && !bad; i++) {
+    if (named) {
+        if (!st) {
+            duet_adam a = duet_adam_default(0, 1);
+            int64_t step = 0;
+            st = duet_checkpoint_load(path, m->params, &a, &step, &ts->rng, 1, err);
+            t64 = a.t;
+            ts->step = step;
+        }
+    } else {
+        bad |= meta_i64(f, "adam_t", &t64);
+    }
+    for (int i = 0; i < 4 && !bad && !named; i++) {
         char k[8];
         snprintf(k, sizeof k, "rng%d", i);
         bad |= meta_u64(f, k, &ts->rng.s[i]);
@@ -330,7 +338,7 @@ static duet_status load_ckpt_file(const char *path, sepnet **out, train_state *t
     bad |= meta_dbl(f, "plateau_best", &pbest);
     bad |= meta_dbl(f, "best_gain", &best);
     if (!st && bad) st = duet_err_set(err, DUET_ERR_FORMAT, "%s: checkpoint training state missing or bad", path);
-    if (!st) {
+    if (!st && flat) {
         const duet_params *p = m->params;
         int64_t shape[1] = {(int64_t)p->total};
         const float *src;

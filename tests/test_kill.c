@@ -310,14 +310,20 @@ static void test_train_sep_threads(void)
         duet_err e;
         REQUIRE(duet_st_load(ck, &f[k], &e) == DUET_OK);
     }
-    const char *keys[] = {"step", "rng0", "rng1", "rng2", "rng3", "adam_t"};
+    const char *keys[] = {"train.step", "train.rng", "adam.t"};
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
-        const char *a = duet_st_meta(f[0], keys[i]), *b = duet_st_meta(f[1], keys[i]);
-        CHECK_MSG(a && b && strcmp(a, b) == 0, "%s: -j 1 %s, -j 2 %s", keys[i], a ? a : "-", b ? b : "-");
+        const duet_st_tensor *a = duet_st_get(f[0], keys[i]), *b = duet_st_get(f[1], keys[i]);
+        CHECK_MSG(a && b && a->nbytes == b->nbytes && memcmp(a->data, b->data, a->nbytes) == 0, "%s differs", keys[i]);
     }
-    const duet_st_tensor *p1 = duet_st_get(f[0], "params"), *p2 = duet_st_get(f[1], "params");
-    REQUIRE(p1 && p2 && p1->numel == p2->numel);
-    double md = check_max_abs_diff((const float *)p1->data, (const float *)p2->data, (size_t)p1->numel);
+    double md = 0;
+    REQUIRE(duet_st_count(f[0]) == duet_st_count(f[1]));
+    for (size_t i = 0; i < duet_st_count(f[0]); i++) {
+        const duet_st_tensor *p1 = duet_st_at(f[0], i), *p2 = duet_st_get(f[1], duet_st_at(f[0], i)->name);
+        if (p1->dtype != DUET_ST_F32 || !strncmp(p1->name, "adam.", 5)) continue;
+        REQUIRE(p2 && p1->numel == p2->numel);
+        double d = check_max_abs_diff((const float *)p1->data, (const float *)p2->data, (size_t)p1->numel);
+        if (d > md) md = d;
+    }
     fprintf(stderr, "  -j 1 vs -j 2 after 4 steps: same RNG state, max |weight difference| %.3g\n", md);
     CHECK(md < 1e-3);
     duet_st_free(f[0]);

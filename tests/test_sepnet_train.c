@@ -131,30 +131,87 @@ static void test_bad_data(void)
     rmdir(empty);
 }
 
+/* Every tensor of a checkpoint (weights, Adam moments, counters, RNG),
+ * concatenated in the file's order. */
 static int read_ckpt_params(const char *path, float **data, size_t *n)
 {
     duet_st_file *f;
     if (duet_st_load(path, &f, NULL)) return -1;
-    const char *names[3] = {"params", "adam_m", "adam_v"};
-    size_t total = 0;
-    for (int i = 0; i < 3; i++) {
-        const duet_st_tensor *t = duet_st_get(f, names[i]);
-        if (!t) {
-            duet_st_free(f);
-            return -1;
-        }
-        total += (size_t)t->numel;
-    }
-    *data = malloc(total * sizeof(float));
+    size_t bytes = 0;
+    for (size_t i = 0; i < duet_st_count(f); i++) bytes += duet_st_at(f, i)->nbytes;
+    *data = malloc(bytes + 4);
     size_t off = 0;
-    for (int i = 0; i < 3; i++) {
-        const duet_st_tensor *t = duet_st_get(f, names[i]);
-        memcpy(*data + off, t->data, t->nbytes);
-        off += (size_t)t->numel;
+    for (size_t i = 0; i < duet_st_count(f); i++) {
+        const duet_st_tensor *t = duet_st_at(f, i);
+        memcpy((char *)*data + off, t->data, t->nbytes);
+        off += t->nbytes;
     }
-    *n = total;
+    *n = bytes / sizeof(float);
+    int ok = duet_st_get(f, "train.step") && duet_st_get(f, "adam.t") && duet_st_get(f, "train.rng");
     duet_st_free(f);
-    return 0;
+    return ok ? 0 : -1;
+}
+
+/* Rewrite a checkpoint in the first format (one flat "params" blob, Adam
+ * moments and counters in the metadata), as models/ckpt/sep2.ckpt is. */
+static int write_flat_ckpt(const char *from, const char *to)
+{
+    duet_st_file *f;
+    if (duet_st_load(from, &f, NULL)) return -1;
+    sepnet_config c = tiny();
+    duet_rng r;
+    duet_rng_seed(&r, 1);
+    sepnet *m;
+    if (sepnet_new(&c, &r, &m, NULL)) return -1;
+    const duet_params *p = m->params;
+    float *blob[3];
+    for (int k = 0; k < 3; k++) blob[k] = calloc(p->total, sizeof(float));
+    const char *prefix[3] = {"", "adam.m.", "adam.v."};
+    int bad = 0;
+    for (size_t i = 0; i < p->count; i++) {
+        size_t off = (size_t)(duet_params_data(p, i) - p->data); /* rows are padded in the block */
+        size_t numel = 1;
+        for (int d = 0; d < p->info[i].ndim; d++) numel *= (size_t)p->info[i].shape[d];
+        for (int k = 0; k < 3; k++) {
+            char name[160];
+            snprintf(name, sizeof name, "%s%s", prefix[k], p->info[i].name);
+            const duet_st_tensor *t = duet_st_get(f, name);
+            if (!t || (size_t)t->numel != numel) bad = 1;
+            else memcpy(blob[k] + off, t->data, numel * sizeof(float));
+        }
+    }
+    duet_st_writer *w;
+    duet_st_writer_new(&w, NULL);
+    char buf[64];
+    int64_t step, t;
+    memcpy(&step, duet_st_get(f, "train.step")->data, 8);
+    memcpy(&t, duet_st_get(f, "adam.t")->data, 8);
+    const uint64_t *rng = duet_st_get(f, "train.rng")->data;
+    duet_st_writer_meta(w, "format", "duet-sepnet-ckpt", NULL);
+    duet_st_writer_meta(w, "version", "1", NULL);
+    const char *copy[] = {"sample_rate", "n_fft", "hop", "n_freq", "depth", "base", "phase_ch", "use_fem", "use_sa",
+                          "transposed", "dropout", "plateau_lr", "plateau_best", "plateau_bad",
+                          "plateau_cooldown_left", "best_gain", "evals_since_best", "loss_acc", "loss_cnt"};
+    for (size_t i = 0; i < sizeof copy / sizeof *copy; i++) duet_st_writer_meta(w, copy[i], duet_st_meta(f, copy[i]), NULL);
+    snprintf(buf, sizeof buf, "%lld", (long long)step);
+    duet_st_writer_meta(w, "step", buf, NULL);
+    snprintf(buf, sizeof buf, "%lld", (long long)t);
+    duet_st_writer_meta(w, "adam_t", buf, NULL);
+    for (int i = 0; i < 4; i++) {
+        char k[8];
+        snprintf(k, sizeof k, "rng%d", i);
+        snprintf(buf, sizeof buf, "%llu", (unsigned long long)rng[i]);
+        duet_st_writer_meta(w, k, buf, NULL);
+    }
+    int64_t shape[1] = {(int64_t)p->total};
+    const char *names[3] = {"params", "adam_m", "adam_v"};
+    for (int k = 0; k < 3; k++) duet_st_writer_add(w, names[k], DUET_ST_F32, 1, shape, blob[k], NULL);
+    int rc = duet_st_writer_save(w, to, NULL) == DUET_OK && !bad ? 0 : -1;
+    duet_st_writer_free(w);
+    for (int k = 0; k < 3; k++) free(blob[k]);
+    sepnet_free(m);
+    duet_st_free(f);
+    return rc;
 }
 
 static void test_train_and_resume_bit_exact(void)
@@ -182,6 +239,22 @@ static void test_train_and_resume_bit_exact(void)
     REQUIRE(read_ckpt_params(ckB, &b, &nb) == 0);
     CHECK(na == nb && na > 0);
     CHECK(memcmp(a, b, na * sizeof(float)) == 0);
+    free(a);
+    free(b);
+    /* a checkpoint of the first (flat) format resumes to the same weights */
+    char ckF[96], outF[96], ckC[96];
+    snprintf(ckF, sizeof ckF, "%s/flat.ckpt", dir);
+    snprintf(outF, sizeof outF, "%s/f.safetensors", dir);
+    snprintf(ckC, sizeof ckC, "%s/c3.ckpt", dir);
+    o = opts(outB, ckC, 3);
+    REQUIRE(sepnet_train(&o, &train_set, &val_set, &e) == DUET_OK);
+    REQUIRE(write_flat_ckpt(ckC, ckF) == 0);
+    o = opts(outF, ckF, 6);
+    o.resume = ckF;
+    CHECK_MSG(sepnet_train(&o, &train_set, &val_set, &e) == DUET_OK, "%s", e.msg);
+    REQUIRE(read_ckpt_params(ckA, &a, &na) == 0);
+    REQUIRE(read_ckpt_params(ckF, &b, &nb) == 0); /* written back in the named format */
+    CHECK(na == nb && memcmp(a, b, na * sizeof(float)) == 0);
     free(a);
     free(b);
     /* a garbage checkpoint is refused with a clear error */
