@@ -11,6 +11,9 @@
 #include "../recommender/eval.h"
 #include "../recommender/model.h"
 #include "cli.h"
+#include "cli_opts.h"
+
+#include <getopt.h>
 
 #define MAX_MODELS 32
 
@@ -22,6 +25,7 @@ typedef struct eval_rec_opts {
     const char *incf; /* "key=value,..." overriding the improved-ncf configuration */
     long seeds, seed0, k;
     int cold, no_tune, no_side, progress;
+    int verbosity; /* CLI_QUIET, CLI_NORMAL or CLI_VERBOSE */
 } eval_rec_opts;
 
 static void usage(FILE *f)
@@ -50,9 +54,14 @@ static void usage(FILE *f)
             "  --no-tune            use each model's first configuration instead of tuning on validation\n"
             "  --json FILE          also write {\"models\": {name: {\"HR@10\": .., \"HR@10.std\": ..}}}\n"
             "  --progress           progress on stderr even when it is not a terminal\n"
+            "  -q, --quiet          no progress or information lines on stderr, only errors\n"
+            "  -v, --verbose        extra diagnostic lines on stderr (each model's fit, scoring and\n"
+            "                       tuning times)\n"
             "  --incf k=v,...       improved-ncf* configuration instead of the table's: loss=bce|bpr,\n"
             "                       lr, dim, negatives, epochs, dropout (item id), patience, refit=0|1,\n"
             "                       wd (AdamW weight decay)\n"
+            "  -h, --help           show this help\n"
+            "Options take their value as --opt VALUE or --opt=VALUE.\n"
             "\nmodels:\n");
     int n;
     const rec_model_def *t = rec_models(&n);
@@ -65,46 +74,76 @@ static int parse(int argc, char **argv, eval_rec_opts *o)
     o->seeds = 3;
     o->seed0 = 1;
     o->k = 10;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
+    int n_quiet = 0, n_verbose = 0;
+    enum {
+        O_INTER = 256, O_NCF, O_HETREC, O_ATTRS, O_FEATS, O_SPOTIFY, O_KG, O_MODELS, O_JSON, O_INCF, O_COLD,
+        O_NOTUNE, O_NOSIDE, O_PROGRESS, O_SEEDS, O_SEED, O_K
+    };
+    static const struct option lo[] = {{"interactions", required_argument, 0, O_INTER},
+                                       {"ncf", required_argument, 0, O_NCF},
+                                       {"hetrec", required_argument, 0, O_HETREC},
+                                       {"item-attrs", required_argument, 0, O_ATTRS},
+                                       {"item-features", required_argument, 0, O_FEATS},
+                                       {"spotify", required_argument, 0, O_SPOTIFY},
+                                       {"kg", required_argument, 0, O_KG},
+                                       {"models", required_argument, 0, O_MODELS},
+                                       {"json", required_argument, 0, O_JSON},
+                                       {"incf", required_argument, 0, O_INCF},
+                                       {"cold-start", no_argument, 0, O_COLD},
+                                       {"no-tune", no_argument, 0, O_NOTUNE},
+                                       {"no-side", no_argument, 0, O_NOSIDE},
+                                       {"progress", no_argument, 0, O_PROGRESS},
+                                       {"seeds", required_argument, 0, O_SEEDS},
+                                       {"seed", required_argument, 0, O_SEED},
+                                       {"k", required_argument, 0, O_K},
+                                       CLI_OPT_QUIET_VERBOSE,
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+    opterr = 0;
+    optind = 1;
+    int oc, li = 0;
+    while ((oc = getopt_long(argc, argv, ":qvh", lo, &li)) != -1) {
         const char **slot = NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return 1;
-        }
-        if (!strcmp(a, "--interactions")) slot = &o->interactions;
-        else if (!strcmp(a, "--ncf")) slot = &o->ncf;
-        else if (!strcmp(a, "--hetrec")) slot = &o->hetrec;
-        else if (!strcmp(a, "--item-attrs")) slot = &o->item_attrs;
-        else if (!strcmp(a, "--item-features")) slot = &o->item_features;
-        else if (!strcmp(a, "--spotify")) slot = &o->spotify;
-        else if (!strcmp(a, "--kg")) slot = &o->kg;
-        else if (!strcmp(a, "--models")) slot = &o->models;
-        else if (!strcmp(a, "--json")) slot = &o->json;
-        else if (!strcmp(a, "--incf")) slot = &o->incf;
-        else if (!strcmp(a, "--cold-start")) o->cold = 1;
-        else if (!strcmp(a, "--no-tune")) o->no_tune = 1;
-        else if (!strcmp(a, "--no-side")) o->no_side = 1;
-        else if (!strcmp(a, "--progress")) o->progress = 1;
-        else if (!strcmp(a, "--seeds") || !strcmp(a, "--seed") || !strcmp(a, "--k")) {
-            if (i + 1 >= argc) {
-                cli_error("eval-rec", "%s needs a value", a);
-                return 2;
-            }
-            long *dst = !strcmp(a, "--seeds") ? &o->seeds : !strcmp(a, "--seed") ? &o->seed0 : &o->k;
-            long hi = !strcmp(a, "--seeds") ? 100 : !strcmp(a, "--k") ? 1000 : 1000000000L;
-            if (cli_parse_int(a, argv[++i], !strcmp(a, "--seed") ? 0 : 1, hi, dst) != 0) return 2;
-        } else {
-            cli_error("eval-rec", "unknown option '%s' (see duet eval-rec --help)", a);
-            return 2;
+        switch (oc) {
+        case O_INTER: slot = &o->interactions; break;
+        case O_NCF: slot = &o->ncf; break;
+        case O_HETREC: slot = &o->hetrec; break;
+        case O_ATTRS: slot = &o->item_attrs; break;
+        case O_FEATS: slot = &o->item_features; break;
+        case O_SPOTIFY: slot = &o->spotify; break;
+        case O_KG: slot = &o->kg; break;
+        case O_MODELS: slot = &o->models; break;
+        case O_JSON: slot = &o->json; break;
+        case O_INCF: slot = &o->incf; break;
+        case O_COLD: o->cold = 1; break;
+        case O_NOTUNE: o->no_tune = 1; break;
+        case O_NOSIDE: o->no_side = 1; break;
+        case O_PROGRESS: o->progress = 1; break;
+        case O_SEEDS:
+            if (cli_parse_int("--seeds", optarg, 1, 100, &o->seeds)) return 2;
+            break;
+        case O_SEED:
+            if (cli_parse_int("--seed", optarg, 0, 1000000000L, &o->seed0)) return 2;
+            break;
+        case O_K:
+            if (cli_parse_int("--k", optarg, 1, 1000, &o->k)) return 2;
+            break;
+        case 'q': n_quiet++; break;
+        case 'v': n_verbose++; break;
+        case 'h': usage(stdout); return 1;
+        default: return cli_bad_option("eval-rec", oc, argc, argv);
         }
         if (slot) {
-            if (i + 1 >= argc || !argv[i + 1][0]) {
-                cli_error("eval-rec", "%s needs a value", a);
-                return 2;
-            }
-            *slot = argv[++i];
+            if (cli_need_value("eval-rec", lo[li].name, optarg)) return 2;
+            *slot = optarg;
         }
+    }
+    if (cli_no_operands("eval-rec", argc, argv)) return 2;
+    o->verbosity = cli_verbosity("eval-rec", n_quiet, n_verbose);
+    if (o->verbosity < CLI_QUIET) return 2;
+    if (o->verbosity == CLI_QUIET && o->progress) {
+        cli_error("eval-rec", "--progress and -q/--quiet contradict each other");
+        return 2;
     }
     int n_src = !!o->interactions + !!o->ncf + !!o->hetrec;
     if (n_src != 1) {
@@ -142,7 +181,9 @@ static int write_json(const char *path, const char *protocol, const eval_rec_opt
     FILE *f = duet_atomic_fp(af);
     fprintf(f, "{\n  \"protocol\": \"%s\",\n  \"seeds\": %ld,\n  \"models\": {", protocol, o->seeds);
     for (int r = 0; r < n; r++) {
-        fprintf(f, "%s\n    \"%s\": {", r ? "," : "", res[r].model);
+        fprintf(f, "%s\n    ", r ? "," : "");
+        cli_json_string(f, res[r].model);
+        fputs(": {", f);
         int first = 1;
         for (int i = 0; i < res[r].n_k; i++)
             for (int m = 0; m < REC_N_METRICS; m++) {
@@ -151,12 +192,10 @@ static int write_json(const char *path, const char *protocol, const eval_rec_opt
                 first = 0;
             }
         fprintf(f, ", \"users\": %lld, \"runs\": %d, \"fit_seconds\": %.3f, \"eval_seconds\": %.3f, "
-                   "\"tune_seconds\": %.3f, \"config\": \"",
+                   "\"tune_seconds\": %.3f, \"config\": ",
                 (long long)res[r].n_users, res[r].n_runs, res[r].fit_s, res[r].eval_s, res[r].tune_s);
-        for (const char *c = res[r].chosen; *c; c++)
-            if (*c == '"' || *c == '\\') fprintf(f, "\\%c", *c);
-            else fputc(*c, f);
-        fprintf(f, "\"}");
+        cli_json_string(f, res[r].chosen);
+        fputs("}", f);
     }
     fprintf(f, "\n  }\n}\n");
     if (ferror(f)) {
@@ -265,7 +304,7 @@ int cmd_eval_rec(int argc, char **argv)
     eo.n_seeds = (int)o.seeds;
     eo.seed0 = (uint64_t)o.seed0;
     eo.no_tune = o.no_tune;
-    eo.progress = o.progress ? 1 : 0;
+    eo.progress = o.verbosity == CLI_QUIET ? -1 : o.progress ? 1 : 0;
     if (o.k != 5 && o.k != 10 && o.k != 20) {
         /* keep ascending order */
         int ks[4] = {5, 10, 20, (int)o.k}, n = 0;
@@ -364,6 +403,9 @@ int cmd_eval_rec(int argc, char **argv)
             failed = 1;
             break;
         }
+        cli_debug(o.verbosity, "eval-rec", "%s: %d runs, %lld users, fit %.3f s, scoring %.3f s, tuning %.3f s; %s",
+                  res[i].model, res[i].n_runs, (long long)res[i].n_users, res[i].fit_s, res[i].eval_s, res[i].tune_s,
+                  res[i].chosen);
     }
     if (!failed) {
         int K = eo.ks[kshow];

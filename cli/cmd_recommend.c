@@ -11,6 +11,9 @@
 #include "../recommender/incf.h"
 #include "../recommender/metrics.h"
 #include "cli.h"
+#include "cli_opts.h"
+
+#include <getopt.h>
 
 static void usage(FILE *f)
 {
@@ -22,9 +25,12 @@ static void usage(FILE *f)
             "                       interacted with are left out)\n"
             "  --history LIST       top items for a new user who liked these items (fold-in)\n"
             "  --similar ITEM       items nearest to ITEM (cosine of item group vectors)\n"
-            "  -k N                 how many (default 10)\n"
-            "  --seed N             fold-in seed (default 1)\n"
-            "Output: rank, item id, score, name (tab-separated).\n");
+            "  -k, --k N            how many (default 10)\n"
+            "  --seed N             fold-in seed (default 1)\n");
+    cli_help_quiet_verbose(f, 23);
+    fprintf(f, "  -h, --help           show this help\n"
+               "Output: rank, item id, score, name (tab-separated). Options take their value as\n"
+               "--opt VALUE or --opt=VALUE.\n");
 }
 
 static void print_item(const rec_incf *m, int rank, int32_t i, float s)
@@ -37,31 +43,46 @@ int cmd_recommend(int argc, char **argv)
 {
     const char *model = NULL, *user = NULL, *history = NULL, *similar = NULL;
     long k = 10, seed = 1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return 0;
+    int n_quiet = 0, n_verbose = 0;
+    enum { O_MODEL = 256, O_USER, O_HISTORY, O_SIMILAR, O_SEED };
+    static const struct option lo[] = {{"model", required_argument, 0, O_MODEL},
+                                       {"user", required_argument, 0, O_USER},
+                                       {"history", required_argument, 0, O_HISTORY},
+                                       {"similar", required_argument, 0, O_SIMILAR},
+                                       {"k", required_argument, 0, 'k'},
+                                       {"seed", required_argument, 0, O_SEED},
+                                       CLI_OPT_QUIET_VERBOSE,
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+    opterr = 0;
+    optind = 1;
+    int oc, li = 0;
+    while ((oc = getopt_long(argc, argv, ":k:qvh", lo, &li)) != -1) {
+        const char **slot = NULL;
+        switch (oc) {
+        case O_MODEL: slot = &model; break;
+        case O_USER: slot = &user; break;
+        case O_HISTORY: slot = &history; break;
+        case O_SIMILAR: slot = &similar; break;
+        case 'k':
+            if (cli_parse_int("-k", optarg, 1, 100000, &k)) return 2;
+            break;
+        case O_SEED:
+            if (cli_parse_int("--seed", optarg, 0, 2147483647L, &seed)) return 2;
+            break;
+        case 'q': n_quiet++; break;
+        case 'v': n_verbose++; break;
+        case 'h': usage(stdout); return 0;
+        default: return cli_bad_option("recommend", oc, argc, argv);
         }
-        if (i + 1 >= argc || !argv[i + 1][0]) {
-            if (a[0] == '-') cli_error("recommend", "%s needs a value", a);
-            else cli_error("recommend", "unexpected argument '%s' (see duet recommend --help)", a);
-            return 2;
-        }
-        const char *v = argv[++i];
-        if (!strcmp(a, "--model")) model = v;
-        else if (!strcmp(a, "--user")) user = v;
-        else if (!strcmp(a, "--history")) history = v;
-        else if (!strcmp(a, "--similar")) similar = v;
-        else if (!strcmp(a, "-k") || !strcmp(a, "--k")) {
-            if (cli_parse_int(a, v, 1, 100000, &k)) return 2;
-        } else if (!strcmp(a, "--seed")) {
-            if (cli_parse_int(a, v, 0, 2147483647L, &seed)) return 2;
-        } else {
-            cli_error("recommend", "unknown option '%s' (see duet recommend --help)", a);
-            return 2;
+        if (slot) {
+            if (cli_need_value("recommend", lo[li].name, optarg)) return 2;
+            *slot = optarg;
         }
     }
+    if (cli_no_operands("recommend", argc, argv)) return 2;
+    int verbosity = cli_verbosity("recommend", n_quiet, n_verbose);
+    if (verbosity < CLI_QUIET) return 2;
     if (!model) {
         cli_error("recommend", "--model MODEL is required");
         return 2;
@@ -75,6 +96,8 @@ int cmd_recommend(int argc, char **argv)
     duet_status st = rec_incf_load(model, &m, &err);
     if (st) return cli_fail(model, st, &err);
     int32_t ni = rec_incf_n_items(m);
+    cli_debug(verbosity, "recommend", "%s: %s; %d users, %d items", model, rec_incf_describe(m), rec_incf_n_users(m),
+              ni);
     int kk = (int)(k < ni ? k : ni);
     float *scores = malloc((size_t)ni * sizeof *scores), *sim = malloc((size_t)kk * sizeof *sim);
     int32_t *top = malloc((size_t)kk * sizeof *top), *hist = NULL;
@@ -138,6 +161,7 @@ int cmd_recommend(int argc, char **argv)
             rc = 2;
             goto done;
         }
+        cli_debug(verbosity, "recommend", "--history: %d known items, fold-in seed %ld", n, seed);
         st = rec_incf_fold_in(m, hist, n, (uint64_t)seed, rep, &err);
         if (!st) st = rec_incf_score_rep(m, rep, scores, &err);
         if (!st)

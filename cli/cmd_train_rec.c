@@ -10,6 +10,9 @@
 #include "../recommender/incf.h"
 #include "../recommender/model.h"
 #include "cli.h"
+#include "cli_opts.h"
+
+#include <getopt.h>
 
 static void usage(FILE *f)
 {
@@ -32,7 +35,8 @@ static void usage(FILE *f)
             "  --spotify TSV, --kg DIR, --no-side   as in duet eval-rec\n"
             "Model and training:\n"
             "  --model NAME         improved-ncf (default), improved-ncf-no-w2v, -no-outer, -no-group, -no-content\n"
-            "  --epochs N           maximum epochs (default %d; early stopping with --patience, default %d)\n"
+            "  --epochs N           maximum epochs (default %d)\n"
+            "  --patience N         stop after N epochs without a better validation NDCG@10 (default %d)\n"
             "  --dim N              group vector size (default %d)\n"
             "  --negatives N        sampled negatives per positive (default %d)\n"
             "  --lr X               Adam learning rate (default %g)\n"
@@ -43,8 +47,11 @@ static void usage(FILE *f)
             "  --seed N             (default 1)\n"
             "  --ckpt FILE          write a training checkpoint after every epoch (atomically)\n"
             "  --resume FILE        continue from a checkpoint (same data, options and seed)\n"
-            "  --quiet              no progress on stderr\n",
+            "Output:\n",
             d.max_epochs, d.patience, d.dim, d.negatives, (double)d.lr, (double)d.id_dropout, (double)d.weight_decay);
+    cli_help_quiet_verbose(f, 23);
+    fprintf(f, "  -h, --help           show this help\n"
+               "Options take their value as --opt VALUE or --opt=VALUE.\n");
 }
 
 static int is_dir(const char *p)
@@ -67,64 +74,94 @@ int cmd_train_rec(int argc, char **argv)
     rec_incf_config_default(&cfg);
     long epochs = cfg.max_epochs, seed = 1, dim = cfg.dim, negs = cfg.negatives, patience = cfg.patience;
     double lr = cfg.lr, drop = cfg.id_dropout, wdecay = cfg.weight_decay;
-    int no_side = 0, quiet = 0, refit = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return 0;
+    int no_side = 0, n_quiet = 0, n_verbose = 0, refit = 0;
+    enum {
+        O_INTER = 256, O_HETREC, O_NCF, O_ATTRS, O_FEATS, O_SPOTIFY, O_KG, O_OUT, O_MODEL, O_CKPT, O_RESUME,
+        O_LOSS, O_EPOCHS, O_SEED, O_DIM, O_NEGS, O_PATIENCE, O_LR, O_DROP, O_WD, O_NOSIDE, O_REFIT
+    };
+    static const struct option lo[] = {{"interactions", required_argument, 0, O_INTER},
+                                       {"hetrec", required_argument, 0, O_HETREC},
+                                       {"ncf", required_argument, 0, O_NCF},
+                                       {"item-attrs", required_argument, 0, O_ATTRS},
+                                       {"item-features", required_argument, 0, O_FEATS},
+                                       {"spotify", required_argument, 0, O_SPOTIFY},
+                                       {"kg", required_argument, 0, O_KG},
+                                       {"out", required_argument, 0, O_OUT},
+                                       {"model", required_argument, 0, O_MODEL},
+                                       {"ckpt", required_argument, 0, O_CKPT},
+                                       {"resume", required_argument, 0, O_RESUME},
+                                       {"loss", required_argument, 0, O_LOSS},
+                                       {"epochs", required_argument, 0, O_EPOCHS},
+                                       {"seed", required_argument, 0, O_SEED},
+                                       {"dim", required_argument, 0, O_DIM},
+                                       {"negatives", required_argument, 0, O_NEGS},
+                                       {"patience", required_argument, 0, O_PATIENCE},
+                                       {"lr", required_argument, 0, O_LR},
+                                       {"id-dropout", required_argument, 0, O_DROP},
+                                       {"weight-decay", required_argument, 0, O_WD},
+                                       {"no-side", no_argument, 0, O_NOSIDE},
+                                       {"refit", no_argument, 0, O_REFIT},
+                                       CLI_OPT_QUIET_VERBOSE,
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+    opterr = 0;
+    optind = 1;
+    int oc, li = 0;
+    while ((oc = getopt_long(argc, argv, ":qvh", lo, &li)) != -1) {
+        const char **slot = NULL;
+        switch (oc) {
+        case O_INTER: slot = &inter; break;
+        case O_HETREC: slot = &hetrec; break;
+        case O_NCF: slot = &ncfp; break;
+        case O_ATTRS: slot = &attrs; break;
+        case O_FEATS: slot = &feats; break;
+        case O_SPOTIFY: slot = &spotify; break;
+        case O_KG: slot = &kg; break;
+        case O_OUT: slot = &out; break;
+        case O_MODEL: slot = &model; break;
+        case O_CKPT: slot = &ckpt; break;
+        case O_RESUME: slot = &resume; break;
+        case O_LOSS: slot = &loss; break;
+        case O_EPOCHS:
+            if (cli_parse_int("--epochs", optarg, 1, 1000, &epochs)) return 2;
+            break;
+        case O_SEED:
+            if (cli_parse_int("--seed", optarg, 0, 2147483647L, &seed)) return 2;
+            break;
+        case O_DIM:
+            if (cli_parse_int("--dim", optarg, 4, 256, &dim)) return 2;
+            break;
+        case O_NEGS:
+            if (cli_parse_int("--negatives", optarg, 1, 50, &negs)) return 2;
+            break;
+        case O_PATIENCE:
+            if (cli_parse_int("--patience", optarg, 1, 1000, &patience)) return 2;
+            break;
+        case O_LR:
+            if (cli_parse_double("--lr", optarg, 1e-7, 1.0, &lr)) return 2;
+            break;
+        case O_DROP:
+            if (cli_parse_double("--id-dropout", optarg, 0.0, 0.95, &drop)) return 2;
+            break;
+        case O_WD:
+            if (cli_parse_double("--weight-decay", optarg, 0.0, 99.0, &wdecay)) return 2;
+            break;
+        case O_NOSIDE: no_side = 1; break;
+        case O_REFIT: refit = 1; break;
+        case 'q': n_quiet++; break;
+        case 'v': n_verbose++; break;
+        case 'h': usage(stdout); return 0;
+        default: return cli_bad_option("train-rec", oc, argc, argv);
         }
-        if (!strcmp(a, "--no-side")) {
-            no_side = 1;
-            continue;
-        }
-        if (!strcmp(a, "--quiet")) {
-            quiet = 1;
-            continue;
-        }
-        if (!strcmp(a, "--refit")) {
-            refit = 1;
-            continue;
-        }
-        if (i + 1 >= argc || !argv[i + 1][0]) {
-            if (a[0] == '-') cli_error("train-rec", "%s needs a value", a);
-            else cli_error("train-rec", "unexpected argument '%s' (see duet train-rec --help)", a);
-            return 2;
-        }
-        const char *v = argv[++i];
-        if (!strcmp(a, "--interactions")) inter = v;
-        else if (!strcmp(a, "--hetrec")) hetrec = v;
-        else if (!strcmp(a, "--ncf")) ncfp = v;
-        else if (!strcmp(a, "--item-attrs")) attrs = v;
-        else if (!strcmp(a, "--item-features")) feats = v;
-        else if (!strcmp(a, "--spotify")) spotify = v;
-        else if (!strcmp(a, "--kg")) kg = v;
-        else if (!strcmp(a, "--out")) out = v;
-        else if (!strcmp(a, "--model")) model = v;
-        else if (!strcmp(a, "--ckpt")) ckpt = v;
-        else if (!strcmp(a, "--resume")) resume = v;
-        else if (!strcmp(a, "--loss")) loss = v;
-        else if (!strcmp(a, "--epochs")) {
-            if (cli_parse_int(a, v, 1, 1000, &epochs)) return 2;
-        } else if (!strcmp(a, "--seed")) {
-            if (cli_parse_int(a, v, 0, 2147483647L, &seed)) return 2;
-        } else if (!strcmp(a, "--dim")) {
-            if (cli_parse_int(a, v, 4, 256, &dim)) return 2;
-        } else if (!strcmp(a, "--negatives")) {
-            if (cli_parse_int(a, v, 1, 50, &negs)) return 2;
-        } else if (!strcmp(a, "--patience")) {
-            if (cli_parse_int(a, v, 1, 1000, &patience)) return 2;
-        } else if (!strcmp(a, "--lr")) {
-            if (cli_parse_double(a, v, 1e-7, 1.0, &lr)) return 2;
-        } else if (!strcmp(a, "--id-dropout")) {
-            if (cli_parse_double(a, v, 0.0, 0.95, &drop)) return 2;
-        } else if (!strcmp(a, "--weight-decay")) {
-            if (cli_parse_double(a, v, 0.0, 99.0, &wdecay)) return 2;
-        } else {
-            cli_error("train-rec", "unknown option '%s' (see duet train-rec --help)", a);
-            return 2;
+        if (slot) {
+            if (cli_need_value("train-rec", lo[li].name, optarg)) return 2;
+            *slot = optarg;
         }
     }
+    if (cli_no_operands("train-rec", argc, argv)) return 2;
+    int verbosity = cli_verbosity("train-rec", n_quiet, n_verbose);
+    if (verbosity < CLI_QUIET) return 2;
+    int quiet = verbosity == CLI_QUIET;
     if (!!inter + !!hetrec + !!ncfp != 1) {
         cli_error("train-rec", "give exactly one of --interactions, --hetrec, --ncf (see --help)");
         return 2;
@@ -200,9 +237,15 @@ int cmd_train_rec(int argc, char **argv)
     }
     ctx.seed = (uint64_t)seed;
     ctx.progress = quiet ? -1 : 1;
-    if (!quiet)
-        fprintf(stderr, "duet: train-rec: %d users, %d items, %lld interactions; %s\n", ctx.train->n_rows,
-            ctx.train->n_cols, (long long)ctx.train->nnz, model);
+    cli_info(verbosity, "train-rec", "%d users, %d items, %lld interactions; %s", ctx.train->n_rows,
+             ctx.train->n_cols, (long long)ctx.train->nnz, model);
+    cli_debug(verbosity, "train-rec",
+              "configuration: dim %d, negatives %d, lr %g, loss %s, epochs <= %d, patience %d, id-dropout %g, "
+              "weight-decay %g, refit %s, seed %ld; side information: item attributes %s, item features %s, "
+              "spotify %s, kg %s; checkpoint %s, resume %s",
+              cfg.dim, cfg.negatives, (double)cfg.lr, loss, cfg.max_epochs, cfg.patience, (double)cfg.id_dropout,
+              (double)cfg.weight_decay, refit ? "yes" : "no", seed, attrs ? attrs : "-", feats ? feats : "-",
+              spotify ? spotify : "-", kg ? kg : "-", ckpt ? ckpt : "-", resume ? resume : "-");
     rec_incf_train_opts topt = {ckpt, resume};
     rec_incf *m = NULL;
     st = rec_incf_train(&ctx, &cfg, &topt, &m, &err);
@@ -214,9 +257,9 @@ int cmd_train_rec(int argc, char **argv)
                                (const char *const *)ds->item_names, &err);
         else st = rec_incf_save(m, out, NULL, NULL, NULL, &err);
         if (st) rc = cli_fail(out, st, &err);
-        else if (!quiet)
-            fprintf(stderr, "duet: train-rec: %s: best epoch %d, validation NDCG@10 %.4f\n", out,
-                    rec_incf_best_epoch(m), rec_incf_best_valid(m));
+        else
+            cli_info(verbosity, "train-rec", "%s: best epoch %d, validation NDCG@10 %.4f", out, rec_incf_best_epoch(m),
+                     rec_incf_best_valid(m));
     }
     rec_incf_free(m);
     rec_dataset_free(ds);

@@ -3,7 +3,9 @@
  * `duet word2vec-similar` (nearest neighbours of tokens). Thin layer over
  * features/word2vec.h and features/w2v_corpus.h. */
 #include "cli.h"
+#include "cli_opts.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,27 +15,6 @@
 #include "../common/progress.h"
 #include "../features/w2v_corpus.h"
 #include "../features/word2vec.h"
-
-/* Match option `name` at argv[*i]: "--name VALUE" or "--name=VALUE". Sets
- * *val and advances *i. Returns 1 on match, 0 if not this option, -1 on a
- * missing value (error printed). */
-static int opt_value(int argc, char **argv, int *i, const char *name, const char **val)
-{
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    if (strncmp(a, name, n) != 0) return 0;
-    if (a[n] == '=') {
-        *val = a + n + 1;
-        return 1;
-    }
-    if (a[n] != '\0') return 0;
-    if (*i + 1 >= argc) {
-        cli_error(argv[0], "%s needs a value", name);
-        return -1;
-    }
-    *val = argv[++*i];
-    return 1;
-}
 
 /* --------------------------------------------------------------- word2vec */
 
@@ -56,8 +37,12 @@ static void w2v_usage(FILE *f)
             "  --cbow           CBOW (mean of the context) instead of skip-gram\n"
             "  --shuffle        reshuffle every sentence each epoch (unordered sentences)\n"
             "  --binary         write the binary word2vec format (default: text)\n"
-            "  --stats          print a summary line on stderr even when not a terminal\n"
-            "Progress (tokens/s, alpha, ETA) is shown on stderr when it is a terminal.\n");
+            "  --stats          print the summary line on stderr even when it is not a terminal\n"
+            "  -q, --quiet      no progress or information lines on stderr, only errors\n"
+            "  -v, --verbose    extra diagnostic lines on stderr (the parameters; implies --stats)\n"
+            "  -h, --help       show this help\n"
+            "Progress (tokens/s, alpha, ETA) and the summary line are shown on stderr when it\n"
+            "is a terminal. Options take their value as --opt VALUE or --opt=VALUE.\n");
 }
 
 typedef struct w2v_cli_progress {
@@ -79,64 +64,95 @@ int cmd_word2vec(int argc, char **argv)
     w2v_params p;
     w2v_params_default(&p);
     p.threads = 2;
-    int binary = 0, force_stats = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *v = NULL;
-        const char *a = argv[i];
+    int binary = 0, force_stats = 0, n_quiet = 0, n_verbose = 0;
+    enum {
+        O_INPUT = 256, O_OUT, O_DIM, O_WINDOW, O_NEGATIVE, O_MINCOUNT, O_EPOCHS, O_THREADS, O_SEED, O_SAMPLE,
+        O_ALPHA, O_MINALPHA, O_CBOW, O_SHUFFLE, O_BINARY, O_STATS
+    };
+    static const struct option lo[] = {{"input", required_argument, 0, O_INPUT},
+                                       {"out", required_argument, 0, O_OUT},
+                                       {"dim", required_argument, 0, O_DIM},
+                                       {"window", required_argument, 0, O_WINDOW},
+                                       {"negative", required_argument, 0, O_NEGATIVE},
+                                       {"min-count", required_argument, 0, O_MINCOUNT},
+                                       {"epochs", required_argument, 0, O_EPOCHS},
+                                       {"threads", required_argument, 0, O_THREADS},
+                                       {"seed", required_argument, 0, O_SEED},
+                                       {"sample", required_argument, 0, O_SAMPLE},
+                                       {"alpha", required_argument, 0, O_ALPHA},
+                                       {"min-alpha", required_argument, 0, O_MINALPHA},
+                                       {"cbow", no_argument, 0, O_CBOW},
+                                       {"shuffle", no_argument, 0, O_SHUFFLE},
+                                       {"binary", no_argument, 0, O_BINARY},
+                                       {"stats", no_argument, 0, O_STATS},
+                                       CLI_OPT_QUIET_VERBOSE,
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+    opterr = 0;
+    optind = 1;
+    int oc;
+    while ((oc = getopt_long(argc, argv, ":qvh", lo, NULL)) != -1) {
         long l;
         double d;
-        int r;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            w2v_usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--cbow")) {
-            p.cbow = 1;
-        } else if (!strcmp(a, "--shuffle")) {
-            p.shuffle = 1;
-        } else if (!strcmp(a, "--binary")) {
-            binary = 1;
-        } else if (!strcmp(a, "--stats")) {
-            force_stats = 1;
-        } else if ((r = opt_value(argc, argv, &i, "--input", &v)) != 0) {
-            if (r < 0) return 2;
-            input = v;
-        } else if ((r = opt_value(argc, argv, &i, "--out", &v)) != 0) {
-            if (r < 0) return 2;
-            outp = v;
-        } else if ((r = opt_value(argc, argv, &i, "--dim", &v)) != 0) {
-            if (r < 0 || cli_parse_int("--dim", v, 0, 100000, &l)) return 2;
+        switch (oc) {
+        case O_INPUT: input = optarg; break;
+        case O_OUT: outp = optarg; break;
+        case O_DIM:
+            if (cli_parse_int("--dim", optarg, 0, 100000, &l)) return 2;
             p.dim = (size_t)l;
-        } else if ((r = opt_value(argc, argv, &i, "--window", &v)) != 0) {
-            if (r < 0 || cli_parse_int("--window", v, 0, 1000, &l)) return 2;
+            break;
+        case O_WINDOW:
+            if (cli_parse_int("--window", optarg, 0, 1000, &l)) return 2;
             p.window = (int)l;
-        } else if ((r = opt_value(argc, argv, &i, "--negative", &v)) != 0) {
-            if (r < 0 || cli_parse_int("--negative", v, 0, 1000, &l)) return 2;
+            break;
+        case O_NEGATIVE:
+            if (cli_parse_int("--negative", optarg, 0, 1000, &l)) return 2;
             p.negative = (int)l;
-        } else if ((r = opt_value(argc, argv, &i, "--min-count", &v)) != 0) {
-            if (r < 0 || cli_parse_int("--min-count", v, 1, 1L << 40, &l)) return 2;
+            break;
+        case O_MINCOUNT:
+            if (cli_parse_int("--min-count", optarg, 1, 1L << 40, &l)) return 2;
             p.min_count = (uint64_t)l;
-        } else if ((r = opt_value(argc, argv, &i, "--epochs", &v)) != 0) {
-            if (r < 0 || cli_parse_int("--epochs", v, 0, 100000, &l)) return 2;
+            break;
+        case O_EPOCHS:
+            if (cli_parse_int("--epochs", optarg, 0, 100000, &l)) return 2;
             p.epochs = (int)l;
-        } else if ((r = opt_value(argc, argv, &i, "--threads", &v)) != 0) {
-            if (r < 0 || cli_parse_int("--threads", v, 0, 1024, &l)) return 2;
+            break;
+        case O_THREADS:
+            if (cli_parse_int("--threads", optarg, 0, 1024, &l)) return 2;
             p.threads = (int)l;
-        } else if ((r = opt_value(argc, argv, &i, "--seed", &v)) != 0) {
-            if (r < 0 || cli_parse_int("--seed", v, 0, 0x7fffffffffffffffL, &l)) return 2;
+            break;
+        case O_SEED:
+            if (cli_parse_int("--seed", optarg, 0, 0x7fffffffffffffffL, &l)) return 2;
             p.seed = (uint64_t)l;
-        } else if ((r = opt_value(argc, argv, &i, "--sample", &v)) != 0) {
-            if (r < 0 || cli_parse_double("--sample", v, 0, 1, &d)) return 2;
+            break;
+        case O_SAMPLE:
+            if (cli_parse_double("--sample", optarg, 0, 1, &d)) return 2;
             p.sample = d;
-        } else if ((r = opt_value(argc, argv, &i, "--alpha", &v)) != 0) {
-            if (r < 0 || cli_parse_double("--alpha", v, 0, 10, &d)) return 2;
+            break;
+        case O_ALPHA:
+            if (cli_parse_double("--alpha", optarg, 0, 10, &d)) return 2;
             p.alpha = d;
-        } else if ((r = opt_value(argc, argv, &i, "--min-alpha", &v)) != 0) {
-            if (r < 0 || cli_parse_double("--min-alpha", v, 0, 10, &d)) return 2;
+            break;
+        case O_MINALPHA:
+            if (cli_parse_double("--min-alpha", optarg, 0, 10, &d)) return 2;
             p.min_alpha = d;
-        } else {
-            cli_error(argv[0], "unknown option '%s' (see duet word2vec --help)", a);
-            return 2;
+            break;
+        case O_CBOW: p.cbow = 1; break;
+        case O_SHUFFLE: p.shuffle = 1; break;
+        case O_BINARY: binary = 1; break;
+        case O_STATS: force_stats = 1; break;
+        case 'q': n_quiet++; break;
+        case 'v': n_verbose++; break;
+        case 'h': w2v_usage(stdout); return 0;
+        default: return cli_bad_option("word2vec", oc, argc, argv);
         }
+    }
+    if (cli_no_operands("word2vec", argc, argv)) return 2;
+    int verbosity = cli_verbosity("word2vec", n_quiet, n_verbose);
+    if (verbosity < CLI_QUIET) return 2;
+    if (verbosity == CLI_QUIET && force_stats) {
+        cli_error("word2vec", "--stats and -q/--quiet contradict each other");
+        return 2;
     }
     if (!input || !outp) {
         cli_error(argv[0], "--input and --out are required (see duet word2vec --help)");
@@ -154,7 +170,12 @@ int cmd_word2vec(int argc, char **argv)
     st = w2v_corpus_read_file(input, &c, &err);
     if (st) return cli_fail(input, st, &err);
     w2v_cli_progress prog;
-    duet_progress_init(&prog.bar, "word2vec", 100.0, 0);
+    duet_progress_init(&prog.bar, "word2vec", 100.0, verbosity == CLI_QUIET ? -1 : 0);
+    cli_debug(verbosity, "word2vec",
+              "%s, dim %zu, window %d, negative %d, sample %g, min-count %llu, epochs %d, alpha %g -> %g, "
+              "threads %d, seed %llu%s",
+              p.cbow ? "CBOW" : "skip-gram", p.dim, p.window, p.negative, p.sample, (unsigned long long)p.min_count,
+              p.epochs, p.alpha, p.min_alpha, p.threads, (unsigned long long)p.seed, p.shuffle ? ", shuffled" : "");
     p.progress = w2v_on_progress;
     p.progress_ctx = &prog;
     w2v_vectors *vec;
@@ -166,7 +187,7 @@ int cmd_word2vec(int argc, char **argv)
     st = w2v_vectors_save(vec, outp, binary ? W2V_FORMAT_BINARY : W2V_FORMAT_TEXT, &err);
     w2v_vectors_free(vec);
     if (st) return cli_fail(outp, st, &err);
-    if (force_stats || isatty(STDERR_FILENO))
+    if (verbosity > CLI_QUIET && (force_stats || verbosity == CLI_VERBOSE || isatty(STDERR_FILENO)))
         fprintf(stderr,
                 "word2vec: %zu tokens in the vocabulary, %llu tokens x %d epochs in %.2f s "
                 "(%.0f tokens/s), %llu trained after subsampling\n",
@@ -192,6 +213,9 @@ static void corpus_usage(FILE *f)
             "  --min-tag-users N    keep a tag of an artist applied by >= N users (1)\n"
             "  --max-tags N         at most N tags per artist, most applied first (0 = all)\n"
             "  --seed N             shuffling seed (1)\n");
+    cli_help_quiet_verbose(f, 23);
+    fprintf(f, "  -h, --help           show this help\n"
+               "Options take their value as --opt VALUE or --opt=VALUE.\n");
 }
 
 int cmd_word2vec_corpus(int argc, char **argv)
@@ -199,37 +223,49 @@ int cmd_word2vec_corpus(int argc, char **argv)
     w2v_hetrec_opts o;
     w2v_hetrec_opts_default(&o);
     const char *outp = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *v = NULL, *a = argv[i];
+    int n_quiet = 0, n_verbose = 0;
+    enum { O_HETREC = 256, O_OUT, O_MINTAG, O_MAXTAGS, O_SEED, O_NOART, O_NOUSERS };
+    static const struct option lo[] = {{"hetrec", required_argument, 0, O_HETREC},
+                                       {"out", required_argument, 0, O_OUT},
+                                       {"min-tag-users", required_argument, 0, O_MINTAG},
+                                       {"max-tags", required_argument, 0, O_MAXTAGS},
+                                       {"seed", required_argument, 0, O_SEED},
+                                       {"no-artists", no_argument, 0, O_NOART},
+                                       {"no-users", no_argument, 0, O_NOUSERS},
+                                       CLI_OPT_QUIET_VERBOSE,
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+    opterr = 0;
+    optind = 1;
+    int oc;
+    while ((oc = getopt_long(argc, argv, ":qvh", lo, NULL)) != -1) {
         long l;
-        int r;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            corpus_usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--no-artists")) {
-            o.artist_sentences = 0;
-        } else if (!strcmp(a, "--no-users")) {
-            o.user_sentences = 0;
-        } else if ((r = opt_value(argc, argv, &i, "--hetrec", &v)) != 0) {
-            if (r < 0) return 2;
-            o.dir = v;
-        } else if ((r = opt_value(argc, argv, &i, "--out", &v)) != 0) {
-            if (r < 0) return 2;
-            outp = v;
-        } else if ((r = opt_value(argc, argv, &i, "--min-tag-users", &v)) != 0) {
-            if (r < 0 || cli_parse_int("--min-tag-users", v, 1, 1000000, &l)) return 2;
+        switch (oc) {
+        case O_HETREC: o.dir = optarg; break;
+        case O_OUT: outp = optarg; break;
+        case O_MINTAG:
+            if (cli_parse_int("--min-tag-users", optarg, 1, 1000000, &l)) return 2;
             o.min_tag_users = (int)l;
-        } else if ((r = opt_value(argc, argv, &i, "--max-tags", &v)) != 0) {
-            if (r < 0 || cli_parse_int("--max-tags", v, 0, 1000000, &l)) return 2;
+            break;
+        case O_MAXTAGS:
+            if (cli_parse_int("--max-tags", optarg, 0, 1000000, &l)) return 2;
             o.max_tags = (int)l;
-        } else if ((r = opt_value(argc, argv, &i, "--seed", &v)) != 0) {
-            if (r < 0 || cli_parse_int("--seed", v, 0, 0x7fffffffffffffffL, &l)) return 2;
+            break;
+        case O_SEED:
+            if (cli_parse_int("--seed", optarg, 0, 0x7fffffffffffffffL, &l)) return 2;
             o.seed = (uint64_t)l;
-        } else {
-            cli_error(argv[0], "unknown option '%s' (see duet word2vec-corpus --help)", a);
-            return 2;
+            break;
+        case O_NOART: o.artist_sentences = 0; break;
+        case O_NOUSERS: o.user_sentences = 0; break;
+        case 'q': n_quiet++; break;
+        case 'v': n_verbose++; break;
+        case 'h': corpus_usage(stdout); return 0;
+        default: return cli_bad_option("word2vec-corpus", oc, argc, argv);
         }
     }
+    if (cli_no_operands("word2vec-corpus", argc, argv)) return 2;
+    int verbosity = cli_verbosity("word2vec-corpus", n_quiet, n_verbose);
+    if (verbosity < CLI_QUIET) return 2;
     if (!o.dir || !outp) {
         cli_error(argv[0], "--hetrec and --out are required (see duet word2vec-corpus --help)");
         return 2;
@@ -238,13 +274,17 @@ int cmd_word2vec_corpus(int argc, char **argv)
     duet_err_clear(&err);
     w2v_corpus *c;
     w2v_hetrec_stats stats;
+    cli_debug(verbosity, "word2vec-corpus", "%s: artist sentences %s, user sentences %s, min-tag-users %d, max-tags %d, "
+              "seed %llu", o.dir, o.artist_sentences ? "yes" : "no", o.user_sentences ? "yes" : "no", o.min_tag_users,
+              o.max_tags, (unsigned long long)o.seed);
     duet_status st = w2v_hetrec_build(&o, &c, &stats, &err);
     if (st) return cli_fail(o.dir, st, &err);
     st = w2v_corpus_write_file(c, outp, &err);
     size_t distinct = w2v_corpus_n_distinct(c);
     w2v_corpus_free(c);
     if (st) return cli_fail(outp, st, &err);
-    fprintf(stderr, "word2vec-corpus: %zu artist sentences, %zu user sentences, %zu tokens, %zu distinct\n",
+    if (verbosity > CLI_QUIET)
+        fprintf(stderr, "word2vec-corpus: %zu artist sentences, %zu user sentences, %zu tokens, %zu distinct\n",
             stats.artist_sentences, stats.user_sentences, stats.tokens, distinct);
     return 0;
 }
@@ -257,7 +297,13 @@ static void similar_usage(FILE *f)
             "usage: duet word2vec-similar VECTORS TOKEN... [-k N] [--format auto|text|binary]\n"
             "Print the N (10) tokens whose vectors are most cosine-similar to TOKEN (to the\n"
             "mean of the vectors of several TOKENs), one 'token<TAB>cosine' per line.\n"
-            "Unknown tokens are an error when none is known, else skipped with a warning.\n");
+            "Unknown tokens are an error when none is known, else skipped with a warning.\n"
+            "  -k, --k N                how many neighbours (default 10)\n"
+            "      --format FMT         auto (default), text or binary word2vec format\n");
+    cli_help_quiet_verbose(f, 27);
+    fprintf(f, "  -h, --help               show this help\n"
+               "Options take their value as --opt VALUE or --opt=VALUE; `--` ends them (for a\n"
+               "TOKEN that starts with '-').\n");
 }
 
 int cmd_word2vec_similar(int argc, char **argv)
@@ -272,32 +318,43 @@ int cmd_word2vec_similar(int argc, char **argv)
         cli_error(argv[0], "out of memory");
         return 1;
     }
-    for (int i = 1; i < argc; i++) {
-        const char *v = NULL, *a = argv[i];
-        int r;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+    int n_quiet = 0, n_verbose = 0;
+    static const struct option lo[] = {{"k", required_argument, 0, 'k'},
+                                       {"format", required_argument, 0, 'F'},
+                                       CLI_OPT_QUIET_VERBOSE,
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+    opterr = 0;
+    optind = 1;
+    int oc;
+    while ((oc = getopt_long(argc, argv, ":k:qvh", lo, NULL)) != -1) {
+        switch (oc) {
+        case 'k':
+            if (cli_parse_int("-k", optarg, 1, 1000000, &k)) goto done;
+            break;
+        case 'F':
+            if (!strcmp(optarg, "auto")) fmt = W2V_FORMAT_AUTO;
+            else if (!strcmp(optarg, "text")) fmt = W2V_FORMAT_TEXT;
+            else if (!strcmp(optarg, "binary")) fmt = W2V_FORMAT_BINARY;
+            else {
+                cli_error(argv[0], "--format: expected auto, text or binary, got '%s'", optarg);
+                goto done;
+            }
+            break;
+        case 'q': n_quiet++; break;
+        case 'v': n_verbose++; break;
+        case 'h':
             similar_usage(stdout);
             rc = 0;
             goto done;
-        } else if ((r = opt_value(argc, argv, &i, "-k", &v)) != 0) {
-            if (r < 0 || cli_parse_int("-k", v, 1, 1000000, &k)) goto done;
-        } else if ((r = opt_value(argc, argv, &i, "--format", &v)) != 0) {
-            if (r < 0) goto done;
-            if (!strcmp(v, "auto")) fmt = W2V_FORMAT_AUTO;
-            else if (!strcmp(v, "text")) fmt = W2V_FORMAT_TEXT;
-            else if (!strcmp(v, "binary")) fmt = W2V_FORMAT_BINARY;
-            else {
-                cli_error(argv[0], "--format: expected auto, text or binary, got '%s'", v);
-                goto done;
-            }
-        } else if (a[0] == '-' && a[1] == '-' && a[2] != '\0') {
-            cli_error(argv[0], "unknown option '%s' (see duet word2vec-similar --help)", a);
-            goto done;
-        } else if (!path) {
-            path = a;
-        } else {
-            tokens[n_tok++] = a;
+        default: rc = cli_bad_option("word2vec-similar", oc, argc, argv); goto done;
         }
+    }
+    int verbosity = cli_verbosity("word2vec-similar", n_quiet, n_verbose);
+    if (verbosity < CLI_QUIET) goto done;
+    for (int i = optind; i < argc; i++) {
+        if (!path) path = argv[i];
+        else tokens[n_tok++] = argv[i];
     }
     if (!path || n_tok == 0) {
         cli_error(argv[0], "need VECTORS and at least one TOKEN (see duet word2vec-similar --help)");
@@ -320,10 +377,16 @@ int cmd_word2vec_similar(int argc, char **argv)
         cli_error(argv[0], "out of memory");
         goto done2;
     }
+    cli_debug(verbosity, "word2vec-similar", "%s: %zu tokens of dimension %zu", path, w2v_vectors_count(v), dim);
+    size_t n_found = 0;
     for (size_t i = 0; i < n_tok; i++) {
         ex[i] = w2v_vectors_find(v, tokens[i]);
-        if (ex[i] < 0) cli_error(argv[0], "token '%s' is not in the vocabulary", tokens[i]);
+        n_found += ex[i] >= 0;
     }
+    /* unknown tokens: warnings when others are known (not with -q), errors when none is */
+    for (size_t i = 0; i < n_tok; i++)
+        if (ex[i] < 0 && (n_found == 0 || verbosity > CLI_QUIET))
+            cli_error(argv[0], "token '%s' is not in the vocabulary", tokens[i]);
     st = w2v_content_vector_ids(v, ex, NULL, n_tok, W2V_CONTENT_UNIT_TOKENS, q, &n_known, &err);
     if (st) {
         rc = cli_fail(path, st, &err);

@@ -183,6 +183,9 @@ static void test_info_resample(void)
 {
     run("info", OK, "info", tp("song.wav"), NULL);
     run("info -z", OK, "info", "-z", tp("song.wav"), tp("data/amy_1_01.wav"), NULL);
+    run("info json", OK, "info", "--json", "-v", tp("song.wav"), NULL);
+    run("info model json", OK, "info", "--model", "--json", NULL);
+    run("info json missing", FAIL, "info", "--json", tp("song.wav"), tp("missing.wav"), NULL);
     run("info missing", FAIL, "info", tp("missing.wav"), NULL);
     run("info not audio", FAIL, "info", tp("notaudio.wav"), NULL);
     run("info bad option", FAIL, "info", "--bogus", NULL);
