@@ -104,4 +104,4 @@ static duet_status hpss_run(void *state, const duet_sep_input *in, duet_audio *v
 }
 
 const duet_separator duet_sep_hpss = {"hpss", "two-stage median-filtering HPSS: short then long window (Fitzgerald 2010)",
-                                      0, 0, NULL, hpss_run, NULL};
+                                      0, 0, NULL, hpss_run, NULL, NULL, NULL, NULL, NULL, NULL};

@@ -173,4 +173,4 @@ static duet_status repet_run(void *state, const duet_sep_input *in, duet_audio *
 }
 
 const duet_separator duet_sep_repet_sim = {"repet-sim", "REPET-SIM: repeating background from similar frames (Rafii & Pardo 2012)",
-                                           0, 1, NULL, repet_run, NULL};
+                                           0, 1, NULL, repet_run, NULL, NULL, NULL, NULL, NULL, NULL};

@@ -4,10 +4,12 @@
  * sepnet_blob.S) and separates with
  * sepnet_separate() (streaming, with cfg->wiener_iters Wiener iterations),
  * which makes its own per-call run state, so one loaded model serves
- * several threads. */
+ * several threads; and streams (the separator stream interface) through
+ * sepnet_stream in bounded memory. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "sep_fifo.h"
 #include "separators.h"
 #include "sepnet.h"
 #include "sepnet_infer.h"
@@ -78,12 +80,96 @@ static void model_close(void *state)
     free(ms);
 }
 
+/* The network's stream (sepnet_stream, callbacks) behind the pull-style
+ * separator stream: the callback queues (mixture, vocals, accompaniment)
+ * blocks, get takes them out. */
+typedef struct model_stream {
+    sepnet_stream *ss;
+    duet_sep_fifo q[3];
+    int oom;
+} model_stream;
+
+static int model_stream_cb(void *user, const float *const *mix, const float *const *voc, const float *const *acc,
+                           int64_t n)
+{
+    model_stream *ms = user;
+    if (duet_sep_fifo_push(&ms->q[0], mix, n) || duet_sep_fifo_push(&ms->q[1], voc, n) ||
+        duet_sep_fifo_push(&ms->q[2], acc, n)) {
+        ms->oom = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static void model_stream_free(void *stream)
+{
+    model_stream *ms = stream;
+    if (!ms) return;
+    sepnet_stream_free(ms->ss);
+    for (int k = 0; k < 3; k++) duet_sep_fifo_free(&ms->q[k]);
+    free(ms);
+}
+
+static duet_status model_stream_new(void *state, int channels, int sample_rate, void **stream, duet_err *err)
+{
+    const model_state *st = state;
+    model_stream *ms = calloc(1, sizeof *ms);
+    if (!ms) return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+    for (int k = 0; k < 3; k++)
+        if (duet_sep_fifo_init(&ms->q[k], channels) != 0) {
+            model_stream_free(ms);
+            return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+        }
+    sepnet_sep_opts o;
+    memset(&o, 0, sizeof o);
+    o.wiener_iters = st->wiener_iters;
+    duet_status s = sepnet_stream_new(st->m, channels, sample_rate, &o, model_stream_cb, ms, &ms->ss, err);
+    if (s) {
+        model_stream_free(ms);
+        return s;
+    }
+    *stream = ms;
+    return DUET_OK;
+}
+
+static duet_status oom_or(const model_stream *ms, duet_status st, duet_err *err)
+{
+    return ms->oom ? duet_err_set(err, DUET_ERR_NOMEM, "out of memory") : st;
+}
+
+static duet_status model_stream_feed(void *stream, const float *const *ch, int64_t n, duet_err *err)
+{
+    model_stream *ms = stream;
+    return oom_or(ms, sepnet_stream_feed(ms->ss, ch, n, err), err);
+}
+
+static duet_status model_stream_finish(void *stream, duet_err *err)
+{
+    model_stream *ms = stream;
+    return oom_or(ms, sepnet_stream_finish(ms->ss, err), err);
+}
+
+static duet_status model_stream_get(void *stream, float *const *mix, float *const *voc, float *const *acc,
+                                    int64_t max, int64_t *got, duet_err *err)
+{
+    (void)err;
+    model_stream *ms = stream;
+    float *const *dst[3] = {mix, voc, acc};
+    int64_t n = 0;
+    for (int k = 0; k < 3; k++) n = duet_sep_fifo_pop(&ms->q[k], dst[k], max);
+    *got = n;
+    return DUET_OK;
+}
+
 const duet_separator duet_sep_model = {"model",
                                        "duet's trained SA/FEM encoder-decoder network (the default)",
-                                       0, 2, model_open, model_run, model_close};
-
-const sepnet *sepnet_of_separator(const duet_separator *sep, void *state)
-{
-    if (sep != &duet_sep_model || !state) return NULL;
-    return ((const model_state *)state)->m;
-}
+                                       0,
+                                       2,
+                                       model_open,
+                                       model_run,
+                                       model_close,
+                                       model_stream_new,
+                                       model_stream_feed,
+                                       model_stream_finish,
+                                       model_stream_get,
+                                       model_stream_free};

@@ -7,7 +7,6 @@
 
 #include "../common/progress.h"
 #include "../common/rng.h"
-#include "sepnet_infer.h"
 
 #define READ_FRAMES 65536
 
@@ -119,14 +118,8 @@ static duet_status outs_commit(outs *s, duet_err *err)
     return DUET_OK;
 }
 
-static int on_stream(void *user, const float *const *mix, const float *const *voc, const float *const *acc, int64_t n)
-{
-    outs *s = user;
-    s->st = outs_write(s, mix, voc, acc, n, &s->err);
-    return s->st != DUET_OK;
-}
 
-static duet_status run_streaming(const char *in_path, const sepnet *net, outs *s, duet_err *err)
+static duet_status run_streaming(const char *in_path, outs *s, duet_err *err)
 {
     const duet_separate_opts *o = s->o;
     duet_separate_result *res = s->res;
@@ -137,14 +130,16 @@ static duet_status run_streaming(const char *in_path, const sepnet *net, outs *s
     const int C = info->channels;
     res->channels = C;
     res->sample_rate = info->sample_rate;
-    sepnet_stream *ss = NULL;
-    float *buf = malloc(sizeof(float) * (size_t)C * READ_FRAMES);
-    float **chp = calloc((size_t)C, sizeof *chp);
+    duet_sep_stream *ss = NULL;
+    /* one block of input, and one of each output pulled back */
+    float *buf = malloc(sizeof(float) * (size_t)C * READ_FRAMES * 4);
+    float **chp = calloc((size_t)C * 4, sizeof *chp);
     if (!buf || !chp) {
         st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
         goto out;
     }
-    for (int c = 0; c < C; c++) chp[c] = buf + (size_t)c * READ_FRAMES;
+    for (int c = 0; c < 4 * C; c++) chp[c] = buf + (size_t)c * READ_FRAMES;
+    float **om = chp + C, **ov = chp + 2 * C, **oa = chp + 3 * C;
     if (info->frames == 0) {
         st = duet_err_set(err, DUET_ERR_EMPTY, "no samples to separate");
         goto out;
@@ -152,38 +147,48 @@ static duet_status run_streaming(const char *in_path, const sepnet *net, outs *s
     st = outs_open(s, C, info->sample_rate, info->bits, info->is_float, err);
     if (st) goto out;
     res->failed = -1;
-    sepnet_sep_opts so;
-    memset(&so, 0, sizeof so);
-    so.wiener_iters = o->wiener_iters;
-    st = sepnet_stream_new(net, C, info->sample_rate, &so, on_stream, s, &ss, err);
+    st = duet_sep_stream_new(o->sep, o->state, C, info->sample_rate, &ss, err);
     if (st) goto out;
-    for (;;) {
+    int64_t frames_out = 0;
+    for (int done = 0; !st;) {
         if (cancelled(o)) {
             st = duet_err_set(err, DUET_ERR_CANCELLED, "cancelled");
             break;
         }
-        int64_t got = 0;
-        st = duet_audio_reader_read(rd, chp, READ_FRAMES, &got, err);
-        if (st || got == 0) break;
-        st = sepnet_stream_feed(ss, (const float *const *)chp, got, err);
-        if (st) break;
-        if (o->hooks.progress) o->hooks.progress(o->hooks.user, sepnet_stream_frames_in(ss), info->frames);
-    }
-    if (!st && sepnet_stream_frames_in(ss) == 0) st = duet_err_set(err, DUET_ERR_EMPTY, "no samples to separate");
-    if (!st) st = sepnet_stream_finish(ss, err);
-    if (st && s->st) { /* the output side failed inside the callback */
-        st = s->st;
-        if (err) *err = s->err;
+        if (!done) {
+            int64_t got = 0;
+            st = duet_audio_reader_read(rd, chp, READ_FRAMES, &got, err);
+            if (st) break;
+            if (got > 0) {
+                st = duet_sep_stream_feed(ss, (const float *const *)chp, got, err);
+                if (o->hooks.progress) o->hooks.progress(o->hooks.user, duet_sep_stream_frames_in(ss), info->frames);
+            } else {
+                done = 1;
+                st = duet_sep_stream_frames_in(ss) == 0 ? duet_err_set(err, DUET_ERR_EMPTY, "no samples to separate")
+                                                         : duet_sep_stream_finish(ss, err);
+            }
+            if (st) break;
+        }
+        /* pull whatever is ready */
+        for (;;) {
+            int64_t n = 0;
+            st = duet_sep_stream_get(ss, om, ov, oa, READ_FRAMES, &n, err);
+            if (st || n == 0) break;
+            st = outs_write(s, (const float *const *)om, (const float *const *)ov, (const float *const *)oa, n, err);
+            if (st) break;
+            frames_out += n;
+        }
+        if (done) break;
     }
     if (!st && cancelled(o)) st = duet_err_set(err, DUET_ERR_CANCELLED, "cancelled");
     if (!st) {
-        res->frames = sepnet_stream_frames_out(ss);
+        res->frames = frames_out;
         res->failed = -1;
         st = outs_commit(s, err);
     }
 out:
     if (st) outs_abort(s);
-    sepnet_stream_free(ss);
+    duet_sep_stream_free(ss);
     duet_audio_reader_close(rd);
     free(buf);
     free(chp);
@@ -312,9 +317,10 @@ duet_status duet_separate_file(const char *in_path, const char *const out_paths[
     s.res = res;
     s.o = o;
     double t0 = duet_now();
-    const sepnet *net = sepnet_of_separator(o->sep, o->state);
-    duet_status st = net && o->shifts <= 1 ? run_streaming(in_path, net, &s, err) : run_whole(in_path, &s, err);
-    res->streamed = net && o->shifts <= 1;
+    /* one pipeline: the separator's stream (the model's bounded-memory one,
+     * or the whole-song fallback); shifts need the whole song */
+    duet_status st = o->shifts <= 1 ? run_streaming(in_path, &s, err) : run_whole(in_path, &s, err);
+    res->streamed = o->shifts <= 1 && o->sep->stream_new != NULL;
     res->seconds = duet_now() - t0;
     return st;
 }

@@ -183,7 +183,7 @@ static duet_status mixture_run(void *state, const duet_sep_input *in, duet_audio
 }
 
 const duet_separator duet_sep_mixture = {"mixture", "the floor: each stem is half the mixture", 0, 0, NULL,
-                                         mixture_run, NULL};
+                                         mixture_run, NULL, NULL, NULL, NULL, NULL, NULL};
 
 /* ---- oracle masks ----------------------------------------------------- */
 
@@ -259,8 +259,8 @@ static duet_status ibm_run(void *s, const duet_sep_input *in, duet_audio *v, due
 }
 
 const duet_separator duet_sep_oracle_irm = {"oracle-irm", "oracle magnitude ratio mask |V|/(|V|+|A|) (needs references)",
-                                            1, 0, NULL, irm_run, NULL};
+                                            1, 0, NULL, irm_run, NULL, NULL, NULL, NULL, NULL, NULL};
 const duet_separator duet_sep_oracle_irm2 = {"oracle-irm2", "oracle power ratio mask (SiSEC IRM2; needs references)", 1,
-                                             0, NULL, irm2_run, NULL};
+                                             0, NULL, irm2_run, NULL, NULL, NULL, NULL, NULL, NULL};
 const duet_separator duet_sep_oracle_ibm = {"oracle-ibm", "oracle binary mask |V| > |A| (needs references)", 1, 0, NULL,
-                                            ibm_run, NULL};
+                                            ibm_run, NULL, NULL, NULL, NULL, NULL, NULL};

@@ -29,6 +29,8 @@
 #ifndef DUET_SEPARATION_SEPARATORS_H
 #define DUET_SEPARATION_SEPARATORS_H
 
+#include <stdint.h>
+
 #include "../audio/audio.h"
 #include "../common/status.h"
 
@@ -67,7 +69,39 @@ typedef struct duet_separator {
     duet_status (*run)(void *state, const duet_sep_input *in, duet_audio *vocals, duet_audio *accompaniment,
                        duet_err *err);
     void (*close)(void *state); /* may be NULL */
+    /* Optional streaming, pull style (all five or none). stream_new makes
+     * a stream for channels x sample_rate audio; feed pushes input,
+     * finish says there is no more; get pulls up to max frames of the
+     * mixture and both stems that are ready (*got 0: none yet, or after
+     * finish the end). A stream serves one thread; several streams may
+     * share the state. Methods without these get the generic stream of
+     * duet_sep_stream_new, which holds the song and calls run at finish. */
+    duet_status (*stream_new)(void *state, int channels, int sample_rate, void **stream, duet_err *err);
+    duet_status (*stream_feed)(void *stream, const float *const *ch, int64_t n, duet_err *err);
+    duet_status (*stream_finish)(void *stream, duet_err *err);
+    duet_status (*stream_get)(void *stream, float *const *mix, float *const *voc, float *const *acc, int64_t max,
+                              int64_t *got, duet_err *err);
+    void (*stream_free)(void *stream);
 } duet_separator;
+
+/* One streaming interface over every separator: the method's own stream
+ * when it has one (bounded memory), else the whole-song fallback. Planar
+ * buffers ch[c][0..n) are the caller's. Errors: DUET_ERR_ARG (channels,
+ * rate, use after finish, a method that needs references), DUET_ERR_NOMEM,
+ * the method's own; at finish of the fallback also duet_sep_check_input's.
+ * Free with duet_sep_stream_free(). */
+typedef struct duet_sep_stream duet_sep_stream;
+duet_status duet_sep_stream_new(const duet_separator *sep, void *state, int channels, int sample_rate,
+                                duet_sep_stream **out, duet_err *err);
+duet_status duet_sep_stream_feed(duet_sep_stream *s, const float *const *ch, int64_t n, duet_err *err);
+duet_status duet_sep_stream_finish(duet_sep_stream *s, duet_err *err);
+duet_status duet_sep_stream_get(duet_sep_stream *s, float *const *mix, float *const *voc, float *const *acc,
+                                int64_t max, int64_t *got, duet_err *err);
+/* 1 when the method streams natively (memory bounded), 0 for the fallback. */
+int duet_sep_stream_native(const duet_sep_stream *s);
+/* Input frames fed so far. */
+int64_t duet_sep_stream_frames_in(const duet_sep_stream *s);
+void duet_sep_stream_free(duet_sep_stream *s);
 
 /* The separator called `name`, or NULL. */
 const duet_separator *duet_separator_find(const char *name);

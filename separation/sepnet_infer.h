@@ -123,12 +123,6 @@ int64_t sepnet_stream_frames_out(const sepnet_stream *s);
 
 void sepnet_stream_free(sepnet_stream *s);
 
-/* The network behind a separator opened from the table (separators.h):
- * when `sep` is the trained-model separator ("model") and `state` is what
- * its open() returned, the loaded model (owned by state), else NULL. Lets
- * `duet separate` stream the model instead of decoding whole songs. */
-const sepnet *sepnet_of_separator(const duet_separator *sep, void *state);
-
 #ifdef __cplusplus
 }
 #endif

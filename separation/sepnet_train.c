@@ -276,10 +276,16 @@ static duet_status load_ckpt_file(const char *path, sepnet **out, train_state *t
     if (st) return st;
     const char *fmt = duet_st_meta(f, "format"), *ver = duet_st_meta(f, "version"), *model = duet_st_meta(f, "model");
     const int named = fmt && !strcmp(fmt, "duet-checkpoint") && model && !strcmp(model, SEPNET_CKPT_MODEL);
-    const int flat = fmt && !strcmp(fmt, CKPT_FORMAT) && ver && !strcmp(ver, CKPT_VERSION);
+    const int flat = fmt && !strcmp(fmt, CKPT_FORMAT);
     if (!named && !flat) {
         duet_st_free(f);
         return duet_err_set(err, DUET_ERR_FORMAT, "%s: not a duet separation checkpoint", path);
+    }
+    const char *sver = named ? duet_st_meta(f, "sepnet_ckpt_version") : "2";
+    if (!ver || strcmp(ver, named ? "1" : CKPT_VERSION) || !sver || strcmp(sver, "2")) {
+        duet_st_free(f);
+        return duet_err_set(err, DUET_ERR_FORMAT, "%s: unsupported checkpoint version %s (this duet reads 1)", path,
+                            ver ? ver : "(none)");
     }
     sepnet_config c;
     int64_t v[11] = {0};
