@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../features/word2vec.h"
+#include "../recommender/word2vec.h"
 
 int main(int argc, char **argv)
 {

@@ -1,7 +1,7 @@
 /* cli/cmd_word2vec.c: `duet word2vec` (train vectors on a corpus),
  * `duet word2vec-corpus` (build the HetRec Last.fm corpus) and
  * `duet word2vec-similar` (nearest neighbours of tokens). Thin layer over
- * features/word2vec.h and features/w2v_corpus.h. */
+ * recommender/word2vec.h and recommender/w2v_corpus.h. */
 #include "cli.h"
 #include "cli_opts.h"
 
@@ -13,8 +13,8 @@
 
 #include "../common/atomic_file.h"
 #include "../common/progress.h"
-#include "../features/w2v_corpus.h"
-#include "../features/word2vec.h"
+#include "../recommender/w2v_corpus.h"
+#include "../recommender/word2vec.h"
 
 /* --------------------------------------------------------------- word2vec */
 

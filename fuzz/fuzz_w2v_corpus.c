@@ -1,6 +1,6 @@
 /* fuzz/fuzz_w2v_corpus.c: libFuzzer target for the word2vec corpus readers:
- * the text corpus reader (features/word2vec.h, w2v_corpus_read_stream) and
- * the HetRec Last.fm corpus builder (features/w2v_corpus.h,
+ * the text corpus reader (recommender/word2vec.h, w2v_corpus_read_stream) and
+ * the HetRec Last.fm corpus builder (recommender/w2v_corpus.h,
  * w2v_hetrec_build, w2v_hetrec_tag_token).
  *
  * Build and run through fuzz/run.sh. The first input byte chooses the mode:
@@ -31,8 +31,8 @@
  *    tags.dat line is also passed to w2v_hetrec_tag_token: a result is
  *    "tag:" + valid UTF-8 without whitespace or upper-case ASCII. */
 #define _GNU_SOURCE
-#include "../features/w2v_corpus.h"
-#include "../features/word2vec.h"
+#include "../recommender/w2v_corpus.h"
+#include "../recommender/word2vec.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* fuzz/fuzz_w2v_vectors.c: libFuzzer target for the word2vec vector readers
- * (features/word2vec.h, w2v_vectors_load in text, binary and auto mode).
+ * (recommender/word2vec.h, w2v_vectors_load in text, binary and auto mode).
  *
  * Build and run through fuzz/run.sh. The input bytes are written to a
  * scratch file (per process, /dev/shm or /tmp or $FUZZ_TMPDIR) and read
@@ -19,7 +19,7 @@
  *    each back in its own format gives identical tokens and bit-identical
  *    rows, and the written files satisfy the auto-mode property too (a
  *    binary file can be valid text as well: then auto may give either). */
-#include "../features/word2vec.h"
+#include "../recommender/word2vec.h"
 
 #include <math.h>
 #include <stdint.h>

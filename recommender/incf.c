@@ -9,7 +9,7 @@
 
 #include "../common/progress.h"
 #include "../common/rng.h"
-#include "../features/word2vec.h"
+#include "word2vec.h"
 #include "../nn/checkpoint.h"
 #include "../nn/gemm.h"
 #include "../nn/layers.h"

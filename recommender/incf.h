@@ -9,7 +9,7 @@
  *     its tag/attribute tokens and artist-name words (dw); the mean of its
  *     knowledge-graph tokens "kg:<relation>=<entity>" (dw); standardised
  *     numeric features (Spotify audio averages; 0 where absent); flags.
- *   Token vectors: word2vec (features/word2vec.h, skip-gram, trained inside
+ *   Token vectors: word2vec (recommender/word2vec.h, skip-gram, trained inside
  *   fit on one "sentence" per item (its tokens) and per user (the tags it
  *   applied), seeded, one thread) and then FROZEN; or, for the no-w2v
  *   ablation, a token embedding table learned from scratch with the model.

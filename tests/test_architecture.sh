@@ -13,7 +13,7 @@ allowed() {
     nn) echo "common" ;;
     features) echo "common audio" ;;
     separation) echo "common audio nn" ;;
-    recommender) echo "common nn features" ;;
+    recommender) echo "common nn" ;;
     esac
 }
 for d in common audio nn features separation recommender; do

@@ -3,8 +3,8 @@
  * (gensim 4.2) come from fixtures/gen_word2vec.py. */
 #include "check.h"
 #include "../common/rng.h"
-#include "../features/w2v_corpus.h"
-#include "../features/word2vec.h"
+#include "../recommender/w2v_corpus.h"
+#include "../recommender/word2vec.h"
 
 #include <stdint.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-/* features/w2v_corpus.c: the HetRec Last.fm-2k word2vec corpus builder (see
+/* recommender/w2v_corpus.c: the HetRec Last.fm-2k word2vec corpus builder (see
  * w2v_corpus.h for the sentences and the reasons for shuffling). File
  * layouts from the data set's readme.txt: tab-separated, one header line,
  * CRLF or LF line ends; tags.dat is ISO-8859-1. */

@@ -1,4 +1,4 @@
-/* features/word2vec.c: word2vec training (skip-gram / CBOW with negative
+/* recommender/word2vec.c: word2vec training (skip-gram / CBOW with negative
  * sampling), word2vec text/binary vector files, nearest neighbours and
  * content vectors. See word2vec.h for the algorithm, its constants (from
  * Mikolov et al. 2013 and the original word2vec.c: unigram^0.75, subsampling

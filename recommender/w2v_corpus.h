@@ -1,4 +1,4 @@
-/* features/w2v_corpus.h: word2vec corpora from the HetRec 2011 Last.fm-2k
+/* recommender/w2v_corpus.h: word2vec corpora from the HetRec 2011 Last.fm-2k
  * files (artists as items; ../shared/data/rec/hetrec2011-lastfm-2k).
  *
  * Sentences (one per line when written out):

@@ -1,4 +1,4 @@
-/* features/word2vec.h: word2vec (Mikolov et al. 2013) for duet: skip-gram with
+/* recommender/word2vec.h: word2vec (Mikolov et al. 2013) for duet: skip-gram with
  * negative sampling (CBOW as an option), trained on an in-memory corpus of
  * sentences; the standard word2vec text and binary vector formats (the ones
  * of the original word2vec tool, readable by gensim's
