@@ -7,6 +7,7 @@
  * (length-weighted means)), and optionally write every value to JSON. */
 #define _GNU_SOURCE
 #include "cli.h"
+#include "cli_opts.h"
 #include "../common/atomic_file.h"
 #include "../common/progress.h"
 #include "../separation/eval_protocol.h"
@@ -52,6 +53,7 @@ static void eval_sep_usage(FILE *f)
             "                         the model built into duet)\n"
             "      --wiener N         Wiener post-filter iterations for methods that support it (model)\n"
             "  -j, --jobs N           tracks evaluated in parallel (default 1)\n"
+            "  -q, --quiet            no progress line and no notes on stderr (errors only)\n"
             "  -v, --verbose          one line per track and method\n"
             "  -h, --help             show this help\n\n"
             "Undefined values (a silent reference or estimate: BSSEval is undefined, as in\n"
@@ -232,11 +234,11 @@ static void on_track(void *user, const duet_track_list *tl, int t, const duet_ev
         cli_fail(what, st, e);
         return;
     }
-    for (int j = 0; j < 2; j++)
+    for (int j = 0; j < 2 && p->verbose != CLI_QUIET; j++)
         if (ev->t[j].note[0])
             fprintf(stderr, "duet: %s: %s %s: undefined values (%s)\n", tl->tracks[t].name, m->name, stem_names[j],
                     ev->t[j].note);
-    if (p->verbose)
+    if (p->verbose == CLI_VERBOSE)
         fprintf(stderr, "%s %s: vocals SDR %.2f NSDR %.2f, accompaniment SDR %.2f NSDR %.2f (%.2f s separate, %.2f s eval)\n",
                 tl->tracks[t].name, m->name, ev->t[0].sdr, ev->t[0].nsdr, ev->t[1].sdr, ev->t[1].nsdr, sep_s, eval_s);
 }
@@ -252,19 +254,19 @@ int cmd_eval_sep(int argc, char **argv)
 {
     const char *ref = NULL, *est = NULL, *json = NULL, *tracks = NULL;
     const char *mnames[MAX_METHODS];
-    int nm = 0, jobs = 1, verbose = 0;
+    int nm = 0, jobs = 1, verbose = 0, n_quiet = 0, n_verbose = 0;
     duet_sep_config cfg;
     memset(&cfg, 0, sizeof cfg);
     static const struct option opts[] = {{"ref", required_argument, 0, 'r'},   {"est", required_argument, 0, 'e'},
                                          {"method", required_argument, 0, 'm'}, {"json", required_argument, 0, 'J'},
                                          {"tracks", required_argument, 0, 't'}, {"model", required_argument, 0, 'M'},
-                                         {"jobs", required_argument, 0, 'j'},   {"verbose", no_argument, 0, 'v'},
+                                         {"jobs", required_argument, 0, 'j'},   {"verbose", no_argument, 0, 'v'}, {"quiet", no_argument, 0, 'q'},
                                          {"wiener", required_argument, 0, 'W'},
                                          {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     opterr = 0;
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, ":r:e:m:t:j:vh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":r:e:m:t:j:qvh", opts, NULL)) != -1) {
         long v;
         switch (c) {
         case 'r': ref = optarg; break;
@@ -283,11 +285,14 @@ int cmd_eval_sep(int argc, char **argv)
             if (cli_parse_int("--jobs", optarg, 1, 256, &v)) return 2;
             jobs = (int)v;
             break;
-        case 'v': verbose = 1; break;
+        case 'v': n_verbose++; break;
+        case 'q': n_quiet++; break;
         case 'h': eval_sep_usage(stdout); return 0;
         default: return cli_bad_option("eval-sep", c, argc, argv);
         }
     }
+    verbose = cli_verbosity("eval-sep", n_quiet, n_verbose);
+    if (verbose == -2) return 2;
     if (optind < argc) {
         cli_error("eval-sep", "unexpected argument '%s' (see duet eval-sep --help)", argv[optind]);
         return 2;
@@ -348,7 +353,7 @@ int cmd_eval_sep(int argc, char **argv)
         }
     }
     eval_print pr = {verbose, {0}};
-    duet_progress_init(&pr.prog, "eval-sep", (double)tl.n, 0);
+    duet_progress_init(&pr.prog, "eval-sep", (double)tl.n, verbose == CLI_QUIET ? -1 : 0);
     duet_eval_opts eo = {jobs, on_track, on_progress, &pr};
     st = duet_eval_run(&tl, ms, nrun, &eo, &res, &err);
     duet_progress_done(&pr.prog);

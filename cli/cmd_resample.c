@@ -99,6 +99,10 @@ int cmd_resample(int argc, char **argv)
         default: return cli_bad_option("resample", c, argc, argv);
         }
     }
+    if (quiet && verbose) {
+        cli_error("resample", "-q/--quiet and -v/--verbose contradict each other");
+        return 2;
+    }
     if (rate == 0) {
         cli_error("resample", "missing -r RATE (see duet resample --help)");
         return 2;

@@ -522,6 +522,10 @@ int cmd_separate(int argc, char **argv)
         default: return cli_bad_option("separate", c, argc, argv);
         }
     }
+    if (rc.quiet && rc.verbose) {
+        cli_error("separate", "-q/--quiet and -v/--verbose contradict each other");
+        return 2;
+    }
     if (optind >= argc) {
         cli_error("separate", "no input file (see duet separate --help)");
         return 2;

@@ -3,6 +3,7 @@
  * vocals, accompaniment) from the trained separator or from given stems. */
 #define _GNU_SOURCE
 #include "cli.h"
+#include "cli_opts.h"
 #include "../common/pathfmt.h"
 #include "../audio/audio.h"
 #include "../features/describe.h"
@@ -32,6 +33,8 @@ static void spectrogram_usage(FILE *f)
             "      --accompaniment FILE\n"
             "      --width N          plot width in pixels (default: one column per frame, 400..1600)\n"
             "      --height N         plot height per panel (default 256)\n"
+            "  -q, --quiet            errors only (the command prints nothing else anyway)\n"
+            "  -v, --verbose          one line describing the picture written\n"
             "  -h, --help             show this help\n");
 }
 
@@ -48,7 +51,7 @@ static duet_status analyse(duet_describer *d, const duet_audio *a, duet_frames *
 int cmd_spectrogram(int argc, char **argv)
 {
     const char *out = NULL, *model_path = NULL, *method = NULL, *vpath = NULL, *apath = NULL;
-    int stems = 0;
+    int stems = 0, n_quiet = 0, n_verbose = 0;
     long width = 0, height = 0;
     enum { O_STEMS = 256, O_MODEL, O_METHOD, O_VOC, O_ACC, O_W, O_H };
     static const struct option lo[] = {{"out", required_argument, 0, 'o'},
@@ -60,11 +63,12 @@ int cmd_spectrogram(int argc, char **argv)
                                        {"width", required_argument, 0, O_W},
                                        {"height", required_argument, 0, O_H},
                                        {"help", no_argument, 0, 'h'},
+                                       CLI_OPT_QUIET_VERBOSE,
                                        {0, 0, 0, 0}};
     opterr = 0;
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, ":o:h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:qvh", lo, NULL)) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
         case O_STEMS: stems = 1; break;
@@ -78,10 +82,14 @@ int cmd_spectrogram(int argc, char **argv)
         case O_H:
             if (cli_parse_int("--height", optarg, 32, 4096, &height) != 0) return 2;
             break;
+        case 'q': n_quiet++; break;
+        case 'v': n_verbose++; break;
         case 'h': spectrogram_usage(stdout); return 0;
         default: return cli_bad_option("spectrogram", c, argc, argv);
         }
     }
+    const int verbosity = cli_verbosity("spectrogram", n_quiet, n_verbose);
+    if (verbosity == -2) return 2;
     if (argc - optind != 1 || !out) {
         spectrogram_usage(stderr);
         return 2;
@@ -167,6 +175,8 @@ int cmd_spectrogram(int argc, char **argv)
         }
         st = duet_png_spectrogram(out, panels, n_panels, (int)width, (int)height, &err);
         if (st != DUET_OK) rc = cli_fail(out, st, &err);
+        else cli_debug(verbosity, "spectrogram", "%s: %d panel(s), %lld frames x %d mel bands -> %s", path, n_panels,
+                       (long long)fr[0].n_frames, fr[0].n_mels, out);
     }
     for (int i = 0; i < 3; i++) duet_frames_free(&fr[i]);
     duet_describer_free(d);

@@ -12,6 +12,7 @@
 #include "../separation/sepnet_corpus.h"
 #include "../separation/sepnet_train.h"
 #include "cli.h"
+#include "cli_opts.h"
 
 static void usage(FILE *f, const sepnet_train_opts *d)
 {
@@ -58,7 +59,8 @@ static void usage(FILE *f, const sepnet_train_opts *d)
             "  --no-sa             ablation: no self-attention\n"
             "  --no-phase          ablation: magnitude only, no phase features\n"
             "  --transposed        ablation: transposed-conv up blocks instead of bilinear\n"
-            "  -q, --quiet         no progress lines\n",
+            "  -q, --quiet         no progress lines (errors only)\n"
+            "  -v, --verbose       a progress line every step (default: every 10)\n",
             d->cfg.phase_ch, (long long)d->steps, d->val_clips, d->batch, d->frames, (double)d->lr, d->eval_every,
             d->ckpt_every, d->patience, (unsigned long long)d->seed, d->cfg.base, d->cfg.depth);
 }
@@ -86,11 +88,11 @@ int cmd_train_sep(int argc, char **argv)
         {"transposed", 0, 0, O_TRANS}, {"musdb", 1, 0, O_MUSDB}, {"val-every", 1, 0, O_VEVERY},
         {"val-songs", 1, 0, O_VSONGS}, {"extra-other", 1, 0, O_XOTHER}, {"extra-drums", 1, 0, O_XDRUMS},
         {"extra-minutes", 1, 0, O_XMIN}, {"channels", 1, 0, O_CHAN}, {"rate", 1, 0, O_RATE},
-        {"n-fft", 1, 0, O_NFFT}, {"hop", 1, 0, O_HOP}, {"bins", 1, 0, O_BINS}, {"phase-ch", 1, 0, O_PHCH}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"n-fft", 1, 0, O_NFFT}, {"hop", 1, 0, O_HOP}, {"bins", 1, 0, O_BINS}, {"phase-ch", 1, 0, O_PHCH}, {"quiet", 0, 0, 'q'}, {"verbose", 0, 0, 'v'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     opterr = 0;
     optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, ":o:j:qh", lo, NULL)) != -1) {
+    int c, n_quiet = 0, n_verbose = 0;
+    while ((c = getopt_long(argc, argv, ":o:j:qvh", lo, NULL)) != -1) {
         switch (c) {
         case O_DATA: data = optarg; break;
         case 'o': o.out = optarg; break;
@@ -131,11 +133,16 @@ int cmd_train_sep(int argc, char **argv)
         case O_HOP: if (cli_parse_int("--hop", optarg, 1, 8192, &hop)) return 2; break;
         case O_BINS: if (cli_parse_int("--bins", optarg, 16, 8193, &bins)) return 2; break;
         case O_PHCH: if (cli_parse_int("--phase-ch", optarg, 0, 255, &phase_ch)) return 2; break;
-        case 'q': o.progress = 0; break;
+        case 'q': n_quiet++; break;
+        case 'v': n_verbose++; break;
         case 'h': usage(stdout, &o); return 0;
         default: return cli_bad_option("train-sep", c, argc, argv);
         }
     }
+    int verbosity = cli_verbosity("train-sep", n_quiet, n_verbose);
+    if (verbosity == -2) return 2;
+    if (verbosity == CLI_QUIET) o.progress = 0;
+    if (verbosity == CLI_VERBOSE) o.log_every = 1;
     if ((!data && !musdb) || !o.out || optind != argc) {
         cli_error("train-sep", "--data DIR (or --musdb DIR) and --out FILE are required (see duet train-sep --help)");
         return 2;

@@ -459,6 +459,20 @@ static void test_signals(void)
     interrupt_with(SIGTERM, 143);
 }
 
+/* -q and -v mean the same everywhere; together they are a usage error. */
+static void test_quiet_verbose_everywhere(void)
+{
+    const char *cmds[] = {"separate", "resample", "spectrogram", "eval-sep", "train-sep", "features",
+                          "info", "train-rec", "recommend", "eval-rec", "word2vec"};
+    for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
+        CHECK_MSG(run("%s -q -v", cmds[i]) == 2 && err_has("contradict"), "%s -q -v", cmds[i]);
+        CHECK_MSG(run("%s --help", cmds[i]) == 0, "%s --help", cmds[i]);
+        char *o = slurp(out_txt);
+        CHECK_MSG(strstr(o, "-q, --quiet") && strstr(o, "-v, --verbose"), "%s --help lists -q and -v", cmds[i]);
+        free(o);
+    }
+}
+
 int main(void)
 {
     duet_bin = getenv("DUET");
@@ -479,6 +493,7 @@ int main(void)
     RUN(test_clash_template_skip);
     RUN(test_jobs_and_shifts);
     RUN(test_signals);
+    RUN(test_quiet_verbose_everywhere);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", dir);
