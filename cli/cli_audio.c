@@ -1,6 +1,9 @@
 /* cli/cli_audio.c: audio output options (see cli_audio.h). */
 #include "cli_audio.h"
 #include "cli.h"
+#include "../audio/audio_files.h"
+
+#include <sys/stat.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -42,4 +45,62 @@ int cli_parse_bitrate(const char *s, duet_audio_outfmt_req *req)
     }
     req->bitrate_kbps = (int)v;
     return 0;
+}
+
+int cli_expand_inputs(int n, char *const *args, int recursive, char ***out, int *n_out)
+{
+    *out = NULL;
+    *n_out = 0;
+    char **v = NULL;
+    int m = 0, cap = 0, rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        struct stat sb;
+        duet_file_list fl = {0};
+        const char *one[1] = {args[i]};
+        const char *const *src = one;
+        int k = 1;
+        if (strcmp(args[i], "-") && stat(args[i], &sb) == 0 && S_ISDIR(sb.st_mode)) {
+            duet_err err = {0};
+            duet_status st = duet_find_audio_files(args[i], recursive, &fl, &err);
+            if (st) {
+                cli_error(NULL, "%s", duet_err_msg(&err, st));
+                rc = 1;
+                break;
+            }
+            if (fl.n == 0) {
+                cli_error(args[i], "is a directory with no audio files%s", recursive ? "" : " (-r searches its subfolders)");
+                rc = 1;
+                break;
+            }
+            src = (const char *const *)fl.path;
+            k = fl.n;
+        }
+        for (int j = 0; j < k && rc == 0; j++) {
+            if (m == cap) {
+                cap = cap ? 2 * cap : 16;
+                char **nv = realloc(v, sizeof *nv * (size_t)cap);
+                if (!nv) {
+                    rc = 1;
+                    break;
+                }
+                v = nv;
+            }
+            if (!(v[m] = strdup(src[j]))) rc = 1;
+            else m++;
+        }
+        duet_file_list_free(&fl);
+    }
+    if (rc) {
+        cli_free_inputs(v, m);
+        return rc;
+    }
+    *out = v;
+    *n_out = m;
+    return 0;
+}
+
+void cli_free_inputs(char **v, int n)
+{
+    for (int i = 0; i < n; i++) free(v[i]);
+    free(v);
 }

@@ -28,4 +28,12 @@ int cli_parse_bitrate(const char *s, duet_audio_outfmt_req *req);
     "                       192k; default: mp3 320 CBR, ogg ~192 VBR, opus 96 per\n" \
     "                       channel); opus is written at 48 kHz (resampled)\n"
 
+/* Inputs as given, with each folder replaced by its audio files
+ * (audio/audio_files.h; recursive: subfolders too). On success *out holds
+ * *n_out paths owned by the caller (free each, then the array) and 0 is
+ * returned; a folder that cannot be read or holds no audio file gets one
+ * error line and 1. "-" stays as it is. */
+int cli_expand_inputs(int n, char *const *args, int recursive, char ***out, int *n_out);
+void cli_free_inputs(char **v, int n);
+
 #endif

@@ -4,6 +4,7 @@
  * options, wires the separator for --stems and prints. */
 #define _GNU_SOURCE
 #include "cli.h"
+#include "cli_audio.h"
 #include "cli_opts.h"
 #include "../audio/audio.h"
 #include "../common/progress.h"
@@ -47,6 +48,8 @@ static void features_usage(FILE *f)
             "                         failure (its rows are replaced; the other rows are kept)\n"
             "  -j, --jobs N           songs described in parallel in catalog mode (default 1)\n"
             "      --shard i/N        only items whose id hashes to shard i of N (1 <= i <= N)\n"
+            "  -r, --recursive        a folder FILE means its audio files and its subfolders'\n"
+            "                         (without -r: the audio files directly in it)\n"
             "      --progress         always draw the progress line (default: on a terminal)\n"
             "      --no-progress      never draw it\n");
     cli_help_quiet_verbose(f, 25);
@@ -311,13 +314,14 @@ int cmd_features(int argc, char **argv)
                                        {"list", no_argument, 0, O_LIST},
                                        {"retry-failed", no_argument, 0, O_RETRY},
                                        CLI_OPT_QUIET_VERBOSE,
+                                       {"recursive", no_argument, 0, 'r'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     opterr = 0;
     optind = 1;
-    int c, list = 0, n_quiet = 0, n_verbose = 0;
+    int c, list = 0, n_quiet = 0, n_verbose = 0, recursive = 0;
     long v;
-    while ((c = getopt_long(argc, argv, ":o:j:qvh", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:j:rqvh", lo, NULL)) != -1) {
         switch (c) {
         case O_JSON: o.tsv = 0; break;
         case O_TSV: o.tsv = 1; break;
@@ -348,6 +352,7 @@ int cmd_features(int argc, char **argv)
         case O_RETRY: o.retry_failed = 1; break;
         case 'q': n_quiet++; break;
         case 'v': n_verbose++; break;
+        case 'r': recursive = 1; break;
         case 'h': features_usage(stdout); return 0;
         default: return cli_bad_option("features", c, argc, argv);
         }
@@ -419,7 +424,16 @@ int cmd_features(int argc, char **argv)
         cli_error("features", "--model and --method are only used with --stems");
         return 2;
     }
-    int rc = o.catalog ? run_catalog(&o, model) : run_files(&o, model, n_files, argv + optind);
+    int rc;
+    if (o.catalog) {
+        rc = run_catalog(&o, model);
+    } else {
+        char **inputs = NULL;
+        int n_inputs = 0;
+        rc = cli_expand_inputs(n_files, argv + optind, recursive, &inputs, &n_inputs);
+        if (rc == 0) rc = run_files(&o, model, n_inputs, inputs);
+        cli_free_inputs(inputs, n_inputs);
+    }
     if (model && ss.sep->close) ss.sep->close(ss.state);
     return rc;
 }

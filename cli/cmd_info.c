@@ -3,6 +3,7 @@
  * the streaming reader of audio/audio.h. */
 #define _GNU_SOURCE
 #include "cli.h"
+#include "cli_audio.h"
 #include "cli_opts.h"
 #include "../audio/audio.h"
 #include "../common/progress.h"
@@ -30,6 +31,8 @@ static void info_usage(FILE *f)
             "options:\n"
             "  -m, --model      describe separation models (see above)\n"
             "  -z, --nan-zero   replace NaN/Inf samples by 0 and count them (default: reject the file)\n"
+            "  -r, --recursive  a folder FILE means its audio files and its subfolders' (without\n"
+            "                   -r: the audio files directly in it)\n"
             "      --json       the same information as one JSON object on stdout:\n"
             "                   {\"files\": [{\"file\", \"format\", \"sample_rate\", \"channels\", \"frames\",\n"
             "                   \"duration_s\", \"peak\", \"peak_dbfs\", \"rms\", \"rms_dbfs\", \"nan_zeroed\"}]}\n"
@@ -265,14 +268,16 @@ int cmd_info(int argc, char **argv)
                                              {"model", no_argument, NULL, 'm'},
                                              {"json", no_argument, NULL, O_JSON},
                                              CLI_OPT_QUIET_VERBOSE,
+                                             {"recursive", no_argument, NULL, 'r'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     duet_read_opts opts = {DUET_NAN_REJECT, 0, 0};
-    int c, models = 0, json = 0, n_quiet = 0, n_verbose = 0;
+    int c, models = 0, json = 0, n_quiet = 0, n_verbose = 0, recursive = 0;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":zmqvh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":zmrqvh", longopts, NULL)) != -1) {
         switch (c) {
+        case 'r': recursive = 1; break;
         case 'z': opts.nan_policy = DUET_NAN_ZERO; break;
         case 'm': models = 1; break;
         case O_JSON: json = 1; break;
@@ -302,11 +307,21 @@ int cmd_info(int argc, char **argv)
         rc = info_model(path, path ? "$DUET_MODEL" : "built into duet (used when no --model or $DUET_MODEL is given)",
                         json, verbosity);
     } else {
-        for (int i = optind; i < argc; i++) {
-            if (json && i > optind) fputs(", ", stdout);
-            fflush(stdout);
-            rc |= models ? info_model(argv[i], "file", json, verbosity) : info_one(argv[i], &opts, json, verbosity);
+        char **in = argv + optind, **expanded = NULL;
+        int n_in = argc - optind;
+        if (!models) {
+            if (cli_expand_inputs(argc - optind, argv + optind, recursive, &expanded, &n_in) != 0) {
+                if (json) fputs("]}\n", stdout);
+                return 1;
+            }
+            in = expanded;
         }
+        for (int i = 0; i < n_in; i++) {
+            if (json && i > 0) fputs(", ", stdout);
+            fflush(stdout);
+            rc |= models ? info_model(in[i], "file", json, verbosity) : info_one(in[i], &opts, json, verbosity);
+        }
+        cli_free_inputs(expanded, expanded ? n_in : 0);
     }
     if (json) fputs("]}\n", stdout);
     if (fflush(stdout) != 0) rc = 1;

@@ -10,13 +10,13 @@
 #include "cli.h"
 #include "cli_audio.h"
 #include "../audio/audio.h"
+#include "../audio/audio_files.h"
 #include "../common/pathfmt.h"
 #include "../common/progress.h"
 #include "../features/specpic.h"
 #include "../separation/separate_file.h"
 #include "../separation/separators.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -153,57 +153,6 @@ static int jobs_add(jobs *J, const char *in, const char *track)
     if (tdot && tdot != j->track && (!tslash || tdot > tslash + 1)) *tdot = 0;
     J->n++;
     return 0;
-}
-
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-/* Audio files of folder `root`/`rel` (sorted; subfolders when recursive). */
-static int scan_dir(jobs *J, const char *root, const char *rel, int recursive, int depth)
-{
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s%s%s", root, rel[0] ? "/" : "", rel);
-    DIR *d = opendir(dir);
-    if (!d) {
-        cli_error(dir, "cannot read the folder: %s", strerror(errno));
-        return -1;
-    }
-    char **names = NULL;
-    int n = 0, cap = 0, rc = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.') continue; /* hidden files, . and .. */
-        if (n == cap) {
-            cap = cap ? cap * 2 : 32;
-            char **nn = realloc(names, sizeof *nn * (size_t)cap);
-            if (!nn) {
-                rc = -1;
-                break;
-            }
-            names = nn;
-        }
-        if (!(names[n] = strdup(e->d_name))) {
-            rc = -1;
-            break;
-        }
-        n++;
-    }
-    closedir(d);
-    if (n > 1) qsort(names, (size_t)n, sizeof *names, cmp_str);
-    for (int i = 0; i < n && rc == 0; i++) {
-        char path[4096], sub[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        snprintf(sub, sizeof sub, "%s%s%s", rel, rel[0] ? "/" : "", names[i]);
-        struct stat sb;
-        if (stat(path, &sb) != 0) continue;
-        if (S_ISDIR(sb.st_mode)) {
-            if (recursive && depth < 64) rc = scan_dir(J, root, sub, recursive, depth + 1);
-        } else if (duet_format_is_audio(duet_path_format(names[i]))) {
-            rc = jobs_add(J, path, sub);
-        }
-    }
-    for (int i = 0; i < n; i++) free(names[i]);
-    free(names);
-    return rc;
 }
 
 /* Expand the template for one stem. Returns 0, or -1 (unknown placeholder,
@@ -567,16 +516,18 @@ int cmd_separate(int argc, char **argv)
         const char *a = argv[i];
         struct stat sb;
         if (strcmp(a, "-") && stat(a, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-            char root[4096];
-            snprintf(root, sizeof root, "%s", a);
-            size_t L = strlen(root);
-            while (L > 1 && root[L - 1] == '/') root[--L] = 0;
-            int before = J.n;
-            if (scan_dir(&J, root, "", recursive, 0) != 0) ret = 1;
-            else if (J.n == before) {
+            duet_file_list fl = {0};
+            duet_status fst = duet_find_audio_files(a, recursive, &fl, &err);
+            if (fst) {
+                cli_error(NULL, "%s", duet_err_msg(&err, fst));
+                ret = 1;
+            } else if (fl.n == 0) {
                 cli_error(a, "is a directory with no audio files%s", recursive ? "" : " (-r searches its subfolders)");
                 ret = 1;
             }
+            for (int k = 0; k < fl.n && ret == 0; k++)
+                if (jobs_add(&J, fl.path[k], fl.rel[k]) != 0) ret = 1;
+            duet_file_list_free(&fl);
         } else {
             const char *b = strcmp(a, "-") ? strrchr(a, '/') : NULL;
             if (jobs_add(&J, a, !strcmp(a, "-") ? "stdin" : b ? b + 1 : a) != 0) ret = 1;

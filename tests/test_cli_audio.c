@@ -150,11 +150,12 @@ static void test_info_bad(void)
         {"trunc.wav", "not a recognised audio file"},
         {"nan.wav", "NaN"},
         {"rate0.wav", "libsndfile"},
-        {"", "directory"},
+        {"emptydir", "directory with no audio files"}, /* a folder means its audio files */
     };
     char a[512];
+    mkdir(tp("emptydir"), 0777);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        snprintf(a, sizeof a, "info '%s'", cases[i].file[0] ? tp(cases[i].file) : dir);
+        snprintf(a, sizeof a, "info '%s'", tp(cases[i].file));
         int rc = run(a);
         CHECK_MSG(rc == 1, "%s: exit %d", cases[i].file, rc);
         CHECK_MSG(one_line_error(cases[i].want), "%s", cases[i].file);

@@ -344,6 +344,22 @@ static void test_folders_and_names(void)
     CHECK(run("separate -q -m mixture -r -o %s %s", tp("o2"), tp("lib")) == 0);
     CHECK(exists(tp("o2/a/vocals.wav")) && exists(tp("o2/live/b/accompaniment.wav")));
     CHECK(run("separate -m mixture -o %s %s", tp("o3"), tp("empty")) == 1 && err_has("directory"));
+    /* info and features take folders too */
+    CHECK(run("info %s", tp("lib")) == 0);
+    char *o = slurp(out_txt);
+    CHECK(strstr(o, "a.wav") && !strstr(o, "b.flac"));
+    free(o);
+    CHECK(run("info -r %s", tp("lib")) == 0);
+    o = slurp(out_txt);
+    CHECK(strstr(o, "a.wav") && strstr(o, "live/b.flac"));
+    free(o);
+    CHECK(run("features --tsv -r %s", tp("lib")) == 0);
+    o = slurp(out_txt);
+    int rows = 0;
+    for (char *p = o; *p; p++) rows += *p == '\n';
+    CHECK_MSG(rows == 3, "header + 2 rows, got %d lines", rows);
+    free(o);
+    CHECK(run("info %s", tp("empty")) == 1 && err_has("no audio files"));
 }
 
 static void test_clash_template_skip(void)
