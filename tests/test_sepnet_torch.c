@@ -61,8 +61,8 @@ static void tiny_case(const char *name)
     CHECK(ok);
     if (ok) {
         int B = (int)tf->shape[0], T = (int)tf->shape[3];
-        size_t nm = (size_t)B * 2 * m->cfg.n_freq * T;
-        CHECK(tf->shape[2] == m->cfg.n_freq && (size_t)te->numel == nm);
+        size_t nm = (size_t)B * 2 * m->cfg.channels * m->cfg.n_freq * T;
+        CHECK(tf->shape[1] == 3 * m->cfg.channels && tf->shape[2] == m->cfg.n_freq && (size_t)te->numel == nm);
         const float *mk;
         CHECK(sepnet_forward(r, tf->data, B, T, 0, NULL, &mk, &err) == DUET_OK);
         double e = max_abs_err(mk, te->data, nm);
@@ -116,6 +116,8 @@ static void tiny_case(const char *name)
 
 static void test_tiny_fem(void) { tiny_case("tiny_fem"); }
 static void test_tiny_tconv(void) { tiny_case("tiny_tconv"); }
+/* two audio channels seen jointly: (B, 2, 3, F, T) in, (B, 2, 2, F, T) masks out */
+static void test_tiny_stereo(void) { tiny_case("tiny_stereo"); }
 
 static void test_shipped_model(void)
 {
@@ -147,7 +149,7 @@ static void test_shipped_model(void)
         CHECK(ok);
         if (ok) {
             int B = (int)tf->shape[0], T = (int)tf->shape[3];
-            size_t nm = (size_t)B * 2 * m->cfg.n_freq * T;
+            size_t nm = (size_t)B * 2 * m->cfg.channels * m->cfg.n_freq * T;
             const float *mk;
             CHECK((size_t)te->numel == nm);
             CHECK(sepnet_forward(r, tf->data, B, T, 0, NULL, &mk, &err) == DUET_OK);
@@ -204,6 +206,7 @@ int main(void)
     duet_nn_set_threads(DUET_THREADS_OMP, 2);
     RUN(test_tiny_fem);
     RUN(test_tiny_tconv);
+    RUN(test_tiny_stereo);
     RUN(test_shipped_model);
     RUN(test_attn_eval_matches_forward);
     return check_summary();
