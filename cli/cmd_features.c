@@ -22,6 +22,7 @@ static void features_usage(FILE *f)
     fprintf(f,
             "usage: duet features [OPTIONS] FILE...\n"
             "       duet features --catalog LIST --out FEATURES.tsv [-j N] [--shard i/N] [--stems]\n"
+            "       duet features --merge PART.tsv... --out ALL.tsv [--catalog LIST]\n"
             "       duet features --list\n\n"
             "Describe songs with spectral, rhythmic, loudness and (with --stems) vocal\n"
             "descriptors: one JSON object per file (one per line, with a \"units\" object\n"
@@ -44,6 +45,11 @@ static void features_usage(FILE *f)
             "      --catalog LIST     TSV `item_id<TAB>path` (paths relative to LIST's folder)\n"
             "  -o, --out FILE         catalog output TSV (resumable: items with a row, described\n"
             "                         or failed, are skipped)\n"
+            "      --merge PART...    merge the --out files of sharded catalog runs into --out\n"
+            "                         (catalog order with --catalog LIST, which must then be\n"
+            "                         complete; else id order); failure rows are kept; exit 1\n"
+            "                         naming the missing and failed items, nothing written on\n"
+            "                         a duplicate id, a header mismatch or an unfinished shard\n"
             "      --retry-failed     describe again the items whose row in the --out file is a\n"
             "                         failure (its rows are replaced; the other rows are kept)\n"
             "  -j, --jobs N           songs described in parallel in catalog mode (default 1)\n"
@@ -176,6 +182,44 @@ static void catalog_progress(void *user, size_t done, size_t total, size_t faile
     duet_progress_update(p, (double)done, extra);
 }
 
+typedef struct merge_print {
+    int verbosity;
+    size_t shown;
+} merge_print;
+
+static void merge_report(void *user, const char *kind, const char *id, const char *detail)
+{
+    merge_print *m = user;
+    if (m->verbosity == CLI_QUIET) return;
+    if (m->shown++ < 20 || m->verbosity == CLI_VERBOSE)
+        cli_error("features", "%s item '%s'%s%s", kind, id, detail && detail[0] ? ": " : "", detail ? detail : "");
+}
+
+static int run_merge(const features_opts *o, int n_parts, char **parts)
+{
+    duet_err err = {0};
+    duet_catalog cat;
+    memset(&cat, 0, sizeof cat);
+    if (o->catalog) {
+        duet_status st = duet_catalog_read(o->catalog, &cat, &err);
+        if (st) return cli_fail(o->catalog, st, &err);
+    }
+    merge_print mp = {o->verbosity, 0};
+    duet_catalog_merge_stats ms;
+    duet_status st = duet_catalog_merge((const char *const *)parts, n_parts, o->catalog ? &cat : NULL, o->out,
+                                        merge_report, &mp, &ms, &err);
+    duet_catalog_free(&cat);
+    if (st) return cli_fail(NULL, st, &err);
+    if (ms.missing || ms.failed) {
+        cli_error("features", "%s: %zu rows from %zu parts; %zu item(s) missing, %zu failed (the rows carry the "
+                  "error; --retry-failed on the merged file redoes them)", o->out, ms.rows, ms.parts, ms.missing,
+                  ms.failed);
+        return 1;
+    }
+    cli_info(o->verbosity, "features", "%s: %zu rows from %zu parts, every item present once", o->out, ms.rows, ms.parts);
+    return 0;
+}
+
 static int run_catalog(const features_opts *o, const stem_sep *model)
 {
     duet_err err = {0};
@@ -297,7 +341,7 @@ int cmd_features(int argc, char **argv)
     features_opts o = {0};
     o.jobs = 1;
     o.shard_i = o.shard_n = 1;
-    enum { O_JSON = 256, O_TSV, O_STEMS, O_MODEL, O_METHOD, O_VOC, O_ACC, O_CAT, O_SHARD, O_PROG, O_NOPROG, O_LIST, O_RETRY };
+    enum { O_JSON = 256, O_TSV, O_STEMS, O_MODEL, O_METHOD, O_VOC, O_ACC, O_CAT, O_SHARD, O_PROG, O_NOPROG, O_LIST, O_RETRY, O_MERGE };
     static const struct option lo[] = {{"json", no_argument, 0, O_JSON},
                                        {"tsv", no_argument, 0, O_TSV},
                                        {"stems", no_argument, 0, O_STEMS},
@@ -313,13 +357,14 @@ int cmd_features(int argc, char **argv)
                                        {"no-progress", no_argument, 0, O_NOPROG},
                                        {"list", no_argument, 0, O_LIST},
                                        {"retry-failed", no_argument, 0, O_RETRY},
+                                       {"merge", no_argument, 0, O_MERGE},
                                        CLI_OPT_QUIET_VERBOSE,
                                        {"recursive", no_argument, 0, 'r'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     opterr = 0;
     optind = 1;
-    int c, list = 0, n_quiet = 0, n_verbose = 0, recursive = 0;
+    int c, list = 0, n_quiet = 0, n_verbose = 0, recursive = 0, merge = 0;
     long v;
     while ((c = getopt_long(argc, argv, ":o:j:rqvh", lo, NULL)) != -1) {
         switch (c) {
@@ -350,6 +395,7 @@ int cmd_features(int argc, char **argv)
         case O_NOPROG: o.progress = -1; break;
         case O_LIST: list = 1; break;
         case O_RETRY: o.retry_failed = 1; break;
+        case O_MERGE: merge = 1; break;
         case 'q': n_quiet++; break;
         case 'v': n_verbose++; break;
         case 'r': recursive = 1; break;
@@ -370,6 +416,13 @@ int cmd_features(int argc, char **argv)
             return 2;
         }
         return print_list();
+    }
+    if (merge) {
+        if (!o.out || n_files < 1 || o.stems || o.tsv || o.retry_failed || o.shard_n > 1) {
+            cli_error("features", "--merge PART... --out FILE [--catalog LIST] (see duet features --help)");
+            return 2;
+        }
+        return run_merge(&o, n_files, argv + optind);
     }
     if (o.retry_failed && !o.catalog) {
         cli_error("features", "--retry-failed belongs to --catalog mode");

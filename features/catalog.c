@@ -528,3 +528,172 @@ duet_status duet_catalog_run(const duet_catalog *c, duet_catalog_out *o, const d
     }
     return DUET_OK;
 }
+
+/* ---- merging shards ---- */
+
+typedef struct merge_row {
+    char *id;      /* points into line */
+    char *line;    /* the whole row with its newline (owned) */
+    int part;
+    int failed;
+} merge_row;
+
+static int cmp_row_id(const void *a, const void *b)
+{
+    return strcmp(((const merge_row *)a)->id, ((const merge_row *)b)->id);
+}
+
+static void free_rows(merge_row *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++) free(r[i].line);
+    free(r);
+}
+
+duet_status duet_catalog_merge(const char *const *parts, int n_parts, const duet_catalog *cat, const char *out_path,
+                               duet_catalog_merge_report report, void *user, duet_catalog_merge_stats *stats,
+                               duet_err *err)
+{
+    duet_catalog_merge_stats z;
+    memset(&z, 0, sizeof z);
+    if (!stats) stats = &z;
+    memset(stats, 0, sizeof *stats);
+    if (!parts || n_parts < 1 || !out_path) return duet_err_set(err, DUET_ERR_ARG, "merge: no parts or no output");
+    char *header = NULL;
+    merge_row *rows = NULL;
+    size_t n = 0, cap = 0;
+    duet_status st = DUET_OK;
+    for (int k = 0; k < n_parts && !st; k++) {
+        FILE *f = fopen(parts[k], "rb");
+        if (!f) {
+            st = duet_err_set(err, DUET_ERR_IO, "%s: cannot read: %s", parts[k], strerror(errno));
+            break;
+        }
+        char *line = NULL;
+        size_t lcap = 0;
+        ssize_t len;
+        int first = 1;
+        while (!st && (len = getline(&line, &lcap, f)) >= 0) {
+            if (len == 0 || line[len - 1] != '\n') {
+                st = duet_err_set(err, DUET_ERR_FORMAT,
+                                  "%s: the last line is incomplete (the shard did not finish: run it again)", parts[k]);
+                break;
+            }
+            if (first) {
+                first = 0;
+                if (!header) {
+                    if (strncmp(line, "item\t", 5) != 0)
+                        st = duet_err_set(err, DUET_ERR_FORMAT, "%s: not a duet features catalog output", parts[k]);
+                    else if (!(header = strdup(line)))
+                        st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+                } else if (strcmp(header, line) != 0) {
+                    st = duet_err_set(err, DUET_ERR_FORMAT, "%s: its header differs from %s's (other features?)",
+                                      parts[k], parts[0]);
+                }
+                continue;
+            }
+            char *tab = strchr(line, '\t'), *last = strrchr(line, '\t');
+            if (!tab || tab == line) {
+                st = duet_err_set(err, DUET_ERR_FORMAT, "%s: a row without an item id", parts[k]);
+                break;
+            }
+            if (n == cap) {
+                cap = cap ? 2 * cap : 256;
+                merge_row *nr = realloc(rows, sizeof *nr * cap);
+                if (!nr) {
+                    st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+                    break;
+                }
+                rows = nr;
+            }
+            merge_row *r = &rows[n];
+            if (!(r->line = strdup(line))) {
+                st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+                break;
+            }
+            r->id = r->line;
+            r->line[tab - line] = 0; /* id ends at the first tab; restored when written */
+            r->part = k;
+            r->failed = last[1] != '\n';
+            n++;
+        }
+        free(line);
+        if (!st && first) st = duet_err_set(err, DUET_ERR_FORMAT, "%s: empty (no header)", parts[k]);
+        fclose(f);
+        stats->parts++;
+    }
+    if (!st && n > 1) {
+        qsort(rows, n, sizeof *rows, cmp_row_id);
+        for (size_t i = 1; i < n; i++)
+            if (!strcmp(rows[i].id, rows[i - 1].id)) {
+                stats->duplicates++;
+                if (report) report(user, "duplicate", rows[i].id, parts[rows[i].part]);
+            }
+        if (stats->duplicates)
+            st = duet_err_set(err, DUET_ERR_FORMAT, "%zu item id(s) appear in more than one row (first: '%s'): "
+                              "merge each shard once", stats->duplicates, rows[0].id);
+    }
+    /* the order to write: catalog order, or id order */
+    merge_row **order = NULL;
+    size_t n_out = 0;
+    if (!st) order = malloc(sizeof *order * (n ? n : 1));
+    if (!st && !order) st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+    if (!st && cat) {
+        char *seen = calloc(n ? n : 1, 1);
+        if (!seen) st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+        for (size_t i = 0; !st && i < cat->n; i++) {
+            merge_row key = {cat->items[i].id, NULL, 0, 0};
+            merge_row *r = n ? bsearch(&key, rows, n, sizeof *rows, cmp_row_id) : NULL;
+            if (!r) {
+                stats->missing++;
+                if (report) report(user, "missing", cat->items[i].id, NULL);
+                continue;
+            }
+            seen[r - rows] = 1;
+            order[n_out++] = r;
+        }
+        for (size_t i = 0; !st && i < n; i++)
+            if (!seen[i]) {
+                st = duet_err_set(err, DUET_ERR_FORMAT, "%s: item '%s' is not in the catalog", parts[rows[i].part],
+                                  rows[i].id);
+                break;
+            }
+        free(seen);
+    } else if (!st) {
+        for (size_t i = 0; i < n; i++) order[n_out++] = &rows[i];
+    }
+    if (!st) {
+        duet_atomic_file *af;
+        st = duet_atomic_open(out_path, &af, err);
+        if (!st) {
+            FILE *f = duet_atomic_fp(af);
+            fputs(header, f);
+            for (size_t i = 0; i < n_out; i++) {
+                merge_row *r = order[i];
+                fputs(r->id, f);
+                fputc('\t', f);
+                fputs(r->id + strlen(r->id) + 1, f);
+                if (r->failed) {
+                    stats->failed++;
+                    if (report) {
+                        const char *e = strrchr(r->id + strlen(r->id) + 1, '\t');
+                        char msg[512];
+                        snprintf(msg, sizeof msg, "%s", e ? e + 1 : "");
+                        msg[strcspn(msg, "\n")] = 0;
+                        report(user, "failed", r->id, msg);
+                    }
+                }
+            }
+            stats->rows = n_out;
+            if (ferror(f)) {
+                duet_atomic_abort(af);
+                st = duet_err_set(err, DUET_ERR_IO, "%s: write error", out_path);
+            } else {
+                st = duet_atomic_commit(af, err);
+            }
+        }
+    }
+    free(order);
+    free(header);
+    free_rows(rows, n);
+    return st;
+}

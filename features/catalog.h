@@ -138,6 +138,34 @@ duet_status duet_catalog_run(const duet_catalog *c, duet_catalog_out *o, const d
 duet_status duet_describe_file(duet_describer *d, const char *path, duet_separate_fn separate, void *sep_user,
                                duet_feature_set *fs, duet_err *err);
 
+/* Merging the outputs of sharded catalog runs (`duet features --merge`). */
+typedef struct duet_catalog_merge_stats {
+    size_t parts;       /* files read */
+    size_t rows;        /* rows written */
+    size_t failed;      /* failure rows among them */
+    size_t missing;     /* catalog items with no row in any part (0 without a catalog) */
+    size_t duplicates;  /* ids with rows in more than one place */
+} duet_catalog_merge_stats;
+
+/* Called once per problem found: kind "missing", "failed" or "duplicate",
+ * the item id, and (failed: the error text; duplicate: the second file). */
+typedef void (*duet_catalog_merge_report)(void *user, const char *kind, const char *id, const char *detail);
+
+/* Merge the catalog outputs parts[0..n_parts) (each as written by
+ * duet_catalog_run: same header, one row per item) into out_path
+ * (atomically): rows in catalog order when cat is given (then every item
+ * must appear, rows for ids outside the catalog are an error), else sorted
+ * by id. Failure rows are kept (so --retry-failed can redo them) and
+ * reported. Nothing is written when the parts disagree on the header, a
+ * part ends in an incomplete line (a shard that did not finish), or an id
+ * appears twice. Returns DUET_OK when the output was written, even with
+ * missing or failed items: the caller decides the exit status from *stats.
+ * Errors: DUET_ERR_IO, DUET_ERR_FORMAT (header mismatch, torn line,
+ * duplicate id, an id outside the catalog: named), DUET_ERR_NOMEM. */
+duet_status duet_catalog_merge(const char *const *parts, int n_parts, const duet_catalog *cat, const char *out_path,
+                               duet_catalog_merge_report report, void *user, duet_catalog_merge_stats *stats,
+                               duet_err *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -489,6 +489,59 @@ static void test_quiet_verbose_everywhere(void)
     }
 }
 
+/* A catalog described by 4 shard processes at once (as a Slurm job array or
+ * a Kubernetes Indexed Job runs them), then merged: the merge equals the
+ * unsharded run row for row; a left-out shard, a shard merged twice, an
+ * unfinished shard and a failed item are each reported. */
+static void test_catalog_shards_merge(void)
+{
+    REQUIRE(mkdir(tp("cat"), 0777) == 0);
+    FILE *l = fopen(tp("cat/list.tsv"), "w");
+    REQUIRE(l);
+    for (int i = 0; i < 12; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "cat/s%d.wav", i);
+        duet_audio a;
+        duet_audio_alloc(&a, 1, 4000, 8000);
+        for (int n = 0; n < 4000; n++) a.ch[0][n] = 0.3f * (float)sin(2 * M_PI * (200 + 37 * i) * n / 8000.0);
+        REQUIRE(duet_audio_write(tp(name), &a, DUET_FILE_WAV_PCM16, NULL) == DUET_OK);
+        duet_audio_free(&a);
+        fprintf(l, "song%02d\ts%d.wav\n", i, i);
+    }
+    fprintf(l, "broken\tnot_there.wav\n");
+    fclose(l);
+    CHECK(run("features -q --catalog %s --out %s", tp("cat/list.tsv"), tp("cat/all.tsv")) == 1); /* one item fails */
+    CHECK(sh("for s in 1 2 3 4; do $D features -q --catalog %s --shard $s/4 --out %s/cat/part-$s.tsv & done; wait",
+             tp("cat/list.tsv"), dir) == 0);
+    char parts[4][512];
+    for (int s = 0; s < 4; s++) snprintf(parts[s], sizeof parts[s], "%s/cat/part-%d.tsv", dir, s + 1);
+    CHECK(run("features --merge %s %s %s %s --catalog %s --out %s", parts[0], parts[1], parts[2], parts[3],
+              tp("cat/list.tsv"), tp("cat/merged.tsv")) == 1);
+    CHECK(err_has("failed item 'broken'") && err_has("0 item(s) missing, 1 failed"));
+    char *a = slurp(tp("cat/all.tsv")), *m = slurp(tp("cat/merged.tsv"));
+    CHECK_MSG(a[0] && !strcmp(a, m), "the merged file equals the unsharded run");
+    free(a);
+    free(m);
+    /* a shard left out: its items are reported missing */
+    CHECK(run("features --merge %s %s %s --catalog %s --out %s", parts[0], parts[1], parts[2], tp("cat/list.tsv"),
+              tp("cat/m3.tsv")) == 1);
+    char *p4 = slurp(parts[3]), *e = slurp(err_txt);
+    int rows4 = -1, missing = 0;
+    for (char *p = p4; *p; p++) rows4 += *p == '\n';
+    for (char *p = e; (p = strstr(p, "missing item")); p++) missing++;
+    CHECK_MSG(rows4 > 0 && missing == rows4, "%d missing reported, shard 4 had %d rows", missing, rows4);
+    free(p4);
+    free(e);
+    /* the same shard twice: duplicate ids, nothing written */
+    CHECK(run("features --merge %s %s --out %s", parts[0], parts[0], tp("cat/m4.tsv")) == 1);
+    CHECK(err_has("more than one row") && !exists(tp("cat/m4.tsv")));
+    /* an unfinished shard: a torn last line */
+    CHECK(sh("head -c -5 %s > %s/cat/torn.tsv", parts[1], dir) == 0);
+    CHECK(run("features --merge %s %s/cat/torn.tsv --out %s", parts[0], dir, tp("cat/m5.tsv")) == 1);
+    CHECK(err_has("did not finish") && !exists(tp("cat/m5.tsv")));
+    CHECK(run("features --merge --out %s", tp("cat/m6.tsv")) == 2);
+}
+
 int main(void)
 {
     duet_bin = getenv("DUET");
@@ -510,6 +563,7 @@ int main(void)
     RUN(test_jobs_and_shifts);
     RUN(test_signals);
     RUN(test_quiet_verbose_everywhere);
+    RUN(test_catalog_shards_merge);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", dir);
