@@ -283,7 +283,7 @@ static duet_status load_ckpt_file(const char *path, sepnet **out, train_state *t
     }
     const char *sver = named ? duet_st_meta(f, "sepnet_ckpt_version") : "2";
     if (!ver || strcmp(ver, named ? "1" : CKPT_VERSION) || !sver || strcmp(sver, "2")) {
-        duet_status st = duet_err_set(err, DUET_ERR_FORMAT, "%s: unsupported checkpoint version %s (this duet reads 1)",
+        st = duet_err_set(err, DUET_ERR_FORMAT, "%s: unsupported checkpoint version %s (this duet reads 1)",
                                       path, ver ? ver : "(none)");
         duet_st_free(f); /* ver points into f */
         return st;
