@@ -331,6 +331,9 @@ int cmd_eval_rec(int argc, char **argv)
     if (o.ncf) {
         st = rec_load_ncf(o.ncf, &ncf, &err);
         if (st) return cli_fail(NULL, st, &err);
+        if (ncf->n_cold_items || ncf->n_cold_users)
+            cli_info(o.verbosity, "eval-rec", "%s: %d test items and %d test users have no training interaction (cold)",
+                     o.ncf, ncf->n_cold_items, ncf->n_cold_users);
         protocol = "sampled";
         printf("# eval-rec: %s, %d users, %d items, %lld training interactions, 1+%d sampled protocol, %ld seeds\n\n",
                o.ncf, ncf->n_users, ncf->n_items, (long long)ncf->train.nnz, ncf->n_neg, o.seeds);
@@ -352,6 +355,9 @@ int cmd_eval_rec(int argc, char **argv)
             rec_dataset_free(ds);
             return cli_fail(NULL, st, &err);
         }
+        if (ds->n_cold_items)
+            cli_info(o.verbosity, "eval-rec", "%d items appear only in the side files (cold: no interactions)",
+                     ds->n_cold_items);
         protocol = o.cold ? "cold-start" : "full";
         int64_t nf = 0;
         for (int32_t i = 0; ds->has_feats && i < ds->n_items; i++) nf += ds->has_feats[i];

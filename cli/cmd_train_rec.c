@@ -35,8 +35,11 @@ static void usage(FILE *f)
             "  --spotify TSV, --kg DIR, --no-side   as in duet eval-rec\n"
             "Model and training:\n"
             "  --model NAME         improved-ncf (default), improved-ncf-no-w2v, -no-outer, -no-group, -no-content\n"
-            "  --epochs N           maximum epochs (default %d)\n"
-            "  --patience N         stop after N epochs without a better validation NDCG@10 (default %d)\n"
+            "  --epochs N           maximum epochs (default: auto, max(12, 2 x min-epochs))\n"
+            "  --min-epochs N       epochs before early stopping may pick or stop (default: auto, enough\n"
+            "                       epochs for 4,000 Adam steps, 1..200)\n"
+            "  --patience N         stop after N epochs without a better smoothed validation NDCG@10 (mean of\n"
+            "                       3 epochs; default: auto, max(2, min-epochs / 4))\n"
             "  --dim N              group vector size (default %d)\n"
             "  --negatives N        sampled negatives per positive (default %d)\n"
             "  --lr X               Adam learning rate (default %g)\n"
@@ -48,7 +51,7 @@ static void usage(FILE *f)
             "  --ckpt FILE          write a training checkpoint after every epoch (atomically)\n"
             "  --resume FILE        continue from a checkpoint (same data, options and seed)\n"
             "Output:\n",
-            d.max_epochs, d.patience, d.dim, d.negatives, (double)d.lr, (double)d.id_dropout, (double)d.weight_decay);
+            d.dim, d.negatives, (double)d.lr, (double)d.id_dropout, (double)d.weight_decay);
     cli_help_quiet_verbose(f, 23);
     fprintf(f, "  -h, --help           show this help\n"
                "Options take their value as --opt VALUE or --opt=VALUE.\n");
@@ -72,12 +75,13 @@ int cmd_train_rec(int argc, char **argv)
     const char *out = NULL, *model = "improved-ncf", *ckpt = NULL, *resume = NULL, *loss = "bce";
     rec_incf_config cfg;
     rec_incf_config_default(&cfg);
-    long epochs = cfg.max_epochs, seed = 1, dim = cfg.dim, negs = cfg.negatives, patience = cfg.patience;
+    long epochs = cfg.max_epochs, seed = 1, dim = cfg.dim, negs = cfg.negatives, patience = cfg.patience,
+         min_epochs = cfg.min_epochs;
     double lr = cfg.lr, drop = cfg.id_dropout, wdecay = cfg.weight_decay;
     int no_side = 0, n_quiet = 0, n_verbose = 0, refit = 0;
     enum {
         O_INTER = 256, O_HETREC, O_NCF, O_ATTRS, O_FEATS, O_SPOTIFY, O_KG, O_OUT, O_MODEL, O_CKPT, O_RESUME,
-        O_LOSS, O_EPOCHS, O_SEED, O_DIM, O_NEGS, O_PATIENCE, O_LR, O_DROP, O_WD, O_NOSIDE, O_REFIT
+        O_LOSS, O_EPOCHS, O_MINEP, O_SEED, O_DIM, O_NEGS, O_PATIENCE, O_LR, O_DROP, O_WD, O_NOSIDE, O_REFIT
     };
     static const struct option lo[] = {{"interactions", required_argument, 0, O_INTER},
                                        {"hetrec", required_argument, 0, O_HETREC},
@@ -92,6 +96,7 @@ int cmd_train_rec(int argc, char **argv)
                                        {"resume", required_argument, 0, O_RESUME},
                                        {"loss", required_argument, 0, O_LOSS},
                                        {"epochs", required_argument, 0, O_EPOCHS},
+                                       {"min-epochs", required_argument, 0, O_MINEP},
                                        {"seed", required_argument, 0, O_SEED},
                                        {"dim", required_argument, 0, O_DIM},
                                        {"negatives", required_argument, 0, O_NEGS},
@@ -124,6 +129,9 @@ int cmd_train_rec(int argc, char **argv)
         case O_LOSS: slot = &loss; break;
         case O_EPOCHS:
             if (cli_parse_int("--epochs", optarg, 1, 1000, &epochs)) return 2;
+            break;
+        case O_MINEP:
+            if (cli_parse_int("--min-epochs", optarg, 1, 1000, &min_epochs)) return 2;
             break;
         case O_SEED:
             if (cli_parse_int("--seed", optarg, 0, 2147483647L, &seed)) return 2;
@@ -192,6 +200,7 @@ int cmd_train_rec(int argc, char **argv)
     cfg.dim = (int)dim;
     cfg.negatives = (int)negs;
     cfg.patience = (int)patience;
+    cfg.min_epochs = (int)min_epochs;
     cfg.lr = (float)lr;
     cfg.id_dropout = cfg.variant == REC_INCF_NO_CONTENT ? 0.0f : (float)drop;
     cfg.refit = refit;
@@ -206,6 +215,9 @@ int cmd_train_rec(int argc, char **argv)
     if (ncfp) {
         st = rec_load_ncf(ncfp, &ncf, &err);
         if (st) return cli_fail(NULL, st, &err);
+        if (ncf->n_cold_items || ncf->n_cold_users)
+            cli_info(verbosity, "train-rec", "%s: %d test items and %d test users have no training interaction (cold)",
+                     ncfp, ncf->n_cold_items, ncf->n_cold_users);
         ctx.train = &ncf->train;
     } else {
         st = hetrec ? rec_load_hetrec(hetrec, &ds, &err) : rec_load_interactions_tsv(inter, &ds, &err);
@@ -225,6 +237,9 @@ int cmd_train_rec(int argc, char **argv)
             rec_dataset_free(ds);
             return cli_fail(NULL, st, &err);
         }
+        if (ds->n_cold_items)
+            cli_info(verbosity, "train-rec", "%d items appear only in the side files (cold: no interactions)",
+                     ds->n_cold_items);
         ctx.train = &ds->ui;
         ctx.side.item_attr = ds->item_attr.n_rows ? &ds->item_attr : NULL;
         ctx.side.item_feats = ds->item_feats;

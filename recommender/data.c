@@ -493,9 +493,53 @@ static int32_t ds_token(rec_dataset *ds, int32_t *tcap, const char *tok)
     return intern(&maps_of(ds)->tokens, &ds->tokens, &ds->n_tokens, tcap, tok, ds_limits(ds)->max_ids);
 }
 
+
+/* A new item `id` that appears only in a side file: appended as a COLD item
+ * (no interactions; ui, item_attr, item_names, item_feats grow by one
+ * column / row). Returns its index, -1 out of memory, -2 over max_ids, -3
+ * when n_items x n_feats would pass max_cells. */
+static int32_t ds_add_item(rec_dataset *ds, int32_t *icap, const char *id)
+{
+    rec_maps *m = maps_of(ds);
+    int32_t old = ds->n_items;
+    if (ds->n_feats > 0 && (int64_t)(old + 1) * ds->n_feats > m->lim.max_cells) return -3;
+    if (ds->item_names) {
+        char **nn = realloc(ds->item_names, (size_t)(old + 1) * sizeof *nn);
+        if (!nn) return -1;
+        ds->item_names = nn;
+        nn[old] = NULL;
+    }
+    if (ds->item_attr.n_rows > 0) {
+        int64_t *np = realloc(ds->item_attr.indptr, (size_t)(old + 2) * sizeof *np);
+        if (!np) return -1;
+        ds->item_attr.indptr = np;
+        np[old + 1] = np[old];
+    }
+    if (ds->n_feats > 0) {
+        float *nf = realloc(ds->item_feats, (size_t)(old + 1) * (size_t)ds->n_feats * sizeof *nf);
+        if (!nf) return -1;
+        ds->item_feats = nf;
+        memset(nf + (size_t)old * (size_t)ds->n_feats, 0, (size_t)ds->n_feats * sizeof *nf);
+        uint8_t *nh = realloc(ds->has_feats, (size_t)old + 1);
+        if (!nh) return -1;
+        ds->has_feats = nh;
+        nh[old] = 0;
+    }
+    if (*icap < old) *icap = old;
+    int32_t i = intern(&m->items, &ds->item_ids, &ds->n_items, icap, id, m->lim.max_ids);
+    if (i < 0) return i;
+    if (ds->item_attr.n_rows > 0) ds->item_attr.n_rows = ds->n_items;
+    ds->ui.n_cols = ds->n_items;
+    ds->n_cold_items++;
+    return i;
+}
+
 /* The error for a failed intern/ds_token (-1 or -2). */
 static duet_status intern_error(const linereader *lr, int32_t code, const char *what, int32_t max, duet_err *err)
 {
+    if (code == -3)
+        return duet_err_set(err, DUET_ERR_RANGE, "%s:%lld: a new item would make items x features more than the "
+                            "cell limit", lr->path, (long long)lr->line);
     if (code == -2)
         return duet_err_set(err, DUET_ERR_RANGE, "%s:%lld: more than %d distinct %s", lr->path, (long long)lr->line,
                             max, what);
@@ -650,6 +694,7 @@ static duet_status load_attrs(rec_dataset *ds, linereader *lrp, duet_status open
     duet_status st = open_st;
     tripvec tv = {0};
     int32_t tcap = ds->n_tokens;
+    int32_t icap = ds->n_items;
     char *f[4], *tok = NULL;
     size_t tokcap = 0;
     int64_t rows = 0;
@@ -665,9 +710,10 @@ static duet_status load_attrs(rec_dataset *ds, linereader *lrp, duet_status open
             goto done;
         }
         int32_t i = rec_dataset_find_item(ds, f[0]);
+        if (i < 0) i = ds_add_item(ds, &icap, f[0]); /* an item only this file names: cold */
         if (i < 0) {
-            ds->n_skipped++;
-            continue;
+            st = intern_error(&lr, i, "items", ds_limits(ds)->max_ids, err);
+            goto done;
         }
         size_t need = strlen(f[1]) + strlen(f[2]) + 2;
         if (need > tokcap) {
@@ -739,6 +785,7 @@ static duet_status load_features(rec_dataset *ds, linereader *lrp, duet_status o
     float *feats = NULL;
     uint8_t *has = NULL;
     int nh = 0, nfe = 0, r;
+    int32_t icap = ds->n_items;
     if (!f) goto nomem;
     while ((r = lr_next(&lr, err)) == 1 && !lr.buf[0]) {
     }
@@ -801,6 +848,23 @@ static duet_status load_features(rec_dataset *ds, linereader *lrp, duet_status o
                 ds->n_skipped++;
                 continue;
             }
+        }
+        if (i < 0 && !skip_bad) {
+            /* an item only this file names: a cold item (the Spotify file keeps skipping) */
+            if ((int64_t)(ds->n_items + 1) * nfe > ds_limits(ds)->max_cells) i = -3;
+            else i = ds_add_item(ds, &icap, f[id_col]);
+            if (i < 0) {
+                st = intern_error(&lr, i, "items", ds_limits(ds)->max_ids, err);
+                goto done;
+            }
+            float *nf2 = realloc(feats, (size_t)ds->n_items * (size_t)nfe * sizeof *nf2);
+            if (!nf2) goto nomem;
+            feats = nf2;
+            memset(feats + (size_t)i * (size_t)nfe, 0, (size_t)nfe * sizeof *feats);
+            uint8_t *nh2 = realloc(has, (size_t)ds->n_items);
+            if (!nh2) goto nomem;
+            has = nh2;
+            has[i] = 0;
         }
         for (int c = 0; c < nfe; c++) {
             if (parse_float(f[first_col + c], v) != 0) {
@@ -1250,10 +1314,10 @@ static duet_status ncf_read(linereader *lr, char **f, rec_ncf **out, duet_err *e
 {
     const rec_limits *lim = &lr[0].lim;
     const char *ptr = lr[0].path, *pte = lr[1].path, *pne = lr[2].path;
-    tripvec tv = {0};
+    tripvec tv = {0}, tests = {0}; /* train rows; test pairs (row user, col item) */
     int64_t *test_line = NULL; /* (n_users) test.rating line of each user's test pair, 0 if none */
     int32_t *order = NULL;     /* (test lines) user of each test.rating line, in file order */
-    int64_t n_test = 0, order_cap = 0, neg_lines = 0;
+    int64_t n_test = 0, neg_lines = 0;
     long max_u = -1, max_i = -1;
     rec_ncf *d = NULL;
     duet_status st = DUET_OK;
@@ -1293,16 +1357,8 @@ static duet_status ncf_read(linereader *lr, char **f, rec_ncf **out, duet_err *e
         st = duet_err_set(err, DUET_ERR_EMPTY, "%s: no rows", ptr);
         goto done;
     }
-    d = calloc(1, sizeof *d);
-    if (!d) goto nomem;
-    d->n_users = (int32_t)max_u + 1;
-    d->n_items = (int32_t)max_i + 1;
-    test_line = calloc((size_t)d->n_users, sizeof *test_line);
-    d->test_item = malloc((size_t)d->n_users * sizeof *d->test_item);
-    if (!test_line || !d->test_item) goto nomem;
-    for (int32_t u = 0; u < d->n_users; u++) d->test_item[u] = -1;
-
-    /* test.rating: u i [anything], one line per test user, ids known to train */
+    /* test.rating: u i [anything], one line per test user; ids may be new
+     * (users and items that appear only in the test files are cold) */
     while ((r = lr_next(&lr[1], err)) == 1) {
         if (!lr[1].buf[0]) continue;
         long u, i;
@@ -1312,36 +1368,41 @@ static duet_status ncf_read(linereader *lr, char **f, rec_ncf **out, duet_err *e
                               "integer ids", pte, (long long)lr[1].line);
             goto done;
         }
-        if (u >= d->n_users || i >= d->n_items) {
-            st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: %s %ld is not in %s (largest %s id there: %d)", pte,
-                              (long long)lr[1].line, u >= d->n_users ? "user" : "item", u >= d->n_users ? u : i, ptr,
-                              u >= d->n_users ? "user" : "item", u >= d->n_users ? d->n_users - 1 : d->n_items - 1);
+        if (u >= lim->max_ids || i >= lim->max_ids) {
+            st = duet_err_set(err, DUET_ERR_RANGE, "%s:%lld: id %ld is over the limit %d", pte, (long long)lr[1].line,
+                              u > i ? u : i, lim->max_ids - 1);
             goto done;
         }
-        if (test_line[u]) {
-            st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: user %ld has a second test item (first on line %lld)",
-                              pte, (long long)lr[1].line, u, (long long)test_line[u]);
-            goto done;
-        }
-        test_line[u] = lr[1].line;
-        d->test_item[u] = (int32_t)i;
-        if (n_test == order_cap) {
-            int64_t nc = order_cap ? order_cap * 2 : 1024;
-            if (nc > d->n_users) nc = d->n_users;
-            int32_t *n2 = realloc(order, (size_t)nc * sizeof *n2);
-            if (!n2) goto nomem;
-            order = n2;
-            order_cap = nc;
-        }
-        order[n_test++] = (int32_t)u;
+        if (u > max_u) max_u = u;
+        if (i > max_i) max_i = i;
+        if (tv_push(&tests, (int32_t)u, (int32_t)i, 1.0f, lr[1].line) != 0) goto nomem;
     }
     if (r < 0) {
         st = lr[1].st;
         goto done;
     }
-    if (n_test == 0) {
+    if (tests.n == 0) {
         st = duet_err_set(err, DUET_ERR_EMPTY, "%s: no rows", pte);
         goto done;
+    }
+    d = calloc(1, sizeof *d);
+    if (!d) goto nomem;
+    d->n_users = (int32_t)max_u + 1;
+    test_line = calloc((size_t)d->n_users, sizeof *test_line);
+    d->test_item = malloc((size_t)d->n_users * sizeof *d->test_item);
+    order = malloc((size_t)tests.n * sizeof *order);
+    if (!test_line || !d->test_item || !order) goto nomem;
+    for (int32_t u = 0; u < d->n_users; u++) d->test_item[u] = -1;
+    for (int64_t k = 0; k < tests.n; k++) {
+        int32_t u = tests.t[k].row;
+        if (test_line[u]) {
+            st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: user %ld has a second test item (first on line %lld)",
+                              pte, (long long)tests.t[k].line, (long)u, (long long)test_line[u]);
+            goto done;
+        }
+        test_line[u] = tests.t[k].line;
+        d->test_item[u] = tests.t[k].col;
+        order[n_test++] = u;
     }
 
     /* test.negative: (u,i)<TAB>n1<TAB>...; line k matches test.rating's k-th row */
@@ -1405,11 +1466,12 @@ static duet_status ncf_read(linereader *lr, char **f, rec_ncf **out, duet_err *e
                                   (long long)lr[2].line, k + 1, f[k + 1]);
                 goto done;
             }
-            if (j >= d->n_items) {
-                st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: negative %d: item %ld is not in %s (largest item id "
-                                  "there: %d)", pne, (long long)lr[2].line, k + 1, j, ptr, d->n_items - 1);
+            if (j >= lim->max_ids) {
+                st = duet_err_set(err, DUET_ERR_RANGE, "%s:%lld: negative %d: id %ld is over the limit %d", pne,
+                                  (long long)lr[2].line, k + 1, j, lim->max_ids - 1);
                 goto done;
             }
+            if (j > max_i) max_i = j;
             row[k] = (int32_t)j;
         }
         neg_lines++;
@@ -1427,8 +1489,27 @@ static duet_status ncf_read(linereader *lr, char **f, rec_ncf **out, duet_err *e
                           (long long)n_test);
         goto done;
     }
+    d->n_items = (int32_t)max_i + 1;
     st = rec_csr_from_triples(&d->train, d->n_users, d->n_items, tv.t, tv.n, 0, ptr, err);
     if (st) goto done;
+    {
+        /* cold: users with a test row and no training row; items of the test
+         * files without a training interaction */
+        uint8_t *mark = calloc((size_t)d->n_items, 1);
+        if (!mark) goto nomem;
+        for (int64_t q = 0; q < d->train.nnz; q++) mark[d->train.indices[q]] = 1;
+        for (int32_t u = 0; u < d->n_users; u++) {
+            if (d->test_item[u] < 0) continue;
+            if (d->train.indptr[u + 1] == d->train.indptr[u]) d->n_cold_users++;
+            int32_t it = d->test_item[u];
+            if (!mark[it]) d->n_cold_items++, mark[it] = 2;
+            for (int32_t k = 0; k < d->n_neg; k++) {
+                int32_t j = d->negatives[(size_t)u * (size_t)d->n_neg + (size_t)k];
+                if (j >= 0 && !mark[j]) d->n_cold_items++, mark[j] = 2;
+            }
+        }
+        free(mark);
+    }
     *out = d;
     d = NULL;
     goto done;
@@ -1437,6 +1518,7 @@ nomem:
 done:
     rec_ncf_free(d);
     free(tv.t);
+    free(tests.t);
     free(test_line);
     free(order);
     return st;

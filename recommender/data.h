@@ -29,10 +29,15 @@
  * in order of first appearance; ids are opaque strings (a 30-digit "id" is
  * just a string).
  *
- * Side files (attributes, features, HetRec tags/friends, Spotify, KG): rows
- * about an item or user that has no interaction are skipped and counted in
- * ds->n_skipped (they cannot be evaluated); repeated attribute rows add up
- * (a token's weight is its count); a repeated feature row is an error.
+ * Side files: the item ids index the union of the interactions and the
+ * generic side files. An item that only the item attributes TSV or the
+ * item features TSV names is appended as a COLD item (no interactions: an
+ * empty column of ui; recommended through its attributes by the models that
+ * read them), counted in ds->n_cold_items. Rows of the HetRec tag/friend
+ * files, the Spotify file and the KG about an unknown item or user, and user
+ * rows of any side file, are skipped and counted in ds->n_skipped (the
+ * HetRec catalogue is artists.dat). Repeated attribute rows add up (a token's
+ * weight is its count); a repeated feature row is an error.
  *
  * Limits (rec_limits, checked BEFORE the memory is allocated): the longest
  * line, the number of lines per file, the number of distinct users / items /
@@ -110,6 +115,7 @@ typedef struct rec_dataset {
     int64_t n_skipped; /* side-file rows skipped because the id is unknown */
     void *maps_;       /* private id and token maps (and the limits) */
     int64_t n_merged;  /* interaction rows summed into an earlier row (duplicates) */
+    int32_t n_cold_items; /* items added by a side file (attributes, features) without interactions */
 } rec_dataset;
 
 /* Safety caps of the loaders (see the top of this file). */
@@ -196,17 +202,23 @@ int32_t rec_dataset_find_item(const rec_dataset *ds, const char *id);
 int32_t rec_dataset_find_user(const rec_dataset *ds, const char *id);
 
 /* The NCF leave-one-out format (He et al. 2017): user and item ids are
- * non-negative integers used as indices directly. As in the reference code
- * (NCF's Dataset.py), the id space is set by train.rating: a user or item id
- * in test.rating or test.negative beyond the largest id of train.rating is an
- * error naming the file and line (ids inside the range are legal even when
- * their row in train.rating happens to be empty). */
+ * non-negative integers used as indices directly. The id space is the union
+ * of the three files: 1 + the largest user (item) id of train.rating,
+ * test.rating and test.negative. Users and items that appear only in the
+ * test files (real splits have them: DeepCF's AMusic.test.rating names items
+ * with no training row) are legal and COLD: they have no training
+ * interaction; n_cold_users / n_cold_items count those named by the test
+ * files, for the caller to report. How models score cold items:
+ * recommender/README.md (through attributes where a model has them, else
+ * the constant REC_COLD_SCORE, ranked by the seeded tie-break). */
 typedef struct rec_ncf {
-    int32_t n_users, n_items;  /* 1 + largest user / item id in train.rating */
+    int32_t n_users, n_items;  /* 1 + largest user / item id of the three files */
     rec_csr train;             /* (n_users x n_items) weights (column 3) */
     int32_t *test_item;        /* (n_users) held-out item or -1 */
     int32_t n_neg;             /* negatives per test user (99 in the standard files) */
     int32_t *negatives;        /* (n_users x n_neg); rows of users without a test are -1 */
+    int32_t n_cold_users;      /* test users without a training row */
+    int32_t n_cold_items;      /* distinct test or negative items without a training interaction */
 } rec_ncf;
 
 /* Read PREFIX.train.rating (`u i weight [timestamp]`, weight > 0),
@@ -214,7 +226,7 @@ typedef struct rec_ncf {
  * user) and PREFIX.test.negative (`(u,i)<TAB>n1<TAB>...`, the same number of
  * negatives on every line, the pair matching the test.rating line of u).
  * *out is caller-owned (free with rec_ncf_free). Errors: IO, FORMAT
- * (file:line; ids unknown to train.rating), RANGE (id >= 2^24, over a limit),
+ * (file:line), RANGE (id >= 2^24, over a limit),
  * EMPTY (a file without rows), NOMEM. */
 duet_status rec_load_ncf(const char *prefix, rec_ncf **out, duet_err *err);
 /* As rec_load_ncf with limits (NULL: the defaults; RANGE when an id, the

@@ -66,7 +66,7 @@ duet_status rec_eval_split(const rec_model_def *m, const void *state, const rec_
     int fail = 0;
     for (int32_t b0 = 0; b0 < n_eval && !st; b0 += batch) {
         int32_t nb = n_eval - b0 < batch ? n_eval - b0 : batch;
-        st = m->score(state, train, users + b0, nb, scores, err);
+        st = rec_model_score(m, state, train, users + b0, nb, scores, err);
         if (st) break;
 #pragma omp parallel if ((double)nb * (double)ni > 2e5)
         {
@@ -119,7 +119,7 @@ duet_status rec_recommend(const rec_model_def *m, const void *state, const rec_c
     duet_status st = DUET_OK;
     for (int32_t b0 = 0; b0 < n && !st; b0 += batch) {
         int32_t nb = n - b0 < batch ? n - b0 : batch;
-        st = m->score(state, train, users + b0, nb, scores, err);
+        st = rec_model_score(m, state, train, users + b0, nb, scores, err);
         if (st) break;
 #pragma omp parallel for schedule(dynamic, 8) if ((double)nb * (double)ni > 2e5)
         for (int32_t b = 0; b < nb; b++) {
@@ -353,7 +353,7 @@ static duet_status sampled_eval(const rec_model_def *m, const void *state, const
     int fail = 0;
     for (int32_t b0 = 0; b0 < n_eval && !st; b0 += batch) {
         int32_t nb = n_eval - b0 < batch ? n_eval - b0 : batch;
-        st = m->score(state, train, users + b0, nb, scores, err);
+        st = rec_model_score(m, state, train, users + b0, nb, scores, err);
         if (st) break;
 #pragma omp parallel if ((double)nb * (double)ni > 2e5)
         {

@@ -25,6 +25,8 @@
 #define INCF_VALID_USERS 500
 #define INCF_FORMAT "duet-rec-incf"
 #define PHASE_REFIT 100000
+#define INCF_MIN_STEPS 4000 /* Adam steps before early stopping may choose an epoch (auto min_epochs) */
+#define INCF_ES_N 6         /* es.state: best smoothed value, best epoch, epochs without gain, stop, v(e-1), v(e-2) */
 
 static const char *variant_name[] = {"improved-ncf", "improved-ncf-no-w2v", "improved-ncf-no-outer",
                                      "improved-ncf-no-group", "improved-ncf-no-content"};
@@ -71,8 +73,9 @@ void rec_incf_config_default(rec_incf_config *c)
     c->dim = 32;
     c->wdim = 32;
     c->negatives = 16;
-    c->max_epochs = 12;
-    c->patience = 2;
+    c->max_epochs = 0; /* auto */
+    c->patience = 0;   /* auto */
+    c->min_epochs = 0; /* auto */
     c->lr = 2e-3f;
     c->id_dropout = 0.2f;
     c->loss = 0;
@@ -144,9 +147,9 @@ static void set_dims(rec_incf *m)
     m->DmI = m->use_group ? d : m->Di;
     m->Dz = d + m->H2 + (m->use_outer ? m->Ho : 0);
     snprintf(m->desc, sizeof m->desc,
-             "variant=%s d=%d dw=%d negatives=%d max_epochs=%d patience=%d lr=%g id_dropout=%g loss=%s refit=%d "
+             "variant=%s d=%d dw=%d negatives=%d max_epochs=%d min_epochs=%d patience=%d lr=%g id_dropout=%g loss=%s refit=%d "
              "w2v_epochs=%d parts=%s%s%s%s%s",
-             variant_name[m->c.variant], d, dw, m->c.negatives, m->c.max_epochs, m->c.patience, (double)m->c.lr,
+             variant_name[m->c.variant], d, dw, m->c.negatives, m->c.max_epochs, m->c.min_epochs, m->c.patience, (double)m->c.lr,
              (double)m->c.id_dropout, m->c.loss ? "bpr" : "bce", m->c.refit, m->c.w2v_epochs,
              m->use_content && m->has_ut ? "u" : "", m->use_content && m->has_fr ? "f" : "",
              m->use_content && m->has_ia ? "a" : "", m->use_content && m->has_kg ? "k" : "",
@@ -208,7 +211,7 @@ static duet_status build_params(rec_incf *m, int training, duet_err *err)
             n++;
         }
         m->slot[S_ES] = n;
-        sp[n++] = (duet_param_spec){slot_name[S_ES], 1, {4, 0, 0, 0}, DUET_PARAM_BUFFER};
+        sp[n++] = (duet_param_spec){slot_name[S_ES], 1, {INCF_ES_N, 0, 0, 0}, DUET_PARAM_BUFFER};
     }
     return duet_params_new(sp, (size_t)n, &m->P, err);
 }
@@ -1031,9 +1034,7 @@ static void init_weights(rec_incf *m, uint64_t seed)
     float *es = T(m, S_ES);
     if (es) {
         es[0] = -1;
-        es[1] = 0;
-        es[2] = 0;
-        es[3] = 0;
+        for (int k = 1; k < INCF_ES_N; k++) es[k] = 0;
     }
 }
 
@@ -1176,6 +1177,27 @@ static double run_epoch(rec_incf *m, const rec_csr *X, train_ws *w, duet_adam *o
     return nb ? loss_sum / (double)nb : 0;
 }
 
+/* Auto schedule (0 fields of the configuration), from S = Adam steps per
+ * epoch (n_pos (1 + negatives) / batch): min_epochs = ceil(INCF_MIN_STEPS / S)
+ * in 1..200 (at most half of an explicit max_epochs), max_epochs = max(12, 2 min_epochs), patience = max(2,
+ * min_epochs / 4). */
+static void resolve_schedule(rec_incf_config *c, int64_t n_pos)
+{
+    int64_t S = (n_pos * (1 + c->negatives) + INCF_BATCH - 1) / INCF_BATCH;
+    if (S < 1) S = 1;
+    int64_t me = (INCF_MIN_STEPS + S - 1) / S;
+    if (me > 200) me = 200;
+    if (me < 1) me = 1;
+    if (c->min_epochs == 0) {
+        /* an explicit max_epochs caps the auto minimum at half of it */
+        if (c->max_epochs > 0 && me > (c->max_epochs + 1) / 2) me = (c->max_epochs + 1) / 2;
+        c->min_epochs = (int)me;
+    }
+    if (c->max_epochs == 0) c->max_epochs = 2 * c->min_epochs > 12 ? 2 * c->min_epochs : 12;
+    if (c->min_epochs > c->max_epochs) c->min_epochs = c->max_epochs;
+    if (c->patience == 0) c->patience = c->min_epochs / 4 > 2 ? c->min_epochs / 4 : 2;
+}
+
 static duet_status save_ckpt(rec_incf *m, const char *path, const duet_adam *opt, int64_t step, duet_err *err)
 {
     duet_rng dummy;
@@ -1208,13 +1230,14 @@ duet_status rec_incf_train(const rec_fit_ctx *ctx, const rec_incf_config *cfg, c
     const rec_csr *X = ctx->train;
     *out = NULL;
     if (cfg->variant < 0 || cfg->variant > REC_INCF_NO_CONTENT || cfg->dim < 4 || cfg->dim > 256 || cfg->wdim < 4 ||
-        cfg->wdim > 256 || cfg->negatives < 1 || cfg->negatives > 50 || cfg->max_epochs < 1 ||
-        cfg->max_epochs > 1000 || cfg->patience < 1 || !(cfg->lr > 0) || !(cfg->id_dropout >= 0) ||
+        cfg->wdim > 256 || cfg->negatives < 1 || cfg->negatives > 50 || cfg->max_epochs < 0 ||
+        cfg->max_epochs > 1000 || cfg->patience < 0 || cfg->patience > 1000 || cfg->min_epochs < 0 ||
+        cfg->min_epochs > 1000 || !(cfg->lr > 0) || !(cfg->id_dropout >= 0) ||
         !(cfg->id_dropout < 1) || cfg->loss < 0 || cfg->loss > 1 || cfg->w2v_epochs < 1 ||
         !(cfg->weight_decay >= 0) || !(cfg->weight_decay < 100))
         return duet_err_set(err, DUET_ERR_ARG,
-                            "improved-ncf: bad configuration (dim/wdim 4..256, negatives 1..50, epochs 1..1000, "
-                            "patience >= 1, lr > 0, id dropout in [0, 1), loss bce/bpr, weight decay in [0, 100))");
+                            "improved-ncf: bad configuration (dim/wdim 4..256, negatives 1..50, epochs 0..1000, "
+                            "patience 0..1000, min epochs 0..1000, lr > 0, id dropout in [0, 1), loss bce/bpr, weight decay in [0, 100))");
     if (!X || X->nnz == 0) return duet_err_set(err, DUET_ERR_EMPTY, "improved-ncf: no training interactions");
     rec_incf *m = calloc(1, sizeof *m);
     if (!m) return duet_err_set(err, DUET_ERR_NOMEM, "improved-ncf: out of memory");
@@ -1242,6 +1265,7 @@ duet_status rec_incf_train(const rec_fit_ctx *ctx, const rec_incf_config *cfg, c
             rec_csr_free(&esV);
         }
     }
+    resolve_schedule(&m->c, trainX->nnz);
     m->warm = calloc((size_t)m->ni, 1);
     if (!m->warm) st = duet_err_set(err, DUET_ERR_NOMEM, "improved-ncf: out of memory");
     for (int64_t q = 0; !st && q < X->nnz; q++) m->warm[X->indices[q]] = 1;
@@ -1328,27 +1352,34 @@ duet_status rec_incf_train(const rec_fit_ctx *ctx, const rec_incf_config *cfg, c
     duet_progress pg;
     char label[64];
     snprintf(label, sizeof label, "%s", variant_name[cfg->variant]);
-    duet_progress_init(&pg, label, cfg->max_epochs, ctx->progress);
+    duet_progress_init(&pg, label, m->c.max_epochs, ctx->progress);
     if (!st && phase == 0) {
         fill_positives(&w, trainX);
-        for (int ep = ep0; !st && ep < cfg->max_epochs && es[3] == 0; ep++) {
+        for (int ep = ep0; !st && ep < m->c.max_epochs && es[3] == 0; ep++) {
             double loss = run_epoch(m, trainX, &w, &opt, ctx->seed, 0, ep, err, &st);
             if (st) break;
             if (!isfinite(loss)) {
                 st = duet_err_set(err, DUET_ERR_NAN, "improved-ncf: loss is not finite at epoch %d", ep + 1);
                 break;
             }
-            double v = -1;
+            double v = -1, sm = -1;
             if (validX) {
                 st = compute_reps(m, err);
                 if (st) break;
                 v = valid_ndcg(m, trainX, validX, vusers, nv, cand, row, H, rel);
-                if (v > es[0]) {
-                    es[0] = (float)v;
-                    es[1] = (float)(ep + 1);
-                    es[2] = 0;
-                    copy_live(m, 1);
-                } else if (++es[2] >= (float)cfg->patience) es[3] = 1;
+                /* smoothed curve: mean of this epoch and the (up to) two before it */
+                int nh = ep < 2 ? ep : 2;
+                sm = (v + (nh > 0 ? es[4] : 0) + (nh > 1 ? es[5] : 0)) / (1 + nh);
+                es[5] = es[4];
+                es[4] = (float)v;
+                if (ep + 1 >= m->c.min_epochs) {
+                    if (sm > es[0]) {
+                        es[0] = (float)sm;
+                        es[1] = (float)(ep + 1);
+                        es[2] = 0;
+                        copy_live(m, 1);
+                    } else if (++es[2] >= (float)m->c.patience) es[3] = 1;
+                }
             } else {
                 es[1] = (float)(ep + 1);
             }

@@ -3,6 +3,7 @@
  * on the training-minus-validation matrix); the values are the usual ranges
  * from the papers of each method. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "incf.h"
@@ -38,41 +39,41 @@ static const rec_params grid_content[] = {{0, 0, 0, 0, 0, 0, 0.0f, 0, 0}, {0, 0,
 /* improved-ncf: weighting = loss (0 BCE, 1 BPR), k = negatives, dim = d,
  * epochs = max epochs (early stopping on validation), lr, alpha = item id
  * dropout, shrink = refit flag, reg = early-stopping patience when >= 1 (see incf.h). */
-static const rec_params grid_incf[] = {{0, 16, 32, 12, 2e-3f, 0, 0.2f, 0, 0}};
+static const rec_params grid_incf[] = {{0, 16, 32, 0, 2e-3f, 0, 0.2f, 0, 0}}; /* epochs 0: auto schedule */
 
 #define N_OF(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static const rec_model_def table[] = {
     {"popularity", "items by number of training users", rec_pop_fit, rec_pop_score, rec_pop_free, grid_pop,
-     N_OF(grid_pop), 0},
+     N_OF(grid_pop), 0, 0},
     {"user-knn", "user-based CF, cosine (Eq. 2)", rec_userknn_fit, rec_userknn_score, rec_knn_free, grid_uknn,
-     N_OF(grid_uknn), 0},
+     N_OF(grid_uknn), 0, 0},
     {"user-knn-adj", "user-based CF, adjusted cosine (Eq. 3)", rec_userknn_adj_fit, rec_userknn_score,
-     rec_knn_free, grid_uknn_adj, N_OF(grid_uknn_adj), 0},
+     rec_knn_free, grid_uknn_adj, N_OF(grid_uknn_adj), 0, 0},
     {"item-knn", "item-based CF, cosine", rec_itemknn_fit, rec_itemknn_score, rec_knn_free, grid_iknn,
-     N_OF(grid_iknn), 0},
+     N_OF(grid_iknn), 0, 0},
     {"bpr-mf", "matrix factorisation, BPR", rec_bpr_fit, rec_factors_score, rec_factors_free, grid_bpr,
-     N_OF(grid_bpr), 0},
+     N_OF(grid_bpr), 0, 0},
     {"ials", "matrix factorisation, implicit ALS", rec_ials_fit, rec_factors_score, rec_factors_free, grid_ials,
-     N_OF(grid_ials), 0},
+     N_OF(grid_ials), 0, 0},
     {"content", "user profile vs item attribute/feature vectors", rec_content_fit, rec_content_score,
-     rec_content_free, grid_content, N_OF(grid_content), 1},
+     rec_content_free, grid_content, N_OF(grid_content), 1, 1},
     {"neumf", "NeuMF, GMF + MLP (He et al. 2017), BCE with 4 negatives", rec_neumf_fit, rec_neumf_score,
-     rec_neumf_free, grid_neumf, N_OF(grid_neumf), 0},
+     rec_neumf_free, grid_neumf, N_OF(grid_neumf), 0, 0},
     {"ease", "EASE, closed-form item-item model", rec_ease_fit, rec_ease_score, rec_ease_free, grid_ease,
-     N_OF(grid_ease), 0},
+     N_OF(grid_ease), 0, 0},
     /* uses_side 0: the improved NCF reads side information when present and
      * degrades to ids without it (NCF-format data) */
     {"improved-ncf", "the paper's improved NCF: grouped features, word2vec, outer product", rec_incf_fit_full,
-     rec_incf_table_score, rec_incf_table_free, grid_incf, N_OF(grid_incf), 0},
+     rec_incf_table_score, rec_incf_table_free, grid_incf, N_OF(grid_incf), 0, 1},
     {"improved-ncf-no-w2v", "improved NCF, attribute embeddings learned from scratch", rec_incf_fit_no_w2v,
-     rec_incf_table_score, rec_incf_table_free, grid_incf, N_OF(grid_incf), 0},
+     rec_incf_table_score, rec_incf_table_free, grid_incf, N_OF(grid_incf), 0, 1},
     {"improved-ncf-no-outer", "improved NCF without the outer-product branch", rec_incf_fit_no_outer,
-     rec_incf_table_score, rec_incf_table_free, grid_incf, N_OF(grid_incf), 0},
+     rec_incf_table_score, rec_incf_table_free, grid_incf, N_OF(grid_incf), 0, 1},
     {"improved-ncf-no-group", "improved NCF without group fusion (raw features concatenated)", rec_incf_fit_no_group,
-     rec_incf_table_score, rec_incf_table_free, grid_incf, N_OF(grid_incf), 0},
+     rec_incf_table_score, rec_incf_table_free, grid_incf, N_OF(grid_incf), 0, 1},
     {"improved-ncf-no-content", "improved NCF on ids only", rec_incf_fit_no_content, rec_incf_table_score,
-     rec_incf_table_free, grid_incf, N_OF(grid_incf), 0},
+     rec_incf_table_free, grid_incf, N_OF(grid_incf), 0, 0},
 };
 
 const rec_model_def *rec_models(int *n)
@@ -106,12 +107,30 @@ void rec_params_describe(const rec_model_def *m, const rec_params *p, char *buf,
         snprintf(buf, n, "factors=%d negatives=%d epochs=%d lr=%g", p->dim, p->k, p->epochs, p->lr);
     else if (!strncmp(name, "improved-ncf", 12))
     {
-        char wd[32] = "";
+        char wd[32] = "", ep[16] = "auto", pa[16] = "auto";
         if (p->decay > 0) snprintf(wd, sizeof wd, " wd=%g", p->decay);
-        snprintf(buf, n, "d=%d negatives=%d max_epochs=%d patience=%d lr=%g id_dropout=%g loss=%s%s%s", p->dim, p->k,
-                 p->epochs, p->reg >= 1 ? (int)p->reg : 2, p->lr, p->alpha, p->weighting ? "bpr" : "bce",
+        if (p->epochs > 0) snprintf(ep, sizeof ep, "%d", p->epochs);
+        if (p->reg >= 1) snprintf(pa, sizeof pa, "%d", (int)p->reg);
+        snprintf(buf, n, "d=%d negatives=%d max_epochs=%s patience=%s lr=%g id_dropout=%g loss=%s%s%s", p->dim, p->k,
+                 ep, pa, p->lr, p->alpha, p->weighting ? "bpr" : "bce",
                  p->shrink > 0 ? " refit" : "", wd);
     }
     else snprintf(buf, n, "w=%s k=%d dim=%d epochs=%d lr=%g reg=%g alpha=%g", w, p->k, p->dim, p->epochs, p->lr,
                   p->reg, p->alpha);
+}
+
+duet_status rec_model_score(const rec_model_def *m, const void *state, const rec_csr *train, const int32_t *users,
+                            int32_t n, float *out, duet_err *err)
+{
+    duet_status st = m->score(state, train, users, n, out, err);
+    if (st || m->scores_cold) return st;
+    int32_t ni = train->n_cols;
+    uint8_t *warm = calloc((size_t)(ni ? ni : 1), 1);
+    if (!warm) return duet_err_set(err, DUET_ERR_NOMEM, "%s: out of memory scoring", m->name);
+    for (int64_t q = 0; q < train->nnz; q++) warm[train->indices[q]] = 1;
+    for (int32_t i = 0; i < ni; i++)
+        if (!warm[i])
+            for (int32_t b = 0; b < n; b++) out[(size_t)b * ni + i] = REC_COLD_SCORE;
+    free(warm);
+    return DUET_OK;
 }

@@ -80,7 +80,20 @@ typedef struct rec_model_def {
     const rec_params *grid; /* configurations tried on validation */
     int n_grid;
     int uses_side;          /* 1 when the model reads side information */
+    int scores_cold;        /* 1 when items without training interactions are scored from their
+                             * attributes; 0: rec_model_score gives them REC_COLD_SCORE */
 } rec_model_def;
+
+/* The score of a cold item (no interaction in the fit matrix) under a model
+ * that has no signal for it: finite, below every real score, so such items
+ * rank after all others and among themselves by the seeded tie-break. */
+#define REC_COLD_SCORE (-3.0e38f)
+
+/* m->score, then REC_COLD_SCORE for every item without an interaction in
+ * `train` when !m->scores_cold. The entry point every protocol and
+ * `duet recommend` use. Errors: those of m->score, NOMEM. */
+duet_status rec_model_score(const rec_model_def *m, const void *state, const rec_csr *train, const int32_t *users,
+                            int32_t n, float *out, duet_err *err);
 
 /* The table (stable order) and its size. */
 const rec_model_def *rec_models(int *n);

@@ -50,12 +50,17 @@ static void test_tiny_interactions(void)
         for (int64_t q = ds->ui.indptr[u] + 1; q < ds->ui.indptr[u + 1]; q++)
             CHECK(ds->ui.indices[q - 1] < ds->ui.indices[q]);
 
-    /* attributes: tokens "key=value", repeated rows add up, unknown items skipped */
+    /* attributes: tokens "key=value", repeated rows add up; an item only the attributes name is cold */
     const char *extra = tmpfile_with("attrs_extra.tsv", "r1\tgenre\trock\nzz\tgenre\tpolka\n");
     REQUIRE(rec_load_item_attrs_tsv(ds, FIXTURE("rec/tiny_attrs.tsv"), &err) == DUET_OK);
     REQUIRE(rec_load_item_attrs_tsv(ds, extra, &err) == DUET_OK);
-    CHECK(ds->n_skipped == 1);
-    CHECK(ds->n_tokens == 5); /* genre rock/jazz/blues, mood loud/calm (polka row skipped) */
+    CHECK(ds->n_skipped == 0 && ds->n_cold_items == 1 && ds->n_items == 13 && ds->ui.n_cols == 13);
+    CHECK(ds->n_tokens == 6); /* genre rock/jazz/blues/polka, mood loud/calm */
+    {
+        int32_t zz = rec_dataset_find_item(ds, "zz");
+        CHECK(zz == 12 && ds->item_attr.n_rows == 13 && ds->item_attr.indptr[13] - ds->item_attr.indptr[12] == 1);
+        CHECK(ds->ui.indptr[ds->n_users] == 52); /* no interaction added */
+    }
     int32_t r1 = rec_dataset_find_item(ds, "r1");
     double loud = 0, rock = 0;
     for (int64_t q = ds->item_attr.indptr[r1]; q < ds->item_attr.indptr[r1 + 1]; q++) {
@@ -381,15 +386,17 @@ static void test_hostile_tsv(void)
     CHECK(ds->ui.nnz == 2);
     CHECK_NEAR(weight_of(ds, "b", "y"), 2, 0);
     CHECK(rec_dataset_find_user(ds, "b") == 1); /* no '\r' kept in ids */
-    /* attributes and features: CRLF, no final newline, unknown items skipped */
+    /* attributes and features: CRLF, no final newline, items only a side file names are cold */
     int64_t sk = ds->n_skipped;
     CHECK(rec_load_item_attrs_tsv(ds, tmpfile_with("at.tsv", "x\tgenre\trock\r\nzz\tgenre\tpop\r\ny\tmood\tcalm"),
                                   &err) == DUET_OK);
-    CHECK(ds->n_tokens == 2 && ds->item_attr.nnz == 2 && ds->n_skipped == sk + 1);
-    CHECK(!strcmp(ds->tokens[1], "mood=calm"));
+    CHECK(ds->n_tokens == 3 && ds->item_attr.nnz == 3 && ds->n_skipped == sk && ds->n_cold_items == 1);
+    CHECK(!strcmp(ds->tokens[1], "genre=pop") && !strcmp(ds->tokens[2], "mood=calm"));
     CHECK(rec_load_item_features_tsv(ds, tmpfile_with("ft.tsv", "item\tf1\r\nx\t0.5\r\nqq\t7\r\ny\t-2"), 0, 1, &err) ==
           DUET_OK);
-    CHECK(ds->n_skipped == sk + 2);
+    CHECK(ds->n_skipped == sk && ds->n_cold_items == 2 && ds->n_items == 4 && ds->item_attr.n_rows == 4);
+    CHECK_NEAR(ds->item_feats[(size_t)rec_dataset_find_item(ds, "qq") * ds->n_feats], 7, 0);
+    CHECK(ds->has_feats[rec_dataset_find_item(ds, "qq")] && !ds->has_feats[rec_dataset_find_item(ds, "zz")]);
     CHECK_NEAR(ds->item_feats[rec_dataset_find_item(ds, "y")], -2, 0);
     CHECK(!strcmp(ds->feat_names[0], "f1"));
     /* empty side files */
@@ -524,13 +531,26 @@ static void test_hostile_ncf(void)
     CHECK(d->n_users == 2 && d->n_items == 4 && d->n_neg == 2 && d->test_item[1] == 2 && d->negatives[3] == 3);
     rec_ncf_free(d);
     d = NULL;
-    /* ids absent from train.rating */
+    /* ids absent from train.rating: the id space is the union of the files, such ids are cold */
     NCF3(tr, "0\t2\n2\t1\n", "(0,2)\t0\t3\n(2,1)\t1\t3\n");
-    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, "h.test.rating:2: user 2 is not in");
+    REQUIRE(rec_load_ncf(pre, &d, &err) == DUET_OK);
+    CHECK(d->n_users == 3 && d->n_items == 4 && d->n_cold_users == 1 && d->n_cold_items == 1); /* user 2; item 2 */
+    CHECK(d->train.n_rows == 3 && d->train.indptr[3] == d->train.indptr[2] && d->test_item[2] == 1);
+    rec_ncf_free(d);
     NCF3(tr, "0\t2\n1\t4\n", "(0,2)\t0\t3\n(1,4)\t1\t3\n");
-    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, "h.test.rating:2: item 4 is not in");
+    REQUIRE(rec_load_ncf(pre, &d, &err) == DUET_OK);
+    CHECK(d->n_users == 2 && d->n_items == 5 && d->n_cold_users == 0 && d->n_cold_items == 2); /* items 2, 4 */
+    CHECK(d->train.n_cols == 5 && d->test_item[1] == 4);
+    rec_ncf_free(d);
     NCF3(tr, "0\t2\n1\t2\n", "(0,2)\t0\t3\n(1,2)\t1\t9\n");
-    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, "h.test.negative:2: negative 2: item 9 is not in");
+    REQUIRE(rec_load_ncf(pre, &d, &err) == DUET_OK);
+    CHECK(d->n_items == 10 && d->n_cold_items == 2 && d->negatives[3] == 9); /* items 2, 9 */
+    rec_ncf_free(d);
+    d = NULL;
+    NCF3(tr, "0\t2\n1\t2\n", "(0,2)\t0\t3\n(1,2)\t1\t16777216\n");
+    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_RANGE, "h.test.negative:2: negative 2: id 16777216 is over the limit");
+    NCF3(tr, "0\t2\n16777216\t2\n", "(0,2)\t0\t3\n(1,2)\t1\t3\n");
+    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_RANGE, "h.test.rating:2: id 16777216 is over the limit");
     NCF3(tr, "0\t2\n0\t3\n", "(0,2)\t0\t3\n(0,3)\t1\t2\n");
     EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, "h.test.rating:2: user 0 has a second test item");
     /* empty files */

@@ -297,7 +297,8 @@ static void make_csr(rec_csr *m, int nr, int nc, const int *pairs, int np)
 static void test_eval_split_masks_training_items(void)
 {
     static const rec_params g = {0};
-    rec_model_def m = {"fixed", "", fixed_fit, fixed_score, free, &g, 1, 0};
+    /* scores_cold = 1: its ranking covers items without training rows (2, 4, 5) */
+    rec_model_def m = {"fixed", "", fixed_fit, fixed_score, free, &g, 1, 0, 1};
     rec_csr tr, te;
     /* user 0 trained on items 0, 1; test items 2 and 5. Ranking after masking:
      * 2, 3, 4, 5, ... -> K=2: hits {2}: P 1/2, R 1/2, AP (1/1)/2 = 0.5.
