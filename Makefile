@@ -18,7 +18,7 @@ PREFIX     ?= /usr/local
 CC         ?= cc
 PKGS       := fftw3f fftw3 sndfile libmpg123 samplerate openblas libebur128 libpng
 DEB_PKGS   := build-essential pkg-config libfftw3-dev libsndfile1-dev libmpg123-dev libsamplerate0-dev \
-              libopenblas-dev libebur128-dev libpng-dev
+              libopenblas-dev libebur128-dev libpng-dev libdnnl-dev
 # The flags are read when this Makefile is parsed. `make demo` and `make
 # test` therefore install the packages first (deps) and build in a sub-make
 # that parses the Makefile again; a build without the packages stops here
@@ -30,13 +30,17 @@ ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
 ifeq ($(PKG_LIBS),)
 $(error build dependencies missing (pkg-config finds no $(PKGS)): run `make deps` (as root) or `sudo apt-get install -y $(DEB_PKGS)`)
 endif
+# oneDNN (libdnnl-dev) ships no pkg-config file: its header says whether it is there
+ifeq ($(wildcard /usr/include/dnnl.h /usr/local/include/dnnl.h),)
+$(error build dependency missing (no dnnl.h: oneDNN): run `make deps` (as root) or `sudo apt-get install -y $(DEB_PKGS)`)
+endif
 endif
 
 WARN       := -Wall -Wextra -pedantic -Wshadow -Wno-unused-parameter -Wno-format-truncation
 BASE_CFLAGS := -std=c11 $(WARN) -fopenmp -D_POSIX_C_SOURCE=200809L -DDUET_VERSION=\"$(VERSION)\" \
                -fPIC -I. $(PKG_CFLAGS)
 OPT        ?= -O2 -g -march=x86-64-v2
-LIBS       := $(PKG_LIBS) -fopenmp -lm -lpthread
+LIBS       := $(PKG_LIBS) -ldnnl -fopenmp -lm -lpthread
 
 LIB_DIRS   := common audio nn separation features recommender
 LIB_SRC    := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
@@ -137,7 +141,7 @@ VALGRIND_TESTS ?= $(addprefix $(B)/tests/,test_common test_safetensors test_stft
 valgrind: all $(TEST_BIN)
 	@for t in $(VALGRIND_TESTS); do \
 	  [ -x $$t ] || continue; \
-	  OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 DUET=$(B)/duet valgrind -q --error-exitcode=1 --leak-check=full \
+	  OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 ONEDNN_MAX_CPU_ISA=AVX2 DUET=$(B)/duet valgrind -q --error-exitcode=1 --leak-check=full \
 	    --errors-for-leak-kinds=definite --suppressions=tests/valgrind.supp $$t >/dev/null || \
 	    { echo "valgrind: $$t failed"; exit 1; }; echo "valgrind: $$t clean"; done; echo "valgrind: clean"
 

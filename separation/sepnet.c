@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "../nn/nn.h"
+#include "../nn/dnnl_conv.h"
 
 #define SN_FORMAT "duet-sepnet"
 #define SN_VERSION "1"
@@ -506,6 +507,9 @@ struct sepnet_run {
     int out_t;
     /* evaluation split over items: one sub-run per worker, masks gathered */
     sepnet_run *sub[SN_MAX_SPLIT];
+    /* evaluation convolutions through oneDNN where it wins (nn/dnnl_conv.h) */
+    duet_dnnl *dnnl;
+    int reference;     /* 1 = the reference engine only */
     float *split_out;
     size_t split_cap;
 };
@@ -526,6 +530,7 @@ void sepnet_run_free(sepnet_run *r)
     duet_free_aligned(r->garena);
     duet_free_aligned(r->work);
     for (int i = 0; i < SN_MAX_SPLIT; i++) sepnet_run_free(r->sub[i]);
+    duet_dnnl_free(r->dnnl);
     free(r->split_out);
     free(r);
 }
@@ -575,6 +580,26 @@ static sn_node *new_node(sepnet_run *r, int op)
 
 static const float *P(const sepnet_run *r, long i) { return duet_params_data(r->m->params, (size_t)i); }
 
+/* An evaluation convolution: oneDNN where it wins and works, else the reference. */
+static void eval_conv(sepnet_run *r, float *y, const float *x, const float *w, const float *b,
+                      const duet_conv2d_dims *d)
+{
+    if (!r->train && !r->reference && duet_dnnl_conv_wins(d)) {
+        if (!r->dnnl && duet_dnnl_new(&r->dnnl, NULL) != DUET_OK) r->reference = 1;
+        if (r->dnnl && duet_dnnl_conv2d_forward(r->dnnl, y, x, w, b, d, NULL) == DUET_OK) return;
+        r->reference = 1; /* oneDNN refused this machine or shape: stay on the reference */
+    }
+    duet_conv2d_forward(y, r->work, r->work_cap, x, w, b, d);
+}
+
+void sepnet_run_set_reference(sepnet_run *r, int on)
+{
+    if (!r) return;
+    r->reference = on ? 1 : 0;
+    for (int i = 0; i < SN_MAX_SPLIT; i++)
+        if (r->sub[i]) sepnet_run_set_reference(r->sub[i], on);
+}
+
 static int op_conv(sepnet_run *r, int a, const sn_conv *c)
 {
     const sn_t *x = &r->t[a];
@@ -587,8 +612,7 @@ static int op_conv(sepnet_run *r, int a, const sn_conv *c)
     n->out = new_t(r, x->B, c->co, n->cd.Ho, n->cd.Wo);
     need_work(r, duet_conv2d_work_floats(&n->cd, duet_nn_workers()));
     if (r->counting) return n->out;
-    duet_conv2d_forward(r->t[n->out].x, r->work, r->work_cap, r->t[a].x, P(r, c->w),
-                        c->b >= 0 ? P(r, c->b) : NULL, &n->cd);
+    eval_conv(r, r->t[n->out].x, r->t[a].x, P(r, c->w), c->b >= 0 ? P(r, c->b) : NULL, &n->cd);
     return n->out;
 }
 
@@ -652,7 +676,7 @@ static int op_conv_bdr(sepnet_run *r, int a, const sn_conv *c, const sn_bn *bn, 
         bf[o] = be[o] - rm[o] * sc;
     }
     float *y = r->t[n->out].x;
-    duet_conv2d_forward(y, r->work, r->work_cap, r->t[a].x, wf, bf, &n->cd);
+    eval_conv(r, y, r->t[a].x, wf, bf, &n->cd);
     duet_relu_forward(y, y, numel(&r->t[n->out]));
     return n->out;
 }
@@ -870,8 +894,10 @@ static duet_status forward_split(sepnet_run *r, const float *feat, int B, int T,
 {
     const size_t plane = (size_t)r->m->cfg.n_freq * T * r->m->cfg.channels, need = (size_t)B * 2 * plane;
     r->train = 0; /* no tape: sepnet_backward must not follow */
-    for (int i = 0; i < nw; i++)
+    for (int i = 0; i < nw; i++) {
         if (!r->sub[i] && sepnet_run_new(r->m, &r->sub[i], err)) return DUET_ERR_NOMEM;
+        r->sub[i]->reference = r->reference;
+    }
     if (need > r->split_cap) {
         free(r->split_out);
         r->split_out = malloc(need * sizeof(float));
@@ -917,6 +943,9 @@ duet_status sepnet_forward(sepnet_run *r, const float *feat, int B, int T, int t
     }
     r->train = train;
     r->rng = rng;
+    /* the weights may have changed since the last forward (validation
+     * during training; BN folding writes them into the arena each pass) */
+    duet_dnnl_forget_weights(r->dnnl);
     r->counting = 1;
     r->work_need = 0;
     run_graph(r, feat, B, T);

@@ -105,6 +105,14 @@ typedef struct sepnet_run sepnet_run;
 duet_status sepnet_run_new(const sepnet *m, sepnet_run **out, duet_err *err);
 void sepnet_run_free(sepnet_run *r);
 
+/* Evaluation passes run their convolutions of 32 or more channels through
+ * oneDNN (nn/dnnl_conv.h; faster there) and the rest through the reference
+ * engine of nn/layers.h; training passes use the reference. on = 1 forces
+ * the reference engine everywhere (for comparisons); a machine or shape
+ * oneDNN refuses falls back to it by itself. Results of the two engines
+ * agree to float rounding. */
+void sepnet_run_set_reference(sepnet_run *r, int on);
+
 /* Forward pass on B items of T frames (T divisible by 2^depth), C =
  * cfg.channels: feat (B, C, 3, n_freq, T): per audio channel, plane 0 the
  * compressed magnitude (sepnet_features), planes 1-2 the phase features.
