@@ -10,16 +10,16 @@
  *   bench_sepnet run MODEL DIR ITERS THREADS
  *       synthesises a 30 s test signal at the model's rate, writes to
  *       DIR/io.safetensors the input features of every inference chunk
- *       exactly as sepnet_vocal_mask cuts them (chunks of 256 frames, hop 128,
+ *       exactly as duet_sepnet_vocal_mask cuts them (chunks of 256 frames, hop 128,
  *       batches of 2), duet's masks for them, and one training batch (4 x 128
  *       frames: features and target magnitudes), so the PyTorch peer runs the
  *       very same inputs and checks duet's masks. Then, after one warm-up,
  *       ITERS times, prints one line per measurement:
- *         mask_s X      sepnet_vocal_mask over the clip (duet's inference path:
+ *         mask_s X      duet_sepnet_vocal_mask over the clip (duet's inference path:
  *                       features + chunked forward + cross-fade)
  *         net_s X       the evaluation forwards of the same chunks alone
  *                       (only with BENCH_SEPNET_NET set)
- *         separate_s X  sepnet_separate on the clip (STFT, network, ISTFT)
+ *         separate_s X  duet_sepnet_separate on the clip (STFT, network, ISTFT)
  *         step_s X      a training step: forward (batch statistics, dropout),
  *                       L1 loss on both stems, backward, clip 5, Adam
  *       and finally "sgemm_peak_gflops X" (cblas on THREADS threads: the best
@@ -117,7 +117,7 @@ static double sgemm_peak(void)
 
 /* Resolution level (down-samplings from n_freq x T) at which the conv whose
  * weight is called `name` runs, or -1 if it is not a conv weight. */
-static int conv_level(const char *name, const sepnet_config *c)
+static int conv_level(const char *name, const duet_sepnet_config *c)
 {
     int l;
     if (!strcmp(name, "head.weight")) return 0;
@@ -135,7 +135,7 @@ static int conv_level(const char *name, const sepnet_config *c)
 
 static void conv_layers(const sepnet *m)
 {
-    const sepnet_config *c = &m->cfg;
+    const duet_sepnet_config *c = &m->cfg;
     const duet_params *p = m->params;
     for (size_t i = 0; i < p->count; i++) {
         const duet_param_info *in = &p->info[i];
@@ -172,17 +172,17 @@ static void conv_layers(const sepnet *m)
 
 static int cmd_init(int base, const char *out)
 {
-    sepnet_config c = sepnet_config_default();
+    duet_sepnet_config c = duet_sepnet_config_default();
     c.base = base;
     c.phase_ch = base / 2;
     duet_rng rng;
     duet_rng_seed(&rng, 1);
     sepnet *m;
     duet_err err = {0};
-    if (sepnet_new(&c, &rng, &m, &err)) die("sepnet_new", &err);
+    if (duet_sepnet_new(&c, &rng, &m, &err)) die("sepnet_new", &err);
     const char *kv[] = {"bench", "random init (bench_sepnet init)"};
-    if (sepnet_save(m, out, kv, 1, &err)) die(out, &err);
-    sepnet_free(m);
+    if (duet_sepnet_save(m, out, kv, 1, &err)) die(out, &err);
+    duet_sepnet_free(m);
     return 0;
 }
 
@@ -199,8 +199,8 @@ int main(int argc, char **argv)
     duet_nn_set_threads(DUET_THREADS_OMP, th);
     duet_err err = {0};
     sepnet *m;
-    if (sepnet_load(model, &m, &err)) die(model, &err);
-    const sepnet_config *c = &m->cfg;
+    if (duet_sepnet_load(model, &m, &err)) die(model, &err);
+    const duet_sepnet_config *c = &m->cfg;
     printf("config base %d, depth %d, n_freq %d, phase_ch %d, fem %d, sa %d, transposed %d, %zu parameters\n", c->base,
            c->depth, c->n_freq, c->phase_ch, c->use_fem, c->use_sa, c->transposed, duet_params_trainable(m->params));
     const int F = c->n_freq, nb = c->n_fft / 2 + 1, sr = c->sample_rate;
@@ -211,10 +211,10 @@ int main(int argc, char **argv)
     int64_t nf = duet_stft_n_frames(stft, n);
     float *spec = xmalloc((size_t)nf * nb * 2 * sizeof(float)), *mask = xmalloc((size_t)nf * nb * sizeof(float));
     if (duet_stft_forward(stft, sig, n, spec, &err)) die("stft", &err);
-    sepnet_run *run;
-    if (sepnet_run_new(m, &run, &err)) die("run", &err);
+    duet_sepnet_run *run;
+    if (duet_sepnet_run_new(m, &run, &err)) die("run", &err);
 
-    /* the chunks of sepnet_vocal_mask: starts -H, 0, H, ... while the chunk
+    /* the chunks of duet_sepnet_vocal_mask: starts -H, 0, H, ... while the chunk
      * before did not reach past the end */
     const int Hh = CHUNK / 2;
     int nch = 0;
@@ -226,13 +226,13 @@ int main(int argc, char **argv)
     const size_t plane = (size_t)F * CHUNK;
     float *feat = xmalloc((size_t)nch * 3 * plane * sizeof(float));
     float *masks = xmalloc((size_t)nch * 2 * plane * sizeof(float));
-    for (int i = 0; i < nch; i++) sepnet_features(feat + (size_t)i * 3 * plane, spec, nf, nb, -Hh + (int64_t)i * Hh, CHUNK, c);
-    /* network forwards alone, batches of IBATCH as sepnet_vocal_mask runs them */
+    for (int i = 0; i < nch; i++) duet_sepnet_features(feat + (size_t)i * 3 * plane, spec, nf, nb, -Hh + (int64_t)i * Hh, CHUNK, c);
+    /* network forwards alone, batches of IBATCH as duet_sepnet_vocal_mask runs them */
 #define NET_PASS(keep)                                                                            \
     for (int i = 0; i < nch; i += IBATCH) {                                                       \
         int bn = nch - i < IBATCH ? nch - i : IBATCH;                                             \
         const float *mk;                                                                          \
-        if (sepnet_forward(run, feat + (size_t)i * 3 * plane, bn, CHUNK, 0, NULL, &mk, &err))     \
+        if (duet_sepnet_forward(run, feat + (size_t)i * 3 * plane, bn, CHUNK, 0, NULL, &mk, &err))     \
             die("forward", &err);                                                                 \
         if (keep) memcpy(masks + (size_t)i * 2 * plane, mk, (size_t)bn * 2 * plane * sizeof(float)); \
     }
@@ -248,7 +248,7 @@ int main(int argc, char **argv)
     duet_rng_seed(&rng, 7);
     for (int b = 0; b < TB; b++) {
         int64_t t0 = (int64_t)duet_rng_below(&rng, (uint64_t)(nf - TT));
-        sepnet_features(tfeat + (size_t)b * 3 * tplane, spec, nf, nb, t0, TT, c);
+        duet_sepnet_features(tfeat + (size_t)b * 3 * tplane, spec, nf, nb, t0, TT, c);
         float *mx = tmag + (size_t)b * 3 * tplane, *mv = mx + tplane, *ma = mv + tplane;
         for (int k = 0; k < F; k++)
             for (int t = 0; t < TT; t++) {
@@ -287,7 +287,7 @@ int main(int argc, char **argv)
 #define TRAIN_STEP()                                                                                \
     do {                                                                                            \
         const float *mk;                                                                            \
-        if (sepnet_forward(run, tfeat, TB, TT, 1, &rng, &mk, &err)) die("forward", &err);           \
+        if (duet_sepnet_forward(run, tfeat, TB, TT, 1, &rng, &mk, &err)) die("forward", &err);           \
         double inv = 1.0 / (2.0 * TB * tplane);                                                     \
         loss = 0;                                                                                   \
         for (int b = 0; b < TB; b++) {                                                              \
@@ -303,28 +303,28 @@ int main(int argc, char **argv)
         }                                                                                           \
         loss *= inv;                                                                                \
         duet_params_zero_grad(m->params);                                                           \
-        sepnet_backward(run, dm);                                                                   \
+        duet_sepnet_backward(run, dm);                                                                   \
         duet_clip_grad_norm(m->params, 5.0);                                                        \
         if (duet_adam_step(&opt, m->params, 1e-3f, &err)) die("adam", &err);                        \
     } while (0)
 
     /* warm-up, then ITERS rounds; inference before training (Adam changes
      * the weights, which does not change the cost) */
-    if (sepnet_vocal_mask(m, run, spec, nf, CHUNK, mask, &err)) die("mask", &err);
+    if (duet_sepnet_vocal_mask(m, run, spec, nf, CHUNK, mask, &err)) die("mask", &err);
     for (int it = 0; it < iters; it++) {
         double t0 = duet_now();
-        if (sepnet_vocal_mask(m, run, spec, nf, CHUNK, mask, &err)) die("mask", &err);
+        if (duet_sepnet_vocal_mask(m, run, spec, nf, CHUNK, mask, &err)) die("mask", &err);
         printf("mask_s %.5f\n", duet_now() - t0);
         if (getenv("BENCH_SEPNET_NET")) {
             t0 = duet_now();
             NET_PASS(0)
             printf("net_s %.5f\n", duet_now() - t0);
         }
-        sepnet_sep_opts so;
+        duet_sepnet_sep_opts so;
         memset(&so, 0, sizeof so);
         so.chunk_frames = CHUNK;
         t0 = duet_now();
-        if (sepnet_separate(m, &mix, &so, &voc, &acc, &err)) die("separate", &err);
+        if (duet_sepnet_separate(m, &mix, &so, &voc, &acc, &err)) die("separate", &err);
         printf("separate_s %.5f\n", duet_now() - t0);
         duet_audio_free(&voc);
         duet_audio_free(&acc);
@@ -350,8 +350,8 @@ int main(int argc, char **argv)
         printf("sgemm_peak_gflops %.2f\n", p2 > peak ? p2 : peak);
     }
     duet_audio_free(&mix);
-    sepnet_run_free(run);
-    sepnet_free(m);
+    duet_sepnet_run_free(run);
+    duet_sepnet_free(m);
     duet_stft_free(stft);
     free(sig), free(spec), free(mask), free(feat), free(masks), free(tfeat), free(tmag), free(dm);
     return 0;

@@ -182,11 +182,11 @@ static int info_model(const char *path, const char *origin, int json, int verbos
     const char *what = path ? path : "built-in model";
     if (path) {
         st = duet_st_load(path, &f, &err);
-        if (!st) st = sepnet_load(path, &m, &err);
+        if (!st) st = duet_sepnet_load(path, &m, &err);
     } else {
-        sepnet_builtin(&buf, &len);
+        duet_sepnet_builtin(&buf, &len);
         st = duet_st_parse(buf, len, &f, &err);
-        if (!st) st = sepnet_load_builtin(&m, &err);
+        if (!st) st = duet_sepnet_load_builtin(&m, &err);
     }
     if (st) {
         duet_st_free(f);
@@ -203,7 +203,7 @@ static int info_model(const char *path, const char *origin, int json, int verbos
         duet_st_meta_at(f, i, &k, &v);
         cli_debug(verbosity, "info", "%s: metadata %s = %s", what, k, v);
     }
-    const sepnet_config *c = &m->cfg;
+    const duet_sepnet_config *c = &m->cfg;
     const char *v;
     const char *fmt = duet_st_meta(f, "format"), *ver = duet_st_meta(f, "version");
     double max_hz = (double)c->n_freq * c->sample_rate / c->n_fft;
@@ -256,7 +256,7 @@ static int info_model(const char *path, const char *origin, int json, int verbos
         for (size_t i = 0; i < N_VAL_KEYS; i++)
             if ((v = duet_st_meta(f, VAL_KEYS[i][0]))) printf("  %s %s dB\n", VAL_KEYS[i][1], v);
     }
-    sepnet_free(m);
+    duet_sepnet_free(m);
     duet_st_free(f);
     return 0;
 }

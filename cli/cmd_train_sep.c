@@ -14,7 +14,7 @@
 #include "cli.h"
 #include "cli_opts.h"
 
-static void usage(FILE *f, const sepnet_train_opts *d)
+static void usage(FILE *f, const duet_sepnet_train_opts *d)
 {
     fprintf(f,
             "usage: duet train-sep --data DIR --out MODEL [options]\n"
@@ -67,7 +67,7 @@ static void usage(FILE *f, const sepnet_train_opts *d)
 
 int cmd_train_sep(int argc, char **argv)
 {
-    sepnet_train_opts o = sepnet_train_opts_default();
+    duet_sepnet_train_opts o = duet_sepnet_train_opts_default();
     const char *data = NULL, *val_singers = "bobon,fdps", *musdb = NULL, *val_songs = NULL;
     const char *extra_other[8] = {0}, *extra_drums[8] = {0};
     int n_other = 0, n_drums = 0;
@@ -163,7 +163,7 @@ int cmd_train_sep(int argc, char **argv)
     if (o.cfg.phase_ch >= o.cfg.base) o.cfg.phase_ch = o.cfg.base / 2;
     duet_err err;
     duet_err_clear(&err);
-    duet_status st = sepnet_config_check(&o.cfg, &err);
+    duet_status st = duet_sepnet_config_check(&o.cfg, &err);
     if (st) return cli_fail("train-sep", st, &err);
     duet_nn_set_threads(DUET_THREADS_OMP, (int)threads);
     /* --data DIR: MIR-1K clips in DIR/mir1k (or DIR itself), instrumentals in DIR/instrumentals */
@@ -176,9 +176,9 @@ int cmd_train_sep(int argc, char **argv)
         snprintf(instr, sizeof instr, "%s/instrumentals", data);
         have_instr = stat(instr, &sb) == 0 && S_ISDIR(sb.st_mode);
     }
-    sepnet_dataset train, val;
+    duet_sepnet_dataset train, val;
     if (musdb) {
-        sepnet_corpus_opts co = sepnet_corpus_opts_default();
+        duet_sepnet_corpus_opts co = duet_sepnet_corpus_opts_default();
         co.sample_rate = o.cfg.sample_rate;
         co.musdb = musdb;
         co.val_every = (int)val_every;
@@ -196,11 +196,11 @@ int cmd_train_sep(int argc, char **argv)
         }
         for (int i = 0; i < n_other; i++) co.other_dirs[no++] = extra_other[i];
         for (int i = 0; i < n_drums; i++) co.drum_dirs[i] = extra_drums[i];
-        st = sepnet_corpus_load(&co, &train, &val, &err);
+        st = duet_sepnet_corpus_load(&co, &train, &val, &err);
         if (st) return cli_fail(musdb, st, &err);
         int nk[SEPNET_KINDS];
         double sk[SEPNET_KINDS];
-        sepnet_corpus_stats(&train, nk, sk);
+        duet_sepnet_corpus_stats(&train, nk, sk);
         if (o.progress)
             fprintf(stderr,
                     "train-sep: %d training songs (%.1f min), %d held out; pools: vocals %d (%.1f min), drums %d "
@@ -213,20 +213,20 @@ int cmd_train_sep(int argc, char **argv)
                  musdb, train.n_clips, train.seconds / 60, val.n_clips, data ? "MIR-1K + instrumentals from " : "",
                  data ? data : "no MIR-1K", sk[0] / 60, sk[1] / 60, sk[2] / 60, sk[3] / 60);
     } else {
-        st = sepnet_load_mir1k(clips, o.cfg.sample_rate, val_singers, &train, &val, &err);
+        st = duet_sepnet_load_mir1k(clips, o.cfg.sample_rate, val_singers, &train, &val, &err);
         if (st) return cli_fail(data, st, &err);
-        if (have_instr && (st = sepnet_load_instrumentals(&train, instr, &err)) != DUET_OK) {
-            sepnet_dataset_free(&train);
-            sepnet_dataset_free(&val);
+        if (have_instr && (st = duet_sepnet_load_instrumentals(&train, instr, &err)) != DUET_OK) {
+            duet_sepnet_dataset_free(&train);
+            duet_sepnet_dataset_free(&val);
             return cli_fail(instr, st, &err);
         }
         snprintf(desc, sizeof desc, "MIR-1K-style clips %s: %d training clips (%.1f min), %d validation clips%s",
                  clips, train.n_clips, train.seconds / 60, val.n_clips, have_instr ? " + instrumentals" : "");
     }
     o.train_data = desc;
-    st = sepnet_train(&o, &train, &val, &err);
-    sepnet_dataset_free(&train);
-    sepnet_dataset_free(&val);
+    st = duet_sepnet_train(&o, &train, &val, &err);
+    duet_sepnet_dataset_free(&train);
+    duet_sepnet_dataset_free(&val);
     if (st) return cli_fail("train-sep", st, &err);
     return 0;
 }

@@ -13,7 +13,7 @@
  * that, and callers use the reference below it.
  *
  * A context holds the engine, the stream and the caches; one per thread
- * (sepnet_run owns one). Results agree with the reference to float
+ * (duet_sepnet_run owns one). Results agree with the reference to float
  * rounding (different summation order); ONEDNN_MAX_CPU_ISA caps the JIT's
  * instruction set (the valgrind run sets AVX2). */
 #ifndef DUET_NN_DNNL_CONV_H

@@ -89,13 +89,13 @@ static duet_status parse_string(jp *p, char **out)
     return DUET_OK;
 }
 
-static duet_status parse_value(jp *p, sep_json *v, int depth);
+static duet_status parse_value(jp *p, duet_sep_json *v, int depth);
 
-static duet_status push(jp *p, sep_json *v, int *cap)
+static duet_status push(jp *p, duet_sep_json *v, int *cap)
 {
     if (v->n + 1 > *cap) {
         int nc = *cap ? *cap * 2 : 8;
-        sep_json *ni = realloc(v->items, sizeof(sep_json) * (size_t)nc);
+        duet_sep_json *ni = realloc(v->items, sizeof(duet_sep_json) * (size_t)nc);
         if (!ni) return duet_err_set(p->err, DUET_ERR_NOMEM, "JSON: out of memory");
         v->items = ni;
         if (v->type == SJ_OBJ) {
@@ -108,7 +108,7 @@ static duet_status push(jp *p, sep_json *v, int *cap)
     return DUET_OK;
 }
 
-static duet_status parse_value(jp *p, sep_json *v, int depth)
+static duet_status parse_value(jp *p, duet_sep_json *v, int depth)
 {
     memset(v, 0, sizeof *v);
     if (depth > 64) return bad(p, "nesting too deep");
@@ -196,7 +196,7 @@ static duet_status parse_value(jp *p, sep_json *v, int depth)
     return DUET_OK;
 }
 
-duet_status sep_json_parse(const char *text, size_t n, sep_json *out, duet_err *err)
+duet_status duet_sep_json_parse(const char *text, size_t n, duet_sep_json *out, duet_err *err)
 {
     jp p = {text, n, 0, err};
     duet_status st = parse_value(&p, out, 0);
@@ -204,11 +204,11 @@ duet_status sep_json_parse(const char *text, size_t n, sep_json *out, duet_err *
         ws(&p);
         if (p.pos != n) st = bad(&p, "trailing data");
     }
-    if (st) sep_json_free(out);
+    if (st) duet_sep_json_free(out);
     return st;
 }
 
-duet_status sep_json_load(const char *path, sep_json *out, duet_err *err)
+duet_status duet_sep_json_load(const char *path, duet_sep_json *out, duet_err *err)
 {
     memset(out, 0, sizeof *out);
     FILE *f = fopen(path, "rb");
@@ -234,16 +234,16 @@ duet_status sep_json_load(const char *path, sep_json *out, duet_err *err)
         free(b);
         return duet_err_set(err, DUET_ERR_IO, "%s: read error", path);
     }
-    duet_status st = sep_json_parse(b, n, out, err);
+    duet_status st = duet_sep_json_parse(b, n, out, err);
     free(b);
     return st;
 }
 
-void sep_json_free(sep_json *v)
+void duet_sep_json_free(duet_sep_json *v)
 {
     if (!v) return;
     for (int i = 0; i < v->n; i++) {
-        if (v->items) sep_json_free(&v->items[i]);
+        if (v->items) duet_sep_json_free(&v->items[i]);
         if (v->keys) free(v->keys[i]);
     }
     free(v->items);
@@ -252,7 +252,7 @@ void sep_json_free(sep_json *v)
     memset(v, 0, sizeof *v);
 }
 
-const sep_json *sep_json_get(const sep_json *v, const char *key)
+const duet_sep_json *duet_sep_json_get(const duet_sep_json *v, const char *key)
 {
     if (!v || v->type != SJ_OBJ) return NULL;
     for (int i = 0; i < v->n; i++)
@@ -260,13 +260,13 @@ const sep_json *sep_json_get(const sep_json *v, const char *key)
     return NULL;
 }
 
-const sep_json *sep_json_at(const sep_json *v, int i)
+const duet_sep_json *duet_sep_json_at(const duet_sep_json *v, int i)
 {
     if (!v || v->type != SJ_ARR || i < 0 || i >= v->n) return NULL;
     return &v->items[i];
 }
 
-double sep_json_num(const sep_json *v)
+double duet_sep_json_num(const duet_sep_json *v)
 {
     if (!v || v->type != SJ_NUM) return NAN;
     return v->num;

@@ -2,10 +2,10 @@
  * separate --method model`, the default): loads the weights once in open()
  * (cfg->model_path, else the model built into the library, see
  * sepnet_blob.S) and separates with
- * sepnet_separate() (streaming, with cfg->wiener_iters Wiener iterations),
+ * duet_sepnet_separate() (streaming, with cfg->wiener_iters Wiener iterations),
  * which makes its own per-call run state, so one loaded model serves
  * several threads; and streams (the separator stream interface) through
- * sepnet_stream in bounded memory. */
+ * duet_sepnet_stream in bounded memory. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,15 +18,15 @@
 extern const unsigned char duet_sepnet_blob[];
 extern const unsigned long long duet_sepnet_blob_size;
 
-void sepnet_builtin(const void **buf, size_t *len)
+void duet_sepnet_builtin(const void **buf, size_t *len)
 {
     if (buf) *buf = duet_sepnet_blob;
     if (len) *len = (size_t)duet_sepnet_blob_size;
 }
 
-duet_status sepnet_load_builtin(sepnet **out, duet_err *err)
+duet_status duet_sepnet_load_builtin(sepnet **out, duet_err *err)
 {
-    duet_status st = sepnet_load_buffer(duet_sepnet_blob, (size_t)duet_sepnet_blob_size, out, err);
+    duet_status st = duet_sepnet_load_buffer(duet_sepnet_blob, (size_t)duet_sepnet_blob_size, out, err);
     if (st && err) {
         duet_err e2 = *err;
         duet_err_set(err, st, "built-in model: %s", e2.msg[0] ? e2.msg : duet_strerror(st));
@@ -43,7 +43,7 @@ static duet_status model_open(const duet_sep_config *cfg, void **state, duet_err
 {
     const char *path = cfg ? cfg->model_path : NULL;
     sepnet *m = NULL;
-    duet_status st = path ? sepnet_load(path, &m, err) : sepnet_load_builtin(&m, err);
+    duet_status st = path ? duet_sepnet_load(path, &m, err) : duet_sepnet_load_builtin(&m, err);
     if (st) {
         if (err && path) {
             duet_err e2 = *err;
@@ -53,7 +53,7 @@ static duet_status model_open(const duet_sep_config *cfg, void **state, duet_err
     }
     model_state *ms = calloc(1, sizeof *ms);
     if (!ms) {
-        sepnet_free(m);
+        duet_sepnet_free(m);
         return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     }
     ms->m = m;
@@ -66,25 +66,25 @@ static duet_status model_run(void *state, const duet_sep_input *in, duet_audio *
                              duet_audio *accompaniment, duet_err *err)
 {
     const model_state *ms = state;
-    sepnet_sep_opts o;
+    duet_sepnet_sep_opts o;
     memset(&o, 0, sizeof o);
     o.wiener_iters = ms->wiener_iters;
-    return sepnet_separate(ms->m, in->mixture, &o, vocals, accompaniment, err);
+    return duet_sepnet_separate(ms->m, in->mixture, &o, vocals, accompaniment, err);
 }
 
 static void model_close(void *state)
 {
     model_state *ms = state;
     if (!ms) return;
-    sepnet_free(ms->m);
+    duet_sepnet_free(ms->m);
     free(ms);
 }
 
-/* The network's stream (sepnet_stream, callbacks) behind the pull-style
+/* The network's stream (duet_sepnet_stream, callbacks) behind the pull-style
  * separator stream: the callback queues (mixture, vocals, accompaniment)
  * blocks, get takes them out. */
 typedef struct model_stream {
-    sepnet_stream *ss;
+    duet_sepnet_stream *ss;
     duet_sep_fifo q[3];
     int oom;
 } model_stream;
@@ -105,7 +105,7 @@ static void model_stream_free(void *stream)
 {
     model_stream *ms = stream;
     if (!ms) return;
-    sepnet_stream_free(ms->ss);
+    duet_sepnet_stream_free(ms->ss);
     for (int k = 0; k < 3; k++) duet_sep_fifo_free(&ms->q[k]);
     free(ms);
 }
@@ -120,10 +120,10 @@ static duet_status model_stream_new(void *state, int channels, int sample_rate, 
             model_stream_free(ms);
             return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
         }
-    sepnet_sep_opts o;
+    duet_sepnet_sep_opts o;
     memset(&o, 0, sizeof o);
     o.wiener_iters = st->wiener_iters;
-    duet_status s = sepnet_stream_new(st->m, channels, sample_rate, &o, model_stream_cb, ms, &ms->ss, err);
+    duet_status s = duet_sepnet_stream_new(st->m, channels, sample_rate, &o, model_stream_cb, ms, &ms->ss, err);
     if (s) {
         model_stream_free(ms);
         return s;
@@ -140,13 +140,13 @@ static duet_status oom_or(const model_stream *ms, duet_status st, duet_err *err)
 static duet_status model_stream_feed(void *stream, const float *const *ch, int64_t n, duet_err *err)
 {
     model_stream *ms = stream;
-    return oom_or(ms, sepnet_stream_feed(ms->ss, ch, n, err), err);
+    return oom_or(ms, duet_sepnet_stream_feed(ms->ss, ch, n, err), err);
 }
 
 static duet_status model_stream_finish(void *stream, duet_err *err)
 {
     model_stream *ms = stream;
-    return oom_or(ms, sepnet_stream_finish(ms->ss, err), err);
+    return oom_or(ms, duet_sepnet_stream_finish(ms->ss, err), err);
 }
 
 static duet_status model_stream_get(void *stream, float *const *mix, float *const *voc, float *const *acc,

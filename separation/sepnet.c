@@ -53,7 +53,7 @@ typedef struct sn_fem {
     int c;
 } sn_fem;
 
-struct sepnet_arch {
+struct duet_sepnet_arch {
     int ch[SN_MAX_LEVELS + 1]; /* channels per level */
     sn_cbr stem_mag, stem_ph;
     sn_fem fem_ph, fem_b;
@@ -182,7 +182,7 @@ static void def_fem(sn_builder *b, sn_fem *f, const char *pfx, int c, int axis, 
     }
 }
 
-static void build_arch(sn_builder *b, sepnet_arch *a, const sepnet_config *c)
+static void build_arch(sn_builder *b, duet_sepnet_arch *a, const duet_sepnet_config *c)
 {
     char nm[DUET_PARAM_NAME_MAX];
     memset(a, 0, sizeof *a);
@@ -223,9 +223,9 @@ static void build_arch(sn_builder *b, sepnet_arch *a, const sepnet_config *c)
     def_conv(b, &a->head, "head", a->ch[0], 2 * c->channels, 1, 1, 1);
 }
 
-sepnet_config sepnet_config_default(void)
+duet_sepnet_config duet_sepnet_config_default(void)
 {
-    sepnet_config c;
+    duet_sepnet_config c;
     c.sample_rate = 16000;
     c.channels = 1;
     c.n_fft = 1024;
@@ -241,7 +241,7 @@ sepnet_config sepnet_config_default(void)
     return c;
 }
 
-duet_status sepnet_config_check(const sepnet_config *c, duet_err *err)
+duet_status duet_sepnet_config_check(const duet_sepnet_config *c, duet_err *err)
 {
     if (c->sample_rate < 4000 || c->sample_rate > 192000)
         return duet_err_set(err, DUET_ERR_ARG, "sample_rate %d out of range", c->sample_rate);
@@ -272,13 +272,13 @@ static void init_conv(duet_params *p, const sn_conv *c, duet_rng *rng)
     if (c->b >= 0) duet_init_uniform(duet_params_data(p, (size_t)c->b), p->info[c->b].numel, -bound, bound, rng);
 }
 
-static duet_status make_model(const sepnet_config *cfg, sepnet **out, duet_err *err)
+static duet_status make_model(const duet_sepnet_config *cfg, sepnet **out, duet_err *err)
 {
     *out = NULL;
-    duet_status st = sepnet_config_check(cfg, err);
+    duet_status st = duet_sepnet_config_check(cfg, err);
     if (st) return st;
     sepnet *m = calloc(1, sizeof *m);
-    sepnet_arch *a = calloc(1, sizeof *a);
+    duet_sepnet_arch *a = calloc(1, sizeof *a);
     sn_builder b = {0};
     if (!m || !a) {
         free(m);
@@ -297,14 +297,14 @@ static duet_status make_model(const sepnet_config *cfg, sepnet **out, duet_err *
     free(b.specs);
     free(b.names);
     if (st) {
-        sepnet_free(m);
+        duet_sepnet_free(m);
         return st;
     }
     *out = m;
     return DUET_OK;
 }
 
-duet_status sepnet_new(const sepnet_config *cfg, duet_rng *rng, sepnet **out, duet_err *err)
+duet_status duet_sepnet_new(const duet_sepnet_config *cfg, duet_rng *rng, sepnet **out, duet_err *err)
 {
     duet_status st = make_model(cfg, out, err);
     if (st) return st;
@@ -332,7 +332,7 @@ duet_status sepnet_new(const sepnet_config *cfg, duet_rng *rng, sepnet **out, du
     return DUET_OK;
 }
 
-void sepnet_free(sepnet *m)
+void duet_sepnet_free(sepnet *m)
 {
     if (!m) return;
     duet_params_free(m->params);
@@ -345,7 +345,7 @@ void sepnet_free(sepnet *m)
 #define CFG_INT_FIELDS(X) X(sample_rate) X(n_fft) X(hop) X(n_freq) X(depth) X(base) \
     X(phase_ch) X(use_fem) X(use_sa) X(transposed)
 
-duet_status sepnet_save(const sepnet *m, const char *path, const char *const *extra_kv, int n_extra,
+duet_status duet_sepnet_save(const sepnet *m, const char *path, const char *const *extra_kv, int n_extra,
                         duet_err *err)
 {
     if (n_extra < 0 || n_extra > 64) return duet_err_set(err, DUET_ERR_ARG, "sepnet_save: %d extra metadata pairs", n_extra);
@@ -382,7 +382,7 @@ static int meta_int(const duet_st_file *f, const char *key, int *out)
 
 static duet_status load_from(duet_st_file *f, sepnet **out, duet_err *err);
 
-duet_status sepnet_load(const char *path, sepnet **out, duet_err *err)
+duet_status duet_sepnet_load(const char *path, sepnet **out, duet_err *err)
 {
     *out = NULL;
     duet_st_file *f;
@@ -391,7 +391,7 @@ duet_status sepnet_load(const char *path, sepnet **out, duet_err *err)
     return load_from(f, out, err);
 }
 
-duet_status sepnet_load_buffer(const void *buf, size_t len, sepnet **out, duet_err *err)
+duet_status duet_sepnet_load_buffer(const void *buf, size_t len, sepnet **out, duet_err *err)
 {
     *out = NULL;
     duet_st_file *f;
@@ -418,7 +418,7 @@ static duet_status load_from(duet_st_file *f, sepnet **out, duet_err *err)
         duet_st_free(f);
         return st;
     }
-    sepnet_config c;
+    duet_sepnet_config c;
     memset(&c, 0, sizeof c);
 #define GET(fld)                                                                        \
     if (meta_int(f, #fld, &c.fld)) {                                                    \
@@ -458,7 +458,7 @@ static duet_status load_from(duet_st_file *f, sepnet **out, duet_err *err)
                           duet_st_count(f), p->count);
     duet_st_free(f);
     if (st) {
-        sepnet_free(m);
+        duet_sepnet_free(m);
         return st;
     }
     *out = m;
@@ -488,7 +488,7 @@ typedef struct sn_node {
     float p;            /* dropout rate */
 } sn_node;
 
-struct sepnet_run {
+struct duet_sepnet_run {
     const sepnet *m;
     sn_t t[SN_MAX_TENSORS];
     int nt;
@@ -506,7 +506,7 @@ struct sepnet_run {
     const float *masks;
     int out_t;
     /* evaluation split over items: one sub-run per worker, masks gathered */
-    sepnet_run *sub[SN_MAX_SPLIT];
+    duet_sepnet_run *sub[SN_MAX_SPLIT];
     /* evaluation convolutions through oneDNN where it wins (nn/dnnl_conv.h) */
     duet_dnnl *dnnl;
     int reference;     /* 1 = the reference engine only */
@@ -514,28 +514,28 @@ struct sepnet_run {
     size_t split_cap;
 };
 
-duet_status sepnet_run_new(const sepnet *m, sepnet_run **out, duet_err *err)
+duet_status duet_sepnet_run_new(const sepnet *m, duet_sepnet_run **out, duet_err *err)
 {
-    sepnet_run *r = calloc(1, sizeof *r);
+    duet_sepnet_run *r = calloc(1, sizeof *r);
     if (!r) return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     r->m = m;
     *out = r;
     return DUET_OK;
 }
 
-void sepnet_run_free(sepnet_run *r)
+void duet_sepnet_run_free(duet_sepnet_run *r)
 {
     if (!r) return;
     duet_free_aligned(r->arena);
     duet_free_aligned(r->garena);
     duet_free_aligned(r->work);
-    for (int i = 0; i < SN_MAX_SPLIT; i++) sepnet_run_free(r->sub[i]);
+    for (int i = 0; i < SN_MAX_SPLIT; i++) duet_sepnet_run_free(r->sub[i]);
     duet_dnnl_free(r->dnnl);
     free(r->split_out);
     free(r);
 }
 
-static float *take(sepnet_run *r, size_t n)
+static float *take(duet_sepnet_run *r, size_t n)
 {
     n = (n + 15) & ~(size_t)15;
     if (r->counting) {
@@ -548,12 +548,12 @@ static float *take(sepnet_run *r, size_t n)
     return p;
 }
 
-static void need_work(sepnet_run *r, size_t n)
+static void need_work(duet_sepnet_run *r, size_t n)
 {
     if (n > r->work_need) r->work_need = n;
 }
 
-static int new_t(sepnet_run *r, int B, int C, int H, int W)
+static int new_t(duet_sepnet_run *r, int B, int C, int H, int W)
 {
     DUET_CHECK(r->nt < SN_MAX_TENSORS);
     sn_t *t = &r->t[r->nt];
@@ -568,7 +568,7 @@ static int new_t(sepnet_run *r, int B, int C, int H, int W)
 
 static size_t numel(const sn_t *t) { return (size_t)t->B * t->C * t->H * t->W; }
 
-static sn_node *new_node(sepnet_run *r, int op)
+static sn_node *new_node(duet_sepnet_run *r, int op)
 {
     DUET_CHECK(r->nn < SN_MAX_NODES);
     sn_node *n = &r->n[r->nn++];
@@ -578,10 +578,10 @@ static sn_node *new_node(sepnet_run *r, int op)
     return n;
 }
 
-static const float *P(const sepnet_run *r, long i) { return duet_params_data(r->m->params, (size_t)i); }
+static const float *P(const duet_sepnet_run *r, long i) { return duet_params_data(r->m->params, (size_t)i); }
 
 /* An evaluation convolution: oneDNN where it wins and works, else the reference. */
-static void eval_conv(sepnet_run *r, float *y, const float *x, const float *w, const float *b,
+static void eval_conv(duet_sepnet_run *r, float *y, const float *x, const float *w, const float *b,
                       const duet_conv2d_dims *d)
 {
     if (!r->train && !r->reference && duet_dnnl_conv_wins(d)) {
@@ -592,15 +592,15 @@ static void eval_conv(sepnet_run *r, float *y, const float *x, const float *w, c
     duet_conv2d_forward(y, r->work, r->work_cap, x, w, b, d);
 }
 
-void sepnet_run_set_reference(sepnet_run *r, int on)
+void duet_sepnet_run_set_reference(duet_sepnet_run *r, int on)
 {
     if (!r) return;
     r->reference = on ? 1 : 0;
     for (int i = 0; i < SN_MAX_SPLIT; i++)
-        if (r->sub[i]) sepnet_run_set_reference(r->sub[i], on);
+        if (r->sub[i]) duet_sepnet_run_set_reference(r->sub[i], on);
 }
 
-static int op_conv(sepnet_run *r, int a, const sn_conv *c)
+static int op_conv(duet_sepnet_run *r, int a, const sn_conv *c)
 {
     const sn_t *x = &r->t[a];
     int pad = c->dil * (c->k - 1) / 2;
@@ -617,7 +617,7 @@ static int op_conv(sepnet_run *r, int a, const sn_conv *c)
 }
 
 /* BN -> dropout (p) -> ReLU, out-of-place. */
-static int op_bdr(sepnet_run *r, int a, const sn_bn *bn, float p)
+static int op_bdr(duet_sepnet_run *r, int a, const sn_bn *bn, float p)
 {
     const sn_t x = r->t[a];
     sn_node *n = new_node(r, OP_BDR);
@@ -653,7 +653,7 @@ static int op_bdr(sepnet_run *r, int a, const sn_bn *bn, float p)
  * folded into the conv (w' = w g / sqrt(var + eps), bias' = b - mean g /
  * sqrt(var + eps)) and the ReLU runs in place: one pass over the output
  * instead of three, one activation instead of two. */
-static int op_conv_bdr(sepnet_run *r, int a, const sn_conv *c, const sn_bn *bn, float p)
+static int op_conv_bdr(duet_sepnet_run *r, int a, const sn_conv *c, const sn_bn *bn, float p)
 {
     if (r->train || c->b >= 0) return op_bdr(r, op_conv(r, a, c), bn, p);
     const sn_t *x = &r->t[a];
@@ -681,12 +681,12 @@ static int op_conv_bdr(sepnet_run *r, int a, const sn_conv *c, const sn_bn *bn, 
     return n->out;
 }
 
-static int op_cbr(sepnet_run *r, int a, const sn_cbr *l, float p)
+static int op_cbr(duet_sepnet_run *r, int a, const sn_cbr *l, float p)
 {
     return op_conv_bdr(r, a, &l->conv, &l->bn, p);
 }
 
-static int op_pool(sepnet_run *r, int a, int k, int is_max)
+static int op_pool(duet_sepnet_run *r, int a, int k, int is_max)
 {
     const sn_t x = r->t[a];
     sn_node *n = new_node(r, is_max ? OP_MAXPOOL : OP_AVGPOOL);
@@ -708,7 +708,7 @@ static int op_pool(sepnet_run *r, int a, int k, int is_max)
     return n->out;
 }
 
-static int op_up(sepnet_run *r, int a, int Ho, int Wo)
+static int op_up(duet_sepnet_run *r, int a, int Ho, int Wo)
 {
     const sn_t x = r->t[a];
     sn_node *n = new_node(r, OP_UP);
@@ -719,7 +719,7 @@ static int op_up(sepnet_run *r, int a, int Ho, int Wo)
     return n->out;
 }
 
-static int op_concat(sepnet_run *r, int a, int b)
+static int op_concat(duet_sepnet_run *r, int a, int b)
 {
     const sn_t x = r->t[a], y = r->t[b];
     DUET_CHECK(x.B == y.B && x.H == y.H && x.W == y.W);
@@ -732,7 +732,7 @@ static int op_concat(sepnet_run *r, int a, int b)
     return n->out;
 }
 
-static int op_add(sepnet_run *r, int a, int b)
+static int op_add(duet_sepnet_run *r, int a, int b)
 {
     const sn_t x = r->t[a];
     DUET_CHECK(numel(&x) == numel(&r->t[b]));
@@ -745,7 +745,7 @@ static int op_add(sepnet_run *r, int a, int b)
     return n->out;
 }
 
-static int op_attn(sepnet_run *r, int a, const sn_attn *at)
+static int op_attn(duet_sepnet_run *r, int a, const sn_attn *at)
 {
     const sn_t x = r->t[a];
     sn_node *n = new_node(r, OP_ATTN);
@@ -775,7 +775,7 @@ static int op_attn(sepnet_run *r, int a, const sn_attn *at)
 }
 
 /* pixel shuffle by 2: (B, 4C, H, W) -> (B, C, 2H, 2W), PyTorch ordering. */
-static int op_shuffle(sepnet_run *r, int a)
+static int op_shuffle(duet_sepnet_run *r, int a)
 {
     const sn_t x = r->t[a];
     DUET_CHECK(x.C % 4 == 0);
@@ -799,7 +799,7 @@ static int op_shuffle(sepnet_run *r, int a)
 
 /* masks: m_v = sigmoid(z_v - z_a), m_a = 1 - m_v; z (B, 2 C, H, W) holds
  * (z_v, z_a) pairs, one per audio channel. */
-static int op_mask(sepnet_run *r, int a)
+static int op_mask(duet_sepnet_run *r, int a)
 {
     const sn_t x = r->t[a];
     DUET_CHECK(x.C % 2 == 0);
@@ -821,7 +821,7 @@ static int op_mask(sepnet_run *r, int a)
     return n->out;
 }
 
-static int op_fem(sepnet_run *r, int x, const sn_fem *f)
+static int op_fem(duet_sepnet_run *r, int x, const sn_fem *f)
 {
     const sn_t t = r->t[x];
     int b1 = op_cbr(r, x, &f->br[0], 0.0f);
@@ -838,10 +838,10 @@ static int op_fem(sepnet_run *r, int x, const sn_fem *f)
     return op_add(r, x, s);
 }
 
-static void run_graph(sepnet_run *r, const float *feat, int B, int T)
+static void run_graph(duet_sepnet_run *r, const float *feat, int B, int T)
 {
-    const sepnet_config *c = &r->m->cfg;
-    const sepnet_arch *a = r->m->arch;
+    const duet_sepnet_config *c = &r->m->cfg;
+    const duet_sepnet_arch *a = r->m->arch;
     int F = c->n_freq;
     r->nt = r->nn = 0;
     r->used = 0;
@@ -889,13 +889,13 @@ static void run_graph(sepnet_run *r, const float *feat, int B, int T)
     r->out_t = op_mask(r, x);
 }
 
-static duet_status forward_split(sepnet_run *r, const float *feat, int B, int T, int nw, const float **masks,
+static duet_status forward_split(duet_sepnet_run *r, const float *feat, int B, int T, int nw, const float **masks,
                                  duet_err *err)
 {
     const size_t plane = (size_t)r->m->cfg.n_freq * T * r->m->cfg.channels, need = (size_t)B * 2 * plane;
-    r->train = 0; /* no tape: sepnet_backward must not follow */
+    r->train = 0; /* no tape: duet_sepnet_backward must not follow */
     for (int i = 0; i < nw; i++) {
-        if (!r->sub[i] && sepnet_run_new(r->m, &r->sub[i], err)) return DUET_ERR_NOMEM;
+        if (!r->sub[i] && duet_sepnet_run_new(r->m, &r->sub[i], err)) return DUET_ERR_NOMEM;
         r->sub[i]->reference = r->reference;
     }
     if (need > r->split_cap) {
@@ -911,7 +911,7 @@ static duet_status forward_split(sepnet_run *r, const float *feat, int B, int T,
         int b0 = (int)((long)B * i / nw), b1 = (int)((long)B * (i + 1) / nw);
         const float *mk = NULL;
         errs[i].msg[0] = 0;
-        st[i] = sepnet_forward(r->sub[i], feat + (size_t)b0 * 3 * plane, b1 - b0, T, 0, NULL, &mk, &errs[i]);
+        st[i] = duet_sepnet_forward(r->sub[i], feat + (size_t)b0 * 3 * plane, b1 - b0, T, 0, NULL, &mk, &errs[i]);
         if (!st[i]) memcpy(r->split_out + (size_t)b0 * 2 * plane, mk, (size_t)(b1 - b0) * 2 * plane * sizeof(float));
     }
     for (int i = 0; i < nw; i++)
@@ -923,10 +923,10 @@ static duet_status forward_split(sepnet_run *r, const float *feat, int B, int T,
     return DUET_OK;
 }
 
-duet_status sepnet_forward(sepnet_run *r, const float *feat, int B, int T, int train, duet_rng *rng,
+duet_status duet_sepnet_forward(duet_sepnet_run *r, const float *feat, int B, int T, int train, duet_rng *rng,
                            const float **masks, duet_err *err)
 {
-    const sepnet_config *c = &r->m->cfg;
+    const duet_sepnet_config *c = &r->m->cfg;
     if (B < 1 || T < 1 || T % (1 << c->depth))
         return duet_err_set(err, DUET_ERR_ARG, "frames per chunk (%d) must be a positive multiple of %d",
                             T, 1 << c->depth);
@@ -971,9 +971,9 @@ duet_status sepnet_forward(sepnet_run *r, const float *feat, int B, int T, int t
 
 /* ---------------------------------------------------------------- backward */
 
-static float *G(const sepnet_run *r, long i) { return duet_params_grad(r->m->params, (size_t)i); }
+static float *G(const duet_sepnet_run *r, long i) { return duet_params_grad(r->m->params, (size_t)i); }
 
-static void back_node(sepnet_run *r, sn_node *n)
+static void back_node(duet_sepnet_run *r, sn_node *n)
 {
     sn_t *o = &r->t[n->out], *a = &r->t[n->a];
     float *go = o->g;
@@ -1049,7 +1049,7 @@ static void back_node(sepnet_run *r, sn_node *n)
     }
 }
 
-void sepnet_backward(sepnet_run *r, const float *dmasks)
+void duet_sepnet_backward(duet_sepnet_run *r, const float *dmasks)
 {
     DUET_CHECK(r->train && r->m->params->grad);
     /* gradient buffers for every tensor except the two inputs */
@@ -1082,8 +1082,8 @@ static float wrap_pi(float x)
     return x - pi;
 }
 
-void sepnet_features(float *feat, const float *spec, int64_t n_frames, int n_bins, int64_t t0, int T,
-                     const sepnet_config *c)
+void duet_sepnet_features(float *feat, const float *spec, int64_t n_frames, int n_bins, int64_t t0, int T,
+                     const duet_sepnet_config *c)
 {
     const float pi = 3.14159265358979f;
     int F = c->n_freq;

@@ -18,7 +18,7 @@
  * full-resolution FEM on the phase branch attends along time only (cost
  * linear in frequency); the bottleneck FEM attends over all positions.
  *
- * Hyper-parameters live in sepnet_config and are stored in the weights'
+ * Hyper-parameters live in duet_sepnet_config and are stored in the weights'
  * safetensors metadata, never in code constants. */
 #ifndef DUET_SEPARATION_SEPNET_H
 #define DUET_SEPARATION_SEPNET_H
@@ -33,7 +33,7 @@
 extern "C" {
 #endif
 
-typedef struct sepnet_config {
+typedef struct duet_sepnet_config {
     int sample_rate;  /* rate the model runs at (Hz) */
     int channels;     /* audio channels the network sees jointly: 1 (each channel
                          separated on its own) or 2 (stereo: both channels in,
@@ -48,62 +48,62 @@ typedef struct sepnet_config {
     int use_sa;       /* 1 = self-attention inside the FEMs / bottleneck */
     int transposed;   /* 1 = transposed-conv up blocks (ablation), 0 = bilinear */
     float dropout;    /* dropout rate of the up blocks */
-} sepnet_config;
+} duet_sepnet_config;
 
 /* The configuration of the shipped model: 16 kHz, n_fft 1024, hop 256,
  * 512 bins, depth 4, base 16, 8 phase channels, FEM + SA, bilinear, 0.1. */
-sepnet_config sepnet_config_default(void);
+duet_sepnet_config duet_sepnet_config_default(void);
 
 /* Checks sizes. Errors: DUET_ERR_ARG with the offending field. */
-duet_status sepnet_config_check(const sepnet_config *c, duet_err *err);
+duet_status duet_sepnet_config_check(const duet_sepnet_config *c, duet_err *err);
 
-/* An immutable model: configuration and parameters. Free with sepnet_free(). */
-typedef struct sepnet_arch sepnet_arch; /* layer table (private) */
+/* An immutable model: configuration and parameters. Free with duet_sepnet_free(). */
+typedef struct duet_sepnet_arch duet_sepnet_arch; /* layer table (private) */
 typedef struct sepnet {
-    sepnet_config cfg;
+    duet_sepnet_config cfg;
     duet_params *params;
-    sepnet_arch *arch;
+    duet_sepnet_arch *arch;
 } sepnet;
 
 /* Create a model with PyTorch-default initialisation from rng.
  * Errors: DUET_ERR_ARG (config), DUET_ERR_NOMEM. */
-duet_status sepnet_new(const sepnet_config *cfg, duet_rng *rng, sepnet **out, duet_err *err);
-void sepnet_free(sepnet *m);
+duet_status duet_sepnet_new(const duet_sepnet_config *cfg, duet_rng *rng, sepnet **out, duet_err *err);
+void duet_sepnet_free(sepnet *m);
 
 /* Save weights (and running statistics) with the config in the metadata
  * ("format": "duet-sepnet", "version": "1", one key per config field) plus
  * any extra metadata pairs (extra_kv: n_extra key/value pairs, may be NULL).
  * Atomic. Errors: DUET_ERR_IO, DUET_ERR_NOMEM. */
-duet_status sepnet_save(const sepnet *m, const char *path, const char *const *extra_kv, int n_extra,
+duet_status duet_sepnet_save(const sepnet *m, const char *path, const char *const *extra_kv, int n_extra,
                         duet_err *err);
 
-/* Load a model saved by sepnet_save. Every tensor's name and shape is
+/* Load a model saved by duet_sepnet_save. Every tensor's name and shape is
  * validated against the architecture the metadata describes.
  * Errors: DUET_ERR_IO, DUET_ERR_FORMAT (not a duet-sepnet file, unknown
  * version, bad metadata), DUET_ERR_SHAPE / DUET_ERR_NOTFOUND (tensor
  * mismatches, named in err), DUET_ERR_NOMEM. */
-duet_status sepnet_load(const char *path, sepnet **out, duet_err *err);
+duet_status duet_sepnet_load(const char *path, sepnet **out, duet_err *err);
 
 /* The same from a safetensors image in memory (buf is only read during the
- * call; the model owns copies of the weights). Errors as sepnet_load. */
-duet_status sepnet_load_buffer(const void *buf, size_t len, sepnet **out, duet_err *err);
+ * call; the model owns copies of the weights). Errors as duet_sepnet_load. */
+duet_status duet_sepnet_load_buffer(const void *buf, size_t len, sepnet **out, duet_err *err);
 
 /* The model built into libduet (models/sepnet.safetensors when the library
  * was built): the model every separator uses when given no model path.
  * *buf and *len (either may be NULL) receive read-only static data, not
  * owned, valid for the life of the program. Cannot fail. */
-void sepnet_builtin(const void **buf, size_t *len);
+void duet_sepnet_builtin(const void **buf, size_t *len);
 
-/* Load the built-in model (a copy the caller frees with sepnet_free).
- * Errors as sepnet_load_buffer (a build with a broken model file). */
-duet_status sepnet_load_builtin(sepnet **out, duet_err *err);
+/* Load the built-in model (a copy the caller frees with duet_sepnet_free).
+ * Errors as duet_sepnet_load_buffer (a build with a broken model file). */
+duet_status duet_sepnet_load_builtin(sepnet **out, duet_err *err);
 
 /* Per-run state (activations, tape, scratch): one per thread. */
-typedef struct sepnet_run sepnet_run;
+typedef struct duet_sepnet_run duet_sepnet_run;
 
-/* Errors: DUET_ERR_NOMEM. Free with sepnet_run_free(). */
-duet_status sepnet_run_new(const sepnet *m, sepnet_run **out, duet_err *err);
-void sepnet_run_free(sepnet_run *r);
+/* Errors: DUET_ERR_NOMEM. Free with duet_sepnet_run_free(). */
+duet_status duet_sepnet_run_new(const sepnet *m, duet_sepnet_run **out, duet_err *err);
+void duet_sepnet_run_free(duet_sepnet_run *r);
 
 /* Evaluation passes run their convolutions of 32 or more channels through
  * oneDNN (nn/dnnl_conv.h; faster there) and the rest through the reference
@@ -111,24 +111,24 @@ void sepnet_run_free(sepnet_run *r);
  * the reference engine everywhere (for comparisons); a machine or shape
  * oneDNN refuses falls back to it by itself. Results of the two engines
  * agree to float rounding. */
-void sepnet_run_set_reference(sepnet_run *r, int on);
+void duet_sepnet_run_set_reference(duet_sepnet_run *r, int on);
 
 /* Forward pass on B items of T frames (T divisible by 2^depth), C =
  * cfg.channels: feat (B, C, 3, n_freq, T): per audio channel, plane 0 the
- * compressed magnitude (sepnet_features), planes 1-2 the phase features.
+ * compressed magnitude (duet_sepnet_features), planes 1-2 the phase features.
  * *masks receives a pointer to (B, C, 2, n_freq, T) masks (per audio
  * channel vocals, accompaniment; sum 1), owned by
  * the run and valid until its next forward. train: 1 = batch statistics,
  * dropout from rng (rng may be NULL when train is 0), and a tape for
- * sepnet_backward; 0 = evaluation mode.
+ * duet_sepnet_backward; 0 = evaluation mode.
  * Errors: DUET_ERR_ARG (T), DUET_ERR_NOMEM. */
-duet_status sepnet_forward(sepnet_run *r, const float *feat, int B, int T, int train, duet_rng *rng,
+duet_status duet_sepnet_forward(duet_sepnet_run *r, const float *feat, int B, int T, int train, duet_rng *rng,
                            const float **masks, duet_err *err);
 
 /* Backward after a training forward: dmasks (B, 2, n_freq, T) is the
  * gradient of the loss with respect to the masks. ACCUMULATES parameter
  * gradients into the model's grad block (enable training first). */
-void sepnet_backward(sepnet_run *r, const float *dmasks); /* dmasks shaped as the masks */
+void duet_sepnet_backward(duet_sepnet_run *r, const float *dmasks); /* dmasks shaped as the masks */
 
 /* Model input from a complex STFT (frame-major spec[(t * n_bins + k) * 2 + re/im],
  * as audio/stft.h): feat (3, n_freq, T) for frames t0 .. t0+T-1 of a
@@ -137,8 +137,8 @@ void sepnet_backward(sepnet_run *r, const float *dmasks); /* dmasks shaped as th
  * (principal value of the phase advance minus 2 pi k hop / n_fft, / pi);
  * channel 2: group delay (principal value of -(phase[k] - phase[k-1]), / pi).
  * The phase features are 0 where |X| is below 1e-6 of the frame's peak. */
-void sepnet_features(float *feat, const float *spec, int64_t n_frames, int n_bins, int64_t t0, int T,
-                     const sepnet_config *c);
+void duet_sepnet_features(float *feat, const float *spec, int64_t n_frames, int n_bins, int64_t t0, int T,
+                     const duet_sepnet_config *c);
 
 #ifdef __cplusplus
 }

@@ -24,25 +24,25 @@ typedef struct sn_pool {
     int n_real;    /* the first n_real tracks are musdb stems (song i = track i) */
 } sn_pool;
 
-struct sepnet_corpus {
+struct duet_sepnet_corpus {
     sn_pool pool[SEPNET_KINDS];
     int n_songs;   /* training songs: pool[k].t[i], i < n_songs, are song i's stems */
 };
 
 static const char *const kind_name[SEPNET_KINDS] = {"vocals", "drums", "bass", "other"};
 
-sepnet_corpus_opts sepnet_corpus_opts_default(void)
+duet_sepnet_corpus_opts duet_sepnet_corpus_opts_default(void)
 {
-    sepnet_corpus_opts o;
+    duet_sepnet_corpus_opts o;
     memset(&o, 0, sizeof o);
     o.sample_rate = 44100;
     o.val_every = 6;
     return o;
 }
 
-sepnet_corpus_aug sepnet_corpus_aug_default(void)
+duet_sepnet_corpus_aug duet_sepnet_corpus_aug_default(void)
 {
-    sepnet_corpus_aug a;
+    duet_sepnet_corpus_aug a;
     a.p_coherent = 0.3f;
     a.p_real[SEPNET_VOCALS] = 0.7f;
     a.p_real[SEPNET_DRUMS] = 0.6f;
@@ -89,7 +89,7 @@ static duet_status track_from(const duet_audio *a, int channel, const char *path
 static duet_status read_track(const char *path, int rate, sn_track *t, duet_err *err)
 {
     duet_audio a = {0};
-    duet_status st = sepnet_read_at_rate(path, rate, &a, err);
+    duet_status st = duet_sepnet_read_at_rate(path, rate, &a, err);
     if (!st) st = track_from(&a, -1, path, t, err);
     duet_audio_free(&a);
     return st;
@@ -118,18 +118,18 @@ static double track_rms(const sn_track *t)
 
 
 /* A stereo clip (planar) of a song: vocals and the sum of the others. */
-static duet_status add_clip(sepnet_dataset *ds, const char *name, const sn_track st[SEPNET_KINDS], duet_err *err)
+static duet_status add_clip(duet_sepnet_dataset *ds, const char *name, const sn_track st[SEPNET_KINDS], duet_err *err)
 {
     int64_t n = st[0].n;
     for (int k = 1; k < SEPNET_KINDS; k++)
         if (st[k].n < n) n = st[k].n;
-    sepnet_clip c;
+    duet_sepnet_clip c;
     memset(&c, 0, sizeof c);
     snprintf(c.name, sizeof c.name, "%s", name);
     c.n = n;
     c.voc = malloc((size_t)(2 * n + 1) * sizeof(float));
     c.acc = calloc((size_t)(2 * n + 1), sizeof(float));
-    sepnet_clip *q = realloc(ds->clips, (size_t)(ds->n_clips + 1) * sizeof *q);
+    duet_sepnet_clip *q = realloc(ds->clips, (size_t)(ds->n_clips + 1) * sizeof *q);
     if (q) ds->clips = q;
     if (!c.voc || !c.acc || !q) {
         free(c.voc);
@@ -149,20 +149,20 @@ static duet_status add_clip(sepnet_dataset *ds, const char *name, const sn_track
     return DUET_OK;
 }
 
-static duet_status load_musdb(const sepnet_corpus_opts *o, struct sepnet_corpus *cp, sepnet_dataset *train,
-                              sepnet_dataset *val, duet_err *err)
+static duet_status load_musdb(const duet_sepnet_corpus_opts *o, struct duet_sepnet_corpus *cp, duet_sepnet_dataset *train,
+                              duet_sepnet_dataset *val, duet_err *err)
 {
     char **songs;
     int n;
-    duet_status st = sepnet_list_dir(o->musdb, NULL, &songs, &n, err);
+    duet_status st = duet_sepnet_list_dir(o->musdb, NULL, &songs, &n, err);
     if (st) return st;
     if (n == 0) {
-        sepnet_list_free(songs, n);
+        duet_sepnet_list_free(songs, n);
         return duet_err_set(err, DUET_ERR_EMPTY, "%s: no song folders", o->musdb);
     }
     char path[4096];
     for (int i = 0; i < n && !st; i++) {
-        int held = o->val_songs ? sepnet_in_list(songs[i], o->val_songs)
+        int held = o->val_songs ? duet_sepnet_in_list(songs[i], o->val_songs)
                                 : (o->val_every > 0 && i % o->val_every == o->val_offset % o->val_every);
         sn_track t[SEPNET_KINDS];
         memset(t, 0, sizeof t);
@@ -186,7 +186,7 @@ static duet_status load_musdb(const sepnet_corpus_opts *o, struct sepnet_corpus 
         }
         for (int k = 0; k < SEPNET_KINDS; k++) free(t[k].x);
     }
-    sepnet_list_free(songs, n);
+    duet_sepnet_list_free(songs, n);
     if (!st && cp->n_songs == 0) st = duet_err_set(err, DUET_ERR_EMPTY, "%s: every song is held out", o->musdb);
     for (int k = 0; k < SEPNET_KINDS; k++) cp->pool[k].n_real = cp->n_songs;
     return st;
@@ -197,7 +197,7 @@ static duet_status load_extra(const char *dir, int rate, double max_sec, sn_pool
 {
     char **names;
     int n;
-    duet_status st = sepnet_list_dir(dir, audio_exts, &names, &n, err);
+    duet_status st = duet_sepnet_list_dir(dir, audio_exts, &names, &n, err);
     if (st) return st;
     char path[4096];
     double sec = 0;
@@ -214,15 +214,15 @@ static duet_status load_extra(const char *dir, int rate, double max_sec, sn_pool
         st = pool_push(p, &t, err);
         if (st) free(t.x);
     }
-    sepnet_list_free(names, n);
+    duet_sepnet_list_free(names, n);
     return st;
 }
 
-static duet_status load_mir1k(const sepnet_corpus_opts *o, struct sepnet_corpus *cp, duet_err *err)
+static duet_status load_mir1k(const duet_sepnet_corpus_opts *o, struct duet_sepnet_corpus *cp, duet_err *err)
 {
     char **names;
     int n;
-    duet_status st = sepnet_list_dir(o->mir1k, audio_exts, &names, &n, err);
+    duet_status st = duet_sepnet_list_dir(o->mir1k, audio_exts, &names, &n, err);
     if (st) return st;
     char path[4096];
     for (int i = 0; i < n && !st; i++) {
@@ -231,12 +231,12 @@ static duet_status load_mir1k(const sepnet_corpus_opts *o, struct sepnet_corpus 
         if (sl >= sizeof singer) sl = sizeof singer - 1;
         memcpy(singer, names[i], sl);
         singer[sl] = 0;
-        if (sepnet_in_list(singer, o->mir1k_val)) continue;
+        if (duet_sepnet_in_list(singer, o->mir1k_val)) continue;
         snprintf(path, sizeof path, "%s/%s", o->mir1k, names[i]);
         /* MIR-1K: left accompaniment, right voice; decoded once */
         duet_audio clip = {0};
         sn_track v = {0}, a = {0};
-        st = sepnet_read_at_rate(path, o->sample_rate, &clip, err);
+        st = duet_sepnet_read_at_rate(path, o->sample_rate, &clip, err);
         if (!st && clip.channels != 2)
             st = duet_err_set(err, DUET_ERR_FORMAT, "%s: a MIR-1K clip must be stereo, found %d channel(s)", path,
                               clip.channels);
@@ -257,12 +257,12 @@ static duet_status load_mir1k(const sepnet_corpus_opts *o, struct sepnet_corpus 
         st = pool_push(&cp->pool[SEPNET_OTHER], &a, err);
         if (st) free(a.x);
     }
-    sepnet_list_free(names, n);
+    duet_sepnet_list_free(names, n);
     return st;
 }
 
 /* Scale the extra tracks of every pool to the median RMS of its musdb stems. */
-static void normalise_extras(struct sepnet_corpus *cp)
+static void normalise_extras(struct duet_sepnet_corpus *cp)
 {
     for (int k = 0; k < SEPNET_KINDS; k++) {
         sn_pool *p = &cp->pool[k];
@@ -289,7 +289,7 @@ static void normalise_extras(struct sepnet_corpus *cp)
     }
 }
 
-duet_status sepnet_corpus_load(const sepnet_corpus_opts *o, sepnet_dataset *train, sepnet_dataset *val,
+duet_status duet_sepnet_corpus_load(const duet_sepnet_corpus_opts *o, duet_sepnet_dataset *train, duet_sepnet_dataset *val,
                                duet_err *err)
 {
     memset(train, 0, sizeof *train);
@@ -297,7 +297,7 @@ duet_status sepnet_corpus_load(const sepnet_corpus_opts *o, sepnet_dataset *trai
     if (!o || !o->musdb) return duet_err_set(err, DUET_ERR_ARG, "no musdb folder given");
     train->sample_rate = val->sample_rate = o->sample_rate;
     train->channels = val->channels = 2;
-    struct sepnet_corpus *cp = calloc(1, sizeof *cp);
+    struct duet_sepnet_corpus *cp = calloc(1, sizeof *cp);
     if (!cp) return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     train->corpus = cp;
     duet_status st = load_musdb(o, cp, train, val, err);
@@ -308,15 +308,15 @@ duet_status sepnet_corpus_load(const sepnet_corpus_opts *o, sepnet_dataset *trai
     for (int i = 0; i < 8 && !st && o->drum_dirs[i]; i++)
         st = load_extra(o->drum_dirs[i], o->sample_rate, cap, &cp->pool[SEPNET_DRUMS], err);
     if (st) {
-        sepnet_dataset_free(train);
-        sepnet_dataset_free(val);
+        duet_sepnet_dataset_free(train);
+        duet_sepnet_dataset_free(val);
         return st;
     }
     normalise_extras(cp);
     return DUET_OK;
 }
 
-void sepnet_corpus_free(struct sepnet_corpus *c)
+void duet_sepnet_corpus_free(struct duet_sepnet_corpus *c)
 {
     if (!c) return;
     for (int k = 0; k < SEPNET_KINDS; k++) {
@@ -326,7 +326,7 @@ void sepnet_corpus_free(struct sepnet_corpus *c)
     free(c);
 }
 
-void sepnet_corpus_stats(const sepnet_dataset *ds, int n[SEPNET_KINDS], double sec[SEPNET_KINDS])
+void duet_sepnet_corpus_stats(const duet_sepnet_dataset *ds, int n[SEPNET_KINDS], double sec[SEPNET_KINDS])
 {
     for (int k = 0; k < SEPNET_KINDS; k++) {
         n[k] = 0;
@@ -369,12 +369,12 @@ static int64_t rand_offset(int64_t len, int64_t n, duet_rng *rng)
     return len > n ? (int64_t)duet_rng_below(rng, (uint64_t)(len - n + 1)) : 0;
 }
 
-void sepnet_corpus_draw(const sepnet_dataset *ds, const sepnet_corpus_aug *aug_in, duet_rng *rng, int64_t n,
+void duet_sepnet_corpus_draw(const duet_sepnet_dataset *ds, const duet_sepnet_corpus_aug *aug_in, duet_rng *rng, int64_t n,
                         float *voc, float *acc)
 {
-    const struct sepnet_corpus *cp = ds->corpus;
+    const struct duet_sepnet_corpus *cp = ds->corpus;
     DUET_CHECK(cp && cp->n_songs > 0);
-    sepnet_corpus_aug aug = aug_in ? *aug_in : sepnet_corpus_aug_default();
+    duet_sepnet_corpus_aug aug = aug_in ? *aug_in : duet_sepnet_corpus_aug_default();
     memset(voc, 0, (size_t)2 * n * sizeof(float));
     memset(acc, 0, (size_t)2 * n * sizeof(float));
     const float pi4 = 0.78539816f;

@@ -39,7 +39,7 @@ extern "C" {
 
 enum { SEPNET_VOCALS = 0, SEPNET_DRUMS = 1, SEPNET_BASS = 2, SEPNET_OTHER = 3, SEPNET_KINDS = 4 };
 
-typedef struct sepnet_corpus_opts {
+typedef struct duet_sepnet_corpus_opts {
     int sample_rate;            /* model rate (Hz) */
     const char *musdb;          /* folder of song folders (required) */
     int val_every;              /* every N-th song (sorted) is held out; 0 = none */
@@ -50,12 +50,12 @@ typedef struct sepnet_corpus_opts {
     const char *other_dirs[8];  /* folders added to the "other" pool (NULL-terminated or 8) */
     const char *drum_dirs[8];   /* folders added to the "drums" pool */
     float max_minutes_extra;    /* cap per extra folder in minutes (0 = no cap) */
-} sepnet_corpus_opts;
+} duet_sepnet_corpus_opts;
 
 /* Defaults: 44100 Hz, val_every 6, offset 0, nothing else set. */
-sepnet_corpus_opts sepnet_corpus_opts_default(void);
+duet_sepnet_corpus_opts duet_sepnet_corpus_opts_default(void);
 
-typedef struct sepnet_corpus_aug {
+typedef struct duet_sepnet_corpus_aug {
     float p_coherent;           /* a whole musdb excerpt (default 0.3) */
     float p_real[SEPNET_KINDS]; /* musdb track rather than an extra one (0.7 vocals, 0.6 drums, 1 bass, 0.5 other) */
     float p_keep[SEPNET_KINDS]; /* stem present in a remix (vocals 1 - p_silent, drums 0.9, bass 0.85, other 0.95) */
@@ -63,33 +63,33 @@ typedef struct sepnet_corpus_aug {
     float gain_lo, gain_hi;     /* per-stem gain (0.25 .. 1.25) */
     float p_swap;               /* left/right swap per stem (0.5) */
     float p_flip;               /* polarity flip of the whole mix (0.5) */
-} sepnet_corpus_aug;
+} duet_sepnet_corpus_aug;
 
-sepnet_corpus_aug sepnet_corpus_aug_default(void);
+duet_sepnet_corpus_aug duet_sepnet_corpus_aug_default(void);
 
 /* Load the corpus: *train becomes a stereo dataset (channels 2) that draws
- * chunks from the corpus (sepnet_draw_chunk), whose `clips` are the
+ * chunks from the corpus (duet_sepnet_draw_chunk), whose `clips` are the
  * training songs (vocals and accompaniment = drums + bass + other), and
  * *val a stereo dataset of the held-out songs' whole excerpts (unit gains),
- * used by sepnet_validate. Both are freed with sepnet_dataset_free.
+ * used by duet_sepnet_validate. Both are freed with duet_sepnet_dataset_free.
  * Errors: DUET_ERR_IO (folder unreadable), DUET_ERR_EMPTY (no songs, or
  * every song held out), DUET_ERR_FORMAT (a song folder missing a stem, named
  * in err), decoding errors (named), DUET_ERR_NOMEM. Extra folders that do
  * not exist are an error; empty ones add nothing. */
-duet_status sepnet_corpus_load(const sepnet_corpus_opts *o, sepnet_dataset *train, sepnet_dataset *val,
+duet_status duet_sepnet_corpus_load(const duet_sepnet_corpus_opts *o, duet_sepnet_dataset *train, duet_sepnet_dataset *val,
                                duet_err *err);
 
 /* Draw one augmented stereo chunk of n frames from a corpus dataset:
  * voc[2 n], acc[2 n] planar (left then right), caller-owned. aug NULL =
  * defaults. */
-void sepnet_corpus_draw(const sepnet_dataset *ds, const sepnet_corpus_aug *aug, duet_rng *rng, int64_t n,
+void duet_sepnet_corpus_draw(const duet_sepnet_dataset *ds, const duet_sepnet_corpus_aug *aug, duet_rng *rng, int64_t n,
                         float *voc, float *acc);
 
 /* Tracks per pool (for reports): n[k] tracks, sec[k] seconds. */
-void sepnet_corpus_stats(const sepnet_dataset *ds, int n[SEPNET_KINDS], double sec[SEPNET_KINDS]);
+void duet_sepnet_corpus_stats(const duet_sepnet_dataset *ds, int n[SEPNET_KINDS], double sec[SEPNET_KINDS]);
 
-/* Frees the corpus part of a dataset (called by sepnet_dataset_free). */
-void sepnet_corpus_free(struct sepnet_corpus *c);
+/* Frees the corpus part of a dataset (called by duet_sepnet_dataset_free). */
+void duet_sepnet_corpus_free(struct duet_sepnet_corpus *c);
 
 #ifdef __cplusplus
 }

@@ -26,7 +26,7 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-duet_status sepnet_list_dir(const char *dir, const char *const *exts, char ***out, int *n_out, duet_err *err)
+duet_status duet_sepnet_list_dir(const char *dir, const char *const *exts, char ***out, int *n_out, duet_err *err)
 {
     *out = NULL;
     *n_out = 0;
@@ -58,17 +58,17 @@ duet_status sepnet_list_dir(const char *dir, const char *const *exts, char ***ou
     return DUET_OK;
 nomem:
     closedir(d);
-    sepnet_list_free(names, n);
+    duet_sepnet_list_free(names, n);
     return duet_err_set(err, DUET_ERR_NOMEM, "out of memory listing %s", dir);
 }
 
-void sepnet_list_free(char **names, int n)
+void duet_sepnet_list_free(char **names, int n)
 {
     for (int i = 0; i < n; i++) free(names[i]);
     free(names);
 }
 
-duet_status sepnet_read_at_rate(const char *path, int rate, duet_audio *a, duet_err *err)
+duet_status duet_sepnet_read_at_rate(const char *path, int rate, duet_audio *a, duet_err *err)
 {
     duet_audio raw = {0};
     duet_status st = duet_audio_read(path, NULL, &raw, NULL, err);
@@ -89,7 +89,7 @@ duet_status sepnet_read_at_rate(const char *path, int rate, duet_audio *a, duet_
     return st;
 }
 
-int sepnet_in_list(const char *name, const char *list)
+int duet_sepnet_in_list(const char *name, const char *list)
 {
     if (!list || !*list) return 0;
     size_t n = strlen(name);
@@ -104,11 +104,11 @@ int sepnet_in_list(const char *name, const char *list)
     return 0;
 }
 
-static duet_status push_clip(sepnet_dataset *ds, int *cap, const sepnet_clip *c)
+static duet_status push_clip(duet_sepnet_dataset *ds, int *cap, const duet_sepnet_clip *c)
 {
     if (ds->n_clips == *cap) {
         int nc = *cap ? 2 * *cap : 64;
-        sepnet_clip *p = realloc(ds->clips, (size_t)nc * sizeof *p);
+        duet_sepnet_clip *p = realloc(ds->clips, (size_t)nc * sizeof *p);
         if (!p) return DUET_ERR_NOMEM;
         ds->clips = p;
         *cap = nc;
@@ -117,8 +117,8 @@ static duet_status push_clip(sepnet_dataset *ds, int *cap, const sepnet_clip *c)
     return DUET_OK;
 }
 
-duet_status sepnet_load_mir1k(const char *dir, int rate, const char *val_singers,
-                              sepnet_dataset *train, sepnet_dataset *val, duet_err *err)
+duet_status duet_sepnet_load_mir1k(const char *dir, int rate, const char *val_singers,
+                              duet_sepnet_dataset *train, duet_sepnet_dataset *val, duet_err *err)
 {
     static const char *const exts[] = {"wav", "flac", NULL};
     memset(train, 0, sizeof *train);
@@ -126,10 +126,10 @@ duet_status sepnet_load_mir1k(const char *dir, int rate, const char *val_singers
     train->sample_rate = val->sample_rate = rate;
     char **names;
     int n;
-    duet_status st = sepnet_list_dir(dir, exts, &names, &n, err);
+    duet_status st = duet_sepnet_list_dir(dir, exts, &names, &n, err);
     if (st) return st;
     if (n == 0) {
-        sepnet_list_free(names, n);
+        duet_sepnet_list_free(names, n);
         return duet_err_set(err, DUET_ERR_EMPTY, "%s: no .wav or .flac clips", dir);
     }
     int cap_t = 0, cap_v = 0;
@@ -137,7 +137,7 @@ duet_status sepnet_load_mir1k(const char *dir, int rate, const char *val_singers
     for (int i = 0; i < n && !st; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         duet_audio a = {0};
-        st = sepnet_read_at_rate(path, rate, &a, err);
+        st = duet_sepnet_read_at_rate(path, rate, &a, err);
         if (st) break;
         if (a.channels != 2) {
             duet_audio_free(&a);
@@ -146,7 +146,7 @@ duet_status sepnet_load_mir1k(const char *dir, int rate, const char *val_singers
                               path, a.channels);
             break;
         }
-        sepnet_clip c;
+        duet_sepnet_clip c;
         memset(&c, 0, sizeof c);
         snprintf(c.name, sizeof c.name, "%s", names[i]);
         char *dot = strrchr(c.name, '.');
@@ -168,7 +168,7 @@ duet_status sepnet_load_mir1k(const char *dir, int rate, const char *val_singers
         memcpy(c.acc, a.ch[0], (size_t)a.frames * sizeof(float));
         memcpy(c.voc, a.ch[1], (size_t)a.frames * sizeof(float));
         duet_audio_free(&a);
-        sepnet_dataset *ds = sepnet_in_list(c.singer, val_singers) ? val : train;
+        duet_sepnet_dataset *ds = duet_sepnet_in_list(c.singer, val_singers) ? val : train;
         if (push_clip(ds, ds == val ? &cap_v : &cap_t, &c)) {
             free(c.acc);
             free(c.voc);
@@ -177,40 +177,40 @@ duet_status sepnet_load_mir1k(const char *dir, int rate, const char *val_singers
         }
         ds->seconds += (double)c.n / rate;
     }
-    sepnet_list_free(names, n);
+    duet_sepnet_list_free(names, n);
     if (!st && train->n_clips == 0)
         st = duet_err_set(err, DUET_ERR_EMPTY, "%s: every clip is from a validation singer", dir);
     if (st) {
-        sepnet_dataset_free(train);
-        sepnet_dataset_free(val);
+        duet_sepnet_dataset_free(train);
+        duet_sepnet_dataset_free(val);
     }
     return st;
 }
 
-duet_status sepnet_load_instrumentals(sepnet_dataset *ds, const char *dir, duet_err *err)
+duet_status duet_sepnet_load_instrumentals(duet_sepnet_dataset *ds, const char *dir, duet_err *err)
 {
     static const char *const exts[] = {"wav", "flac", "ogg", "mp3", NULL};
     char **names;
     int n;
-    duet_status st = sepnet_list_dir(dir, exts, &names, &n, err);
+    duet_status st = duet_sepnet_list_dir(dir, exts, &names, &n, err);
     if (st) return st;
     char path[4096];
     for (int i = 0; i < n && !st; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         duet_audio a = {0}, mono = {0};
-        st = sepnet_read_at_rate(path, ds->sample_rate, &a, err);
+        st = duet_sepnet_read_at_rate(path, ds->sample_rate, &a, err);
         if (st) break;
         st = duet_audio_to_mono(&a, &mono, err);
         duet_audio_free(&a);
         if (st) break;
-        sepnet_clip *p = realloc(ds->instr, (size_t)(ds->n_instr + 1) * sizeof *p);
+        duet_sepnet_clip *p = realloc(ds->instr, (size_t)(ds->n_instr + 1) * sizeof *p);
         if (!p) {
             duet_audio_free(&mono);
             st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
             break;
         }
         ds->instr = p;
-        sepnet_clip *c = &ds->instr[ds->n_instr];
+        duet_sepnet_clip *c = &ds->instr[ds->n_instr];
         memset(c, 0, sizeof *c);
         snprintf(c->name, sizeof c->name, "%s", names[i]);
         c->n = mono.frames;
@@ -224,11 +224,11 @@ duet_status sepnet_load_instrumentals(sepnet_dataset *ds, const char *dir, duet_
         duet_audio_free(&mono);
         ds->n_instr++;
     }
-    sepnet_list_free(names, n);
+    duet_sepnet_list_free(names, n);
     return st;
 }
 
-void sepnet_dataset_free(sepnet_dataset *ds)
+void duet_sepnet_dataset_free(duet_sepnet_dataset *ds)
 {
     if (!ds) return;
     for (int i = 0; i < ds->n_clips; i++) {
@@ -238,13 +238,13 @@ void sepnet_dataset_free(sepnet_dataset *ds)
     for (int i = 0; i < ds->n_instr; i++) free(ds->instr[i].acc);
     free(ds->clips);
     free(ds->instr);
-    sepnet_corpus_free(ds->corpus);
+    duet_sepnet_corpus_free(ds->corpus);
     memset(ds, 0, sizeof *ds);
 }
 
-sepnet_aug sepnet_aug_default(void)
+duet_sepnet_aug duet_sepnet_aug_default(void)
 {
-    sepnet_aug a = {0.5f, 0.15f, 0.05f, 0.25f, 1.25f};
+    duet_sepnet_aug a = {0.5f, 0.15f, 0.05f, 0.25f, 1.25f};
     return a;
 }
 
@@ -261,23 +261,23 @@ static void take(const float *src, int64_t len, int64_t off, int64_t n, float ga
     for (int64_t i = m; i < n; i++) dst[i] = 0.0f;
 }
 
-void sepnet_draw_chunk(const sepnet_dataset *ds, const sepnet_aug *aug, duet_rng *rng, int64_t n,
+void duet_sepnet_draw_chunk(const duet_sepnet_dataset *ds, const duet_sepnet_aug *aug, duet_rng *rng, int64_t n,
                        float *voc, float *acc)
 {
     DUET_CHECK(ds->n_clips > 0);
     if (ds->corpus) {
-        sepnet_corpus_aug ca = sepnet_corpus_aug_default();
+        duet_sepnet_corpus_aug ca = duet_sepnet_corpus_aug_default();
         if (!aug) {
             ca.p_coherent = 1.0f;
             ca.gain_lo = ca.gain_hi = 1.0f;
             ca.p_silent = 0.0f;
             ca.p_swap = ca.p_flip = -1.0f; /* never */
         }
-        sepnet_corpus_draw(ds, &ca, rng, n, voc, acc);
+        duet_sepnet_corpus_draw(ds, &ca, rng, n, voc, acc);
         return;
     }
     int vi = (int)duet_rng_below(rng, (uint64_t)ds->n_clips);
-    const sepnet_clip *vc = &ds->clips[vi];
+    const duet_sepnet_clip *vc = &ds->clips[vi];
     if (!aug) {
         int64_t off = vc->n > n ? (int64_t)duet_rng_below(rng, (uint64_t)(vc->n - n + 1)) : 0;
         int64_t m = vc->n - off < n ? vc->n - off : n;
@@ -293,7 +293,7 @@ void sepnet_draw_chunk(const sepnet_dataset *ds, const sepnet_aug *aug, duet_rng
     int64_t voff = rand_offset(vc->n, n, rng);
     take(vc->voc, vc->n, voff, n, gv, voc);
     float u = duet_rng_uniform(rng);
-    const sepnet_clip *ac = vc;
+    const duet_sepnet_clip *ac = vc;
     if (ds->n_instr > 0 && u < aug->p_instr)
         ac = &ds->instr[duet_rng_below(rng, (uint64_t)ds->n_instr)];
     else if (u < aug->p_instr + aug->p_remix)

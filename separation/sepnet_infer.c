@@ -13,7 +13,7 @@
 
 #define INFER_BATCH 2
 #define WIENER_WIN 256   /* input-rate frames per Wiener window (hop half of it) */
-#define SEP_BLOCK 65536  /* frames per feed in sepnet_separate */
+#define SEP_BLOCK 65536  /* frames per feed in duet_sepnet_separate */
 #define MAX_CH 64
 
 /* ---- pieces shared by both versions ------------------------------------ */
@@ -27,7 +27,7 @@ static void fade_weights(float *w, int n)
     }
 }
 
-static duet_status check_chunk(const sepnet_config *c, int chunk_frames, int *Tc, duet_err *err)
+static duet_status check_chunk(const duet_sepnet_config *c, int chunk_frames, int *Tc, duet_err *err)
 {
     *Tc = chunk_frames ? chunk_frames : 256;
     int unit = 1 << c->depth;
@@ -57,10 +57,10 @@ static void finish_mask_row(const double *acc, double wsum, int F, int n_bins, f
     for (int k = F; k < n_bins; k++) out[k] = topm;
 }
 
-duet_status sepnet_masks(const sepnet *m, sepnet_run *run, const float *const *spec, int64_t n_frames,
+duet_status duet_sepnet_masks(const sepnet *m, duet_sepnet_run *run, const float *const *spec, int64_t n_frames,
                          int chunk_frames, float *const *mask, duet_err *err)
 {
-    const sepnet_config *c = &m->cfg;
+    const duet_sepnet_config *c = &m->cfg;
     int Tc;
     duet_status st = check_chunk(c, chunk_frames, &Tc, err);
     if (st) return st;
@@ -86,12 +86,12 @@ duet_status sepnet_masks(const sepnet *m, sepnet_run *run, const float *const *s
         int last = s0 + Tc >= n_frames + H || s0 >= n_frames;
         if (s0 < n_frames) {
             for (int ch = 0; ch < C; ch++)
-                sepnet_features(feat + ((size_t)nb * C + ch) * 3 * plane, spec[ch], n_frames, n_bins, s0, Tc, c);
+                duet_sepnet_features(feat + ((size_t)nb * C + ch) * 3 * plane, spec[ch], n_frames, n_bins, s0, Tc, c);
             starts[nb++] = s0;
         }
         if (nb == INFER_BATCH || (last && nb > 0)) {
             const float *mk;
-            st = sepnet_forward(run, feat, nb, Tc, 0, NULL, &mk, err);
+            st = duet_sepnet_forward(run, feat, nb, Tc, 0, NULL, &mk, err);
             if (st) break;
             for (int b = 0; b < nb; b++)
                 for (int j = 0; j < Tc; j++) {
@@ -120,15 +120,15 @@ duet_status sepnet_masks(const sepnet *m, sepnet_run *run, const float *const *s
     return st;
 }
 
-duet_status sepnet_vocal_mask(const sepnet *m, sepnet_run *run, const float *spec, int64_t n_frames,
+duet_status duet_sepnet_vocal_mask(const sepnet *m, duet_sepnet_run *run, const float *spec, int64_t n_frames,
                               int chunk_frames, float *mask, duet_err *err)
 {
     if (m->cfg.channels != 1)
-        return duet_err_set(err, DUET_ERR_ARG, "sepnet_vocal_mask: a %d-channel model needs sepnet_masks",
+        return duet_err_set(err, DUET_ERR_ARG, "sepnet_vocal_mask: a %d-channel model needs duet_sepnet_masks",
                             m->cfg.channels);
     const float *sp[1] = {spec};
     float *mk[1] = {mask};
-    return sepnet_masks(m, run, sp, n_frames, chunk_frames, mk, err);
+    return duet_sepnet_masks(m, run, sp, n_frames, chunk_frames, mk, err);
 }
 
 static int pow2_near(double x)
@@ -147,7 +147,7 @@ typedef struct mask_map {
     double tscale;     /* model frames per input frame */
 } mask_map;
 
-static void mask_map_init(mask_map *mp, const sepnet_config *c, int rate)
+static void mask_map_init(mask_map *mp, const duet_sepnet_config *c, int rate)
 {
     memset(mp, 0, sizeof *mp);
     mp->nbm = c->n_fft / 2 + 1;
@@ -219,12 +219,12 @@ static void mask_map_row(const mask_map *mp, const float *m0, const float *m1, d
 
 /* ---- whole-song reference ---------------------------------------------- */
 
-duet_status sepnet_separate_reference(const sepnet *m, const duet_audio *mix, const sepnet_sep_opts *o,
+duet_status duet_sepnet_separate_reference(const sepnet *m, const duet_audio *mix, const duet_sepnet_sep_opts *o,
                                       duet_audio *voc, duet_audio *acc, duet_err *err)
 {
     memset(voc, 0, sizeof *voc);
     memset(acc, 0, sizeof *acc);
-    const sepnet_config *c = &m->cfg;
+    const duet_sepnet_config *c = &m->cfg;
     const int C = mix->channels, rate = mix->sample_rate;
     const int64_t n = mix->frames;
     const int wiener = o ? o->wiener_iters : 0;
@@ -237,7 +237,7 @@ duet_status sepnet_separate_reference(const sepnet *m, const duet_audio *mix, co
     mask_map_init(&mp, c, rate);
     const int nbm = mp.nbm, nbi = mp.nbi;
     duet_stft *sm = NULL, *si = NULL;
-    sepnet_run *run = NULL;
+    duet_sepnet_run *run = NULL;
     float **mask_m = calloc((size_t)C, sizeof(float *));
     float *X = NULL, *G = NULL, *Y = NULL, *spec = NULL, *row = NULL;
     int64_t tm = 0, ti = 0;
@@ -247,7 +247,7 @@ duet_status sepnet_separate_reference(const sepnet *m, const duet_audio *mix, co
         st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory for the stems");
         goto done;
     }
-    st = sepnet_run_new(m, &run, err);
+    st = duet_sepnet_run_new(m, &run, err);
     if (!st) st = duet_stft_new(c->n_fft, c->hop, DUET_WIN_HANN, &sm, err);
     if (!st) st = duet_stft_new(mp.nfi, mp.hopi, DUET_WIN_HANN, &si, err);
     if (st) goto done;
@@ -283,16 +283,16 @@ duet_status sepnet_separate_reference(const sepnet *m, const duet_audio *mix, co
         duet_audio_free(&res);
     }
     if (!st && c->channels == 1) {
-        for (int ch = 0; ch < C && !st; ch++) st = sepnet_vocal_mask(m, run, spec_m[ch], tm, Tc, mask_m[ch], err);
+        for (int ch = 0; ch < C && !st; ch++) st = duet_sepnet_vocal_mask(m, run, spec_m[ch], tm, Tc, mask_m[ch], err);
     } else if (!st && C == 2) {
-        st = sepnet_masks(m, run, (const float *const *)spec_m, tm, Tc, mask_m, err);
+        st = duet_sepnet_masks(m, run, (const float *const *)spec_m, tm, Tc, mask_m, err);
     } else if (!st) {
         float *other = malloc((size_t)tm * nbm * sizeof(float));
         if (!other) st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
         for (int ch = 0; ch < C && !st; ch++) {
             const float *sp[2] = {spec_m[ch], spec_m[ch]};
             float *mo[2] = {mask_m[ch], other};
-            st = sepnet_masks(m, run, sp, tm, Tc, mo, err);
+            st = duet_sepnet_masks(m, run, sp, tm, Tc, mo, err);
             for (size_t i = 0; !st && i < (size_t)tm * nbm; i++) mask_m[ch][i] = 0.5f * (mask_m[ch][i] + other[i]);
         }
         free(other);
@@ -374,7 +374,7 @@ done:
     free(row);
     duet_stft_free(sm);
     duet_stft_free(si);
-    sepnet_run_free(run);
+    duet_sepnet_run_free(run);
     if (st) {
         duet_audio_free(voc);
         duet_audio_free(acc);
@@ -438,21 +438,21 @@ static void fifo_drop(fifo *f, int64_t upto)
 }
 
 typedef struct chan_ctx {
-    struct sepnet_stream *s;
+    struct duet_sepnet_stream *s;
     int ch;
 } chan_ctx;
 
-struct sepnet_stream {
+struct duet_sepnet_stream {
     const sepnet *m;
-    const sepnet_config *c;
-    sepnet_run *run;
+    const duet_sepnet_config *c;
+    duet_sepnet_run *run;
     int C, rate, Tc, H, F, wiener, failed, finished;
     int MC;              /* channels the model sees jointly (cfg.channels) */
     int joint;           /* 1 = stereo model on stereo audio: one item holds both channels */
     int ipc;             /* network items per chunk: C (mono model), 1 (joint) or C
                             (stereo model, each channel doubled into both inputs) */
     duet_status cb_status; /* a status raised inside a callback */
-    sepnet_stream_cb cb;
+    duet_sepnet_stream_cb cb;
     void *user;
     mask_map mp;
     float *wc;           /* chunk fade weights (Tc) */
@@ -492,13 +492,13 @@ struct sepnet_stream {
 
 #define SEP_OUT 4096
 
-int64_t sepnet_stream_frames_in(const sepnet_stream *s) { return s ? s->n_in : 0; }
-int64_t sepnet_stream_frames_out(const sepnet_stream *s) { return s ? s->n_out : 0; }
+int64_t duet_sepnet_stream_frames_in(const duet_sepnet_stream *s) { return s ? s->n_in : 0; }
+int64_t duet_sepnet_stream_frames_out(const duet_sepnet_stream *s) { return s ? s->n_out : 0; }
 
 static int on_model_frame(void *user, int64_t t, const float *frame)
 {
     chan_ctx *cc = user;
-    sepnet_stream *s = cc->s;
+    duet_sepnet_stream *s = cc->s;
     (void)t;
     float *p = fifo_push(&s->mspec[cc->ch], 1, 0);
     if (!p) {
@@ -513,7 +513,7 @@ static int on_model_frame(void *user, int64_t t, const float *frame)
 static int on_input_frame(void *user, int64_t t, const float *frame)
 {
     chan_ctx *cc = user;
-    sepnet_stream *s = cc->s;
+    duet_sepnet_stream *s = cc->s;
     (void)t;
     float *p = fifo_push(&s->ispec[cc->ch], 1, 0);
     if (!p) {
@@ -527,7 +527,7 @@ static int on_input_frame(void *user, int64_t t, const float *frame)
 
 static int on_resampled(void *user, const float *const *ch, int64_t n)
 {
-    sepnet_stream *s = user;
+    duet_sepnet_stream *s = user;
     for (int c = 0; c < s->C; c++)
         if (duet_stft_stream_feed(s->sms[c], ch[c], n, NULL) != DUET_OK) {
             if (!s->cb_status) s->cb_status = DUET_ERR_NOMEM;
@@ -539,7 +539,7 @@ static int on_resampled(void *user, const float *const *ch, int64_t n)
 static int on_vocals(void *user, const float *y, int64_t n)
 {
     chan_ctx *cc = user;
-    sepnet_stream *s = cc->s;
+    duet_sepnet_stream *s = cc->s;
     int64_t take = n, stop = 0;
     if (s->ist_finishing) {
         /* the stream was opened without knowing the length: keep exactly n_in samples */
@@ -561,7 +561,7 @@ static int on_vocals(void *user, const float *y, int64_t n)
     return stop ? 1 : 0;
 }
 
-void sepnet_stream_free(sepnet_stream *s)
+void duet_sepnet_stream_free(duet_sepnet_stream *s)
 {
     if (!s) return;
     for (int c = 0; c < s->C; c++) {
@@ -601,12 +601,12 @@ void sepnet_stream_free(sepnet_stream *s)
     duet_resampler_free(s->rs);
     duet_stft_free(s->sm);
     duet_stft_free(s->si);
-    sepnet_run_free(s->run);
+    duet_sepnet_run_free(s->run);
     free(s);
 }
 
-duet_status sepnet_stream_new(const sepnet *m, int channels, int sample_rate, const sepnet_sep_opts *o,
-                              sepnet_stream_cb cb, void *user, sepnet_stream **out, duet_err *err)
+duet_status duet_sepnet_stream_new(const sepnet *m, int channels, int sample_rate, const duet_sepnet_sep_opts *o,
+                              duet_sepnet_stream_cb cb, void *user, duet_sepnet_stream **out, duet_err *err)
 {
     if (!out) return duet_err_set(err, DUET_ERR_ARG, "no output handle given");
     *out = NULL;
@@ -614,11 +614,11 @@ duet_status sepnet_stream_new(const sepnet *m, int channels, int sample_rate, co
         return duet_err_set(err, DUET_ERR_ARG, "cannot separate %d channels at %d Hz (1..%d channels)", channels,
                             sample_rate, MAX_CH);
     if (o && o->wiener_iters < 0) return duet_err_set(err, DUET_ERR_ARG, "negative Wiener iterations");
-    const sepnet_config *c = &m->cfg;
+    const duet_sepnet_config *c = &m->cfg;
     int Tc;
     duet_status st = check_chunk(c, o ? o->chunk_frames : 0, &Tc, err);
     if (st) return st;
-    sepnet_stream *s = calloc(1, sizeof *s);
+    duet_sepnet_stream *s = calloc(1, sizeof *s);
     if (!s) return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     s->m = m;
     s->c = c;
@@ -658,7 +658,7 @@ duet_status sepnet_stream_new(const sepnet *m, int channels, int sample_rate, co
     if (!s->cc || !s->sms || !s->sis || !s->ist || !s->mspec || !s->macc || !s->mmask || !s->ispec || !s->vq ||
         !s->mq || !s->m_count || !s->i_count || !s->v_count || !s->wc || !s->feat || !s->grow || !s->xframe ||
         !s->ob) {
-        sepnet_stream_free(s);
+        duet_sepnet_stream_free(s);
         return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     }
     fade_weights(s->wc, Tc);
@@ -679,12 +679,12 @@ duet_status sepnet_stream_new(const sepnet *m, int channels, int sample_rate, co
         s->ww = malloc(sizeof(float) * WIENER_WIN);
         s->wy = malloc(sizeof(float) * WIENER_WIN * nc * nbi * 2);
         if (!s->ww || !s->wy) {
-            sepnet_stream_free(s);
+            duet_sepnet_stream_free(s);
             return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
         }
         fade_weights(s->ww, WIENER_WIN);
     }
-    st = sepnet_run_new(m, &s->run, err);
+    st = duet_sepnet_run_new(m, &s->run, err);
     if (!st) st = duet_stft_new(c->n_fft, c->hop, DUET_WIN_HANN, &s->sm, err);
     if (!st) st = duet_stft_new(s->mp.nfi, s->mp.hopi, DUET_WIN_HANN, &s->si, err);
     if (!st && sample_rate != c->sample_rate)
@@ -696,7 +696,7 @@ duet_status sepnet_stream_new(const sepnet *m, int channels, int sample_rate, co
         if (!st) st = duet_istft_stream_new(s->si, INT64_MAX / 4, on_vocals, &s->cc[ch], &s->ist[ch], err);
     }
     if (st) {
-        sepnet_stream_free(s);
+        duet_sepnet_stream_free(s);
         return st;
     }
     *out = s;
@@ -711,7 +711,7 @@ static int64_t min_count(const int64_t *v, int C)
     return m;
 }
 
-static duet_status fail(sepnet_stream *s, duet_status st, duet_err *err, const char *what)
+static duet_status fail(duet_sepnet_stream *s, duet_status st, duet_err *err, const char *what)
 {
     s->failed = 1;
     if (s->cb_status && st == DUET_ERR_ARG) st = s->cb_status;
@@ -720,13 +720,13 @@ static duet_status fail(sepnet_stream *s, duet_status st, duet_err *err, const c
 }
 
 /* Run the collected items through the network and accumulate their masks. */
-static duet_status run_batch(sepnet_stream *s, duet_err *err)
+static duet_status run_batch(duet_sepnet_stream *s, duet_err *err)
 {
     const float *mk = NULL;
     const int F = s->F, Tc = s->Tc;
     size_t plane = (size_t)F * Tc;
     if (s->nb > 0) {
-        duet_status st = sepnet_forward(s->run, s->feat, s->nb, Tc, 0, NULL, &mk, err);
+        duet_status st = duet_sepnet_forward(s->run, s->feat, s->nb, Tc, 0, NULL, &mk, err);
         if (st) return st;
     }
     int64_t limit = s->finished ? s->tm : INT64_MAX;
@@ -768,7 +768,7 @@ static duet_status run_batch(sepnet_stream *s, duet_err *err)
 }
 
 /* Collect every chunk whose frames are all there (or, finished, the rest). */
-static duet_status pump_chunks(sepnet_stream *s, duet_err *err)
+static duet_status pump_chunks(duet_sepnet_stream *s, duet_err *err)
 {
     const int Tc = s->Tc, H = s->H, nbm = s->mp.nbm;
     size_t item1 = (size_t)3 * s->F * Tc, item = (size_t)s->MC * item1;
@@ -789,7 +789,7 @@ static duet_status pump_chunks(sepnet_stream *s, duet_err *err)
                 int ch = s->joint ? k : g;
                 fifo *f = &s->mspec[ch];
                 int64_t base = f->base;
-                sepnet_features(s->feat + (size_t)s->nb * item + (size_t)k * item1, f->n ? fifo_at(f, base) : NULL,
+                duet_sepnet_features(s->feat + (size_t)s->nb * item + (size_t)k * item1, f->n ? fifo_at(f, base) : NULL,
                                 fifo_end(f) - base, nbm, s0 - base, Tc, s->c);
             }
             s->item_ch[s->nb] = g;
@@ -809,7 +809,7 @@ static duet_status pump_chunks(sepnet_stream *s, duet_err *err)
 }
 
 /* Hand a finished vocal frame of all channels (C * nbi * 2, channel-major) to the ISTFTs. */
-static duet_status push_vocal_frames(sepnet_stream *s, const float *fr, duet_err *err)
+static duet_status push_vocal_frames(duet_sepnet_stream *s, const float *fr, duet_err *err)
 {
     size_t nbi = (size_t)s->mp.nbi;
     for (int ch = 0; ch < s->C; ch++) {
@@ -819,7 +819,7 @@ static duet_status push_vocal_frames(sepnet_stream *s, const float *fr, duet_err
     return DUET_OK;
 }
 
-static duet_status pump_wiener(sepnet_stream *s, duet_err *err)
+static duet_status pump_wiener(duet_sepnet_stream *s, duet_err *err)
 {
     const int W = WIENER_WIN, WH = W / 2, C = s->C, nbi = s->mp.nbi;
     size_t fr = (size_t)C * nbi;
@@ -861,7 +861,7 @@ static duet_status pump_wiener(sepnet_stream *s, duet_err *err)
 }
 
 /* Mask every input frame whose model masks are final. */
-static duet_status pump_input(sepnet_stream *s, duet_err *err)
+static duet_status pump_input(duet_sepnet_stream *s, duet_err *err)
 {
     const int C = s->C, nbi = s->mp.nbi;
     int64_t avail = min_count(s->i_count, C);
@@ -914,7 +914,7 @@ static duet_status pump_input(sepnet_stream *s, duet_err *err)
 }
 
 /* Deliver every frame whose vocals are ready in all channels. */
-static duet_status pump_output(sepnet_stream *s, duet_err *err)
+static duet_status pump_output(duet_sepnet_stream *s, duet_err *err)
 {
     const int C = s->C;
     for (;;) {
@@ -939,7 +939,7 @@ static duet_status pump_output(sepnet_stream *s, duet_err *err)
     }
 }
 
-static duet_status pump(sepnet_stream *s, duet_err *err)
+static duet_status pump(duet_sepnet_stream *s, duet_err *err)
 {
     duet_status st = pump_chunks(s, err);
     if (!st) st = pump_input(s, err);
@@ -947,7 +947,7 @@ static duet_status pump(sepnet_stream *s, duet_err *err)
     return st;
 }
 
-duet_status sepnet_stream_feed(sepnet_stream *s, const float *const *ch, int64_t n, duet_err *err)
+duet_status duet_sepnet_stream_feed(duet_sepnet_stream *s, const float *const *ch, int64_t n, duet_err *err)
 {
     if (!s || n < 0 || (n > 0 && !ch)) return duet_err_set(err, DUET_ERR_ARG, "invalid stream arguments");
     if (s->failed || s->finished) return duet_err_set(err, DUET_ERR_ARG, "separation stream already %s",
@@ -983,7 +983,7 @@ duet_status sepnet_stream_feed(sepnet_stream *s, const float *const *ch, int64_t
     return DUET_OK;
 }
 
-duet_status sepnet_stream_finish(sepnet_stream *s, duet_err *err)
+duet_status duet_sepnet_stream_finish(duet_sepnet_stream *s, duet_err *err)
 {
     if (!s) return duet_err_set(err, DUET_ERR_ARG, "no stream");
     if (s->failed) return duet_err_set(err, DUET_ERR_ARG, "separation stream failed");
@@ -1034,7 +1034,7 @@ static int collect(void *user, const float *const *mix, const float *const *voc,
     return 0;
 }
 
-duet_status sepnet_separate(const sepnet *m, const duet_audio *mix, const sepnet_sep_opts *o,
+duet_status duet_sepnet_separate(const sepnet *m, const duet_audio *mix, const duet_sepnet_sep_opts *o,
                             duet_audio *voc, duet_audio *acc, duet_err *err)
 {
     memset(voc, 0, sizeof *voc);
@@ -1048,17 +1048,17 @@ duet_status sepnet_separate(const sepnet *m, const duet_audio *mix, const sepnet
         return duet_err_set(err, st, "out of memory for the stems");
     }
     collect_ctx cx = {voc, acc, 0};
-    sepnet_stream *s = NULL;
-    st = sepnet_stream_new(m, mix->channels, mix->sample_rate, o, collect, &cx, &s, err);
+    duet_sepnet_stream *s = NULL;
+    st = duet_sepnet_stream_new(m, mix->channels, mix->sample_rate, o, collect, &cx, &s, err);
     for (int64_t off = 0; off < mix->frames && !st; off += SEP_BLOCK) {
         int64_t k = mix->frames - off < SEP_BLOCK ? mix->frames - off : SEP_BLOCK;
         const float *pp[MAX_CH];
         for (int c = 0; c < mix->channels; c++) pp[c] = mix->ch[c] + off;
-        st = sepnet_stream_feed(s, pp, k, err);
+        st = duet_sepnet_stream_feed(s, pp, k, err);
         if (!st && o && o->progress) duet_progress_update(o->progress, (double)(off + k), NULL);
     }
-    if (!st) st = sepnet_stream_finish(s, err);
-    sepnet_stream_free(s);
+    if (!st) st = duet_sepnet_stream_finish(s, err);
+    duet_sepnet_stream_free(s);
     if (st) {
         duet_audio_free(voc);
         duet_audio_free(acc);

@@ -32,11 +32,11 @@
  * still holds).
  *
  * Two implementations of the same computation:
- * - sepnet_stream_* (and sepnet_separate, built on it): bounded memory for
+ * - duet_sepnet_stream_* (and duet_sepnet_separate, built on it): bounded memory for
  *   any length: the input is fed in blocks, the resampler, STFTs, chunk
  *   network passes, Wiener windows and inverse STFT all run incrementally;
  *   memory is O(chunk + Wiener window + block), independent of the length.
- * - sepnet_separate_reference: the whole song in memory (whole-signal
+ * - duet_sepnet_separate_reference: the whole song in memory (whole-signal
  *   resampling, STFT, mask grid and inverse); O(length) memory, kept as the
  *   reference the streaming result is tested against. */
 #ifndef DUET_SEPARATION_SEPNET_INFER_H
@@ -59,32 +59,32 @@ extern "C" {
  * mask (n_frames, n_fft/2 + 1) receives the vocal mask in [0, 1] (the
  * accompaniment's is 1 - mask). chunk_frames: multiple of 2^depth, >= 2^depth
  * (0 = 256). run: a run of m (one per thread). Errors: DUET_ERR_ARG, DUET_ERR_NOMEM. */
-duet_status sepnet_vocal_mask(const sepnet *m, sepnet_run *run, const float *spec, int64_t n_frames,
+duet_status duet_sepnet_vocal_mask(const sepnet *m, duet_sepnet_run *run, const float *spec, int64_t n_frames,
                               int chunk_frames, float *mask, duet_err *err);
 
 /* The same for a model of C = m->cfg.channels channels: spec[c] the STFT
  * of audio channel c (all n_frames frames), mask[c] (n_frames, n_fft/2 + 1)
  * its vocal mask; the channels go through the network together.
- * sepnet_vocal_mask is this with C = 1 (DUET_ERR_ARG for a stereo model). */
-duet_status sepnet_masks(const sepnet *m, sepnet_run *run, const float *const *spec, int64_t n_frames,
+ * duet_sepnet_vocal_mask is this with C = 1 (DUET_ERR_ARG for a stereo model). */
+duet_status duet_sepnet_masks(const sepnet *m, duet_sepnet_run *run, const float *const *spec, int64_t n_frames,
                          int chunk_frames, float *const *mask, duet_err *err);
 
-typedef struct sepnet_sep_opts {
+typedef struct duet_sepnet_sep_opts {
     int chunk_frames;            /* 0 = 256 */
-    duet_progress *progress;     /* may be NULL; advanced by input frames done (sepnet_separate) */
+    duet_progress *progress;     /* may be NULL; advanced by input frames done (duet_sepnet_separate) */
     int wiener_iters;            /* 0 = off; see the header comment */
-} sepnet_sep_opts;
+} duet_sepnet_sep_opts;
 
 /* Separate `mix` (any rate, channels, length >= 0) into *voc and *acc (new
  * buffers, same rate/channels/length as mix; free with duet_audio_free)
  * through the streaming separator (blocks of 65536 frames).
  * o may be NULL. Errors: DUET_ERR_ARG, DUET_ERR_NAN, DUET_ERR_NOMEM. */
-duet_status sepnet_separate(const sepnet *m, const duet_audio *mix, const sepnet_sep_opts *o,
+duet_status duet_sepnet_separate(const sepnet *m, const duet_audio *mix, const duet_sepnet_sep_opts *o,
                             duet_audio *voc, duet_audio *acc, duet_err *err);
 
 /* The same separation computed on the whole song at once (O(length) memory):
- * the reference for tests. Arguments and errors as sepnet_separate. */
-duet_status sepnet_separate_reference(const sepnet *m, const duet_audio *mix, const sepnet_sep_opts *o,
+ * the reference for tests. Arguments and errors as duet_sepnet_separate. */
+duet_status duet_sepnet_separate_reference(const sepnet *m, const duet_audio *mix, const duet_sepnet_sep_opts *o,
                                       duet_audio *voc, duet_audio *acc, duet_err *err);
 
 /* ---- streaming separation ---------------------------------------------- */
@@ -94,34 +94,34 @@ duet_status sepnet_separate_reference(const sepnet *m, const duet_audio *mix, co
  * Frames arrive in order, in total exactly as many as were fed. Return
  * non-zero to abort (the feed/finish call then fails with DUET_ERR_ARG, or
  * with the status the callback stored elsewhere, as the caller likes). */
-typedef int (*sepnet_stream_cb)(void *user, const float *const *mix, const float *const *voc,
+typedef int (*duet_sepnet_stream_cb)(void *user, const float *const *mix, const float *const *voc,
                                 const float *const *acc, int64_t n);
 
-typedef struct sepnet_stream sepnet_stream;
+typedef struct duet_sepnet_stream duet_sepnet_stream;
 
 /* A stream separating `channels` (1..64) channels at `sample_rate` Hz with
  * model m (not owned; must outlive the stream). o may be NULL (defaults;
  * o->progress is not used by streams). *out is freed with
- * sepnet_stream_free. Errors: DUET_ERR_ARG (channels, rate, chunk size,
+ * duet_sepnet_stream_free. Errors: DUET_ERR_ARG (channels, rate, chunk size,
  * wiener_iters < 0), DUET_ERR_NOMEM, DUET_ERR_INTERNAL (FFT plans). */
-duet_status sepnet_stream_new(const sepnet *m, int channels, int sample_rate, const sepnet_sep_opts *o,
-                              sepnet_stream_cb cb, void *user, sepnet_stream **out, duet_err *err);
+duet_status duet_sepnet_stream_new(const sepnet *m, int channels, int sample_rate, const duet_sepnet_sep_opts *o,
+                              duet_sepnet_stream_cb cb, void *user, duet_sepnet_stream **out, duet_err *err);
 
 /* Feed n >= 0 frames, planar ch[c][0..n) (caller-owned). Output may be
  * delivered through the callback during the call. Errors: DUET_ERR_NAN
  * (non-finite sample; nothing of this block is used), DUET_ERR_ARG (after
  * finish or a failure, callback abort), DUET_ERR_NOMEM. After an error the
  * stream can only be freed. */
-duet_status sepnet_stream_feed(sepnet_stream *s, const float *const *ch, int64_t n, duet_err *err);
+duet_status duet_sepnet_stream_feed(duet_sepnet_stream *s, const float *const *ch, int64_t n, duet_err *err);
 
 /* End of input: deliver the remaining output. Errors: as feed. */
-duet_status sepnet_stream_finish(sepnet_stream *s, duet_err *err);
+duet_status duet_sepnet_stream_finish(duet_sepnet_stream *s, duet_err *err);
 
 /* Frames fed and frames delivered so far. */
-int64_t sepnet_stream_frames_in(const sepnet_stream *s);
-int64_t sepnet_stream_frames_out(const sepnet_stream *s);
+int64_t duet_sepnet_stream_frames_in(const duet_sepnet_stream *s);
+int64_t duet_sepnet_stream_frames_out(const duet_sepnet_stream *s);
 
-void sepnet_stream_free(sepnet_stream *s);
+void duet_sepnet_stream_free(duet_sepnet_stream *s);
 
 #ifdef __cplusplus
 }

@@ -21,11 +21,11 @@
 #define CKPT_VERSION "1"
 #define SEPNET_CKPT_MODEL "duet-sepnet"   /* "model" of nn/checkpoint.h checkpoints */
 
-sepnet_train_opts sepnet_train_opts_default(void)
+duet_sepnet_train_opts duet_sepnet_train_opts_default(void)
 {
-    sepnet_train_opts o;
+    duet_sepnet_train_opts o;
     memset(&o, 0, sizeof o);
-    o.cfg = sepnet_config_default();
+    o.cfg = duet_sepnet_config_default();
     o.steps = 20000;
     o.batch = 4;
     o.frames = 128;
@@ -42,10 +42,10 @@ sepnet_train_opts sepnet_train_opts_default(void)
     return o;
 }
 
-duet_status sepnet_validate(const sepnet *m, const sepnet_dataset *ds, int n, sepnet_val_result *res,
+duet_status duet_sepnet_validate(const sepnet *m, const duet_sepnet_dataset *ds, int n, duet_sepnet_val_result *res,
                             duet_err *err)
 {
-    const sepnet_config *c = &m->cfg;
+    const duet_sepnet_config *c = &m->cfg;
     int count = n > 0 && n < ds->n_clips ? n : ds->n_clips;
     memset(res, 0, sizeof *res);
     if (count == 0) return DUET_OK;
@@ -55,8 +55,8 @@ duet_status sepnet_validate(const sepnet *m, const sepnet_dataset *ds, int n, se
     duet_stft *s;
     duet_status st = duet_stft_new(c->n_fft, c->hop, DUET_WIN_HANN, &s, err);
     if (st) return st;
-    sepnet_run *run;
-    st = sepnet_run_new(m, &run, err);
+    duet_sepnet_run *run;
+    st = duet_sepnet_run_new(m, &run, err);
     if (st) {
         duet_stft_free(s);
         return st;
@@ -65,7 +65,7 @@ duet_status sepnet_validate(const sepnet *m, const sepnet_dataset *ds, int n, se
     double gain_sum = 0, vsdr_sum = 0, asdr_sum = 0, loss_sum = 0, loss_n = 0;
     /* spread the evaluated clips over the whole set (every singer / song) */
     for (int q = 0; q < count && !st; q++) {
-        const sepnet_clip *cl = &ds->clips[(int)((int64_t)q * ds->n_clips / count)];
+        const duet_sepnet_clip *cl = &ds->clips[(int)((int64_t)q * ds->n_clips / count)];
         int64_t len = cl->n, T = duet_stft_n_frames(s, len);
         size_t L = (size_t)D * len, S = (size_t)D * T * nb;
         float *x = malloc(L * sizeof *x), *v = malloc(L * sizeof *v), *a = malloc(L * sizeof *a);
@@ -86,7 +86,7 @@ duet_status sepnet_validate(const sepnet *m, const sepnet_dataset *ds, int n, se
                 sp[k] = spec + (size_t)(d + k) * T * nb * 2;
                 mk[k] = mask + (size_t)(d + k) * T * nb;
             }
-            st = sepnet_masks(m, run, sp, T, 256, mk, err);
+            st = duet_sepnet_masks(m, run, sp, T, 256, mk, err);
         }
         for (int d = 0; d < D && !st; d++) {
             float *sd = spec + (size_t)d * T * nb * 2, *svd = specv + (size_t)d * T * nb * 2;
@@ -133,7 +133,7 @@ duet_status sepnet_validate(const sepnet *m, const sepnet_dataset *ds, int n, se
         free(specv);
         free(mask);
     }
-    sepnet_run_free(run);
+    duet_sepnet_run_free(run);
     duet_stft_free(s);
     res->voc_gain = gain_sum / count;
     res->voc_sdr = vsdr_sum / count;
@@ -193,7 +193,7 @@ static duet_status save_ckpt(const char *path, const sepnet *m, const train_stat
     char buf[N_META][48];
     duet_meta_kv meta[N_META];
     size_t n = 0;
-    const sepnet_config *c = &m->cfg;
+    const duet_sepnet_config *c = &m->cfg;
 #define META(k, fmt, v)                                 \
     do {                                                \
         snprintf(buf[n], sizeof buf[n], fmt, v);        \
@@ -288,7 +288,7 @@ static duet_status load_ckpt_file(const char *path, sepnet **out, train_state *t
         duet_st_free(f); /* ver points into f */
         return st;
     }
-    sepnet_config c;
+    duet_sepnet_config c;
     int64_t v[11] = {0};
     const char *keys[11] = {"sample_rate", "n_fft", "hop", "n_freq", "depth", "base", "phase_ch",
                             "use_fem", "use_sa", "transposed", "step"};
@@ -320,7 +320,7 @@ static duet_status load_ckpt_file(const char *path, sepnet **out, train_state *t
     duet_rng rng0;
     duet_rng_seed(&rng0, 0);
     sepnet *m = NULL;
-    st = sepnet_new(&c, &rng0, &m, err);
+    st = duet_sepnet_new(&c, &rng0, &m, err);
     if (!st) st = duet_params_enable_training(m->params, err);
     int bad = 0;
     int64_t t64 = 0, i64;
@@ -373,7 +373,7 @@ static duet_status load_ckpt_file(const char *path, sepnet **out, train_state *t
     }
     duet_st_free(f);
     if (st) {
-        sepnet_free(m);
+        duet_sepnet_free(m);
         return st;
     }
     *out = m;
@@ -382,8 +382,8 @@ static duet_status load_ckpt_file(const char *path, sepnet **out, train_state *t
 
 /* ---------------------------------------------------------------- training */
 
-duet_status sepnet_train(const sepnet_train_opts *o, const sepnet_dataset *train,
-                         const sepnet_dataset *val, duet_err *err)
+duet_status duet_sepnet_train(const duet_sepnet_train_opts *o, const duet_sepnet_dataset *train,
+                         const duet_sepnet_dataset *val, duet_err *err)
 {
     if (train->n_clips == 0) return duet_err_set(err, DUET_ERR_EMPTY, "no training clips");
     if (o->batch < 1 || o->frames < 16) return duet_err_set(err, DUET_ERR_ARG, "batch >= 1 and frames >= 16 needed");
@@ -412,10 +412,10 @@ duet_status sepnet_train(const sepnet_train_opts *o, const sepnet_dataset *train
         ts.plateau = pl;
     } else {
         duet_rng_seed(&ts.rng, o->seed);
-        st = sepnet_new(&o->cfg, &ts.rng, &m, err);
+        st = duet_sepnet_new(&o->cfg, &ts.rng, &m, err);
         if (!st) st = duet_params_enable_training(m->params, err);
         if (st) {
-            sepnet_free(m);
+            duet_sepnet_free(m);
             return st;
         }
         ts.adam = duet_adam_default(o->weight_decay, 1);
@@ -426,12 +426,12 @@ duet_status sepnet_train(const sepnet_train_opts *o, const sepnet_dataset *train
     st = probe_output(o->out, err);
     if (!st) st = probe_output(ckpt, err);
     if (st) {
-        sepnet_free(m);
+        duet_sepnet_free(m);
         return st;
     }
-    const sepnet_config *c = &m->cfg;
+    const duet_sepnet_config *c = &m->cfg;
     if (train->sample_rate != c->sample_rate) {
-        sepnet_free(m);
+        duet_sepnet_free(m);
         return duet_err_set(err, DUET_ERR_ARG, "data at %d Hz, model at %d Hz", train->sample_rate, c->sample_rate);
     }
     int B = o->batch, T = o->frames, F = c->n_freq, nb = c->n_fft / 2 + 1;
@@ -439,17 +439,17 @@ duet_status sepnet_train(const sepnet_train_opts *o, const sepnet_dataset *train
      * the left and right channels of a chunk as two items */
     const int C = c->channels, D = train->channels > 1 ? train->channels : 1, per_draw = D / C;
     if (C != 1 && C != D) {
-        sepnet_free(m);
+        duet_sepnet_free(m);
         return duet_err_set(err, DUET_ERR_ARG, "a %d-channel model cannot train on %d-channel data", C, D);
     }
     if (T % (1 << c->depth)) {
-        sepnet_free(m);
+        duet_sepnet_free(m);
         return duet_err_set(err, DUET_ERR_ARG, "frames %d must be a multiple of %d", T, 1 << c->depth);
     }
     int64_t ns = (int64_t)(T - 1) * c->hop; /* samples giving exactly T frames */
     size_t plane = (size_t)F * T;
     duet_stft *s = NULL;
-    sepnet_run *run = NULL;
+    duet_sepnet_run *run = NULL;
     float *voc = malloc((size_t)D * ns * sizeof(float)), *acc = malloc((size_t)D * ns * sizeof(float));
     float *sv = malloc((size_t)T * nb * 2 * sizeof(float)), *sa = malloc((size_t)T * nb * 2 * sizeof(float));
     float *feat = malloc((size_t)B * C * 3 * plane * sizeof(float));
@@ -457,8 +457,8 @@ duet_status sepnet_train(const sepnet_train_opts *o, const sepnet_dataset *train
     float *dm = malloc((size_t)B * C * 2 * plane * sizeof(float));
     if (!voc || !acc || !sv || !sa || !feat || !mags || !dm) st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     if (!st) st = duet_stft_new(c->n_fft, c->hop, DUET_WIN_HANN, &s, err);
-    if (!st) st = sepnet_run_new(m, &run, err);
-    sepnet_aug aug = sepnet_aug_default();
+    if (!st) st = duet_sepnet_run_new(m, &run, err);
+    duet_sepnet_aug aug = duet_sepnet_aug_default();
     double t_start = duet_now();
     int64_t first_step = ts.step;
     if (o->progress)
@@ -470,13 +470,13 @@ duet_status sepnet_train(const sepnet_train_opts *o, const sepnet_dataset *train
         /* batch */
         for (int q = 0; q < B * C && !st; q++) {
             int b = q / C, qc = q % C, sub = b % per_draw;
-            if (qc == 0 && sub == 0) sepnet_draw_chunk(train, &aug, &ts.rng, ns, voc, acc);
+            if (qc == 0 && sub == 0) duet_sepnet_draw_chunk(train, &aug, &ts.rng, ns, voc, acc);
             int d = sub * C + qc; /* audio channel of the chunk */
             st = duet_stft_forward(s, voc + (size_t)d * ns, ns, sv, err);
             if (!st) st = duet_stft_forward(s, acc + (size_t)d * ns, ns, sa, err);
             if (st) break;
             for (size_t i = 0; i < (size_t)T * nb * 2; i++) sa[i] += sv[i]; /* sa := mixture */
-            sepnet_features(feat + (size_t)q * 3 * plane, sa, T, nb, 0, T, c);
+            duet_sepnet_features(feat + (size_t)q * 3 * plane, sa, T, nb, 0, T, c);
             float *mx = mags + (size_t)q * 3 * plane, *mv = mx + plane, *ma = mv + plane;
             for (int t = 0; t < T; t++)
                 for (int k = 0; k < F; k++) {
@@ -489,7 +489,7 @@ duet_status sepnet_train(const sepnet_train_opts *o, const sepnet_dataset *train
         }
         if (st) break;
         const float *mk;
-        st = sepnet_forward(run, feat, B, T, 1, &ts.rng, &mk, err);
+        st = duet_sepnet_forward(run, feat, B, T, 1, &ts.rng, &mk, err);
         if (st) break;
         double loss = 0;
         double inv = 1.0 / (2.0 * B * C * plane);
@@ -510,7 +510,7 @@ duet_status sepnet_train(const sepnet_train_opts *o, const sepnet_dataset *train
             break;
         }
         duet_params_zero_grad(m->params);
-        sepnet_backward(run, dm);
+        duet_sepnet_backward(run, dm);
         if (o->clip > 0) duet_clip_grad_norm(m->params, o->clip);
         st = duet_adam_step(&ts.adam, m->params, ts.plateau.lr, err);
         if (st) break;
@@ -529,8 +529,8 @@ duet_status sepnet_train(const sepnet_train_opts *o, const sepnet_dataset *train
         }
         int do_eval = val && val->n_clips > 0 && (ts.step % o->eval_every == 0 || ts.step == o->steps);
         if (do_eval) {
-            sepnet_val_result vr;
-            st = sepnet_validate(m, val, o->val_clips, &vr, err);
+            duet_sepnet_val_result vr;
+            st = duet_sepnet_validate(m, val, o->val_clips, &vr, err);
             if (st) break;
             double gain = vr.voc_gain, vloss = vr.loss;
             ts.plateau.lr = duet_plateau_update(&ts.plateau, vloss);
@@ -546,7 +546,7 @@ duet_status sepnet_train(const sepnet_train_opts *o, const sepnet_dataset *train
                 const char *kv[] = {"trained_steps", sbuf, "val_vocal_sdr_gain_db", gbuf,
                                     "val_vocal_sdr_db", vbuf, "val_accompaniment_sdr_db", abuf,
                                     "train_data", o->train_data};
-                st = name_file(err, sepnet_save(m, o->out, kv, o->train_data ? 5 : 4, err), o->out);
+                st = name_file(err, duet_sepnet_save(m, o->out, kv, o->train_data ? 5 : 4, err), o->out);
                 if (st) break;
             } else {
                 ts.evals_since_best++;
@@ -569,10 +569,10 @@ duet_status sepnet_train(const sepnet_train_opts *o, const sepnet_dataset *train
         char sbuf[32];
         snprintf(sbuf, sizeof sbuf, "%" PRId64, ts.step);
         const char *kv[] = {"trained_steps", sbuf, "train_data", o->train_data};
-        st = name_file(err, sepnet_save(m, o->out, kv, o->train_data ? 2 : 1, err), o->out);
+        st = name_file(err, duet_sepnet_save(m, o->out, kv, o->train_data ? 2 : 1, err), o->out);
     }
     duet_stft_free(s);
-    sepnet_run_free(run);
+    duet_sepnet_run_free(run);
     free(voc);
     free(acc);
     free(sv);
@@ -580,6 +580,6 @@ duet_status sepnet_train(const sepnet_train_opts *o, const sepnet_dataset *train
     free(feat);
     free(mags);
     free(dm);
-    sepnet_free(m);
+    duet_sepnet_free(m);
     return st;
 }

@@ -24,8 +24,8 @@
 extern "C" {
 #endif
 
-typedef struct sepnet_train_opts {
-    sepnet_config cfg;      /* architecture for a new run (ignored when resuming) */
+typedef struct duet_sepnet_train_opts {
+    duet_sepnet_config cfg;      /* architecture for a new run (ignored when resuming) */
     const char *out;        /* best model (safetensors) */
     const char *ckpt;       /* checkpoint path (written), NULL = out + ".ckpt" */
     const char *resume;     /* checkpoint to resume from, or NULL */
@@ -39,19 +39,19 @@ typedef struct sepnet_train_opts {
     int log_every;          /* steps between progress lines */
     const char *train_data; /* description of the data, saved as the model's
                                "train_data" metadata; NULL = none */
-} sepnet_train_opts;
+} duet_sepnet_train_opts;
 
 /* Defaults: batch 4, frames 128, lr 1e-3, wd 0, clip 5, eval every 250,
  * checkpoint every 50, patience 8, 24 validation clips, seed 1, 20000 steps,
  * progress every 10 steps. */
-sepnet_train_opts sepnet_train_opts_default(void);
+duet_sepnet_train_opts duet_sepnet_train_opts_default(void);
 
 /* Train on `train`, validating on `val` (may be empty: then no early
  * stopping and the last model is saved). Errors: DUET_ERR_IO (checkpoint or
  * output not writable), DUET_ERR_FORMAT (bad checkpoint), DUET_ERR_NAN
  * (training diverged), DUET_ERR_NOMEM. */
-duet_status sepnet_train(const sepnet_train_opts *o, const sepnet_dataset *train,
-                         const sepnet_dataset *val, duet_err *err);
+duet_status duet_sepnet_train(const duet_sepnet_train_opts *o, const duet_sepnet_dataset *train,
+                         const duet_sepnet_dataset *val, duet_err *err);
 
 /* Validation figures of model m on the first n clips of ds (n = 0: all),
  * spread over the set: MDX whole-clip SDR (dB) of the vocal and
@@ -61,11 +61,11 @@ duet_status sepnet_train(const sepnet_train_opts *o, const sepnet_dataset *train
  * magnitude. Stereo clips (ds->channels 2) go through a stereo model
  * jointly, through a mono model one channel at a time.
  * Errors: DUET_ERR_ARG (stereo model, mono clips), DUET_ERR_NOMEM. */
-typedef struct sepnet_val_result {
+typedef struct duet_sepnet_val_result {
     double voc_gain, voc_sdr, acc_sdr, loss;
-} sepnet_val_result;
+} duet_sepnet_val_result;
 
-duet_status sepnet_validate(const sepnet *m, const sepnet_dataset *ds, int n, sepnet_val_result *res,
+duet_status duet_sepnet_validate(const sepnet *m, const duet_sepnet_dataset *ds, int n, duet_sepnet_val_result *res,
                             duet_err *err);
 
 #ifdef __cplusplus

@@ -71,17 +71,17 @@ static int load_dir(const char *dir, float ***out, int64_t *n)
 }
 
 /* Compare one metric array (nsrc x nwin) with a JSON array (nested or flat). */
-static void cmp_metric(const char *label, const double *got, int nsrc, int nwin, const sep_json *want)
+static void cmp_metric(const char *label, const double *got, int nsrc, int nwin, const duet_sep_json *want)
 {
     REQUIRE(want);
     double flat[4096];
     int m = 0;
     for (int i = 0; i < want->n && m < 4096; i++) {
-        const sep_json *v = &want->items[i];
+        const duet_sep_json *v = &want->items[i];
         if (v->type == SJ_ARR)
-            for (int t = 0; t < v->n && m < 4096; t++) flat[m++] = sep_json_num(&v->items[t]);
+            for (int t = 0; t < v->n && m < 4096; t++) flat[m++] = duet_sep_json_num(&v->items[t]);
         else
-            flat[m++] = sep_json_num(v);
+            flat[m++] = duet_sep_json_num(v);
     }
     CHECK_MSG(m == nsrc * nwin, "%s: %d reference values, duet has %d x %d", label, m, nsrc, nwin);
     if (m != nsrc * nwin) return;
@@ -100,11 +100,11 @@ static void cmp_metric(const char *label, const double *got, int nsrc, int nwin,
     if (worst > worst_err) worst_err = worst;
 }
 
-static void cmp_perm(const char *label, const int *got, int nsrc, const sep_json *want)
+static void cmp_perm(const char *label, const int *got, int nsrc, const duet_sep_json *want)
 {
     REQUIRE(want);
     REQUIRE(want->n == nsrc);
-    for (int j = 0; j < nsrc; j++) CHECK_MSG(got[j] == (int)sep_json_num(&want->items[j]), "%s: perm[%d]", label, j);
+    for (int j = 0; j < nsrc; j++) CHECK_MSG(got[j] == (int)duet_sep_json_num(&want->items[j]), "%s: perm[%d]", label, j);
 }
 
 /* the multichannel signals of mir_eval's __generate_multichannel */
@@ -137,44 +137,44 @@ static void run_case(const char *id)
     int64_t n = 0, n2 = 0;
     int nsrc = load_dir(rp, &ref, &n), ne = load_dir(ep, &est, &n2);
     REQUIRE(nsrc > 0 && ne == nsrc && n == n2);
-    sep_json js;
+    duet_sep_json js;
     duet_err err = {0};
-    REQUIRE(sep_json_load(jp, &js, &err) == DUET_OK);
+    REQUIRE(duet_sep_json_load(jp, &js, &err) == DUET_OK);
     char lab[128];
     duet_bss_result r;
 
-    const sep_json *S = sep_json_get(&js, "Sources");
+    const duet_sep_json *S = duet_sep_json_get(&js, "Sources");
     CHECK(duet_bss_eval_sources((const float *const *)ref, (const float *const *)est, nsrc, n, 1, &r, &err) == DUET_OK);
     snprintf(lab, sizeof lab, "%s Sources SDR", id);
-    cmp_metric(lab, r.sdr, nsrc, 1, sep_json_get(S, "Source to Distortion"));
+    cmp_metric(lab, r.sdr, nsrc, 1, duet_sep_json_get(S, "Source to Distortion"));
     snprintf(lab, sizeof lab, "%s Sources SIR", id);
-    cmp_metric(lab, r.sir, nsrc, 1, sep_json_get(S, "Source to Interference"));
+    cmp_metric(lab, r.sir, nsrc, 1, duet_sep_json_get(S, "Source to Interference"));
     snprintf(lab, sizeof lab, "%s Sources SAR", id);
-    cmp_metric(lab, r.sar, nsrc, 1, sep_json_get(S, "Source to Artifact"));
-    cmp_perm(lab, r.perm, nsrc, sep_json_get(S, "Source permutation"));
+    cmp_metric(lab, r.sar, nsrc, 1, duet_sep_json_get(S, "Source to Artifact"));
+    cmp_perm(lab, r.perm, nsrc, duet_sep_json_get(S, "Source permutation"));
     duet_bss_result_free(&r);
 
-    const sep_json *F = sep_json_get(&js, "Framewise");
-    int64_t win = (int64_t)sep_json_num(sep_json_get(F, "win")), hop = (int64_t)sep_json_num(sep_json_get(F, "hop"));
+    const duet_sep_json *F = duet_sep_json_get(&js, "Framewise");
+    int64_t win = (int64_t)duet_sep_json_num(duet_sep_json_get(F, "win")), hop = (int64_t)duet_sep_json_num(duet_sep_json_get(F, "hop"));
     CHECK(duet_bss_eval_sources_framewise((const float *const *)ref, (const float *const *)est, nsrc, n, win, hop, 0,
                                           &r, &err) == DUET_OK);
     snprintf(lab, sizeof lab, "%s Framewise SDR", id);
-    cmp_metric(lab, r.sdr, nsrc, r.nwin, sep_json_get(F, "Source to Distortion"));
+    cmp_metric(lab, r.sdr, nsrc, r.nwin, duet_sep_json_get(F, "Source to Distortion"));
     snprintf(lab, sizeof lab, "%s Framewise SIR", id);
-    cmp_metric(lab, r.sir, nsrc, r.nwin, sep_json_get(F, "Source to Interference"));
+    cmp_metric(lab, r.sir, nsrc, r.nwin, duet_sep_json_get(F, "Source to Interference"));
     snprintf(lab, sizeof lab, "%s Framewise SAR", id);
-    cmp_metric(lab, r.sar, nsrc, r.nwin, sep_json_get(F, "Source to Artifact"));
+    cmp_metric(lab, r.sar, nsrc, r.nwin, duet_sep_json_get(F, "Source to Artifact"));
     int nwin_v3 = r.nwin;
     duet_bss_result_free(&r);
 
     const char *keys[2] = {"Images", "Images Framewise"};
     for (int v = 0; v < 2; v++) {
-        const sep_json *I = sep_json_get(&js, keys[v]);
-        int nchan = (int)sep_json_num(sep_json_get(I, "nchan"));
-        double gain = sep_json_num(sep_json_get(I, "gain"));
+        const duet_sep_json *I = duet_sep_json_get(&js, keys[v]);
+        int nchan = (int)duet_sep_json_num(duet_sep_json_get(I, "nchan"));
+        double gain = duet_sep_json_num(duet_sep_json_get(I, "gain"));
         int R = nsrc * nchan;
-        int64_t w = v ? (int64_t)sep_json_num(sep_json_get(I, "win")) : 0;
-        int64_t h = v ? (int64_t)sep_json_num(sep_json_get(I, "hop")) : 0;
+        int64_t w = v ? (int64_t)duet_sep_json_num(duet_sep_json_get(I, "win")) : 0;
+        int64_t h = v ? (int64_t)duet_sep_json_num(duet_sep_json_get(I, "hop")) : 0;
         int64_t nw = v ? (n - w + h) / h : 1;
         if (nw < 2) nw = 1;
         double cost = (double)nw * R * R * R;
@@ -193,21 +193,21 @@ static void run_case(const char *id)
         CHECK_MSG(st == DUET_OK, "%s", err.msg);
         if (st == DUET_OK) {
             snprintf(lab, sizeof lab, "%s %s SDR", id, keys[v]);
-            cmp_metric(lab, r.sdr, nsrc, r.nwin, sep_json_get(I, "Source to Distortion"));
+            cmp_metric(lab, r.sdr, nsrc, r.nwin, duet_sep_json_get(I, "Source to Distortion"));
             snprintf(lab, sizeof lab, "%s %s ISR", id, keys[v]);
-            cmp_metric(lab, r.isr, nsrc, r.nwin, sep_json_get(I, "Image to Spatial"));
+            cmp_metric(lab, r.isr, nsrc, r.nwin, duet_sep_json_get(I, "Image to Spatial"));
             snprintf(lab, sizeof lab, "%s %s SIR", id, keys[v]);
-            cmp_metric(lab, r.sir, nsrc, r.nwin, sep_json_get(I, "Source to Interference"));
+            cmp_metric(lab, r.sir, nsrc, r.nwin, duet_sep_json_get(I, "Source to Interference"));
             snprintf(lab, sizeof lab, "%s %s SAR", id, keys[v]);
-            cmp_metric(lab, r.sar, nsrc, r.nwin, sep_json_get(I, "Source to Artifact"));
-            if (!v) cmp_perm(lab, r.perm, nsrc, sep_json_get(I, "Source permutation"));
+            cmp_metric(lab, r.sar, nsrc, r.nwin, duet_sep_json_get(I, "Source to Artifact"));
+            if (!v) cmp_perm(lab, r.perm, nsrc, duet_sep_json_get(I, "Source permutation"));
             duet_bss_result_free(&r);
         }
         if (getenv("DUET_TEST_VERBOSE")) printf("# %s %s: %.2f s\n", id, keys[v], duet_now() - t0);
         free_sig(ri, R);
         free_sig(ei, R);
     }
-    sep_json_free(&js);
+    duet_sep_json_free(&js);
     free_sig(ref, nsrc);
     free_sig(est, nsrc);
 }

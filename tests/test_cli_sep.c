@@ -175,23 +175,23 @@ static void test_eval_mir1k(void)
     CHECK(strstr(o, "| repet-sim | vocals |") != NULL);
     CHECK(strstr(o, "nan") == NULL);
     free(o);
-    sep_json js;
-    REQUIRE(sep_json_load(tp("mir.json"), &js, NULL) == DUET_OK);
-    const sep_json *ms = sep_json_get(&js, "methods");
+    duet_sep_json js;
+    REQUIRE(duet_sep_json_load(tp("mir.json"), &js, NULL) == DUET_OK);
+    const duet_sep_json *ms = duet_sep_json_get(&js, "methods");
     REQUIRE(ms && ms->n == 3);
-    const sep_json *tr = sep_json_get(&ms->items[0], "tracks");
+    const duet_sep_json *tr = duet_sep_json_get(&ms->items[0], "tracks");
     REQUIRE(tr && tr->n == 2);
-    CHECK(!strcmp(sep_json_get(&tr->items[0], "name")->str, "aa_1_01"));
-    const sep_json *tg = sep_json_get(&tr->items[0], "targets");
+    CHECK(!strcmp(duet_sep_json_get(&tr->items[0], "name")->str, "aa_1_01"));
+    const duet_sep_json *tg = duet_sep_json_get(&tr->items[0], "targets");
     REQUIRE(tg && tg->n == 2);
-    CHECK(!strcmp(sep_json_get(&tg->items[0], "name")->str, "vocals"));
+    CHECK(!strcmp(duet_sep_json_get(&tg->items[0], "name")->str, "vocals"));
     const char *keys[] = {"SDR", "SIR", "SAR", "SI-SDR", "NSDR"};
-    for (int k = 0; k < 5; k++) CHECK_MSG(isfinite(sep_json_num(sep_json_get(&tg->items[0], keys[k]))), "%s", keys[k]);
-    const sep_json *fr = sep_json_get(&tg->items[0], "frames");
+    for (int k = 0; k < 5; k++) CHECK_MSG(isfinite(duet_sep_json_num(duet_sep_json_get(&tg->items[0], keys[k]))), "%s", keys[k]);
+    const duet_sep_json *fr = duet_sep_json_get(&tg->items[0], "frames");
     REQUIRE(fr && fr->n == 3);
-    CHECK(isfinite(sep_json_num(sep_json_get(sep_json_get(&fr->items[0], "metrics"), "SDR"))));
-    CHECK(sep_json_num(sep_json_get(&tg->items[0], "NSDR")) > 5); /* the oracle beats the mixture */
-    sep_json_free(&js);
+    CHECK(isfinite(duet_sep_json_num(duet_sep_json_get(duet_sep_json_get(&fr->items[0], "metrics"), "SDR"))));
+    CHECK(duet_sep_json_num(duet_sep_json_get(&tg->items[0], "NSDR")) > 5); /* the oracle beats the mixture */
+    duet_sep_json_free(&js);
     /* a mono file is not a MIR-1K clip */
     write_song(tp("mir/cc_mono.wav"), 1, RATE, 0.3f, 0);
     snprintf(args, sizeof args, "eval-sep --ref %s --method mixture", tp("mir"));
@@ -249,13 +249,13 @@ static void test_eval_stems(void)
     snprintf(args, sizeof args, "eval-sep --ref %s --est %s --json %s", tp("ref"), tp("est"), tp("sil.json"));
     CHECK(run(args) == 0);
     CHECK(err_has("undefined"));
-    sep_json js;
-    REQUIRE(sep_json_load(tp("sil.json"), &js, NULL) == DUET_OK);
-    const sep_json *tr = sep_json_get(&sep_json_get(&js, "methods")->items[0], "tracks");
+    duet_sep_json js;
+    REQUIRE(duet_sep_json_load(tp("sil.json"), &js, NULL) == DUET_OK);
+    const duet_sep_json *tr = duet_sep_json_get(&duet_sep_json_get(&js, "methods")->items[0], "tracks");
     REQUIRE(tr && tr->n == 2);
-    const sep_json *sdr = sep_json_get(&sep_json_get(&tr->items[1], "targets")->items[0], "SDR");
+    const duet_sep_json *sdr = duet_sep_json_get(&duet_sep_json_get(&tr->items[1], "targets")->items[0], "SDR");
     CHECK(sdr && sdr->type == SJ_NULL);
-    sep_json_free(&js);
+    duet_sep_json_free(&js);
 }
 
 int main(void)

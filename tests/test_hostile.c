@@ -369,7 +369,7 @@ static void write_flac_2g(const char *name)
 /* A tiny valid separation model (base 4, depth 2) and variants. */
 static void write_models(void)
 {
-    sepnet_config c = sepnet_config_default();
+    duet_sepnet_config c = duet_sepnet_config_default();
     c.base = 2;
     c.depth = 1;
     c.phase_ch = 1;
@@ -378,9 +378,9 @@ static void write_models(void)
     duet_rng_seed(&r, 3);
     sepnet *m = NULL;
     duet_err err;
-    DUET_CHECK(sepnet_new(&c, &r, &m, &err) == DUET_OK);
-    DUET_CHECK(sepnet_save(m, tp("in/tiny.safetensors"), NULL, 0, &err) == DUET_OK);
-    sepnet_free(m);
+    DUET_CHECK(duet_sepnet_new(&c, &r, &m, &err) == DUET_OK);
+    DUET_CHECK(duet_sepnet_save(m, tp("in/tiny.safetensors"), NULL, 0, &err) == DUET_OK);
+    duet_sepnet_free(m);
 
     duet_st_file *f;
     DUET_CHECK(duet_st_load(tp("in/tiny.safetensors"), &f, &err) == DUET_OK);

@@ -42,18 +42,18 @@ static int load_case(const char *dir, const char *kind, float **sig, int *nchan,
 
 static void test_museval_cases(void)
 {
-    sep_json js;
+    duet_sep_json js;
     duet_err err = {0};
-    if (sep_json_load(MUS_DIR "/museval_v4.json", &js, &err) != DUET_OK) {
+    if (duet_sep_json_load(MUS_DIR "/museval_v4.json", &js, &err) != DUET_OK) {
         printf("# museval reference data (%s) not found: skipped\n", MUS_DIR);
         return;
     }
-    const sep_json *cases = sep_json_get(&js, "cases");
+    const duet_sep_json *cases = duet_sep_json_get(&js, "cases");
     REQUIRE(cases && cases->type == SJ_OBJ && cases->n >= 5);
     double worst = 0;
     int nframes = 0, nskipped = 0;
     for (int k = 0; k < cases->n; k++) {
-        const sep_json *cs = &cases->items[k];
+        const duet_sep_json *cs = &cases->items[k];
         char dir[256];
         snprintf(dir, sizeof dir, MUS_DIR "/%s", cases->keys[k]);
         float *ref[16], *est[16];
@@ -63,22 +63,22 @@ static void test_museval_cases(void)
         REQUIRE(load_case(dir, "ref", ref, &nchan, &n, ra) == 0);
         REQUIRE(load_case(dir, "est", est, &nc2, &n2, ea) == 0);
         REQUIRE(nchan == nc2 && n == n2);
-        CHECK(n == (int64_t)sep_json_num(sep_json_get(cs, "samples")));
-        int64_t win = (int64_t)sep_json_num(sep_json_get(cs, "rate"));
+        CHECK(n == (int64_t)duet_sep_json_num(duet_sep_json_get(cs, "samples")));
+        int64_t win = (int64_t)duet_sep_json_num(duet_sep_json_get(cs, "rate"));
         duet_bss_result r;
         duet_status st = duet_bss_eval_v4((const float *const *)ref, (const float *const *)est, 2, nchan, n, win, win,
                                           &r, &err);
         CHECK_MSG(st == DUET_OK, "%s: %s", cases->keys[k], err.msg);
         if (st) continue;
-        const sep_json *tg = sep_json_get(cs, "targets");
+        const duet_sep_json *tg = duet_sep_json_get(cs, "targets");
         for (int j = 0; j < 2; j++) {
-            const sep_json *t = sep_json_get(tg, targets[j]);
+            const duet_sep_json *t = duet_sep_json_get(tg, targets[j]);
             for (int m = 0; m < 4; m++) {
-                const sep_json *fr = sep_json_get(sep_json_get(t, "frames"), mnames[m]);
+                const duet_sep_json *fr = duet_sep_json_get(duet_sep_json_get(t, "frames"), mnames[m]);
                 REQUIRE(fr && fr->n == r.nwin);
                 double *got = metric_of(&r, m) + (size_t)j * r.nwin;
                 for (int f = 0; f < r.nwin; f++) {
-                    double want = sep_json_num(&fr->items[f]);
+                    double want = duet_sep_json_num(&fr->items[f]);
                     if (isnan(want)) {
                         CHECK_MSG(isnan(got[f]), "%s %s %s frame %d: duet %g, museval null", cases->keys[k], targets[j],
                                   mnames[m], f, got[f]);
@@ -92,7 +92,7 @@ static void test_museval_cases(void)
                               mnames[m], f, got[f], want);
                 }
                 double med = duet_nanmedian(got, r.nwin);
-                double wmed = sep_json_num(sep_json_get(sep_json_get(t, "median"), mnames[m]));
+                double wmed = duet_sep_json_num(duet_sep_json_get(duet_sep_json_get(t, "median"), mnames[m]));
                 CHECK_MSG(fabs(med - wmed) <= TOL_DB, "%s %s median %s: duet %.6f, museval %.6f", cases->keys[k],
                           targets[j], mnames[m], med, wmed);
             }
@@ -128,7 +128,7 @@ static void test_museval_cases(void)
     printf("# museval v4: %d frames compared (%d skipped as silent, like museval), max |duet - museval| = %.3g dB\n",
            nframes, nskipped, worst);
     CHECK(nskipped > 0);
-    sep_json_free(&js);
+    duet_sep_json_free(&js);
 }
 
 int main(void)

@@ -80,7 +80,7 @@ static void test_conv_geometries(void)
 /* A network with 32-128 channels in evaluation mode: both engines. */
 static void test_network_both_engines(void)
 {
-    sepnet_config cfg = sepnet_config_default();
+    duet_sepnet_config cfg = duet_sepnet_config_default();
     cfg.sample_rate = 8000;
     cfg.n_fft = 256;
     cfg.hop = 64;
@@ -92,25 +92,25 @@ static void test_network_both_engines(void)
     duet_rng rng;
     duet_rng_seed(&rng, 3);
     sepnet *m;
-    REQUIRE(sepnet_new(&cfg, &rng, &m, NULL) == DUET_OK);
+    REQUIRE(duet_sepnet_new(&cfg, &rng, &m, NULL) == DUET_OK);
     const int B = 2, T = 16;
     size_t nf = (size_t)B * cfg.channels * 3 * cfg.n_freq * T, nm = (size_t)B * cfg.channels * 2 * cfg.n_freq * T;
     float *feat = malloc(nf * 4), *ref = malloc(nm * 4);
     fill(feat, nf, &rng, 1.0f);
-    sepnet_run *a, *b;
-    REQUIRE(sepnet_run_new(m, &a, NULL) == DUET_OK && sepnet_run_new(m, &b, NULL) == DUET_OK);
-    sepnet_run_set_reference(a, 1);
+    duet_sepnet_run *a, *b;
+    REQUIRE(duet_sepnet_run_new(m, &a, NULL) == DUET_OK && duet_sepnet_run_new(m, &b, NULL) == DUET_OK);
+    duet_sepnet_run_set_reference(a, 1);
     const float *ma, *mb;
-    REQUIRE(sepnet_forward(a, feat, B, T, 0, NULL, &ma, NULL) == DUET_OK);
+    REQUIRE(duet_sepnet_forward(a, feat, B, T, 0, NULL, &ma, NULL) == DUET_OK);
     memcpy(ref, ma, nm * 4);
-    REQUIRE(sepnet_forward(b, feat, B, T, 0, NULL, &mb, NULL) == DUET_OK);
+    REQUIRE(duet_sepnet_forward(b, feat, B, T, 0, NULL, &mb, NULL) == DUET_OK);
     double e = 0;
     for (size_t i = 0; i < nm; i++) e = fmax(e, fabs((double)ref[i] - mb[i]));
     fprintf(stderr, "  separation network (base 32, stereo), eval masks: oneDNN vs reference max abs diff %.2e\n", e);
     CHECK(e < 1e-5);
-    sepnet_run_free(a);
-    sepnet_run_free(b);
-    sepnet_free(m);
+    duet_sepnet_run_free(a);
+    duet_sepnet_run_free(b);
+    duet_sepnet_free(m);
     free(feat);
     free(ref);
 }

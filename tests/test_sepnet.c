@@ -9,9 +9,9 @@
 #include "../nn/nn.h"
 #include "../separation/sepnet.h"
 
-static sepnet_config tiny_config(void)
+static duet_sepnet_config tiny_config(void)
 {
-    sepnet_config c = sepnet_config_default();
+    duet_sepnet_config c = duet_sepnet_config_default();
     c.n_fft = 64;
     c.hop = 16;
     c.n_freq = 16;
@@ -23,29 +23,29 @@ static sepnet_config tiny_config(void)
 }
 
 /* loss = sum(masks * R) with the same dropout masks every call (re-seeded rng) */
-static double loss_of(sepnet_run *run, const float *feat, int B, int T, const float *R, size_t n)
+static double loss_of(duet_sepnet_run *run, const float *feat, int B, int T, const float *R, size_t n)
 {
     duet_rng rng;
     duet_rng_seed(&rng, 99);
     const float *m;
-    if (sepnet_forward(run, feat, B, T, 1, &rng, &m, NULL) != DUET_OK) return NAN;
+    if (duet_sepnet_forward(run, feat, B, T, 1, &rng, &m, NULL) != DUET_OK) return NAN;
     double s = 0;
     for (size_t i = 0; i < n; i++) s += (double)m[i] * R[i];
     return s;
 }
 
-static void grad_check(sepnet_config c, const char *label)
+static void grad_check(duet_sepnet_config c, const char *label)
 {
     duet_rng rng;
     duet_rng_seed(&rng, 1);
     sepnet *m;
-    REQUIRE(sepnet_new(&c, &rng, &m, NULL) == DUET_OK);
+    REQUIRE(duet_sepnet_new(&c, &rng, &m, NULL) == DUET_OK);
     REQUIRE(duet_params_enable_training(m->params, NULL) == DUET_OK);
     /* give the SA gains a non-zero value so their inputs get gradients */
     for (size_t i = 0; i < m->params->count; i++)
         if (strstr(m->params->info[i].name, "gamma")) duet_params_data(m->params, i)[0] = 0.5f;
-    sepnet_run *run;
-    REQUIRE(sepnet_run_new(m, &run, NULL) == DUET_OK);
+    duet_sepnet_run *run;
+    REQUIRE(duet_sepnet_run_new(m, &run, NULL) == DUET_OK);
     int B = 4, T = 8, F = c.n_freq;
     size_t nf = (size_t)B * c.channels * 3 * F * T, nm = (size_t)B * c.channels * 2 * F * T;
     float *feat = malloc(nf * sizeof *feat), *R = malloc(nm * sizeof *R);
@@ -54,7 +54,7 @@ static void grad_check(sepnet_config c, const char *label)
     duet_params_zero_grad(m->params);
     double l0 = loss_of(run, feat, B, T, R, nm);
     CHECK(isfinite(l0));
-    sepnet_backward(run, R);
+    duet_sepnet_backward(run, R);
     /* running statistics change on every training forward: save and restore them */
     float *saved = malloc(m->params->total * sizeof(float));
     memcpy(saved, m->params->data, m->params->total * sizeof(float));
@@ -104,15 +104,15 @@ static void grad_check(sepnet_config c, const char *label)
     free(saved);
     free(feat);
     free(R);
-    sepnet_run_free(run);
-    sepnet_free(m);
+    duet_sepnet_run_free(run);
+    duet_sepnet_free(m);
 }
 
 static void test_grad_full(void) { grad_check(tiny_config(), "fem+sa"); }
 
 static void test_grad_no_phase_no_fem(void)
 {
-    sepnet_config c = tiny_config();
+    duet_sepnet_config c = tiny_config();
     c.phase_ch = 0;
     c.use_fem = 0;
     grad_check(c, "no-phase,no-fem");
@@ -121,14 +121,14 @@ static void test_grad_no_phase_no_fem(void)
 /* the stereo network: (B, 2, 3, F, T) in, (B, 2, 2, F, T) masks out */
 static void test_grad_stereo(void)
 {
-    sepnet_config c = tiny_config();
+    duet_sepnet_config c = tiny_config();
     c.channels = 2;
     grad_check(c, "stereo,fem+sa");
 }
 
 static void test_grad_transposed_no_sa(void)
 {
-    sepnet_config c = tiny_config();
+    duet_sepnet_config c = tiny_config();
     c.transposed = 1;
     c.use_sa = 0;
     grad_check(c, "transposed,no-sa");
@@ -136,18 +136,18 @@ static void test_grad_transposed_no_sa(void)
 
 static void test_masks_sum_to_one_and_eval_deterministic(void)
 {
-    sepnet_config c = tiny_config();
+    duet_sepnet_config c = tiny_config();
     duet_rng rng;
     duet_rng_seed(&rng, 3);
     sepnet *m;
-    REQUIRE(sepnet_new(&c, &rng, &m, NULL) == DUET_OK);
-    sepnet_run *run;
-    REQUIRE(sepnet_run_new(m, &run, NULL) == DUET_OK);
+    REQUIRE(duet_sepnet_new(&c, &rng, &m, NULL) == DUET_OK);
+    duet_sepnet_run *run;
+    REQUIRE(duet_sepnet_run_new(m, &run, NULL) == DUET_OK);
     int B = 1, T = 16, F = c.n_freq;
     float *feat = malloc((size_t)3 * F * T * sizeof *feat);
     for (int i = 0; i < 3 * F * T; i++) feat[i] = duet_rng_normal(&rng);
     const float *mk;
-    REQUIRE(sepnet_forward(run, feat, B, T, 0, NULL, &mk, NULL) == DUET_OK);
+    REQUIRE(duet_sepnet_forward(run, feat, B, T, 0, NULL, &mk, NULL) == DUET_OK);
     float *first = malloc((size_t)2 * F * T * sizeof *first);
     memcpy(first, mk, (size_t)2 * F * T * sizeof *first);
     double maxdev = 0;
@@ -156,45 +156,45 @@ static void test_masks_sum_to_one_and_eval_deterministic(void)
         maxdev = fmax(maxdev, fabs(mk[i] + mk[F * T + i] - 1.0));
     }
     CHECK(maxdev < 1e-6);
-    REQUIRE(sepnet_forward(run, feat, B, T, 0, NULL, &mk, NULL) == DUET_OK);
+    REQUIRE(duet_sepnet_forward(run, feat, B, T, 0, NULL, &mk, NULL) == DUET_OK);
     CHECK(memcmp(first, mk, (size_t)2 * F * T * sizeof *first) == 0);
-    CHECK(sepnet_forward(run, feat, B, 10, 0, NULL, &mk, NULL) == DUET_ERR_ARG);
+    CHECK(duet_sepnet_forward(run, feat, B, 10, 0, NULL, &mk, NULL) == DUET_ERR_ARG);
     free(first);
     free(feat);
-    sepnet_run_free(run);
-    sepnet_free(m);
+    duet_sepnet_run_free(run);
+    duet_sepnet_free(m);
 }
 
 static void test_save_load_roundtrip(void)
 {
-    sepnet_config c = tiny_config();
+    duet_sepnet_config c = tiny_config();
     duet_rng rng;
     duet_rng_seed(&rng, 5);
     sepnet *m, *m2, *other;
-    REQUIRE(sepnet_new(&c, &rng, &m, NULL) == DUET_OK);
+    REQUIRE(duet_sepnet_new(&c, &rng, &m, NULL) == DUET_OK);
     char path[] = "/tmp/duet_sepnet_XXXXXX";
     int fd = mkstemp(path);
     REQUIRE(fd >= 0);
     close(fd);
     const char *kv[] = {"trained_steps", "0"};
-    REQUIRE(sepnet_save(m, path, kv, 1, NULL) == DUET_OK);
+    REQUIRE(duet_sepnet_save(m, path, kv, 1, NULL) == DUET_OK);
     duet_err e;
     duet_err_clear(&e);
-    REQUIRE(sepnet_load(path, &m2, &e) == DUET_OK);
+    REQUIRE(duet_sepnet_load(path, &m2, &e) == DUET_OK);
     CHECK(m2->cfg.n_freq == c.n_freq && m2->cfg.depth == c.depth && m2->cfg.phase_ch == c.phase_ch);
     CHECK(m2->params->count == m->params->count);
     CHECK(memcmp(m2->params->data, m->params->data, m->params->total * sizeof(float)) == 0);
-    sepnet_free(m2);
+    duet_sepnet_free(m2);
     /* a stereo model round-trips, and loads from a buffer too */
-    sepnet_config cs = c;
+    duet_sepnet_config cs = c;
     cs.channels = 2;
     sepnet *ms, *ms2;
-    REQUIRE(sepnet_new(&cs, &rng, &ms, NULL) == DUET_OK);
-    REQUIRE(sepnet_save(ms, path, NULL, 0, NULL) == DUET_OK);
-    REQUIRE(sepnet_load(path, &ms2, &e) == DUET_OK);
+    REQUIRE(duet_sepnet_new(&cs, &rng, &ms, NULL) == DUET_OK);
+    REQUIRE(duet_sepnet_save(ms, path, NULL, 0, NULL) == DUET_OK);
+    REQUIRE(duet_sepnet_load(path, &ms2, &e) == DUET_OK);
     CHECK(ms2->cfg.channels == 2 && ms2->params->total == ms->params->total &&
           memcmp(ms2->params->data, ms->params->data, ms->params->total * sizeof(float)) == 0);
-    sepnet_free(ms2);
+    duet_sepnet_free(ms2);
     {
         FILE *fp = fopen(path, "rb");
         REQUIRE(fp);
@@ -204,15 +204,15 @@ static void test_save_load_roundtrip(void)
         char *buf = malloc((size_t)len);
         REQUIRE(buf && fread(buf, 1, (size_t)len, fp) == (size_t)len);
         fclose(fp);
-        CHECK(sepnet_load_buffer(buf, (size_t)len, &ms2, &e) == DUET_OK && ms2->cfg.channels == 2);
-        sepnet_free(ms2);
-        CHECK(sepnet_load_buffer(buf, (size_t)len / 2, &ms2, &e) != DUET_OK); /* truncated image */
+        CHECK(duet_sepnet_load_buffer(buf, (size_t)len, &ms2, &e) == DUET_OK && ms2->cfg.channels == 2);
+        duet_sepnet_free(ms2);
+        CHECK(duet_sepnet_load_buffer(buf, (size_t)len / 2, &ms2, &e) != DUET_OK); /* truncated image */
         free(buf);
     }
     /* the mono model's weights in a file that claims 2 channels: a shape error */
     {
         duet_st_file *fm;
-        REQUIRE(sepnet_save(m, path, NULL, 0, NULL) == DUET_OK);
+        REQUIRE(duet_sepnet_save(m, path, NULL, 0, NULL) == DUET_OK);
         REQUIRE(duet_st_load(path, &fm, NULL) == DUET_OK);
         duet_st_writer *wm;
         REQUIRE(duet_st_writer_new(&wm, NULL) == DUET_OK);
@@ -229,14 +229,14 @@ static void test_save_load_roundtrip(void)
         REQUIRE(duet_st_writer_save(wm, path, NULL) == DUET_OK);
         duet_st_writer_free(wm);
         duet_st_free(fm);
-        CHECK(sepnet_load(path, &ms2, &e) == DUET_ERR_SHAPE);
+        CHECK(duet_sepnet_load(path, &ms2, &e) == DUET_ERR_SHAPE);
     }
-    sepnet_free(ms);
+    duet_sepnet_free(ms);
     /* a file whose metadata says one architecture but whose tensors are another */
-    sepnet_config c2 = c;
+    duet_sepnet_config c2 = c;
     c2.base = 8;
-    REQUIRE(sepnet_new(&c2, &rng, &other, NULL) == DUET_OK);
-    REQUIRE(sepnet_save(other, path, NULL, 0, NULL) == DUET_OK);
+    REQUIRE(duet_sepnet_new(&c2, &rng, &other, NULL) == DUET_OK);
+    REQUIRE(duet_sepnet_save(other, path, NULL, 0, NULL) == DUET_OK);
     duet_st_file *f;
     REQUIRE(duet_st_load(path, &f, NULL) == DUET_OK);
     duet_st_writer *w;
@@ -254,7 +254,7 @@ static void test_save_load_roundtrip(void)
     duet_st_writer_free(w);
     duet_st_free(f);
     duet_err_clear(&e);
-    CHECK(sepnet_load(path, &m2, &e) == DUET_ERR_SHAPE);
+    CHECK(duet_sepnet_load(path, &m2, &e) == DUET_ERR_SHAPE);
     CHECK(strstr(e.msg, "expected shape") != NULL || strstr(e.msg, "shape") != NULL);
     /* wrong version */
     REQUIRE(duet_st_writer_new(&w, NULL) == DUET_OK);
@@ -263,18 +263,18 @@ static void test_save_load_roundtrip(void)
     REQUIRE(duet_st_writer_save(w, path, NULL) == DUET_OK);
     duet_st_writer_free(w);
     duet_err_clear(&e);
-    CHECK(sepnet_load(path, &m2, &e) == DUET_ERR_FORMAT);
+    CHECK(duet_sepnet_load(path, &m2, &e) == DUET_ERR_FORMAT);
     CHECK(strstr(e.msg, "version") != NULL);
     unlink(path);
-    sepnet_free(other);
-    sepnet_free(m);
+    duet_sepnet_free(other);
+    duet_sepnet_free(m);
 }
 
 static void test_features_phase(void)
 {
     /* A stationary sinusoid exactly on bin k0: the instantaneous-frequency
      * deviation at k0 is ~0 and the log-magnitude peaks there. */
-    sepnet_config c = tiny_config();
+    duet_sepnet_config c = tiny_config();
     int n_bins = c.n_fft / 2 + 1, T = 8, k0 = 5;
     float *spec = calloc((size_t)T * n_bins * 2, sizeof *spec);
     for (int t = 0; t < T; t++) {
@@ -286,14 +286,14 @@ static void test_features_phase(void)
         }
     }
     float *feat = malloc((size_t)3 * c.n_freq * T * sizeof *feat);
-    sepnet_features(feat, spec, T, n_bins, 0, T, &c);
+    duet_sepnet_features(feat, spec, T, n_bins, 0, T, &c);
     size_t plane = (size_t)c.n_freq * T;
     for (int t = 1; t < T; t++) CHECK_NEAR(feat[plane + (size_t)k0 * T + t], 0.0, 1e-4);
     CHECK_NEAR(feat[(size_t)k0 * T + 3], log1p(10.0), 1e-4);
     /* group delay of a linear phase 0.1 k: -0.1 / pi */
     CHECK_NEAR(feat[2 * plane + (size_t)k0 * T + 3], -0.1 / 3.14159265358979323846, 1e-4);
     /* frames outside the spectrogram are zero */
-    sepnet_features(feat, spec, T, n_bins, T - 2, T, &c);
+    duet_sepnet_features(feat, spec, T, n_bins, T - 2, T, &c);
     CHECK(feat[5 * T + 4] == 0.0f);
     free(feat);
     free(spec);

@@ -52,9 +52,9 @@ static void write_song(const char *root, int i, int skip_kind)
     }
 }
 
-static sepnet_corpus_opts opts(const char *root)
+static duet_sepnet_corpus_opts opts(const char *root)
 {
-    sepnet_corpus_opts o = sepnet_corpus_opts_default();
+    duet_sepnet_corpus_opts o = duet_sepnet_corpus_opts_default();
     o.sample_rate = RATE;
     o.musdb = root;
     o.val_every = 3;
@@ -73,16 +73,16 @@ static void test_split_by_song(void)
 {
     char root[128];
     snprintf(root, sizeof root, "%s/musdb", dir);
-    sepnet_corpus_opts o = opts(root);
-    sepnet_dataset tr, va;
+    duet_sepnet_corpus_opts o = opts(root);
+    duet_sepnet_dataset tr, va;
     duet_err err = {0};
-    REQUIRE(sepnet_corpus_load(&o, &tr, &va, &err) == DUET_OK);
+    REQUIRE(duet_sepnet_corpus_load(&o, &tr, &va, &err) == DUET_OK);
     CHECK_MSG(tr.n_clips == 4 && va.n_clips == 3, "train %d, validation %d songs", tr.n_clips, va.n_clips);
     CHECK(tr.channels == 2 && va.channels == 2 && tr.sample_rate == RATE);
     static const char *const held[3] = {"song0", "song3", "song6"};
     for (int c = 0; c < va.n_clips && c < 3; c++) {
         CHECK_MSG(strcmp(va.clips[c].name, held[c]) == 0, "held out %s, want %s", va.clips[c].name, held[c]);
-        const sepnet_clip *cl = &va.clips[c];
+        const duet_sepnet_clip *cl = &va.clips[c];
         int i = cl->name[4] - '0';
         float acc = stem_value(i, 1) + stem_value(i, 2) + stem_value(i, 3);
         CHECK_NEAR(cl->voc[10], stem_value(i, 0), 1e-5);
@@ -94,23 +94,23 @@ static void test_split_by_song(void)
         CHECK_MSG(strcmp(tr.clips[c].name, "song0") && strcmp(tr.clips[c].name, "song3") &&
                       strcmp(tr.clips[c].name, "song6"),
                   "held-out song %s in training", tr.clips[c].name);
-    sepnet_dataset_free(&tr);
-    sepnet_dataset_free(&va);
+    duet_sepnet_dataset_free(&tr);
+    duet_sepnet_dataset_free(&va);
     o.val_songs = "song2,song5";
-    REQUIRE(sepnet_corpus_load(&o, &tr, &va, &err) == DUET_OK);
+    REQUIRE(duet_sepnet_corpus_load(&o, &tr, &va, &err) == DUET_OK);
     CHECK_MSG(tr.n_clips == 5 && va.n_clips == 2 && strcmp(va.clips[0].name, "song2") == 0,
               "--val-songs: train %d, validation %d", tr.n_clips, va.n_clips);
-    sepnet_dataset_free(&tr);
-    sepnet_dataset_free(&va);
+    duet_sepnet_dataset_free(&tr);
+    duet_sepnet_dataset_free(&va);
 }
 
 static void test_draws(void)
 {
     char root[128];
     snprintf(root, sizeof root, "%s/musdb", dir);
-    sepnet_corpus_opts o = opts(root);
-    sepnet_dataset tr, va;
-    REQUIRE(sepnet_corpus_load(&o, &tr, &va, NULL) == DUET_OK);
+    duet_sepnet_corpus_opts o = opts(root);
+    duet_sepnet_dataset tr, va;
+    REQUIRE(duet_sepnet_corpus_load(&o, &tr, &va, NULL) == DUET_OK);
     const int64_t n = 1000;
     float *v1 = malloc(sizeof(float) * 2 * n), *a1 = malloc(sizeof(float) * 2 * n);
     float *v2 = malloc(sizeof(float) * 2 * n), *a2 = malloc(sizeof(float) * 2 * n);
@@ -121,22 +121,22 @@ static void test_draws(void)
     duet_rng_seed(&r2, 7);
     int same = 1;
     for (int d = 0; d < 20; d++) {
-        sepnet_corpus_draw(&tr, NULL, &r1, n, v1, a1);
-        sepnet_corpus_draw(&tr, NULL, &r2, n, v2, a2);
+        duet_sepnet_corpus_draw(&tr, NULL, &r1, n, v1, a1);
+        duet_sepnet_corpus_draw(&tr, NULL, &r2, n, v2, a2);
         same &= memcmp(v1, v2, sizeof(float) * 2 * n) == 0 && memcmp(a1, a2, sizeof(float) * 2 * n) == 0;
     }
     CHECK_MSG(same, "same seed, same chunks");
     duet_rng_seed(&r2, 8);
-    sepnet_corpus_draw(&tr, NULL, &r2, n, v2, a2);
+    duet_sepnet_corpus_draw(&tr, NULL, &r2, n, v2, a2);
     CHECK(memcmp(v1, v2, sizeof(float) * 2 * n) != 0 || memcmp(a1, a2, sizeof(float) * 2 * n) != 0);
     /* coherent, unit gains, no swap or flip: one training song, whole */
-    sepnet_corpus_aug g = sepnet_corpus_aug_default();
+    duet_sepnet_corpus_aug g = duet_sepnet_corpus_aug_default();
     g.p_coherent = 1;
     g.gain_lo = g.gain_hi = 1;
     g.p_swap = g.p_flip = g.p_silent = 0;
     int seen[7] = {0}, bad = 0;
     for (int d = 0; d < 200; d++) {
-        sepnet_corpus_draw(&tr, &g, &r1, n, v1, a1);
+        duet_sepnet_corpus_draw(&tr, &g, &r1, n, v1, a1);
         int s = song_of_vocal(v1[n / 2]);
         if (s < 0 || s % 3 == 0) {
             bad++;
@@ -156,7 +156,7 @@ static void test_draws(void)
     int swapped = 0, plain = 0;
     bad = 0;
     for (int d = 0; d < 200; d++) {
-        sepnet_corpus_draw(&tr, &g, &r1, n, v1, a1);
+        duet_sepnet_corpus_draw(&tr, &g, &r1, n, v1, a1);
         float l = v1[n / 2], r = v1[n + n / 2];
         if (song_of_vocal(l) >= 0 && fabsf(r - 0.5f * l) < 1e-5f) plain++;
         else if (song_of_vocal(r) >= 0 && fabsf(l - 0.5f * r) < 1e-5f) swapped++;
@@ -168,7 +168,7 @@ static void test_draws(void)
               bad);
     g.p_silent = 1;
     g.p_keep[0] = 0;
-    sepnet_corpus_draw(&tr, &g, &r1, n, v1, a1);
+    duet_sepnet_corpus_draw(&tr, &g, &r1, n, v1, a1);
     double e = 0;
     for (int64_t t = 0; t < 2 * n; t++) e += fabs(v1[t]);
     CHECK_MSG(e == 0, "silenced vocals, sum |v| = %g", e);
@@ -176,8 +176,8 @@ static void test_draws(void)
     free(a1);
     free(v2);
     free(a2);
-    sepnet_dataset_free(&tr);
-    sepnet_dataset_free(&va);
+    duet_sepnet_dataset_free(&tr);
+    duet_sepnet_dataset_free(&va);
 }
 
 /* MIR-1K clips (left accompaniment, right voice) join the vocal and other
@@ -200,25 +200,25 @@ static void test_mir1k_pools(void)
         REQUIRE(duet_audio_write(p, &a, DUET_FILE_WAV_FLOAT, NULL) == DUET_OK);
         duet_audio_free(&a);
     }
-    sepnet_corpus_opts o = opts(root);
+    duet_sepnet_corpus_opts o = opts(root);
     o.mir1k = mk;
     o.mir1k_val = "bobon";
-    sepnet_dataset tr, va;
+    duet_sepnet_dataset tr, va;
     duet_err err = {0};
-    REQUIRE(sepnet_corpus_load(&o, &tr, &va, &err) == DUET_OK);
+    REQUIRE(duet_sepnet_corpus_load(&o, &tr, &va, &err) == DUET_OK);
     int n[SEPNET_KINDS];
     double sec[SEPNET_KINDS];
-    sepnet_corpus_stats(&tr, n, sec);
+    duet_sepnet_corpus_stats(&tr, n, sec);
     CHECK_MSG(n[SEPNET_VOCALS] == 4 + 2 && n[SEPNET_OTHER] == 4 + 2 && n[SEPNET_DRUMS] == 4 && n[SEPNET_BASS] == 4,
               "pools %d %d %d %d", n[0], n[1], n[2], n[3]);
-    sepnet_dataset_free(&tr);
-    sepnet_dataset_free(&va);
+    duet_sepnet_dataset_free(&tr);
+    duet_sepnet_dataset_free(&va);
     duet_audio m;
     REQUIRE(duet_audio_alloc(&m, 1, RATE, RATE) == DUET_OK);
     snprintf(p, sizeof p, "%s/amy_2_01.wav", mk);
     REQUIRE(duet_audio_write(p, &m, DUET_FILE_WAV_FLOAT, NULL) == DUET_OK);
     duet_audio_free(&m);
-    duet_status st = sepnet_corpus_load(&o, &tr, &va, &err);
+    duet_status st = duet_sepnet_corpus_load(&o, &tr, &va, &err);
     CHECK_MSG(st == DUET_ERR_FORMAT && strstr(err.msg, "amy_2_01"), "mono MIR-1K clip: %d %s", st, err.msg);
 }
 
@@ -229,20 +229,20 @@ static void test_errors(void)
     mkdir(root, 0755);
     write_song(root, 0, -1);
     write_song(root, 1, 2); /* no bass */
-    sepnet_corpus_opts o = opts(root);
-    sepnet_dataset tr, va;
+    duet_sepnet_corpus_opts o = opts(root);
+    duet_sepnet_dataset tr, va;
     duet_err err = {0};
-    duet_status st = sepnet_corpus_load(&o, &tr, &va, &err);
+    duet_status st = duet_sepnet_corpus_load(&o, &tr, &va, &err);
     CHECK_MSG(st == DUET_ERR_FORMAT && strstr(err.msg, "song1") && strstr(err.msg, "bass"), "missing stem: %d %s", st,
               err.msg);
     snprintf(root, sizeof root, "%s/musdb", dir);
     o = opts(root);
     o.other_dirs[0] = "/nonexistent/duet/backing";
-    st = sepnet_corpus_load(&o, &tr, &va, &err);
+    st = duet_sepnet_corpus_load(&o, &tr, &va, &err);
     CHECK_MSG(st != DUET_OK && strstr(err.msg, "/nonexistent/duet/backing"), "missing extra folder: %d %s", st,
               err.msg);
     o = opts("/nonexistent/duet/musdb");
-    CHECK(sepnet_corpus_load(&o, &tr, &va, &err) != DUET_OK);
+    CHECK(duet_sepnet_corpus_load(&o, &tr, &va, &err) != DUET_OK);
 }
 
 int main(void)

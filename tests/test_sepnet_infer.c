@@ -2,9 +2,9 @@
  *
  * A tiny randomly initialised sepnet (8 kHz, n_fft 128, hop 32, 64 bins,
  * depth 2, chunks of 32 frames) keeps this fast. Checked:
- * - the streaming separator (sepnet_stream_*, fed in irregular block sizes,
- *   and sepnet_separate) agrees with the whole-song reference computation
- *   (sepnet_separate_reference): max |difference| <= 1e-5 x the mixture's
+ * - the streaming separator (duet_sepnet_stream_*, fed in irregular block sizes,
+ *   and duet_sepnet_separate) agrees with the whole-song reference computation
+ *   (duet_sepnet_separate_reference): max |difference| <= 1e-5 x the mixture's
  *   peak, with and without the Wiener filter, at the model's rate and at
  *   other rates (resampling and mask mapping), mono, stereo and 6 channels;
  * - vocals + accompaniment == mixture within 1e-4 (also with --wiener);
@@ -33,9 +33,9 @@ static sepnet *net;
 static const char *duet_bin;
 static char dir[64], model_path[128], out_txt[160], err_txt[160];
 
-static sepnet_config tiny_config(void)
+static duet_sepnet_config tiny_config(void)
 {
-    sepnet_config c = sepnet_config_default();
+    duet_sepnet_config c = duet_sepnet_config_default();
     c.sample_rate = 8000;
     c.n_fft = 128;
     c.hop = 32;
@@ -122,13 +122,13 @@ static duet_status stream_irregular(const duet_audio *mix, int wiener, uint64_t 
     duet_audio_alloc(v, mix->channels, mix->frames, mix->sample_rate);
     duet_audio_alloc(a, mix->channels, mix->frames, mix->sample_rate);
     grab g = {v, a, 0, 0};
-    sepnet_sep_opts o;
+    duet_sepnet_sep_opts o;
     memset(&o, 0, sizeof o);
     o.chunk_frames = 32;
     o.wiener_iters = wiener;
-    sepnet_stream *s = NULL;
+    duet_sepnet_stream *s = NULL;
     duet_err err = {0};
-    duet_status st = sepnet_stream_new(net, mix->channels, mix->sample_rate, &o, grab_cb, &g, &s, &err);
+    duet_status st = duet_sepnet_stream_new(net, mix->channels, mix->sample_rate, &o, grab_cb, &g, &s, &err);
     duet_rng rng;
     duet_rng_seed(&rng, seed);
     const float *p[64];
@@ -136,13 +136,13 @@ static duet_status stream_irregular(const duet_audio *mix, int wiener, uint64_t 
         int64_t k = 1 + (int64_t)duet_rng_below(&rng, 3000);
         if (k > mix->frames - off) k = mix->frames - off;
         for (int c = 0; c < mix->channels; c++) p[c] = mix->ch[c] + off;
-        st = sepnet_stream_feed(s, p, k, &err);
+        st = duet_sepnet_stream_feed(s, p, k, &err);
         off += k;
     }
-    if (!st) st = sepnet_stream_finish(s, &err);
+    if (!st) st = duet_sepnet_stream_finish(s, &err);
     if (st) fprintf(stderr, "  stream: %s\n", err.msg);
     if (!st && (g.at != mix->frames || g.bad)) st = DUET_ERR_INTERNAL;
-    sepnet_stream_free(s);
+    duet_sepnet_stream_free(s);
     return st;
 }
 
@@ -151,14 +151,14 @@ static void agree_case(int channels, int64_t n, int rate, int wiener, double *wo
 {
     duet_audio mix, rv, ra, sv, sa, pv, pa;
     make_song(&mix, channels, n, rate, (uint64_t)(n * 7 + channels + rate));
-    sepnet_sep_opts o;
+    duet_sepnet_sep_opts o;
     memset(&o, 0, sizeof o);
     o.chunk_frames = 32;
     o.wiener_iters = wiener;
     duet_err err = {0};
-    REQUIRE(sepnet_separate_reference(net, &mix, &o, &rv, &ra, &err) == DUET_OK);
+    REQUIRE(duet_sepnet_separate_reference(net, &mix, &o, &rv, &ra, &err) == DUET_OK);
     REQUIRE(stream_irregular(&mix, wiener, (uint64_t)n, &sv, &sa) == DUET_OK);
-    REQUIRE(sepnet_separate(net, &mix, &o, &pv, &pa, &err) == DUET_OK);
+    REQUIRE(duet_sepnet_separate(net, &mix, &o, &pv, &pa, &err) == DUET_OK);
     CHECK(sv.frames == n && sv.channels == channels && sv.sample_rate == rate);
     CHECK(pv.frames == n && pa.frames == n && pv.channels == channels && pa.sample_rate == rate);
     double peak = peak_of(&mix);
@@ -196,12 +196,12 @@ static void test_stream_matches_reference(void)
  * depends on the right channel (the channels really are seen together). */
 static void test_stereo_model(void)
 {
-    sepnet_config c = tiny_config();
+    duet_sepnet_config c = tiny_config();
     c.channels = 2;
     duet_rng rng;
     duet_rng_seed(&rng, 12);
     sepnet *mono = net, *st2 = NULL;
-    REQUIRE(sepnet_new(&c, &rng, &st2, NULL) == DUET_OK);
+    REQUIRE(duet_sepnet_new(&c, &rng, &st2, NULL) == DUET_OK);
     for (size_t i = 0; i < st2->params->count; i++)
         if (strstr(st2->params->info[i].name, "gamma")) duet_params_data(st2->params, i)[0] = 0.5f;
     net = st2;
@@ -215,15 +215,15 @@ static void test_stereo_model(void)
     make_song(&a, 2, 4000, 8000, 5);
     make_song(&b, 2, 4000, 8000, 5);
     for (int64_t i = 0; i < b.frames; i++) b.ch[1][i] *= 0.25f; /* only the right channel changes */
-    REQUIRE(sepnet_separate(net, &a, NULL, &va, &aa, NULL) == DUET_OK);
-    REQUIRE(sepnet_separate(net, &b, NULL, &vb, &ab, NULL) == DUET_OK);
+    REQUIRE(duet_sepnet_separate(net, &a, NULL, &va, &aa, NULL) == DUET_OK);
+    REQUIRE(duet_sepnet_separate(net, &b, NULL, &vb, &ab, NULL) == DUET_OK);
     double d = 0;
     for (int64_t i = 0; i < a.frames; i++) d = fmax(d, fabs((double)va.ch[0][i] - vb.ch[0][i]));
     CHECK_MSG(d > 1e-4 * peak_of(&a), "left vocals depend on the right channel (max change %.3g)", d);
     duet_audio *all[] = {&a, &b, &va, &aa, &vb, &ab};
     for (int i = 0; i < 6; i++) duet_audio_free(all[i]);
     net = mono;
-    sepnet_free(st2);
+    duet_sepnet_free(st2);
 }
 
 static void test_wiener(void)
@@ -237,12 +237,12 @@ static void test_wiener(void)
     /* it changes the vocals */
     duet_audio mix, v0, a0, v2, a2;
     make_song(&mix, 2, 8000, 8000, 5);
-    sepnet_sep_opts o;
+    duet_sepnet_sep_opts o;
     memset(&o, 0, sizeof o);
     o.chunk_frames = 32;
-    REQUIRE(sepnet_separate(net, &mix, &o, &v0, &a0, NULL) == DUET_OK);
+    REQUIRE(duet_sepnet_separate(net, &mix, &o, &v0, &a0, NULL) == DUET_OK);
     o.wiener_iters = 2;
-    REQUIRE(sepnet_separate(net, &mix, &o, &v2, &a2, NULL) == DUET_OK);
+    REQUIRE(duet_sepnet_separate(net, &mix, &o, &v2, &a2, NULL) == DUET_OK);
     double d = max_diff(&v0, &v2) / peak_of(&mix);
     printf("# Wiener (2 iterations) changes the vocals by up to %.3g x peak\n", d);
     CHECK_MSG(d > 1e-3, "Wiener changed the vocals by only %.3g", d);
@@ -254,7 +254,7 @@ static void test_wiener(void)
     duet_audio_free(&a2);
     /* bad arguments */
     o.wiener_iters = -1;
-    CHECK(sepnet_separate(net, &mix, &o, &v2, &a2, NULL) == DUET_ERR_ARG);
+    CHECK(duet_sepnet_separate(net, &mix, &o, &v2, &a2, NULL) == DUET_ERR_ARG);
     duet_audio *all[] = {&mix, &v0, &a0};
     for (int i = 0; i < 3; i++) duet_audio_free(all[i]);
 }
@@ -265,13 +265,13 @@ static void test_stream_errors(void)
     make_song(&mix, 2, 4000, 8000, 9);
     mix.ch[1][2500] = NAN;
     duet_err err = {0};
-    CHECK(sepnet_separate(net, &mix, NULL, &v, &a, &err) == DUET_ERR_NAN);
+    CHECK(duet_sepnet_separate(net, &mix, NULL, &v, &a, &err) == DUET_ERR_NAN);
     CHECK(v.ch == NULL && a.ch == NULL);
-    sepnet_stream *s = NULL;
-    CHECK(sepnet_stream_new(net, 0, 8000, NULL, grab_cb, NULL, &s, NULL) == DUET_ERR_ARG);
-    CHECK(sepnet_stream_new(net, 2, 0, NULL, grab_cb, NULL, &s, NULL) == DUET_ERR_ARG);
-    sepnet_sep_opts o = {30, NULL, 0}; /* not a multiple of 2^depth */
-    CHECK(sepnet_stream_new(net, 2, 8000, &o, grab_cb, NULL, &s, NULL) == DUET_ERR_ARG);
+    duet_sepnet_stream *s = NULL;
+    CHECK(duet_sepnet_stream_new(net, 0, 8000, NULL, grab_cb, NULL, &s, NULL) == DUET_ERR_ARG);
+    CHECK(duet_sepnet_stream_new(net, 2, 0, NULL, grab_cb, NULL, &s, NULL) == DUET_ERR_ARG);
+    duet_sepnet_sep_opts o = {30, NULL, 0}; /* not a multiple of 2^depth */
+    CHECK(duet_sepnet_stream_new(net, 2, 8000, &o, grab_cb, NULL, &s, NULL) == DUET_ERR_ARG);
     CHECK(s == NULL);
     duet_audio_free(&mix);
 }
@@ -369,7 +369,7 @@ static void test_cli(void)
     REQUIRE(duet_audio_read(tp("out/song/vocals.wav"), NULL, &v, NULL, NULL) == DUET_OK);
     REQUIRE(duet_audio_read(tp("out/song/accompaniment.wav"), NULL, &a, NULL, NULL) == DUET_OK);
     CHECK(v.frames == mix.frames && a.frames == mix.frames && v.channels == 2 && v.sample_rate == 11025);
-    REQUIRE(sepnet_separate_reference(net, &mix, NULL, &rv, &ra, NULL) == DUET_OK);
+    REQUIRE(duet_sepnet_separate_reference(net, &mix, NULL, &rv, &ra, NULL) == DUET_OK);
     double d = max_diff(&v, &rv) / peak_of(&mix);
     CHECK_MSG(d <= TOL_REL, "CLI vs reference %.3g x peak", d);
     CHECK_MSG(sum_error(&mix, &v, &a) < 1e-4, "sum %.3g", sum_error(&mix, &v, &a));
@@ -477,11 +477,11 @@ static void test_cli_bad_input(void)
 
 int main(void)
 {
-    sepnet_config c = tiny_config();
+    duet_sepnet_config c = tiny_config();
     duet_rng rng;
     duet_rng_seed(&rng, 11);
-    if (sepnet_new(&c, &rng, &net, NULL) != DUET_OK) {
-        printf("not ok - sepnet_new\n");
+    if (duet_sepnet_new(&c, &rng, &net, NULL) != DUET_OK) {
+        printf("not ok - duet_sepnet_new\n");
         return 1;
     }
     /* give the self-attention gains a value so every path is exercised */
@@ -498,12 +498,12 @@ int main(void)
     RUN(test_stream_errors);
     duet_bin = getenv("DUET");
     if (!duet_bin) duet_bin = "build/duet";
-    if (access(duet_bin, X_OK) == 0 && sepnet_save(net, model_path, NULL, 0, NULL) == DUET_OK) {
+    if (access(duet_bin, X_OK) == 0 && duet_sepnet_save(net, model_path, NULL, 0, NULL) == DUET_OK) {
         RUN(test_cli);
         RUN(test_cli_bad_input);
     } else
         printf("# %s not built: CLI tests skipped\n", duet_bin);
-    sepnet_free(net);
+    duet_sepnet_free(net);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", dir);

@@ -47,16 +47,16 @@ static void tiny_case(const char *name)
     sepnet *m = NULL;
     duet_st_file *g = NULL;
     snprintf(path, sizeof path, "fixtures/sepnet/%s.safetensors", name);
-    REQUIRE(sepnet_load(path, &m, &err) == DUET_OK);
+    REQUIRE(duet_sepnet_load(path, &m, &err) == DUET_OK);
     snprintf(path, sizeof path, "fixtures/sepnet/%s_golden.safetensors", name);
     if (duet_st_load(path, &g, &err)) {
-        sepnet_free(m);
+        duet_sepnet_free(m);
         REQUIRE(0);
     }
     const duet_st_tensor *tf = need(g, "feat"), *te = need(g, "eval"), *tt = need(g, "train"),
                          *td = need(g, "dmasks");
-    sepnet_run *r = NULL;
-    int ok = tf && te && tt && td && tf->ndim == 4 && sepnet_run_new(m, &r, &err) == DUET_OK &&
+    duet_sepnet_run *r = NULL;
+    int ok = tf && te && tt && td && tf->ndim == 4 && duet_sepnet_run_new(m, &r, &err) == DUET_OK &&
              duet_params_enable_training(m->params, &err) == DUET_OK;
     CHECK(ok);
     if (ok) {
@@ -64,7 +64,7 @@ static void tiny_case(const char *name)
         size_t nm = (size_t)B * 2 * m->cfg.channels * m->cfg.n_freq * T;
         CHECK(tf->shape[1] == 3 * m->cfg.channels && tf->shape[2] == m->cfg.n_freq && (size_t)te->numel == nm);
         const float *mk;
-        CHECK(sepnet_forward(r, tf->data, B, T, 0, NULL, &mk, &err) == DUET_OK);
+        CHECK(duet_sepnet_forward(r, tf->data, B, T, 0, NULL, &mk, &err) == DUET_OK);
         double e = max_abs_err(mk, te->data, nm);
         fprintf(stderr, "  %-10s eval masks      max abs err %.2e (tol 1e-5)\n", name, e);
         CHECK(e <= 1e-5);
@@ -72,11 +72,11 @@ static void tiny_case(const char *name)
         duet_rng rng;
         duet_rng_seed(&rng, 1);
         duet_params_zero_grad(m->params);
-        CHECK(sepnet_forward(r, tf->data, B, T, 1, &rng, &mk, &err) == DUET_OK);
+        CHECK(duet_sepnet_forward(r, tf->data, B, T, 1, &rng, &mk, &err) == DUET_OK);
         e = max_abs_err(mk, tt->data, nm);
         fprintf(stderr, "  %-10s train masks     max abs err %.2e (tol 1e-5)\n", name, e);
         CHECK(e <= 1e-5);
-        sepnet_backward(r, td->data);
+        duet_sepnet_backward(r, td->data);
 
         const duet_params *p = m->params;
         double worst_g = 0, worst_b = 0;
@@ -109,9 +109,9 @@ static void tiny_case(const char *name)
         CHECK(n_g > 0 && worst_g <= 2e-4);
         CHECK(n_b > 0 && worst_b <= 1e-5);
     }
-    sepnet_run_free(r);
+    duet_sepnet_run_free(r);
     duet_st_free(g);
-    sepnet_free(m);
+    duet_sepnet_free(m);
 }
 
 static void test_tiny_fem(void) { tiny_case("tiny_fem"); }
@@ -126,7 +126,7 @@ static void test_shipped_model(void)
     duet_st_file *g = NULL;
     REQUIRE(duet_st_load("fixtures/sepnet/ship_golden.safetensors", &g, &err) == DUET_OK);
     const char *model = duet_st_meta(g, "model"), *as = duet_st_meta(g, "abs_sum");
-    if (!model || !as || sepnet_load(model, &m, &err)) {
+    if (!model || !as || duet_sepnet_load(model, &m, &err)) {
         fprintf(stderr, "  cannot load the shipped model: %s\n", err.msg);
         duet_st_free(g);
         REQUIRE(0);
@@ -144,23 +144,23 @@ static void test_shipped_model(void)
                 model, abs_sum, want);
     } else {
         const duet_st_tensor *tf = need(g, "feat"), *te = need(g, "eval");
-        sepnet_run *r = NULL;
-        int ok = tf && te && tf->ndim == 4 && sepnet_run_new(m, &r, &err) == DUET_OK;
+        duet_sepnet_run *r = NULL;
+        int ok = tf && te && tf->ndim == 4 && duet_sepnet_run_new(m, &r, &err) == DUET_OK;
         CHECK(ok);
         if (ok) {
             int B = (int)tf->shape[0], T = (int)tf->shape[3];
             size_t nm = (size_t)B * 2 * m->cfg.channels * m->cfg.n_freq * T;
             const float *mk;
             CHECK((size_t)te->numel == nm);
-            CHECK(sepnet_forward(r, tf->data, B, T, 0, NULL, &mk, &err) == DUET_OK);
+            CHECK(duet_sepnet_forward(r, tf->data, B, T, 0, NULL, &mk, &err) == DUET_OK);
             double e = max_abs_err(mk, te->data, nm);
             fprintf(stderr, "  shipped model (base %d, depth %d, %d x %d) eval masks max abs err %.2e (tol 2e-5)\n",
                     m->cfg.base, m->cfg.depth, m->cfg.n_freq, T, e);
             CHECK(e <= 2e-5);
         }
-        sepnet_run_free(r);
+        duet_sepnet_run_free(r);
     }
-    sepnet_free(m);
+    duet_sepnet_free(m);
     duet_st_free(g);
 }
 

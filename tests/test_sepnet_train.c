@@ -47,9 +47,9 @@ static int write_clip(const char *name, uint64_t seed, int rate, double seconds)
     return rc;
 }
 
-static sepnet_config tiny(void)
+static duet_sepnet_config tiny(void)
 {
-    sepnet_config c = sepnet_config_default();
+    duet_sepnet_config c = duet_sepnet_config_default();
     c.sample_rate = 8000;
     c.n_fft = 256;
     c.hop = 64;
@@ -60,9 +60,9 @@ static sepnet_config tiny(void)
     return c;
 }
 
-static sepnet_train_opts opts(const char *out, const char *ckpt, int64_t steps)
+static duet_sepnet_train_opts opts(const char *out, const char *ckpt, int64_t steps)
 {
-    sepnet_train_opts o = sepnet_train_opts_default();
+    duet_sepnet_train_opts o = duet_sepnet_train_opts_default();
     o.cfg = tiny();
     o.out = out;
     o.ckpt = ckpt;
@@ -78,13 +78,13 @@ static sepnet_train_opts opts(const char *out, const char *ckpt, int64_t steps)
     return o;
 }
 
-static sepnet_dataset train_set, val_set;
+static duet_sepnet_dataset train_set, val_set;
 
 static void test_load_data(void)
 {
     duet_err e;
     duet_err_clear(&e);
-    REQUIRE(sepnet_load_mir1k(dir, 8000, "bb", &train_set, &val_set, &e) == DUET_OK);
+    REQUIRE(duet_sepnet_load_mir1k(dir, 8000, "bb", &train_set, &val_set, &e) == DUET_OK);
     CHECK(train_set.n_clips == 2);
     CHECK(val_set.n_clips == 1);
     CHECK(strcmp(train_set.clips[0].singer, "aa") == 0);
@@ -97,7 +97,7 @@ static void test_load_data(void)
     duet_rng r;
     duet_rng_seed(&r, 1);
     float v[800], a[800];
-    sepnet_draw_chunk(&train_set, NULL, &r, 800, v, a);
+    duet_sepnet_draw_chunk(&train_set, NULL, &r, 800, v, a);
     int found = 0;
     for (int c = 0; c < train_set.n_clips && !found; c++)
         for (int64_t off = 0; off + 800 <= train_set.clips[c].n && !found; off++)
@@ -109,14 +109,14 @@ static void test_load_data(void)
 
 static void test_bad_data(void)
 {
-    sepnet_dataset t, v;
+    duet_sepnet_dataset t, v;
     duet_err e;
     duet_err_clear(&e);
-    CHECK(sepnet_load_mir1k("/nonexistent_duet_dir", 8000, NULL, &t, &v, &e) == DUET_ERR_IO);
+    CHECK(duet_sepnet_load_mir1k("/nonexistent_duet_dir", 8000, NULL, &t, &v, &e) == DUET_ERR_IO);
     char empty[80];
     snprintf(empty, sizeof empty, "%s/empty", dir);
     mkdir(empty, 0777);
-    CHECK(sepnet_load_mir1k(empty, 8000, NULL, &t, &v, &e) == DUET_ERR_EMPTY);
+    CHECK(duet_sepnet_load_mir1k(empty, 8000, NULL, &t, &v, &e) == DUET_ERR_EMPTY);
     /* a mono clip is not MIR-1K data */
     char mono[96];
     snprintf(mono, sizeof mono, "%s/mono_1_01.wav", empty);
@@ -125,7 +125,7 @@ static void test_bad_data(void)
     REQUIRE(duet_audio_write(mono, &a, DUET_FILE_WAV_PCM16, NULL) == DUET_OK);
     duet_audio_free(&a);
     duet_err_clear(&e);
-    CHECK(sepnet_load_mir1k(empty, 8000, NULL, &t, &v, &e) == DUET_ERR_FORMAT);
+    CHECK(duet_sepnet_load_mir1k(empty, 8000, NULL, &t, &v, &e) == DUET_ERR_FORMAT);
     CHECK(strstr(e.msg, "stereo") != NULL);
     unlink(mono);
     rmdir(empty);
@@ -158,11 +158,11 @@ static int write_flat_ckpt(const char *from, const char *to)
 {
     duet_st_file *f;
     if (duet_st_load(from, &f, NULL)) return -1;
-    sepnet_config c = tiny();
+    duet_sepnet_config c = tiny();
     duet_rng r;
     duet_rng_seed(&r, 1);
     sepnet *m;
-    if (sepnet_new(&c, &r, &m, NULL)) return -1;
+    if (duet_sepnet_new(&c, &r, &m, NULL)) return -1;
     const duet_params *p = m->params;
     float *blob[3];
     for (int k = 0; k < 3; k++) blob[k] = calloc(p->total, sizeof(float));
@@ -209,7 +209,7 @@ static int write_flat_ckpt(const char *from, const char *to)
     int rc = duet_st_writer_save(w, to, NULL) == DUET_OK && !bad ? 0 : -1;
     duet_st_writer_free(w);
     for (int k = 0; k < 3; k++) free(blob[k]);
-    sepnet_free(m);
+    duet_sepnet_free(m);
     duet_st_free(f);
     return rc;
 }
@@ -225,14 +225,14 @@ static void test_train_and_resume_bit_exact(void)
     snprintf(ckB, sizeof ckB, "%s/b.ckpt", dir);
     duet_err e;
     duet_err_clear(&e);
-    sepnet_train_opts o = opts(outA, ckA, 6);
-    REQUIRE(sepnet_train(&o, &train_set, &val_set, &e) == DUET_OK);
+    duet_sepnet_train_opts o = opts(outA, ckA, 6);
+    REQUIRE(duet_sepnet_train(&o, &train_set, &val_set, &e) == DUET_OK);
     /* interrupted run: 3 steps (checkpoint at 3), then resume to 6 */
     o = opts(outB, ckB, 3);
-    REQUIRE(sepnet_train(&o, &train_set, &val_set, &e) == DUET_OK);
+    REQUIRE(duet_sepnet_train(&o, &train_set, &val_set, &e) == DUET_OK);
     o = opts(outB, ckB, 6);
     o.resume = ckB;
-    REQUIRE(sepnet_train(&o, &train_set, &val_set, &e) == DUET_OK);
+    REQUIRE(duet_sepnet_train(&o, &train_set, &val_set, &e) == DUET_OK);
     float *a = NULL, *b = NULL;
     size_t na = 0, nb = 0;
     REQUIRE(read_ckpt_params(ckA, &a, &na) == 0);
@@ -247,11 +247,11 @@ static void test_train_and_resume_bit_exact(void)
     snprintf(outF, sizeof outF, "%s/f.safetensors", dir);
     snprintf(ckC, sizeof ckC, "%s/c3.ckpt", dir);
     o = opts(outB, ckC, 3);
-    REQUIRE(sepnet_train(&o, &train_set, &val_set, &e) == DUET_OK);
+    REQUIRE(duet_sepnet_train(&o, &train_set, &val_set, &e) == DUET_OK);
     REQUIRE(write_flat_ckpt(ckC, ckF) == 0);
     o = opts(outF, ckF, 6);
     o.resume = ckF;
-    CHECK_MSG(sepnet_train(&o, &train_set, &val_set, &e) == DUET_OK, "%s", e.msg);
+    CHECK_MSG(duet_sepnet_train(&o, &train_set, &val_set, &e) == DUET_OK, "%s", e.msg);
     REQUIRE(read_ckpt_params(ckA, &a, &na) == 0);
     REQUIRE(read_ckpt_params(ckF, &b, &nb) == 0); /* written back in the named format */
     CHECK(na == nb && memcmp(a, b, na * sizeof(float)) == 0);
@@ -264,7 +264,7 @@ static void test_train_and_resume_bit_exact(void)
     fclose(fp);
     o.resume = ckB;
     duet_err_clear(&e);
-    duet_status st = sepnet_train(&o, &train_set, &val_set, &e);
+    duet_status st = duet_sepnet_train(&o, &train_set, &val_set, &e);
     CHECK(st == DUET_ERR_FORMAT || st == DUET_ERR_RANGE);
     CHECK(e.msg[0] != '\0');
     duet_nn_set_threads(DUET_THREADS_OMP, 2);
@@ -276,21 +276,21 @@ static void test_loss_falls(void)
     char out[96], ck[96];
     snprintf(out, sizeof out, "%s/c.safetensors", dir);
     snprintf(ck, sizeof ck, "%s/c.ckpt", dir);
-    sepnet_train_opts o = opts(out, ck, 40);
+    duet_sepnet_train_opts o = opts(out, ck, 40);
     o.eval_every = 1000;
     o.patience = 0;
     sepnet *m0;
     duet_rng r;
     duet_rng_seed(&r, 7);
-    REQUIRE(sepnet_new(&o.cfg, &r, &m0, NULL) == DUET_OK);
-    sepnet_val_result v0, v1;
-    REQUIRE(sepnet_validate(m0, &train_set, 0, &v0, NULL) == DUET_OK);
+    REQUIRE(duet_sepnet_new(&o.cfg, &r, &m0, NULL) == DUET_OK);
+    duet_sepnet_val_result v0, v1;
+    REQUIRE(duet_sepnet_validate(m0, &train_set, 0, &v0, NULL) == DUET_OK);
     double g0 = v0.voc_gain, l0 = v0.loss;
-    sepnet_free(m0);
-    REQUIRE(sepnet_train(&o, &train_set, NULL, NULL) == DUET_OK);
+    duet_sepnet_free(m0);
+    REQUIRE(duet_sepnet_train(&o, &train_set, NULL, NULL) == DUET_OK);
     sepnet *m;
-    REQUIRE(sepnet_load(out, &m, NULL) == DUET_OK);
-    REQUIRE(sepnet_validate(m, &train_set, 0, &v1, NULL) == DUET_OK);
+    REQUIRE(duet_sepnet_load(out, &m, NULL) == DUET_OK);
+    REQUIRE(duet_sepnet_validate(m, &train_set, 0, &v1, NULL) == DUET_OK);
     double g1 = v1.voc_gain, l1 = v1.loss;
     fprintf(stderr, "  L1 %.4f -> %.4f, vocal SDR gain %.2f -> %.2f dB after 40 steps\n", l0, l1, g0, g1);
     CHECK(l1 < 0.8 * l0);
@@ -300,7 +300,7 @@ static void test_loss_falls(void)
     REQUIRE(duet_audio_alloc(&mix, 3, 44100 / 3 + 7, 44100) == DUET_OK);
     for (int c = 0; c < 3; c++)
         for (int64_t i = 0; i < mix.frames; i++) mix.ch[c][i] = 0.2f * sinf(0.01f * (float)i * (float)(c + 1));
-    REQUIRE(sepnet_separate(m, &mix, NULL, &voc, &acc, NULL) == DUET_OK);
+    REQUIRE(duet_sepnet_separate(m, &mix, NULL, &voc, &acc, NULL) == DUET_OK);
     CHECK(voc.channels == 3 && voc.frames == mix.frames && voc.sample_rate == 44100);
     CHECK(acc.channels == 3 && acc.frames == mix.frames);
     double worst = 0;
@@ -314,13 +314,13 @@ static void test_loss_falls(void)
     duet_audio one;
     REQUIRE(duet_audio_alloc(&one, 1, 1, 8000) == DUET_OK);
     one.ch[0][0] = 0.5f;
-    CHECK(sepnet_separate(m, &one, NULL, &voc, &acc, NULL) == DUET_OK);
+    CHECK(duet_sepnet_separate(m, &one, NULL, &voc, &acc, NULL) == DUET_OK);
     CHECK(voc.frames == 1 && fabs(voc.ch[0][0] + acc.ch[0][0] - 0.5) < 1e-6);
     duet_audio_free(&voc);
     duet_audio_free(&acc);
     duet_audio_free(&one);
     duet_audio_free(&mix);
-    sepnet_free(m);
+    duet_sepnet_free(m);
 }
 
 int main(void)
@@ -334,8 +334,8 @@ int main(void)
     RUN(test_bad_data);
     RUN(test_train_and_resume_bit_exact);
     RUN(test_loss_falls);
-    sepnet_dataset_free(&train_set);
-    sepnet_dataset_free(&val_set);
+    duet_sepnet_dataset_free(&train_set);
+    duet_sepnet_dataset_free(&val_set);
     char cmd[160];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) return 1;
