@@ -9,6 +9,7 @@
  * decoder can seek. Writing lives in writer.c. */
 #define _GNU_SOURCE
 #include "audio.h"
+#include "../common/atomic_file.h"
 #include "../common/limits.h"
 #include "mp3.h"
 
@@ -183,17 +184,13 @@ void duet_audio_reader_close(duet_audio_reader *r)
  * seek and scan). Returns the fd, or -1 with err set. */
 static int spool_stdin(duet_err *err, duet_status *st)
 {
-    const char *dir = getenv("TMPDIR");
-    if (!dir || !dir[0]) dir = "/tmp";
-    char path[4096];
-    snprintf(path, sizeof path, "%s/duet-stdin-XXXXXX", dir);
-    int fd = mkstemp(path);
+    int fd = duet_temp_fd("stdin", err);
     if (fd < 0) {
-        *st = duet_err_set(err, DUET_ERR_IO, "cannot create a temporary file in %s for standard input: %s", dir,
-                           strerror(errno));
+        *st = DUET_ERR_IO;
         return -1;
     }
-    unlink(path);
+    const char *dir = getenv("TMPDIR");
+    if (!dir || !dir[0]) dir = "/tmp";
     char buf[65536];
     int64_t total = 0;
     for (;;) {

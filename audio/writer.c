@@ -170,23 +170,6 @@ void duet_audio_writer_abort(duet_audio_writer *w)
     free(w);
 }
 
-/* An unlinked temporary file for "-". */
-static int stdout_temp(duet_err *err, duet_status *st)
-{
-    const char *dir = getenv("TMPDIR");
-    if (!dir || !dir[0]) dir = "/tmp";
-    char path[4096];
-    snprintf(path, sizeof path, "%s/duet-stdout-XXXXXX", dir);
-    int fd = mkstemp(path);
-    if (fd < 0) {
-        *st = duet_err_set(err, DUET_ERR_IO, "cannot create a temporary file in %s: %s", dir, strerror(errno));
-        return -1;
-    }
-    unlink(path);
-    *st = DUET_OK;
-    return fd;
-}
-
 duet_status duet_audio_writer_open_fmt(const char *path, int channels, int sample_rate,
                                        const duet_audio_outfmt *fmt, duet_audio_writer **out, duet_err *err)
 {
@@ -230,8 +213,9 @@ duet_status duet_audio_writer_open_fmt(const char *path, int channels, int sampl
     }
     int fd;
     if (!strcmp(path, "-")) {
-        w->tmp_fd = stdout_temp(err, &st);
+        w->tmp_fd = duet_temp_fd("stdout", err);
         fd = w->tmp_fd;
+        if (fd < 0) st = DUET_ERR_IO;
     } else {
         st = duet_atomic_open(path, &w->af, err);
         fd = st ? -1 : duet_atomic_fd(w->af);

@@ -166,3 +166,18 @@ void duet_atomic_abort(duet_atomic_file *f)
     free(f->final_path);
     free(f);
 }
+
+int duet_temp_fd(const char *tag, duet_err *err)
+{
+    const char *dir = getenv("TMPDIR");
+    if (!dir || !dir[0]) dir = "/tmp";
+    char path[4096];
+    snprintf(path, sizeof path, "%s/duet-%s-XXXXXX", dir, tag ? tag : "tmp");
+    int fd = mkstemp(path);
+    if (fd < 0) {
+        duet_err_set(err, DUET_ERR_IO, "cannot create a temporary file in %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    unlink(path);
+    return fd;
+}

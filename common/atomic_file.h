@@ -44,6 +44,12 @@ duet_status duet_atomic_commit(duet_atomic_file *f, duet_err *err);
 /* Close and remove the temporary; frees the handle. NULL is ignored. */
 void duet_atomic_abort(duet_atomic_file *f);
 
+/* An anonymous temporary file: created in $TMPDIR (or /tmp) as
+ * "duet-<tag>-XXXXXX" and unlinked at once, so it vanishes when closed or
+ * when the process dies. Returns the read/write fd (the caller closes it), or
+ * -1 with DUET_ERR_IO in err naming the folder. */
+int duet_temp_fd(const char *tag, duet_err *err);
+
 #ifdef __cplusplus
 }
 #endif
