@@ -42,7 +42,7 @@ else bad "C++ program builds with pkg-config"; cat "$tmp/cxx.log"; fi
 # static builds of libsndfile's codecs, which Debian does not ship)
 if cc -std=c11 -o use_static "$root/tests/install/use_duet.c" $(pkg-config --cflags duet) "$p/lib/libduet.a" \
     $(pkg-config --libs $(pkg-config --print-requires-private duet)) \
-    $(pkg-config --static --libs-only-other duet) -lm -lpthread 2>"$tmp/st.log" &&
+    $(pkg-config --static --libs-only-other duet) -ldnnl -lm -lpthread 2>"$tmp/st.log" &&
     ! ldd ./use_static | grep -q libduet; then
     ok "C program links libduet.a (Requires.private, Libs.private)"
 else bad "C program links libduet.a"; cat "$tmp/st.log"; fi
