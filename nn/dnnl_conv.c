@@ -11,7 +11,7 @@
 
 typedef struct shape_entry {
     duet_conv2d_dims d;
-    int has_bias;
+    int has_bias, relu;
     dnnl_primitive_desc_t pd;
     dnnl_primitive_t conv, r_src, r_dst; /* reorders NULL when the layouts already agree */
     dnnl_memory_t u_src, u_dst, u_bias;  /* user NCHW memories (handles set per call) */
@@ -104,11 +104,11 @@ static dnnl_status_t make_reorder(dnnl_engine_t eng, const dnnl_memory_desc_t *f
     return s;
 }
 
-static shape_entry *get_shape(duet_dnnl *c, const duet_conv2d_dims *d, int has_bias, int *index, duet_err *err,
-                              duet_status *st)
+static shape_entry *get_shape(duet_dnnl *c, const duet_conv2d_dims *d, int has_bias, int relu, int *index,
+                              duet_err *err, duet_status *st)
 {
     for (int i = 0; i < c->n_shapes; i++)
-        if (same_dims(&c->shapes[i].d, d) && c->shapes[i].has_bias == has_bias) {
+        if (same_dims(&c->shapes[i].d, d) && c->shapes[i].has_bias == has_bias && c->shapes[i].relu == relu) {
             *index = i;
             return &c->shapes[i];
         }
@@ -121,6 +121,7 @@ static shape_entry *get_shape(duet_dnnl *c, const duet_conv2d_dims *d, int has_b
     memset(e, 0, sizeof *e);
     e->d = *d;
     e->has_bias = has_bias;
+    e->relu = relu;
     dnnl_dims_t sd = {d->B, d->Ci, d->H, d->W}, dd = {d->B, d->Co, d->Ho, d->Wo}, wd = {d->Co, d->Ci, d->kh, d->kw},
                 bd = {d->Co};
     dnnl_memory_desc_t u_src, u_dst, a_src, a_dst, a_w, u_b;
@@ -139,7 +140,18 @@ static shape_entry *get_shape(duet_dnnl *c, const duet_conv2d_dims *d, int has_b
     if (s == dnnl_success)
         s = dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, &a_src,
                                                        &a_w, has_bias ? &u_b : NULL, &a_dst, strides, dil, pl, pr);
-    if (s == dnnl_success) s = dnnl_primitive_desc_create(&e->pd, &cd, NULL, c->eng, NULL);
+    /* ReLU fused as a post-op (inference: conv + folded BN + ReLU in one pass) */
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_post_ops_t ops = NULL;
+    if (s == dnnl_success && relu) {
+        s = dnnl_primitive_attr_create(&attr);
+        if (s == dnnl_success) s = dnnl_post_ops_create(&ops);
+        if (s == dnnl_success) s = dnnl_post_ops_append_eltwise(ops, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f);
+        if (s == dnnl_success) s = dnnl_primitive_attr_set_post_ops(attr, ops);
+    }
+    if (s == dnnl_success) s = dnnl_primitive_desc_create(&e->pd, &cd, attr, c->eng, NULL);
+    if (ops) dnnl_post_ops_destroy(ops);
+    if (attr) dnnl_primitive_attr_destroy(attr);
     if (s == dnnl_success) s = dnnl_primitive_create(&e->conv, e->pd);
     const dnnl_memory_desc_t *q_src = NULL, *q_dst = NULL;
     if (s == dnnl_success) {
@@ -225,10 +237,16 @@ static dnnl_memory_t get_weights(duet_dnnl *c, int shape, const float *w, duet_e
 duet_status duet_dnnl_conv2d_forward(duet_dnnl *c, float *out, const float *inp, const float *w, const float *bias,
                                      const duet_conv2d_dims *d, duet_err *err)
 {
+    return duet_dnnl_conv2d_forward_relu(c, out, inp, w, bias, d, 0, err);
+}
+
+duet_status duet_dnnl_conv2d_forward_relu(duet_dnnl *c, float *out, const float *inp, const float *w,
+                                          const float *bias, const duet_conv2d_dims *d, int relu, duet_err *err)
+{
     if (!c || !out || !inp || !w || !d) return duet_err_set(err, DUET_ERR_ARG, "oneDNN conv: missing arguments");
     duet_status st = DUET_OK;
     int idx = -1;
-    shape_entry *e = get_shape(c, d, bias != NULL, &idx, err, &st);
+    shape_entry *e = get_shape(c, d, bias != NULL, relu != 0, &idx, err, &st);
     if (!e) return st;
     dnnl_memory_t wm = get_weights(c, idx, w, err, &st);
     if (!wm) return st;

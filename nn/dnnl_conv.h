@@ -45,6 +45,11 @@ int duet_dnnl_conv_wins(const duet_conv2d_dims *d);
 duet_status duet_dnnl_conv2d_forward(duet_dnnl *c, float *out, const float *inp, const float *w, const float *bias,
                                      const duet_conv2d_dims *d, duet_err *err);
 
+/* The same followed by a ReLU fused into the convolution when relu is 1
+ * (oneDNN post-op: one pass over the output instead of two). */
+duet_status duet_dnnl_conv2d_forward_relu(duet_dnnl *c, float *out, const float *inp, const float *w,
+                                          const float *bias, const duet_conv2d_dims *d, int relu, duet_err *err);
+
 /* Drop the cached reordered weights (after an optimizer step). */
 void duet_dnnl_forget_weights(duet_dnnl *c);
 

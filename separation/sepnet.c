@@ -582,14 +582,15 @@ static const float *P(const duet_sepnet_run *r, long i) { return duet_params_dat
 
 /* An evaluation convolution: oneDNN where it wins and works, else the reference. */
 static void eval_conv(duet_sepnet_run *r, float *y, const float *x, const float *w, const float *b,
-                      const duet_conv2d_dims *d)
+                      const duet_conv2d_dims *d, int relu)
 {
     if (!r->train && !r->reference && duet_dnnl_conv_wins(d)) {
         if (!r->dnnl && duet_dnnl_new(&r->dnnl, NULL) != DUET_OK) r->reference = 1;
-        if (r->dnnl && duet_dnnl_conv2d_forward(r->dnnl, y, x, w, b, d, NULL) == DUET_OK) return;
+        if (r->dnnl && duet_dnnl_conv2d_forward_relu(r->dnnl, y, x, w, b, d, relu, NULL) == DUET_OK) return;
         r->reference = 1; /* oneDNN refused this machine or shape: stay on the reference */
     }
     duet_conv2d_forward(y, r->work, r->work_cap, x, w, b, d);
+    if (relu) duet_relu_forward(y, y, (size_t)d->B * d->Co * d->Ho * d->Wo);
 }
 
 void duet_sepnet_run_set_reference(duet_sepnet_run *r, int on)
@@ -612,7 +613,7 @@ static int op_conv(duet_sepnet_run *r, int a, const sn_conv *c)
     n->out = new_t(r, x->B, c->co, n->cd.Ho, n->cd.Wo);
     need_work(r, duet_conv2d_work_floats(&n->cd, duet_nn_workers()));
     if (r->counting) return n->out;
-    eval_conv(r, r->t[n->out].x, r->t[a].x, P(r, c->w), c->b >= 0 ? P(r, c->b) : NULL, &n->cd);
+    eval_conv(r, r->t[n->out].x, r->t[a].x, P(r, c->w), c->b >= 0 ? P(r, c->b) : NULL, &n->cd, 0);
     return n->out;
 }
 
@@ -676,8 +677,7 @@ static int op_conv_bdr(duet_sepnet_run *r, int a, const sn_conv *c, const sn_bn 
         bf[o] = be[o] - rm[o] * sc;
     }
     float *y = r->t[n->out].x;
-    eval_conv(r, y, r->t[a].x, wf, bf, &n->cd);
-    duet_relu_forward(y, y, numel(&r->t[n->out]));
+    eval_conv(r, y, r->t[a].x, wf, bf, &n->cd, 1);
     return n->out;
 }
 

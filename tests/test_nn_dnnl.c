@@ -65,6 +65,11 @@ static void test_conv_geometries(void)
             double e = rel_err(y1, y0, no);
             if (e > worst) worst = e;
             CHECK_MSG(e < 2e-6, "geometry %zu (rep %d): relative error %.2e", t, rep, e);
+            /* with the ReLU fused */
+            duet_relu_forward(y0, y0, no);
+            CHECK(duet_dnnl_conv2d_forward_relu(c, y1, x, w, g[t].bias ? b : NULL, &d, 1, &err) == DUET_OK);
+            e = rel_err(y1, y0, no);
+            CHECK_MSG(e < 2e-6, "geometry %zu + ReLU: relative error %.2e", t, e);
         }
         free(x);
         free(w);
