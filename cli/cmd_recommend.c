@@ -1,56 +1,99 @@
 /* cli/cmd_recommend.c: `duet recommend`: top-k items for a known user, for a
- * new user from a short history (fold-in), or the items nearest to an item,
- * from a model written by `duet train-rec`. Thin layer over
- * recommender/incf.h. Output: one line per item,
- * `rank<TAB>item id<TAB>score<TAB>name` (name empty when unknown). */
+ * new listener from a short history, or the items a listener of one item
+ * would get next (--similar), from any model file written by `duet
+ * train-rec`. Thin layer over recommender/serve.h. Output: a header line
+ * `rank<TAB>item<TAB>score<TAB>name`, then one line per item; or with
+ * --json one JSON object. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../recommender/incf.h"
 #include "../recommender/metrics.h"
+#include "../recommender/serve.h"
 #include "cli.h"
 #include "cli_opts.h"
 
 #include <getopt.h>
+
+#define MAX_NEAR 8
 
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: duet recommend --model MODEL (--user U | --history \"ITEM,ITEM,...\" | --similar ITEM) [-k N]\n"
             "\n"
-            "  --model MODEL        a model written by duet train-rec\n"
-            "  --user U             top items for a user of the training data (items it has\n"
-            "                       interacted with are left out)\n"
-            "  --history LIST       top items for a new user who liked these items (fold-in)\n"
-            "  --similar ITEM       items nearest to ITEM (cosine of item group vectors)\n"
+            "  --model MODEL        a model file written by duet train-rec (any model)\n"
+            "  --user U             top items for a user of the training data, by id (items the user\n"
+            "                       has interacted with are left out)\n"
+            "  --history LIST       top items for a new listener who liked these items (comma-separated)\n"
+            "  --similar ITEM       the items the model recommends to a listener of ITEM alone\n"
             "  -k, --k N            how many (default 10)\n"
-            "  --seed N             fold-in seed (default 1)\n");
+            "  --json               one JSON object instead of the table\n"
+            "  --seed N             fold-in seed of the neural models (default 1)\n");
     cli_help_quiet_verbose(f, 23);
-    fprintf(f, "  -h, --help           show this help\n"
-               "Output: rank, item id, score, name (tab-separated). Options take their value as\n"
-               "--opt VALUE or --opt=VALUE.\n");
+    fprintf(f,
+            "  -h, --help           show this help\n"
+            "Items are given by id or by name: an id first, then the exact name, then the name ignoring\n"
+            "case (\"britney spears\"); several matches or none are an error that lists the near names.\n"
+            "Output: a header line `rank item score name`, then one tab-separated line per item.\n"
+            "The score orders the items for this one query, higher is better; it is not a probability\n"
+            "and not comparable across queries or models. Per model:\n");
+    int n;
+    const rec_model_def *t = rec_models(&n);
+    for (int i = 0; i < n; i++)
+        if (!strstr(t[i].name, "-no-")) fprintf(f, "  %-18s %s\n", t[i].name, rec_served_score_doc(t[i].name));
+    fprintf(f, "Options take their value as --opt VALUE or --opt=VALUE.\n");
 }
 
-static void print_item(const rec_incf *m, int rank, int32_t i, float s)
+static void json_str(const char *s)
 {
-    const char *name = rec_incf_item_name(m, i);
-    printf("%d\t%s\t%.6f\t%s\n", rank, rec_incf_item_id(m, i), (double)s, name ? name : "");
+    putchar('"');
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') printf("\\%c", c);
+        else if (c < 0x20) printf("\\u%04x", c);
+        else putchar(c);
+    }
+    putchar('"');
+}
+
+/* Resolve an item by id or name; prints the error and returns -1 when it fails. */
+static int32_t resolve_item(const rec_served *s, const char *q, const char *what)
+{
+    int32_t near[MAX_NEAR];
+    int nn = 0;
+    int32_t it = rec_served_find_item(s, q, near, MAX_NEAR, &nn);
+    if (it >= 0) return it;
+    char list[1024] = "";
+    for (int j = 0; j < nn; j++) {
+        size_t l = strlen(list);
+        const char *nm = rec_served_item_name(s, near[j]);
+        snprintf(list + l, sizeof list - l, "%s%s%s%s%s", j ? ", " : "", rec_served_item_id(s, near[j]),
+                 nm ? " \"" : "", nm ? nm : "", nm ? "\"" : "");
+    }
+    if (it == -2)
+        cli_error("recommend", "%s '%s' is ambiguous: %s (give the id)", what, q, list);
+    else if (nn)
+        cli_error("recommend", "unknown %s '%s'; near: %s", what, q, list);
+    else
+        cli_error("recommend", "unknown %s '%s'", what, q);
+    return -1;
 }
 
 int cmd_recommend(int argc, char **argv)
 {
     const char *model = NULL, *user = NULL, *history = NULL, *similar = NULL;
     long k = 10, seed = 1;
-    int n_quiet = 0, n_verbose = 0;
-    enum { O_MODEL = 256, O_USER, O_HISTORY, O_SIMILAR, O_SEED };
+    int n_quiet = 0, n_verbose = 0, json = 0;
+    enum { O_MODEL = 256, O_USER, O_HISTORY, O_SIMILAR, O_SEED, O_JSON };
     static const struct option lo[] = {{"model", required_argument, 0, O_MODEL},
                                        {"user", required_argument, 0, O_USER},
                                        {"history", required_argument, 0, O_HISTORY},
                                        {"similar", required_argument, 0, O_SIMILAR},
                                        {"k", required_argument, 0, 'k'},
                                        {"seed", required_argument, 0, O_SEED},
+                                       {"json", no_argument, 0, O_JSON},
                                        CLI_OPT_QUIET_VERBOSE,
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
@@ -64,6 +107,7 @@ int cmd_recommend(int argc, char **argv)
         case O_USER: slot = &user; break;
         case O_HISTORY: slot = &history; break;
         case O_SIMILAR: slot = &similar; break;
+        case O_JSON: json = 1; break;
         case 'k':
             if (cli_parse_int("-k", optarg, 1, 100000, &k)) return 2;
             break;
@@ -92,93 +136,106 @@ int cmd_recommend(int argc, char **argv)
         return 2;
     }
     duet_err err = {0};
-    rec_incf *m = NULL;
-    duet_status st = rec_incf_load(model, &m, &err);
-    if (st) return cli_fail(model, st, &err);
-    int32_t ni = rec_incf_n_items(m);
-    cli_debug(verbosity, "recommend", "%s: %s; %d users, %d items", model, rec_incf_describe(m), rec_incf_n_users(m),
-              ni);
+    rec_served *s = NULL;
+    duet_status st = rec_served_load(model, &s, &err);
+    if (st) return cli_fail(NULL, st, &err); /* the message names the file */
+    int32_t ni = rec_served_n_items(s);
+    cli_debug(verbosity, "recommend", "%s: %s; %d users, %d items", model, rec_served_describe(s),
+              rec_served_n_users(s), ni);
     int kk = (int)(k < ni ? k : ni);
-    float *scores = malloc((size_t)ni * sizeof *scores), *sim = malloc((size_t)kk * sizeof *sim);
+    float *scores = malloc((size_t)ni * sizeof *scores);
     int32_t *top = malloc((size_t)kk * sizeof *top), *hist = NULL;
-    float *rep = malloc((size_t)rec_incf_user_rep_len(m) * sizeof *rep);
-    int rc = 0;
-    if (!scores || !sim || !top || !rep) {
+    int rc = 0, n = 0;
+    if (!scores || !top) {
         rc = cli_fail("recommend", DUET_ERR_NOMEM, NULL);
         goto done;
     }
-    if (similar) {
-        int32_t it = rec_incf_find_item(m, similar);
-        if (it < 0) {
-            cli_error("recommend", "unknown item '%s'", similar);
-            rc = 1;
-            goto done;
-        }
-        int got = rec_incf_similar(m, it, kk, top, sim);
-        for (int j = 0; j < got; j++) print_item(m, j + 1, top[j], sim[j]);
-        goto done;
-    }
     if (user) {
-        int32_t u = rec_incf_find_user(m, user);
+        int32_t u = rec_served_find_user(s, user);
         if (u < 0) {
             cli_error("recommend", "unknown user '%s'", user);
             rc = 1;
             goto done;
         }
-        st = rec_incf_score(m, &u, 1, scores, &err);
-        if (!st) {
-            int64_t n;
-            const int32_t *seen = rec_incf_seen(m, u, &n);
-            for (int64_t q = 0; q < n; q++) scores[seen[q]] = -INFINITY;
-        }
+        st = rec_served_score_user(s, u, scores, &err);
     } else {
-        /* --history: comma-separated item ids */
+        const char *list_src = history ? history : similar;
         size_t cap = 1;
-        for (const char *c = history; *c; c++) cap += *c == ',';
+        for (const char *c = list_src; *c; c++) cap += *c == ',';
         hist = malloc(cap * sizeof *hist);
-        char *list = strdup(history);
+        char *list = strdup(list_src);
         if (!hist || !list) {
             free(list);
             rc = cli_fail("recommend", DUET_ERR_NOMEM, NULL);
             goto done;
         }
-        int n = 0;
-        for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            while (*tok == ' ') tok++;
-            if (!*tok) continue;
-            int32_t it = rec_incf_find_item(m, tok);
-            if (it < 0) {
-                cli_error("recommend", "unknown item '%s' in --history", tok);
-                free(list);
-                rc = 1;
-                goto done;
+        if (similar) {
+            /* one item: its name may hold commas */
+            int32_t it = resolve_item(s, similar, "item");
+            if (it < 0) rc = 1;
+            else hist[n++] = it;
+        } else {
+            for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                while (*tok == ' ') tok++;
+                if (!*tok) continue;
+                int32_t it = resolve_item(s, tok, "item");
+                if (it < 0) {
+                    rc = 1;
+                    break;
+                }
+                hist[n++] = it;
             }
-            hist[n++] = it;
         }
         free(list);
+        if (rc) goto done;
         if (!n) {
             cli_error("recommend", "--history: no items");
             rc = 2;
             goto done;
         }
-        cli_debug(verbosity, "recommend", "--history: %d known items, fold-in seed %ld", n, seed);
-        st = rec_incf_fold_in(m, hist, n, (uint64_t)seed, rep, &err);
-        if (!st) st = rec_incf_score_rep(m, rep, scores, &err);
-        if (!st)
-            for (int q = 0; q < n; q++) scores[hist[q]] = -INFINITY;
+        cli_debug(verbosity, "recommend", "history of %d items, fold-in seed %ld", n, seed);
+        st = rec_served_score_history(s, hist, n, (uint64_t)seed, scores, &err);
     }
     if (st) {
         rc = cli_fail("recommend", st, &err);
         goto done;
     }
     int got = rec_topk(scores, ni, NULL, kk, top);
-    for (int j = 0; j < got; j++) print_item(m, j + 1, top[j], scores[top[j]]);
+    if (json) {
+        printf("{\"model\": ");
+        json_str(rec_served_model(s)->name);
+        printf(", \"query\": {\"%s\": ", user ? "user" : history ? "history" : "similar");
+        if (user) json_str(user);
+        else {
+            printf("[");
+            for (int j = 0; j < n; j++) {
+                printf("%s", j ? ", " : "");
+                json_str(rec_served_item_id(s, hist[j]));
+            }
+            printf("]");
+        }
+        printf("}, \"items\": [");
+        for (int j = 0; j < got; j++) {
+            const char *nm = rec_served_item_name(s, top[j]);
+            printf("%s{\"rank\": %d, \"item\": ", j ? ", " : "", j + 1);
+            json_str(rec_served_item_id(s, top[j]));
+            printf(", \"score\": %.6g, \"name\": ", (double)scores[top[j]]);
+            if (nm) json_str(nm);
+            else printf("null");
+            printf("}");
+        }
+        printf("]}\n");
+    } else {
+        printf("rank\titem\tscore\tname\n");
+        for (int j = 0; j < got; j++) {
+            const char *nm = rec_served_item_name(s, top[j]);
+            printf("%d\t%s\t%.6f\t%s\n", j + 1, rec_served_item_id(s, top[j]), (double)scores[top[j]], nm ? nm : "");
+        }
+    }
 done:
     free(scores);
-    free(sim);
     free(top);
     free(hist);
-    free(rep);
-    rec_incf_free(m);
+    rec_served_free(s);
     return rc;
 }

@@ -7,7 +7,10 @@
 #include <sys/stat.h>
 
 #include "../recommender/data.h"
+#include "../recommender/eval.h"
+#include "../recommender/fused.h"
 #include "../recommender/incf.h"
+#include "../recommender/serve.h"
 #include "../recommender/model.h"
 #include "cli.h"
 #include "cli_opts.h"
@@ -21,9 +24,12 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: duet train-rec (--hetrec DIR | --interactions TSV | --ncf PREFIX) --out MODEL [options]\n"
             "\n"
-            "Trains the improved NCF on every interaction of the data set (10%% of each user's rows,\n"
-            "users with >= 5, are held out for early stopping) and writes MODEL (safetensors) for\n"
-            "`duet recommend`.\n"
+            "Trains a model (default: the improved NCF) on every interaction of the data set and\n"
+            "writes MODEL (safetensors) for `duet recommend`. The improved NCF holds out 10%% of each\n"
+            "user's rows (users with >= 5) to early-stop its deep branch and fit its fusion weights,\n"
+            "then refits its EASE, iALS and content branches on everything; the other models pick\n"
+            "their configuration from eval-rec's grid on a validation split (20%% of each user's rows)\n"
+            "and are then fitted on everything.\n"
             "Data (one of):\n"
             "  --interactions TSV   `user<TAB>item[<TAB>weight]` rows\n"
             "  --hetrec DIR         HetRec 2011 Last.fm-2k folder (sibling spotify-artist-features/ and\n"
@@ -34,7 +40,10 @@ static void usage(FILE *f)
             "  --item-features TSV  header `item f1 f2 ...`, one numeric row per item\n"
             "  --spotify TSV, --kg DIR, --no-side   as in duet eval-rec\n"
             "Model and training:\n"
-            "  --model NAME         improved-ncf (default), improved-ncf-no-w2v, -no-outer, -no-group, -no-content\n"
+            "  --model NAME         improved-ncf (default), improved-ncf-no-{deep,ease,ials,content},\n"
+            "                       improved-ncf-deep[-no-{w2v,outer,group,content}], ease, ials, item-knn,\n"
+            "                       user-knn, user-knn-adj, bpr-mf, neumf, content, popularity\n"
+            "Improved NCF (the deep branch; not for the other models):\n"
             "  --epochs N           maximum epochs (default: auto, max(12, 2 x min-epochs))\n"
             "  --min-epochs N       epochs before early stopping may pick or stop (default: auto, enough\n"
             "                       epochs for 4,000 Adam steps, 1..200)\n"
@@ -78,7 +87,7 @@ int cmd_train_rec(int argc, char **argv)
     long epochs = cfg.max_epochs, seed = 1, dim = cfg.dim, negs = cfg.negatives, patience = cfg.patience,
          min_epochs = cfg.min_epochs;
     double lr = cfg.lr, drop = cfg.id_dropout, wdecay = cfg.weight_decay;
-    int no_side = 0, n_quiet = 0, n_verbose = 0, refit = 0;
+    int no_side = 0, n_quiet = 0, n_verbose = 0, refit = 0, ncf_opts = 0;
     enum {
         O_INTER = 256, O_HETREC, O_NCF, O_ATTRS, O_FEATS, O_SPOTIFY, O_KG, O_OUT, O_MODEL, O_CKPT, O_RESUME,
         O_LOSS, O_EPOCHS, O_MINEP, O_SEED, O_DIM, O_NEGS, O_PATIENCE, O_LR, O_DROP, O_WD, O_NOSIDE, O_REFIT
@@ -114,6 +123,7 @@ int cmd_train_rec(int argc, char **argv)
     int oc, li = 0;
     while ((oc = getopt_long(argc, argv, ":qvh", lo, &li)) != -1) {
         const char **slot = NULL;
+        if (oc == O_LOSS || oc == O_REFIT || (oc >= O_EPOCHS && oc <= O_WD && oc != O_SEED)) ncf_opts++;
         switch (oc) {
         case O_INTER: slot = &inter; break;
         case O_HETREC: slot = &hetrec; break;
@@ -182,13 +192,30 @@ int cmd_train_rec(int argc, char **argv)
         cli_error("train-rec", "--ncf data has no side information (no --item-attrs/--item-features/--spotify/--kg)");
         return 2;
     }
-    const char *vn[] = {"improved-ncf", "improved-ncf-no-w2v", "improved-ncf-no-outer", "improved-ncf-no-group",
-                        "improved-ncf-no-content"};
-    cfg.variant = -1;
-    for (int k = 0; k < 5; k++)
-        if (!strcmp(model, vn[k])) cfg.variant = k;
-    if (cfg.variant < 0) {
-        cli_error("train-rec", "unknown model '%s' (improved-ncf or improved-ncf-no-{w2v,outer,group,content})", model);
+    const rec_model_def *def = rec_model_find(model);
+    if (!def) {
+        int nm;
+        const rec_model_def *t = rec_models(&nm);
+        char list[1024] = "";
+        for (int k = 0; k < nm; k++) {
+            size_t l = strlen(list);
+            snprintf(list + l, sizeof list - l, "%s%s", k ? ", " : "", t[k].name);
+        }
+        cli_error("train-rec", "unknown model '%s' (one of: %s)", model, list);
+        return 2;
+    }
+    /* the improved-ncf models: the fused model and its ablations, or the deep branch alone (incf.h) */
+    int is_deep = !strncmp(model, "improved-ncf-deep", 17), is_fused = !is_deep && !strncmp(model, "improved-ncf", 12);
+    cfg.variant = REC_INCF_FULL;
+    if (is_deep) {
+        const char *vn[] = {"improved-ncf-deep", "improved-ncf-deep-no-w2v", "improved-ncf-deep-no-outer",
+                            "improved-ncf-deep-no-group", "improved-ncf-deep-no-content"};
+        for (int k = 0; k < 5; k++)
+            if (!strcmp(model, vn[k])) cfg.variant = k;
+    } else if (!strcmp(model, "improved-ncf-no-content")) cfg.variant = REC_INCF_NO_CONTENT;
+    if (!is_deep && !is_fused && (ncf_opts || ckpt || resume)) {
+        cli_error("train-rec", "--dim/--negatives/--epochs/--min-epochs/--patience/--lr/--loss/--id-dropout/"
+                               "--weight-decay/--refit/--ckpt/--resume apply to the improved-ncf models only");
         return 2;
     }
     if (strcmp(loss, "bce") && strcmp(loss, "bpr")) {
@@ -262,21 +289,70 @@ int cmd_train_rec(int argc, char **argv)
               (double)cfg.weight_decay, refit ? "yes" : "no", seed, attrs ? attrs : "-", feats ? feats : "-",
               spotify ? spotify : "-", kg ? kg : "-", ckpt ? ckpt : "-", resume ? resume : "-");
     rec_incf_train_opts topt = {ckpt, resume};
-    rec_incf *m = NULL;
-    st = rec_incf_train(&ctx, &cfg, &topt, &m, &err);
+    void *state = NULL;
+    rec_params p = def->grid[0];
+    if (is_deep || is_fused) {
+        /* the table's mapping of the options (model.h, incf.h) for the file's description */
+        p.dim = cfg.dim;
+        p.k = cfg.negatives;
+        p.epochs = cfg.max_epochs;
+        p.lr = cfg.lr;
+        p.alpha = cfg.id_dropout;
+        p.weighting = cfg.loss;
+        p.shrink = (float)cfg.refit;
+        p.decay = cfg.weight_decay;
+        p.reg = (float)cfg.patience;
+    }
+    if (is_fused) {
+        rec_fused_config fc;
+        rec_fused_config_default(&fc);
+        fc.deep = cfg;
+        fc.use[REC_FUSED_DEEP] = strcmp(model, "improved-ncf-no-deep") != 0;
+        fc.use[REC_FUSED_EASE] = strcmp(model, "improved-ncf-no-ease") != 0;
+        fc.use[REC_FUSED_IALS] = strcmp(model, "improved-ncf-no-ials") != 0;
+        fc.use[REC_FUSED_CONTENT] = strcmp(model, "improved-ncf-no-content") != 0;
+        rec_fused *fm = NULL;
+        st = rec_fused_train_ex(&ctx, &fc, &topt, &fm, &err);
+        state = fm;
+        if (!st) {
+            char wbuf[160] = "";
+            for (int b = 0; b < REC_FUSED_N; b++)
+                if (rec_fused_has(fm, b)) {
+                    size_t l = strlen(wbuf);
+                    snprintf(wbuf + l, sizeof wbuf - l, "%s%s %.3f", l ? ", " : "", rec_fused_branch_name(b),
+                             (double)rec_fused_weight(fm, b));
+                }
+            cli_info(verbosity, "train-rec", "fusion weights: %s", wbuf);
+            if (rec_fused_deep(fm))
+                cli_info(verbosity, "train-rec", "deep branch: best epoch %d, validation NDCG@10 %.4f",
+                         rec_incf_best_epoch(rec_fused_deep(fm)), rec_incf_best_valid(rec_fused_deep(fm)));
+        }
+    } else if (is_deep) {
+        rec_incf *m = NULL;
+        st = rec_incf_train(&ctx, &cfg, &topt, &m, &err);
+        state = m;
+        if (!st)
+            cli_info(verbosity, "train-rec", "best epoch %d, validation NDCG@10 %.4f", rec_incf_best_epoch(m),
+                     rec_incf_best_valid(m));
+    } else {
+        st = rec_fit_tuned(def, &ctx, 1, &p, &state, &err);
+        if (!st) {
+            char desc[256];
+            rec_params_describe(def, &p, desc, sizeof desc);
+            cli_info(verbosity, "train-rec", "%s: %s (chosen on a validation split)", model, desc);
+        }
+    }
     int rc = 0;
     if (st) rc = cli_fail(resume ? resume : "train-rec", st, &err);
     if (!rc) {
         if (ds)
-            st = rec_incf_save(m, out, (const char *const *)ds->user_ids, (const char *const *)ds->item_ids,
-                               (const char *const *)ds->item_names, &err);
-        else st = rec_incf_save(m, out, NULL, NULL, NULL, &err);
+            st = rec_served_save(out, def, &p, state, ctx.train, (const char *const *)ds->user_ids,
+                                 (const char *const *)ds->item_ids, (const char *const *)ds->item_names, &err);
+        else st = rec_served_save(out, def, &p, state, ctx.train, NULL, NULL, NULL, &err);
         if (st) rc = cli_fail(out, st, &err);
-        else
-            cli_info(verbosity, "train-rec", "%s: best epoch %d, validation NDCG@10 %.4f", out, rec_incf_best_epoch(m),
-                     rec_incf_best_valid(m));
+        else cli_info(verbosity, "train-rec", "%s: %s written", out, model);
     }
-    rec_incf_free(m);
+    if (state) def->free_state(state);
     rec_dataset_free(ds);
     rec_ncf_free(ncf);
     return rc;

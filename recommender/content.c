@@ -10,6 +10,7 @@
  * items (weights rec_weight(plays, weighting)), and s_ui = profile_u . v_i.
  * Items without any interaction are scored the same way (cold start). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -150,5 +151,50 @@ duet_status rec_content_score(const void *state, const rec_csr *train, const int
         free(pf);
     }
     if (fail) return duet_err_set(err, DUET_ERR_NOMEM, "content: out of memory");
+    return DUET_OK;
+}
+
+/* ------------------------------------------------------------ state file */
+
+#include "state_io.h"
+
+duet_status rec_content_export(const void *state, duet_st_writer *w, const char *prefix, duet_err *err)
+{
+    const content_state *c = state;
+    int32_t hdr[4] = {c->n_items, c->n_tokens, c->n_feats, c->weighting};
+    duet_status st = rec_st_put(w, prefix, "hdr", DUET_ST_I32, 4, 0, hdr, err);
+    if (!st && c->tok.n_rows) st = rec_st_put_csr(w, prefix, "tok", &c->tok, err);
+    if (!st && c->feat) st = rec_st_put(w, prefix, "feat", DUET_ST_F32, c->n_items, c->n_feats, c->feat, err);
+    return st;
+}
+
+duet_status rec_content_import(const duet_st_file *f, const char *prefix, void **state, duet_err *err)
+{
+    const void *h, *ft = NULL;
+    duet_status st = rec_st_get(f, prefix, "hdr", DUET_ST_I32, 4, 0, &h, NULL, NULL, err);
+    if (st) return st;
+    const int32_t *hdr = h;
+    if (hdr[0] < 1 || hdr[1] < 0 || hdr[2] < 0 || hdr[2] > 4096 || hdr[3] < 0 || hdr[3] > 1)
+        return duet_err_set(err, DUET_ERR_FORMAT, "model file: bad content header");
+    content_state *c = calloc(1, sizeof *c);
+    if (!c) return duet_err_set(err, DUET_ERR_NOMEM, "content: out of memory");
+    c->n_items = hdr[0];
+    c->n_tokens = hdr[1];
+    c->n_feats = hdr[2];
+    c->weighting = hdr[3];
+    char nm[256];
+    snprintf(nm, sizeof nm, "%stok.indptr", prefix);
+    if (duet_st_get(f, nm)) st = rec_st_get_csr(f, prefix, "tok", c->n_items, c->n_tokens, &c->tok, err);
+    if (!st && c->n_feats > 0) {
+        st = rec_st_get(f, prefix, "feat", DUET_ST_F32, c->n_items, c->n_feats, &ft, NULL, NULL, err);
+        if (!st && !(c->feat = malloc((size_t)c->n_items * (size_t)c->n_feats * sizeof *c->feat)))
+            st = duet_err_set(err, DUET_ERR_NOMEM, "content: out of memory");
+        if (!st) memcpy(c->feat, ft, (size_t)c->n_items * (size_t)c->n_feats * sizeof *c->feat);
+    }
+    if (st) {
+        rec_content_free(c);
+        return st;
+    }
+    *state = c;
     return DUET_OK;
 }

@@ -6,6 +6,7 @@
  * time (items^2 floats, items^3 flops), B covers the REC_EASE_MAX_ITEMS most
  * popular training items; the other items score -1e30 (ranked after every
  * covered item, in tie-break order). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -148,5 +149,59 @@ duet_status rec_ease_score(const void *state, const rec_csr *train, const int32_
         }
         free(acc);
     }
+    return DUET_OK;
+}
+
+/* ------------------------------------------------------------ state file */
+
+#include "state_io.h"
+
+duet_status rec_ease_export(const void *state, duet_st_writer *w, const char *prefix, duet_err *err)
+{
+    const ease_state *e = state;
+    int32_t hdr[3] = {e->n_items, e->n_kept, e->weighting};
+    duet_status st = rec_st_put(w, prefix, "hdr", DUET_ST_I32, 3, 0, hdr, err);
+    if (!st) st = rec_st_put(w, prefix, "kept", DUET_ST_I32, e->n_kept, 0, e->kept, err);
+    if (!st) st = rec_st_put(w, prefix, "B", DUET_ST_F32, e->n_kept, e->n_kept, e->B, err);
+    return st;
+}
+
+duet_status rec_ease_import(const duet_st_file *f, const char *prefix, void **state, duet_err *err)
+{
+    const void *h, *k, *b;
+    duet_status st = rec_st_get(f, prefix, "hdr", DUET_ST_I32, 3, 0, &h, NULL, NULL, err);
+    if (st) return st;
+    const int32_t *hdr = h;
+    if (hdr[0] < 1 || hdr[1] < 1 || hdr[1] > hdr[0] || hdr[1] > REC_EASE_MAX_ITEMS || hdr[2] < 0 || hdr[2] > 1)
+        return duet_err_set(err, DUET_ERR_FORMAT, "model file: bad ease header");
+    st = rec_st_get(f, prefix, "kept", DUET_ST_I32, hdr[1], 0, &k, NULL, NULL, err);
+    if (!st) st = rec_st_get(f, prefix, "B", DUET_ST_F32, hdr[1], hdr[1], &b, NULL, NULL, err);
+    if (st) return st;
+    ease_state *e = calloc(1, sizeof *e);
+    size_t nk = (size_t)hdr[1];
+    if (e) {
+        e->slot = malloc((size_t)hdr[0] * sizeof *e->slot);
+        e->kept = malloc(nk * sizeof *e->kept);
+        e->B = malloc(nk * nk * sizeof *e->B);
+    }
+    if (!e || !e->slot || !e->kept || !e->B) {
+        rec_ease_free(e);
+        return duet_err_set(err, DUET_ERR_NOMEM, "ease: out of memory");
+    }
+    e->n_items = hdr[0];
+    e->n_kept = hdr[1];
+    e->weighting = hdr[2];
+    for (int32_t i = 0; i < e->n_items; i++) e->slot[i] = -1;
+    const int32_t *kept = k;
+    for (size_t s = 0; s < nk; s++) {
+        if (kept[s] < 0 || kept[s] >= e->n_items || e->slot[kept[s]] >= 0) {
+            rec_ease_free(e);
+            return duet_err_set(err, DUET_ERR_FORMAT, "model file: bad ease item list");
+        }
+        e->kept[s] = kept[s];
+        e->slot[kept[s]] = (int32_t)s;
+    }
+    memcpy(e->B, b, nk * nk * sizeof *e->B);
+    *state = e;
     return DUET_OK;
 }

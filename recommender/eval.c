@@ -470,3 +470,45 @@ duet_status rec_eval_sampled(const rec_model_def *m, const rec_ncf *d, const rec
     free(vneg);
     return st;
 }
+
+duet_status rec_fit_tuned(const rec_model_def *m, const rec_fit_ctx *ctx, int tune, rec_params *chosen, void **state,
+                          duet_err *err)
+{
+    *state = NULL;
+    if (!m->fit) return duet_err_set(err, DUET_ERR_UNSUPPORTED, "model '%s' is not built yet", m->name);
+    int best = 0;
+    duet_status st = DUET_OK;
+    if (tune && m->n_grid > 1) {
+        rec_csr tr2 = {0}, val = {0};
+        uint32_t *tb = NULL;
+        st = rec_split_users(ctx->train, 0.2, 5, ctx->seed ^ VALID_SALT, &tr2, &val, err);
+        if (!st && !(tb = tiebreak_keys(ctx->train->n_cols, ctx->seed)))
+            st = duet_err_set(err, DUET_ERR_NOMEM, "tuning: out of memory");
+        double best_v = -1;
+        int ks[1] = {10};
+        for (int g = 0; !st && g < m->n_grid; g++) {
+            rec_fit_ctx c2 = *ctx;
+            c2.train = &tr2;
+            c2.valid = &val;
+            void *s = NULL;
+            rec_metric_acc acc;
+            rec_acc_init(&acc, ks, 1);
+            st = m->fit(&c2, &m->grid[g], &s, err);
+            if (!st) st = rec_eval_split(m, s, &tr2, &val, NULL, tb, 256, &acc, err);
+            if (s) m->free_state(s);
+            double v = st ? -1 : rec_acc_mean(&acc, 0, REC_NDCG);
+            if (!st && v > best_v) {
+                best_v = v;
+                best = g;
+            }
+        }
+        free(tb);
+        rec_csr_free(&tr2);
+        rec_csr_free(&val);
+        if (st) return st;
+    }
+    *chosen = m->grid[best];
+    rec_fit_ctx c2 = *ctx;
+    c2.valid = NULL;
+    return m->fit(&c2, chosen, state, err);
+}

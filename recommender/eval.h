@@ -90,6 +90,15 @@ duet_status rec_eval_split(const rec_model_def *m, const void *state, const rec_
                            const uint8_t *cand, const uint32_t *tiebreak, int batch, rec_metric_acc *acc,
                            duet_err *err);
 
+/* Fit model m on ctx->train for serving. With tune and a grid of more than
+ * one configuration, each is fitted on 80% of every user's rows (users with
+ * >= 5; seeded) and scored by NDCG@10 on the other 20%; the best one
+ * (*chosen) is then fitted on all of ctx->train. Otherwise the grid's first
+ * configuration. *state is caller-owned (m->free_state). Errors: the
+ * model's, ARG (no user to split off), NOMEM. */
+duet_status rec_fit_tuned(const rec_model_def *m, const rec_fit_ctx *ctx, int tune, rec_params *chosen, void **state,
+                          duet_err *err);
+
 /* Top-k items for the given users (out: n x k, -1 padded), excluding each
  * user's training items; for `duet recommend` and the benchmark.
  * Errors: NOMEM, scoring errors. */

@@ -1906,3 +1906,99 @@ duet_status rec_incf_table_score(const void *state, const rec_csr *train, const 
 }
 
 void rec_incf_table_free(void *state) { rec_incf_free(state); }
+
+/* ------------------------------------------------------------ state inside a model file */
+
+#include "state_io.h"
+
+duet_status rec_incf_export(const rec_incf *m, duet_st_writer *w, const char *prefix, duet_err *err)
+{
+    char nm[256];
+    duet_status st = DUET_OK;
+    int heads[] = {S_M0W, S_M0B, S_M1W, S_M1B, S_OW, S_OB, S_FW, S_FB};
+    for (size_t k = 0; !st && k < sizeof heads / sizeof heads[0]; k++) {
+        int t = m->slot[heads[k]];
+        if (t < 0) continue;
+        const duet_param_info *in = &m->P->info[t];
+        snprintf(nm, sizeof nm, "%s%s", prefix, in->name);
+        st = duet_st_writer_add(w, nm, DUET_ST_F32, in->ndim, in->shape, duet_params_data(m->P, (size_t)t), err);
+    }
+    int32_t hdr[12] = {m->nu, m->ni, m->d, m->H1, m->H2, m->Ho, m->Dz, m->DmU, m->DmI, m->use_group, m->use_outer,
+                       m->best_epoch};
+    if (!st) st = rec_st_put(w, prefix, "hdr", DUET_ST_I32, 12, 0, hdr, err);
+    float bv = (float)m->best_valid;
+    if (!st) st = rec_st_put(w, prefix, "best_valid", DUET_ST_F32, 1, 0, &bv, err);
+    if (!st) st = rec_st_put(w, prefix, "rep.user.a", DUET_ST_F32, m->nu, m->d, m->ua, err);
+    if (!st) st = rec_st_put(w, prefix, "rep.user.m", DUET_ST_F32, m->nu, m->DmU, m->um, err);
+    if (!st) st = rec_st_put(w, prefix, "rep.item.a", DUET_ST_F32, m->ni, m->d, m->ia, err);
+    if (!st) st = rec_st_put(w, prefix, "rep.item.m", DUET_ST_F32, m->ni, m->DmI, m->im, err);
+    if (!st) st = rec_st_put(w, prefix, "rep.item.c1", DUET_ST_F32, m->ni, m->H1, m->C1, err);
+    if (!st) st = rec_st_put_csr(w, prefix, "seen", &m->seen, err);
+    snprintf(nm, sizeof nm, "%sconfig", prefix);
+    if (!st) st = duet_st_writer_meta(w, nm, m->desc, err);
+    return st;
+}
+
+duet_status rec_incf_import(const duet_st_file *f, const char *prefix, rec_incf **out, duet_err *err)
+{
+    *out = NULL;
+    const void *h, *bv;
+    duet_status st = rec_st_get(f, prefix, "hdr", DUET_ST_I32, 12, 0, &h, NULL, NULL, err);
+    if (!st) st = rec_st_get(f, prefix, "best_valid", DUET_ST_F32, 1, 0, &bv, NULL, NULL, err);
+    if (st) return st;
+    const int32_t *x = h;
+    int nu = x[0], ni = x[1], d = x[2], H1 = x[3], H2 = x[4], Ho = x[5], Dz = x[6], DmU = x[7], DmI = x[8];
+    int ug = x[9], uo = x[10];
+    if (nu < 1 || ni < 1 || d < 4 || d > 256 || H1 != d || H2 < 1 || H2 > 256 || Ho < 1 || Ho > 256 || DmU < d ||
+        DmI < d || DmU > 100000 || DmI > 100000 || Dz != d + H2 + (uo ? Ho : 0) || (ug && (DmU != d || DmI != d)))
+        return duet_err_set(err, DUET_ERR_FORMAT, "model file: bad improved-ncf deep-branch header");
+    rec_incf *m = calloc(1, sizeof *m);
+    if (!m) return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+    m->nu = nu;
+    m->ni = ni;
+    m->d = d;
+    m->H1 = H1;
+    m->H2 = H2;
+    m->Ho = Ho;
+    m->Dz = Dz;
+    m->DmU = DmU;
+    m->DmI = DmI;
+    m->use_group = ug != 0;
+    m->use_outer = uo != 0;
+    m->best_epoch = x[11];
+    m->best_valid = *(const float *)bv;
+    char nm[256];
+    snprintf(nm, sizeof nm, "%sconfig", prefix);
+    const char *cfg = duet_st_meta(f, nm);
+    snprintf(m->desc, sizeof m->desc, "%s", cfg ? cfg : "");
+    st = build_params(m, 0, err);
+    for (int t = 0; !st && t < (int)m->P->count; t++) {
+        const float *src;
+        snprintf(nm, sizeof nm, "%s%s", prefix, m->P->info[t].name);
+        st = duet_st_get_f32(f, nm, m->P->info[t].ndim, m->P->info[t].shape, &src, err);
+        if (!st) memcpy(duet_params_data(m->P, (size_t)t), src, m->P->info[t].numel * sizeof(float));
+    }
+    struct {
+        const char *name;
+        float **p;
+        int64_t r, c;
+    } reps[] = {{"rep.user.a", &m->ua, nu, d},
+                {"rep.user.m", &m->um, nu, DmU},
+                {"rep.item.a", &m->ia, ni, d},
+                {"rep.item.m", &m->im, ni, DmI},
+                {"rep.item.c1", &m->C1, ni, H1}};
+    for (size_t k = 0; !st && k < sizeof reps / sizeof reps[0]; k++) {
+        const void *src;
+        st = rec_st_get(f, prefix, reps[k].name, DUET_ST_F32, reps[k].r, reps[k].c, &src, NULL, NULL, err);
+        if (!st && !(*reps[k].p = malloc((size_t)(reps[k].r * reps[k].c) * sizeof(float))))
+            st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+        if (!st) memcpy(*reps[k].p, src, (size_t)(reps[k].r * reps[k].c) * sizeof(float));
+    }
+    if (!st) st = rec_st_get_csr(f, prefix, "seen", nu, ni, &m->seen, err);
+    if (st) {
+        rec_incf_free(m);
+        return st;
+    }
+    *out = m;
+    return DUET_OK;
+}

@@ -176,6 +176,13 @@ duet_status rec_incf_fit_no_content(const rec_fit_ctx *, const rec_params *, voi
 duet_status rec_incf_table_score(const void *, const rec_csr *, const int32_t *, int32_t, float *, duet_err *);
 void rec_incf_table_free(void *);
 
+/* The fitted model as tensors PREFIX<name> of a model file (state_io.h;
+ * ids and names are the file's). Errors: NOMEM; import: FORMAT, NOMEM. */
+struct duet_st_writer;
+struct duet_st_file;
+duet_status rec_incf_export(const rec_incf *m, struct duet_st_writer *w, const char *prefix, duet_err *err);
+duet_status rec_incf_import(const struct duet_st_file *f, const char *prefix, rec_incf **out, duet_err *err);
+
 /* Gradient-check hook for tests: the mean loss of one batch (users u, items
  * it, labels y, B samples; y ignored for BPR, where samples come in groups
  * of 1 + negatives) at the current weights, and (when grad != 0) its

@@ -12,6 +12,7 @@
  * Scores: user-based s_ui = sum_{v in N_k(u)} sim(u, v) x_vi;
  *         item-based s_ui = sum_{j in I_u} x_uj sim(j, i) over i in N_k(j). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -219,5 +220,55 @@ duet_status rec_itemknn_score(const void *state, const rec_csr *train, const int
             }
         }
     }
+    return DUET_OK;
+}
+
+/* ------------------------------------------------------------ state file */
+
+#include "state_io.h"
+
+duet_status rec_knn_export(const void *state, duet_st_writer *w, const char *prefix, duet_err *err)
+{
+    const knn_state *s = state;
+    int32_t hdr[5] = {s->item_based, s->weighting, s->n_rows, s->n_items, s->k};
+    duet_status st = rec_st_put(w, prefix, "hdr", DUET_ST_I32, 5, 0, hdr, err);
+    if (!st) st = rec_st_put(w, prefix, "nbr", DUET_ST_I32, s->n_rows, s->k, s->nbr, err);
+    if (!st) st = rec_st_put(w, prefix, "sim", DUET_ST_F32, s->n_rows, s->k, s->sim, err);
+    return st;
+}
+
+duet_status rec_knn_import(const duet_st_file *f, const char *prefix, void **state, duet_err *err)
+{
+    const void *h, *nb, *sm;
+    duet_status st = rec_st_get(f, prefix, "hdr", DUET_ST_I32, 5, 0, &h, NULL, NULL, err);
+    if (st) return st;
+    const int32_t *hdr = h;
+    if (hdr[0] < 0 || hdr[0] > 1 || hdr[1] < 0 || hdr[1] > 1 || hdr[2] < 0 || hdr[3] < 0 || hdr[4] < 1)
+        return duet_err_set(err, DUET_ERR_FORMAT, "model file: bad knn header");
+    st = rec_st_get(f, prefix, "nbr", DUET_ST_I32, hdr[2], hdr[4], &nb, NULL, NULL, err);
+    if (!st) st = rec_st_get(f, prefix, "sim", DUET_ST_F32, hdr[2], hdr[4], &sm, NULL, NULL, err);
+    if (st) return st;
+    size_t n = (size_t)hdr[2] * (size_t)hdr[4];
+    const int32_t *nbr = nb;
+    int32_t lim = hdr[0] ? hdr[3] : hdr[2];
+    for (size_t q = 0; q < n; q++)
+        if (nbr[q] < -1 || nbr[q] >= lim) return duet_err_set(err, DUET_ERR_FORMAT, "model file: knn neighbour out of range");
+    knn_state *s = calloc(1, sizeof *s);
+    if (s) {
+        s->nbr = malloc((n ? n : 1) * sizeof *s->nbr);
+        s->sim = malloc((n ? n : 1) * sizeof *s->sim);
+    }
+    if (!s || !s->nbr || !s->sim) {
+        rec_knn_free(s);
+        return duet_err_set(err, DUET_ERR_NOMEM, "knn: out of memory");
+    }
+    s->item_based = hdr[0];
+    s->weighting = hdr[1];
+    s->n_rows = hdr[2];
+    s->n_items = hdr[3];
+    s->k = hdr[4];
+    memcpy(s->nbr, nbr, n * sizeof *s->nbr);
+    memcpy(s->sim, sm, n * sizeof *s->sim);
+    *state = s;
     return DUET_OK;
 }

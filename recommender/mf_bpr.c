@@ -6,6 +6,7 @@
  * with. One sweep = nnz draws. Single-threaded, so a seed fixes the result.
  * Also holds the shared sgemm scorer of dot-product factor models. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,5 +116,116 @@ duet_status rec_bpr_fit(const rec_fit_ctx *ctx, const rec_params *p, void **stat
     free(row_of);
     free(gu);
     *state = f;
+    return DUET_OK;
+}
+
+/* ------------------------------------------------------------ state file */
+
+#include "state_io.h"
+
+duet_status rec_factors_export(const void *state, duet_st_writer *w, const char *prefix, duet_err *err)
+{
+    const rec_factors *f = state;
+    duet_status st = rec_st_put(w, prefix, "U", DUET_ST_F32, f->n_users, f->dim, f->U, err);
+    if (!st) st = rec_st_put(w, prefix, "V", DUET_ST_F32, f->n_items, f->dim, f->V, err);
+    if (!st && f->item_bias) st = rec_st_put(w, prefix, "item_bias", DUET_ST_F32, f->n_items, 0, f->item_bias, err);
+    return st;
+}
+
+duet_status rec_factors_import(const duet_st_file *file, const char *prefix, void **state, duet_err *err)
+{
+    const void *U, *V, *b = NULL;
+    int64_t nu, ni, d, d2;
+    duet_status st = rec_st_get(file, prefix, "U", DUET_ST_F32, -1, -1, &U, &nu, &d, err);
+    if (!st) st = rec_st_get(file, prefix, "V", DUET_ST_F32, -1, d, &V, &ni, &d2, err);
+    if (st) return st;
+    char nm[256];
+    snprintf(nm, sizeof nm, "%sitem_bias", prefix);
+    if (duet_st_get(file, nm)) st = rec_st_get(file, prefix, "item_bias", DUET_ST_F32, ni, 0, &b, NULL, NULL, err);
+    if (st) return st;
+    if (d < 1 || d > 4096 || nu > INT32_MAX || ni > INT32_MAX)
+        return duet_err_set(err, DUET_ERR_FORMAT, "model file: bad factor shapes");
+    duet_rng r;
+    duet_rng_seed(&r, 0);
+    rec_factors *f = rec_factors_new((int32_t)nu, (int32_t)ni, (int)d, 0, b != NULL, &r);
+    if (!f) return duet_err_set(err, DUET_ERR_NOMEM, "factors: out of memory");
+    memcpy(f->U, U, (size_t)(nu * d) * sizeof *f->U);
+    memcpy(f->V, V, (size_t)(ni * d) * sizeof *f->V);
+    if (b) memcpy(f->item_bias, b, (size_t)ni * sizeof *f->item_bias);
+    *state = f;
+    return DUET_OK;
+}
+
+/* ------------------------------------------------------------ fold-in */
+
+duet_status rec_factors_fold_in(const rec_factors *f, const int32_t *items, int n, float reg, float conf, float *u,
+                                duet_err *err)
+{
+    int d = f->dim;
+    if (n < 1) return duet_err_set(err, DUET_ERR_ARG, "fold-in needs at least one item");
+    for (int k = 0; k < n; k++)
+        if (items[k] < 0 || items[k] >= f->n_items) return duet_err_set(err, DUET_ERR_ARG, "fold-in: item out of range");
+    double *A = calloc((size_t)d * d, sizeof *A), *b = calloc((size_t)d, sizeof *b);
+    if (!A || !b) {
+        free(A);
+        free(b);
+        return duet_err_set(err, DUET_ERR_NOMEM, "fold-in: out of memory");
+    }
+    /* (V^T V + (conf - 1) sum_h v_h v_h^T + reg I) u = conf sum_h v_h */
+    for (int32_t i = 0; i < f->n_items; i++) {
+        const float *v = f->V + (size_t)i * d;
+        for (int a = 0; a < d; a++)
+            for (int c = 0; c < d; c++) A[a * d + c] += (double)v[a] * v[c];
+    }
+    for (int k = 0; k < n; k++) {
+        const float *v = f->V + (size_t)items[k] * d;
+        for (int a = 0; a < d; a++) {
+            b[a] += conf * v[a];
+            for (int c = 0; c < d; c++) A[a * d + c] += (conf - 1.0) * v[a] * v[c];
+        }
+    }
+    for (int a = 0; a < d; a++) A[a * d + a] += reg > 1e-6f ? reg : 1e-6;
+    /* Cholesky A = L L^T in place (lower), then two triangular solves */
+    int ok = 1;
+    for (int j = 0; j < d && ok; j++) {
+        double s = A[j * d + j];
+        for (int k = 0; k < j; k++) s -= A[j * d + k] * A[j * d + k];
+        if (!(s > 0)) ok = 0;
+        else {
+            double l = sqrt(s);
+            A[j * d + j] = l;
+            for (int i = j + 1; i < d; i++) {
+                double t = A[i * d + j];
+                for (int k = 0; k < j; k++) t -= A[i * d + k] * A[j * d + k];
+                A[i * d + j] = t / l;
+            }
+        }
+    }
+    if (ok) {
+        for (int i = 0; i < d; i++) {
+            double t = b[i];
+            for (int k = 0; k < i; k++) t -= A[i * d + k] * b[k];
+            b[i] = t / A[i * d + i];
+        }
+        for (int i = d - 1; i >= 0; i--) {
+            double t = b[i];
+            for (int k = i + 1; k < d; k++) t -= A[k * d + i] * b[k];
+            b[i] = t / A[i * d + i];
+        }
+        for (int a = 0; a < d; a++) u[a] = (float)b[a];
+    }
+    free(A);
+    free(b);
+    return ok ? DUET_OK : duet_err_set(err, DUET_ERR_NAN, "fold-in: the system is not positive definite");
+}
+
+duet_status rec_factors_score_vec(const rec_factors *f, const float *u, float *out)
+{
+    for (int32_t i = 0; i < f->n_items; i++) {
+        const float *v = f->V + (size_t)i * f->dim;
+        float s = f->item_bias ? f->item_bias[i] : 0.0f;
+        for (int a = 0; a < f->dim; a++) s += u[a] * v[a];
+        out[i] = s;
+    }
     return DUET_OK;
 }

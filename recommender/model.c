@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fused.h"
 #include "incf.h"
 #include "model.h"
 
@@ -64,15 +65,25 @@ static const rec_model_def table[] = {
      N_OF(grid_ease), 0, 0},
     /* uses_side 0: the improved NCF reads side information when present and
      * degrades to ids without it (NCF-format data) */
-    {"improved-ncf", "the paper's improved NCF: grouped features, word2vec, outer product", rec_incf_fit_full,
+    {"improved-ncf", "the improved NCF: deep grouped-feature network + EASE item-item + iALS factors + content, fused",
+     rec_fused_fit_full, rec_fused_table_score, rec_fused_table_free, grid_incf, N_OF(grid_incf), 0, 1},
+    {"improved-ncf-no-deep", "improved NCF without the deep branch", rec_fused_fit_no_deep, rec_fused_table_score,
+     rec_fused_table_free, grid_incf, N_OF(grid_incf), 0, 1},
+    {"improved-ncf-no-ease", "improved NCF without the EASE item-item branch", rec_fused_fit_no_ease,
+     rec_fused_table_score, rec_fused_table_free, grid_incf, N_OF(grid_incf), 0, 1},
+    {"improved-ncf-no-ials", "improved NCF without the iALS factor branch", rec_fused_fit_no_ials, rec_fused_table_score,
+     rec_fused_table_free, grid_incf, N_OF(grid_incf), 0, 1},
+    {"improved-ncf-no-content", "improved NCF without content (no content branch, deep branch on ids)",
+     rec_fused_fit_no_content, rec_fused_table_score, rec_fused_table_free, grid_incf, N_OF(grid_incf), 0, 0},
+    {"improved-ncf-deep", "the deep branch alone: grouped features, word2vec, GMF, MLP, outer product", rec_incf_fit_full,
      rec_incf_table_score, rec_incf_table_free, grid_incf, N_OF(grid_incf), 0, 1},
-    {"improved-ncf-no-w2v", "improved NCF, attribute embeddings learned from scratch", rec_incf_fit_no_w2v,
+    {"improved-ncf-deep-no-w2v", "deep branch, attribute embeddings learned from scratch", rec_incf_fit_no_w2v,
      rec_incf_table_score, rec_incf_table_free, grid_incf, N_OF(grid_incf), 0, 1},
-    {"improved-ncf-no-outer", "improved NCF without the outer-product branch", rec_incf_fit_no_outer,
+    {"improved-ncf-deep-no-outer", "deep branch without the outer-product map", rec_incf_fit_no_outer,
      rec_incf_table_score, rec_incf_table_free, grid_incf, N_OF(grid_incf), 0, 1},
-    {"improved-ncf-no-group", "improved NCF without group fusion (raw features concatenated)", rec_incf_fit_no_group,
+    {"improved-ncf-deep-no-group", "deep branch without group fusion (raw features concatenated)", rec_incf_fit_no_group,
      rec_incf_table_score, rec_incf_table_free, grid_incf, N_OF(grid_incf), 0, 1},
-    {"improved-ncf-no-content", "improved NCF on ids only", rec_incf_fit_no_content, rec_incf_table_score,
+    {"improved-ncf-deep-no-content", "deep branch on ids only", rec_incf_fit_no_content, rec_incf_table_score,
      rec_incf_table_free, grid_incf, N_OF(grid_incf), 0, 0},
 };
 

@@ -145,6 +145,13 @@ typedef struct rec_factors {
 /* New factors with N(0, init^2) entries drawn from r and zero biases (when
  * with_bias); NULL when out of memory. Free with rec_factors_free(). */
 rec_factors *rec_factors_new(int32_t n_users, int32_t n_items, int dim, float init, int with_bias, duet_rng *r);
+/* A new user from items[0..n): the implicit-ALS user solve (V^T V + (conf - 1)
+ * sum_h v_h v_h^T + reg I) u = conf sum_h v_h (exact, Cholesky) into u (dim).
+ * Errors: ARG (n < 1, item out of range), NAN, NOMEM. */
+duet_status rec_factors_fold_in(const rec_factors *f, const int32_t *items, int n, float reg, float conf, float *u,
+                                duet_err *err);
+/* Scores of a user vector u against every item (n_items floats). */
+duet_status rec_factors_score_vec(const rec_factors *f, const float *u, float *out);
 
 /* NeuMF internals, for the PyTorch golden test and the benchmark.
  * rec_neumf_params_new: the zeroed parameter block, tensors in this order:

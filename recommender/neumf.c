@@ -330,3 +330,57 @@ duet_status rec_neumf_score_params(const duet_params *P, int F, const int32_t *u
     free(m.C);
     return st;
 }
+
+/* ------------------------------------------------------------ state file */
+
+#include "state_io.h"
+
+duet_status rec_neumf_export(const void *state, duet_st_writer *w, const char *prefix, duet_err *err)
+{
+    const neumf_state *m = state;
+    duet_status st = DUET_OK;
+    char nm[256];
+    for (size_t t = 0; !st && t < m->P->count; t++) {
+        const duet_param_info *in = &m->P->info[t];
+        snprintf(nm, sizeof nm, "%s%s", prefix, in->name);
+        st = duet_st_writer_add(w, nm, DUET_ST_F32, in->ndim, in->shape, duet_params_data(m->P, t), err);
+    }
+    if (!st) st = rec_st_put(w, prefix, "C", DUET_ST_F32, m->n_items, 2 * m->F, m->C, err);
+    return st;
+}
+
+duet_status rec_neumf_import(const duet_st_file *f, const char *prefix, void **state, duet_err *err)
+{
+    const void *p;
+    int64_t nu, ni, F;
+    duet_status st = rec_st_get(f, prefix, "gmf.user", DUET_ST_F32, -1, -1, &p, &nu, &F, err);
+    if (!st) st = rec_st_get(f, prefix, "gmf.item", DUET_ST_F32, -1, F, &p, &ni, NULL, err);
+    if (st) return st;
+    if (nu < 1 || ni < 1 || F < 1 || F > 1024 || nu > INT32_MAX || ni > INT32_MAX)
+        return duet_err_set(err, DUET_ERR_FORMAT, "model file: bad neumf shapes");
+    neumf_state *m = calloc(1, sizeof *m);
+    if (!m) return duet_err_set(err, DUET_ERR_NOMEM, "neumf: out of memory");
+    m->n_users = (int32_t)nu;
+    m->n_items = (int32_t)ni;
+    m->F = (int)F;
+    st = rec_neumf_params_new(m->n_users, m->n_items, m->F, &m->P, err);
+    char nm[256];
+    for (size_t t = 0; !st && t < m->P->count; t++) {
+        const duet_param_info *in = &m->P->info[t];
+        const float *src;
+        snprintf(nm, sizeof nm, "%s%s", prefix, in->name);
+        st = duet_st_get_f32(f, nm, in->ndim, in->shape, &src, err);
+        if (!st) memcpy(duet_params_data(m->P, t), src, in->numel * sizeof(float));
+    }
+    const void *c;
+    if (!st) st = rec_st_get(f, prefix, "C", DUET_ST_F32, ni, 2 * F, &c, NULL, NULL, err);
+    if (!st && !(m->C = malloc((size_t)ni * 2 * (size_t)F * sizeof *m->C)))
+        st = duet_err_set(err, DUET_ERR_NOMEM, "neumf: out of memory");
+    if (!st) memcpy(m->C, c, (size_t)ni * 2 * (size_t)F * sizeof *m->C);
+    if (st) {
+        rec_neumf_free(m);
+        return st;
+    }
+    *state = m;
+    return DUET_OK;
+}

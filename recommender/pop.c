@@ -1,5 +1,6 @@
 /* recommender/pop.c: the popularity baseline: every user gets the items with
  * the most training users (the same list for everyone). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,3 +45,31 @@ duet_status rec_pop_score(const void *state, const rec_csr *train, const int32_t
 }
 
 void rec_pop_free(void *s) { pop_free(s); }
+
+/* ------------------------------------------------------------ state file */
+
+#include "state_io.h"
+
+duet_status rec_pop_export(const void *state, duet_st_writer *w, const char *prefix, duet_err *err)
+{
+    const pop_state *p = state;
+    return rec_st_put(w, prefix, "count", DUET_ST_F32, p->n_items, 0, p->count, err);
+}
+
+duet_status rec_pop_import(const duet_st_file *f, const char *prefix, void **state, duet_err *err)
+{
+    const void *c;
+    int64_t n;
+    duet_status st = rec_st_get(f, prefix, "count", DUET_ST_F32, -1, 0, &c, &n, NULL, err);
+    if (st) return st;
+    pop_state *p = calloc(1, sizeof *p);
+    if (p) p->count = malloc((size_t)(n ? n : 1) * sizeof *p->count);
+    if (!p || !p->count) {
+        pop_free(p);
+        return duet_err_set(err, DUET_ERR_NOMEM, "popularity: out of memory");
+    }
+    p->n_items = (int32_t)n;
+    memcpy(p->count, c, (size_t)n * sizeof *p->count);
+    *state = p;
+    return DUET_OK;
+}

@@ -154,7 +154,7 @@ static void test_equals_form_rec(void)
     snprintf(o1, sizeof o1, "--model=%s", tp("m1.safetensors"));
     rc = RUN_DUET("recommend", o1, "--user=u1", "--k=3");
     CHECK_MSG(rc == 0, "exit %d: %s", rc, err_s);
-    CHECK(count_lines(out_s) == 3);
+    CHECK(count_lines(out_s) == 4); /* header + 3 */
     char *first = strdup(out_s);
     rc = RUN_DUET("recommend", "--model", o2, "--user", "u1", "-k", "3");
     CHECK(rc == 0 && strcmp(first, out_s) == 0);
@@ -162,7 +162,7 @@ static void test_equals_form_rec(void)
     CHECK(rc == 0 && strcmp(first, out_s) == 0);
     free(first);
     rc = RUN_DUET("recommend", o1, "--history=r1,r2", "--seed=4", "-k", "2");
-    CHECK_MSG(rc == 0 && count_lines(out_s) == 2, "exit %d: %s", rc, err_s);
+    CHECK_MSG(rc == 0 && count_lines(out_s) == 3, "exit %d: %s", rc, err_s);
     /* eval-rec: the same table either way */
     rc = RUN_DUET("eval-rec", "--interactions=fixtures/rec/tiny.tsv", "--seeds=1", "--seed=2", "--k=5",
                   "--models=popularity,item-knn", "--no-tune");

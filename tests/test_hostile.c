@@ -986,7 +986,7 @@ static void test_train_rec(void)
                                {"in/missing.safetensors", "missing.safetensors", NULL},
                                {"in/giant.safetensors", "giant.safetensors", "DUET_MAX_TENSOR_BYTES"},
                                {"in/hugehdr.safetensors", "hugehdr.safetensors", "cap"},
-                               {"in/tiny.safetensors", "tiny.safetensors", "not an improved-ncf model"},
+                               {"in/tiny.safetensors", "tiny.safetensors", "not a duet model file"},
                                {"out/rec.ckpt", "rec.ckpt", NULL}};
     for (size_t i = 0; i < sizeof models / sizeof *models; i++)
         CASE(FAIL, models[i][1], models[i][2], "recommend", "--model", tp(models[i][0]), "--user", "u1");

@@ -150,7 +150,7 @@ static void test_gradients(void)
 
 static void test_learns(void)
 {
-    const rec_model_def *tab = rec_model_find("improved-ncf"), *pop = rec_model_find("popularity");
+    const rec_model_def *tab = rec_model_find("improved-ncf-deep"), *pop = rec_model_find("popularity");
     REQUIRE(tab && pop && tab->fit);
     /* the table's model with a configuration for a data set this small
      * (more epochs: a toy epoch is a handful of batches) */
@@ -173,8 +173,8 @@ static void test_learns(void)
             rp.mean[k10][REC_NDCG]);
     CHECK(ri.mean[k10][REC_NDCG] > rp.mean[k10][REC_NDCG] + 0.02);
     /* the ablations run too */
-    const char *abl[] = {"improved-ncf-no-w2v", "improved-ncf-no-outer", "improved-ncf-no-group",
-                         "improved-ncf-no-content"};
+    const char *abl[] = {"improved-ncf-deep-no-w2v", "improved-ncf-deep-no-outer", "improved-ncf-deep-no-group",
+                         "improved-ncf-deep-no-content"};
     for (int k = 0; k < 4; k++) {
         rec_model_def md = *rec_model_find(abl[k]);
         md.grid = toy_grid;
@@ -401,7 +401,7 @@ static void test_table_matches_default(void)
 {
     rec_incf_config d;
     rec_incf_config_default(&d);
-    const char *names[] = {"improved-ncf", "improved-ncf-no-w2v", "improved-ncf-no-outer", "improved-ncf-no-group"};
+    const char *names[] = {"improved-ncf-deep", "improved-ncf-deep-no-w2v", "improved-ncf-deep-no-outer", "improved-ncf-deep-no-group"};
     for (int v = 0; v < 4; v++) {
         const rec_model_def *m = rec_model_find(names[v]);
         REQUIRE(m && m->n_grid == 1);
