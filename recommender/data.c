@@ -1,5 +1,6 @@
-/* recommender/data.c: CSR helpers, id maps and the strict loaders declared in
- * recommender/data.h (formats: HetRec 2011 readme, KGCN and NCF repositories). */
+/* recommender/data.c: CSR helpers, id maps, line reading and the loaders of
+ * recommender/data.h for interactions, attributes, features and the Spotify
+ * file (HetRec and KGCN: data_hetrec.c; NCF files: data_ncf.c). */
 #include "data.h"
 
 #include <errno.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data_impl.h"
 /* ------------------------------------------------------------------ CSR */
 
 static int triple_cmp(const void *a, const void *b)
@@ -257,18 +259,8 @@ static rec_limits limits_or_default(const rec_limits *lim)
     return l;
 }
 
-typedef struct linereader {
-    FILE *f;
-    int owned;        /* fclose on lr_close */
-    const char *path; /* name in messages */
-    char *buf;
-    size_t cap;
-    int64_t line;
-    duet_status st;   /* status of the last failure of lr_next */
-    rec_limits lim;
-} linereader;
 
-static duet_status lr_open(linereader *lr, const char *path, const rec_limits *lim, duet_err *err)
+duet_status rec_data_lr_open(linereader *lr, const char *path, const rec_limits *lim, duet_err *err)
 {
     memset(lr, 0, sizeof *lr);
     lr->path = path;
@@ -280,7 +272,7 @@ static duet_status lr_open(linereader *lr, const char *path, const rec_limits *l
 }
 
 /* Read from a stream the caller owns. */
-static duet_status lr_attach(linereader *lr, FILE *f, const char *name, const rec_limits *lim, duet_err *err)
+duet_status rec_data_lr_attach(linereader *lr, FILE *f, const char *name, const rec_limits *lim, duet_err *err)
 {
     memset(lr, 0, sizeof *lr);
     lr->path = name ? name : "input";
@@ -290,7 +282,7 @@ static duet_status lr_attach(linereader *lr, FILE *f, const char *name, const re
     return DUET_OK;
 }
 
-static void lr_close(linereader *lr)
+void rec_data_lr_close(linereader *lr)
 {
     if (lr->f && lr->owned) fclose(lr->f);
     free(lr->buf);
@@ -302,7 +294,7 @@ static void lr_close(linereader *lr)
  * a line, 0 = end of file, -1 = error (err and lr->st set). The buffer never
  * grows beyond lim.max_line + 1 bytes: a longer line is refused before it is
  * read into memory. */
-static int lr_next(linereader *lr, duet_err *err)
+int rec_data_lr_next(linereader *lr, duet_err *err)
 {
     size_t n = 0;
     int c = EOF;
@@ -362,7 +354,7 @@ static int lr_next(linereader *lr, duet_err *err)
 
 /* Split `s` at tabs in place into at most max fields; returns the number of
  * fields (max + 1 when there are more). */
-static int split_tabs(char *s, char **f, int max)
+int rec_data_split_tabs(char *s, char **f, int max)
 {
     int n = 0;
     for (;;) {
@@ -375,7 +367,7 @@ static int split_tabs(char *s, char **f, int max)
     }
 }
 
-static int parse_float(const char *s, double *out)
+int rec_data_parse_float(const char *s, double *out)
 {
     char *end;
     if (!*s) return -1;
@@ -388,12 +380,12 @@ static int parse_float(const char *s, double *out)
 
 /* A weight stored as a float stays finite and > 0: normal floats only
  * (1e-139 would round to 0, 1e-40 to a subnormal). */
-static int weight_ok(double w)
+int rec_data_weight_ok(double w)
 {
     return isfinite(w) && w >= FLT_MIN && w <= 3e38;
 }
 
-static int parse_id(const char *s, long *out)
+int rec_data_parse_id(const char *s, long *out)
 {
     char *end;
     if (!*s || *s == '-' || *s == '+') return -1;
@@ -404,12 +396,8 @@ static int parse_id(const char *s, long *out)
     return 0;
 }
 
-typedef struct tripvec {
-    rec_triple *t;
-    int64_t n, cap;
-} tripvec;
 
-static int tv_push(tripvec *v, int32_t r, int32_t c, float val, int64_t line)
+int rec_data_tv_push(tripvec *v, int32_t r, int32_t c, float val, int64_t line)
 {
     if (v->n == v->cap) {
         int64_t nc = v->cap ? v->cap * 2 : 256;
@@ -430,7 +418,7 @@ typedef struct ds_build {
 
 static rec_maps *maps_of(rec_dataset *ds) { return (rec_maps *)ds->maps_; }
 
-static duet_status ds_new(rec_dataset **out, const rec_limits *lim, duet_err *err)
+duet_status rec_data_ds_new(rec_dataset **out, const rec_limits *lim, duet_err *err)
 {
     rec_dataset *ds = calloc(1, sizeof *ds);
     if (!ds) return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
@@ -485,12 +473,12 @@ int32_t rec_dataset_find_user(const rec_dataset *ds, const char *id)
     return strmap_get(&((const rec_maps *)ds->maps_)->users, id);
 }
 
-static const rec_limits *ds_limits(rec_dataset *ds) { return &maps_of(ds)->lim; }
+const rec_limits *rec_data_ds_limits(rec_dataset *ds) { return &maps_of(ds)->lim; }
 
 /* Token index, interning a new token; -1 out of memory, -2 over max_ids. */
-static int32_t ds_token(rec_dataset *ds, int32_t *tcap, const char *tok)
+int32_t rec_data_ds_token(rec_dataset *ds, int32_t *tcap, const char *tok)
 {
-    return intern(&maps_of(ds)->tokens, &ds->tokens, &ds->n_tokens, tcap, tok, ds_limits(ds)->max_ids);
+    return intern(&maps_of(ds)->tokens, &ds->tokens, &ds->n_tokens, tcap, tok, rec_data_ds_limits(ds)->max_ids);
 }
 
 
@@ -534,8 +522,8 @@ static int32_t ds_add_item(rec_dataset *ds, int32_t *icap, const char *id)
     return i;
 }
 
-/* The error for a failed intern/ds_token (-1 or -2). */
-static duet_status intern_error(const linereader *lr, int32_t code, const char *what, int32_t max, duet_err *err)
+/* The error for a failed intern/rec_data_ds_token (-1 or -2). */
+duet_status rec_data_intern_error(const linereader *lr, int32_t code, const char *what, int32_t max, duet_err *err)
 {
     if (code == -3)
         return duet_err_set(err, DUET_ERR_RANGE, "%s:%lld: a new item would make items x features more than the "
@@ -549,7 +537,7 @@ static duet_status intern_error(const linereader *lr, int32_t code, const char *
 /* Read interactions rows from an open reader into ds (users/items interned).
  * nf_min..nf_max fields per line; `comments` skips '#' lines; dup_mode as
  * rec_csr_from_triples (1: repeated pairs summed, counted in ds->n_merged). */
-static duet_status read_interactions(linereader *lr, rec_dataset *ds, int comments, int nf_min, int nf_max,
+duet_status rec_data_read_interactions(linereader *lr, rec_dataset *ds, int comments, int nf_min, int nf_max,
                                      int dup_mode, duet_err *err)
 {
     rec_maps *m = maps_of(ds);
@@ -558,10 +546,10 @@ static duet_status read_interactions(linereader *lr, rec_dataset *ds, int commen
     duet_status st = DUET_OK;
     int r;
     char *f[8];
-    while ((r = lr_next(lr, err)) == 1) {
+    while ((r = rec_data_lr_next(lr, err)) == 1) {
         char *s = lr->buf;
         if (!*s || (comments && *s == '#')) continue;
-        int nf = split_tabs(s, f, nf_max);
+        int nf = rec_data_split_tabs(s, f, nf_max);
         if (nf < nf_min || nf > nf_max) {
             st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: expected %d to %d tab-separated fields, got %s%d",
                               lr->path, (long long)lr->line, nf_min, nf_max, nf > nf_max ? "more than " : "",
@@ -574,12 +562,12 @@ static duet_status read_interactions(linereader *lr, rec_dataset *ds, int commen
         }
         double w = 1.0;
         if (nf >= 3) {
-            if (parse_float(f[2], &w) != 0) {
+            if (rec_data_parse_float(f[2], &w) != 0) {
                 st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: weight '%s' is not a number", lr->path,
                                   (long long)lr->line, f[2]);
                 goto done;
             }
-            if (!weight_ok(w)) {
+            if (!rec_data_weight_ok(w)) {
                 st = duet_err_set(err, isfinite(w) ? DUET_ERR_FORMAT : DUET_ERR_NAN,
                                   "%s:%lld: weight %s must be a finite number > 0 (from 1.2e-38 to 3e38)", lr->path,
                                   (long long)lr->line, f[2]);
@@ -588,15 +576,15 @@ static duet_status read_interactions(linereader *lr, rec_dataset *ds, int commen
         }
         int32_t u = intern(&m->users, &ds->user_ids, &ds->n_users, &ucap, f[0], m->lim.max_ids);
         if (u < 0) {
-            st = intern_error(lr, u, "users", m->lim.max_ids, err);
+            st = rec_data_intern_error(lr, u, "users", m->lim.max_ids, err);
             goto done;
         }
         int32_t i = intern(&m->items, &ds->item_ids, &ds->n_items, &icap, f[1], m->lim.max_ids);
         if (i < 0) {
-            st = intern_error(lr, i, "items", m->lim.max_ids, err);
+            st = rec_data_intern_error(lr, i, "items", m->lim.max_ids, err);
             goto done;
         }
-        if (tv_push(&tv, u, i, (float)w, lr->line) != 0) {
+        if (rec_data_tv_push(&tv, u, i, (float)w, lr->line) != 0) {
             st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory reading %s", lr->path);
             goto done;
         }
@@ -630,9 +618,9 @@ static duet_status load_interactions(linereader *lr, duet_status open_st, const 
 {
     rec_dataset *ds = NULL;
     duet_status st = open_st;
-    if (!st) st = ds_new(&ds, lim, err);
-    if (!st) st = read_interactions(lr, ds, 1, 2, 3, 1, err);
-    lr_close(lr);
+    if (!st) st = rec_data_ds_new(&ds, lim, err);
+    if (!st) st = rec_data_read_interactions(lr, ds, 1, 2, 3, 1, err);
+    rec_data_lr_close(lr);
     if (st) {
         rec_dataset_free(ds);
         return st;
@@ -646,7 +634,7 @@ duet_status rec_load_interactions_tsv_ex(const char *path, const rec_limits *lim
 {
     *out = NULL;
     linereader lr;
-    duet_status st = lr_open(&lr, path, lim, err);
+    duet_status st = rec_data_lr_open(&lr, path, lim, err);
     return load_interactions(&lr, st, lim, out, err);
 }
 
@@ -660,16 +648,16 @@ duet_status rec_load_interactions_file(FILE *f, const char *name, const rec_limi
 {
     *out = NULL;
     linereader lr;
-    duet_status st = lr_attach(&lr, f, name, lim, err);
+    duet_status st = rec_data_lr_attach(&lr, f, name, lim, err);
     return load_interactions(&lr, st, lim, out, err);
 }
 
 /* Merge new (row, token) triples into an attribute CSR (counts add up). */
-static duet_status merge_attr(rec_csr *a, int32_t n_rows, int32_t n_tokens, tripvec *tv, duet_err *err)
+duet_status rec_data_merge_attr(rec_csr *a, int32_t n_rows, int32_t n_tokens, tripvec *tv, duet_err *err)
 {
     for (int32_t r = 0; r < a->n_rows; r++)
         for (int64_t k = a->indptr[r]; k < a->indptr[r + 1]; k++)
-            if (tv_push(tv, r, a->indices[k], a->values[k], 0) != 0)
+            if (rec_data_tv_push(tv, r, a->indices[k], a->values[k], 0) != 0)
                 return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     rec_csr fresh;
     duet_status st = rec_csr_from_triples(&fresh, n_rows, n_tokens > 0 ? n_tokens : 1, tv->t, tv->n, 1, NULL, err);
@@ -680,7 +668,7 @@ static duet_status merge_attr(rec_csr *a, int32_t n_rows, int32_t n_tokens, trip
 }
 
 /* Widen the token dimension of the other attribute matrix after new tokens. */
-static void fix_token_cols(rec_dataset *ds)
+void rec_data_fix_token_cols(rec_dataset *ds)
 {
     if (ds->item_attr.n_rows) ds->item_attr.n_cols = ds->n_tokens;
     if (ds->user_attr.n_rows) ds->user_attr.n_cols = ds->n_tokens;
@@ -700,10 +688,10 @@ static duet_status load_attrs(rec_dataset *ds, linereader *lrp, duet_status open
     int64_t rows = 0;
     int r;
     if (st) goto done;
-    while ((r = lr_next(&lr, err)) == 1) {
+    while ((r = rec_data_lr_next(&lr, err)) == 1) {
         if (!lr.buf[0] || lr.buf[0] == '#') continue;
         rows++;
-        int nf = split_tabs(lr.buf, f, 3);
+        int nf = rec_data_split_tabs(lr.buf, f, 3);
         if (nf != 3 || !*f[0] || !*f[1] || !*f[2]) {
             st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: expected `item<TAB>key<TAB>value` (3 non-empty fields)",
                               path, (long long)lr.line);
@@ -712,7 +700,7 @@ static duet_status load_attrs(rec_dataset *ds, linereader *lrp, duet_status open
         int32_t i = rec_dataset_find_item(ds, f[0]);
         if (i < 0) i = ds_add_item(ds, &icap, f[0]); /* an item only this file names: cold */
         if (i < 0) {
-            st = intern_error(&lr, i, "items", ds_limits(ds)->max_ids, err);
+            st = rec_data_intern_error(&lr, i, "items", rec_data_ds_limits(ds)->max_ids, err);
             goto done;
         }
         size_t need = strlen(f[1]) + strlen(f[2]) + 2;
@@ -723,12 +711,12 @@ static duet_status load_attrs(rec_dataset *ds, linereader *lrp, duet_status open
             tokcap = need;
         }
         snprintf(tok, need, "%s=%s", f[1], f[2]);
-        int32_t t = ds_token(ds, &tcap, tok);
+        int32_t t = rec_data_ds_token(ds, &tcap, tok);
         if (t < 0) {
-            st = intern_error(&lr, t, "tokens", ds_limits(ds)->max_ids, err);
+            st = rec_data_intern_error(&lr, t, "tokens", rec_data_ds_limits(ds)->max_ids, err);
             goto done;
         }
-        if (tv_push(&tv, i, t, 1.0f, lr.line) != 0) goto nomem;
+        if (rec_data_tv_push(&tv, i, t, 1.0f, lr.line) != 0) goto nomem;
     }
     if (r < 0) {
         st = lr.st;
@@ -738,30 +726,30 @@ static duet_status load_attrs(rec_dataset *ds, linereader *lrp, duet_status open
         st = duet_err_set(err, DUET_ERR_EMPTY, "%s: no attribute rows", path);
         goto done;
     }
-    fix_token_cols(ds);
-    st = merge_attr(&ds->item_attr, ds->n_items, ds->n_tokens, &tv, err);
+    rec_data_fix_token_cols(ds);
+    st = rec_data_merge_attr(&ds->item_attr, ds->n_items, ds->n_tokens, &tv, err);
     goto done;
 nomem:
     st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory reading %s", path);
 done:
-    fix_token_cols(ds); /* tokens added before an error stay valid columns */
+    rec_data_fix_token_cols(ds); /* tokens added before an error stay valid columns */
     free(tok);
     free(tv.t);
-    lr_close(&lr);
+    rec_data_lr_close(&lr);
     return st;
 }
 
 duet_status rec_load_item_attrs_tsv(rec_dataset *ds, const char *path, duet_err *err)
 {
     linereader lr;
-    duet_status st = lr_open(&lr, path, ds_limits(ds), err);
+    duet_status st = rec_data_lr_open(&lr, path, rec_data_ds_limits(ds), err);
     return load_attrs(ds, &lr, st, err);
 }
 
 duet_status rec_load_item_attrs_file(rec_dataset *ds, FILE *f, const char *name, duet_err *err)
 {
     linereader lr;
-    duet_status st = lr_attach(&lr, f, name, ds_limits(ds), err);
+    duet_status st = rec_data_lr_attach(&lr, f, name, rec_data_ds_limits(ds), err);
     return load_attrs(ds, &lr, st, err);
 }
 
@@ -777,7 +765,7 @@ static duet_status load_features(rec_dataset *ds, linereader *lrp, duet_status o
     if (!st && (id_col < 0 || first_col < 0 || id_col >= first_col))
         st = duet_err_set(err, DUET_ERR_ARG, "feature columns: id column must come before the first feature");
     if (st) {
-        lr_close(&lr);
+        rec_data_lr_close(&lr);
         return st;
     }
     char **f = malloc((MAX_FEAT_COLS + 1) * sizeof *f);
@@ -787,7 +775,7 @@ static duet_status load_features(rec_dataset *ds, linereader *lrp, duet_status o
     int nh = 0, nfe = 0, r;
     int32_t icap = ds->n_items;
     if (!f) goto nomem;
-    while ((r = lr_next(&lr, err)) == 1 && !lr.buf[0]) {
+    while ((r = rec_data_lr_next(&lr, err)) == 1 && !lr.buf[0]) {
     }
     if (r < 0) {
         st = lr.st;
@@ -797,7 +785,7 @@ static duet_status load_features(rec_dataset *ds, linereader *lrp, duet_status o
         st = duet_err_set(err, DUET_ERR_EMPTY, "%s: empty file (expected a header row)", path);
         goto done;
     }
-    nh = split_tabs(lr.buf, f, MAX_FEAT_COLS);
+    nh = rec_data_split_tabs(lr.buf, f, MAX_FEAT_COLS);
     if (nh > MAX_FEAT_COLS) {
         st = duet_err_set(err, DUET_ERR_RANGE, "%s:%lld: more than %d columns", path, (long long)lr.line,
                           MAX_FEAT_COLS);
@@ -814,9 +802,9 @@ static duet_status load_features(rec_dataset *ds, linereader *lrp, duet_status o
      * are skipped (counted in n_skipped) */
     int err_col = (nfe > 1 && !strcmp(f[nh - 1], "error")) ? nh - 1 : -1;
     if (err_col >= 0) nfe--;
-    if ((int64_t)ds->n_items * nfe > ds_limits(ds)->max_cells) {
+    if ((int64_t)ds->n_items * nfe > rec_data_ds_limits(ds)->max_cells) {
         st = duet_err_set(err, DUET_ERR_RANGE, "%s: %d items x %d features is more than the limit of %lld cells", path,
-                          ds->n_items, nfe, (long long)ds_limits(ds)->max_cells);
+                          ds->n_items, nfe, (long long)rec_data_ds_limits(ds)->max_cells);
         goto done;
     }
     names = calloc((size_t)nfe, sizeof *names);
@@ -826,10 +814,10 @@ static duet_status load_features(rec_dataset *ds, linereader *lrp, duet_status o
     for (int c = 0; c < nfe; c++)
         if (!(names[c] = strdup(f[first_col + c]))) goto nomem;
     int64_t rows = 0, data_rows = 0;
-    while ((r = lr_next(&lr, err)) == 1) {
+    while ((r = rec_data_lr_next(&lr, err)) == 1) {
         if (!lr.buf[0]) continue;
         data_rows++;
-        int nf = split_tabs(lr.buf, f, MAX_FEAT_COLS);
+        int nf = rec_data_split_tabs(lr.buf, f, MAX_FEAT_COLS);
         if (nf != nh) {
             st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: %d fields, the header has %d", path, (long long)lr.line,
                               nf > MAX_FEAT_COLS ? MAX_FEAT_COLS : nf, nh);
@@ -843,7 +831,7 @@ static duet_status load_features(rec_dataset *ds, linereader *lrp, duet_status o
         double v[1];
         if (skip_bad) {
             int bad = 0;
-            for (int c = 0; c < nfe && !bad; c++) bad = parse_float(f[first_col + c], v) != 0;
+            for (int c = 0; c < nfe && !bad; c++) bad = rec_data_parse_float(f[first_col + c], v) != 0;
             if (bad) {
                 ds->n_skipped++;
                 continue;
@@ -851,10 +839,10 @@ static duet_status load_features(rec_dataset *ds, linereader *lrp, duet_status o
         }
         if (i < 0 && !skip_bad) {
             /* an item only this file names: a cold item (the Spotify file keeps skipping) */
-            if ((int64_t)(ds->n_items + 1) * nfe > ds_limits(ds)->max_cells) i = -3;
+            if ((int64_t)(ds->n_items + 1) * nfe > rec_data_ds_limits(ds)->max_cells) i = -3;
             else i = ds_add_item(ds, &icap, f[id_col]);
             if (i < 0) {
-                st = intern_error(&lr, i, "items", ds_limits(ds)->max_ids, err);
+                st = rec_data_intern_error(&lr, i, "items", rec_data_ds_limits(ds)->max_ids, err);
                 goto done;
             }
             float *nf2 = realloc(feats, (size_t)ds->n_items * (size_t)nfe * sizeof *nf2);
@@ -867,7 +855,7 @@ static duet_status load_features(rec_dataset *ds, linereader *lrp, duet_status o
             has[i] = 0;
         }
         for (int c = 0; c < nfe; c++) {
-            if (parse_float(f[first_col + c], v) != 0) {
+            if (rec_data_parse_float(f[first_col + c], v) != 0) {
                 st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: column %d: '%s' is not a number", path,
                                   (long long)lr.line, first_col + c + 1, f[first_col + c]);
                 goto done;
@@ -921,7 +909,7 @@ done:
     free(feats);
     free(has);
     free(f);
-    lr_close(&lr);
+    rec_data_lr_close(&lr);
     return st;
 }
 
@@ -929,7 +917,7 @@ duet_status rec_load_item_features_tsv(rec_dataset *ds, const char *path, int id
                                        duet_err *err)
 {
     linereader lr;
-    duet_status st = lr_open(&lr, path, ds_limits(ds), err);
+    duet_status st = rec_data_lr_open(&lr, path, rec_data_ds_limits(ds), err);
     return load_features(ds, &lr, st, id_col, first_col, 0, err);
 }
 
@@ -937,632 +925,14 @@ duet_status rec_load_item_features_file(rec_dataset *ds, FILE *f, const char *na
                                         int spotify, duet_err *err)
 {
     linereader lr;
-    duet_status st = lr_attach(&lr, f, name, ds_limits(ds), err);
+    duet_status st = rec_data_lr_attach(&lr, f, name, rec_data_ds_limits(ds), err);
     return load_features(ds, &lr, st, id_col, first_col, spotify ? 1 : 0, err);
 }
 
 duet_status rec_load_spotify_tsv(rec_dataset *ds, const char *path, duet_err *err)
 {
     linereader lr;
-    duet_status st = lr_open(&lr, path, ds_limits(ds), err);
+    duet_status st = rec_data_lr_open(&lr, path, rec_data_ds_limits(ds), err);
     return load_features(ds, &lr, st, 0, 3, 1, err);
 }
 
-/* ------------------------------------------------------------ HetRec */
-
-static duet_status expect_header(linereader *lr, const char *header, duet_err *err)
-{
-    int r = lr_next(lr, err);
-    if (r < 0) return lr->st;
-    if (r == 0) return duet_err_set(err, DUET_ERR_EMPTY, "%s: empty file", lr->path);
-    if (strcmp(lr->buf, header) != 0)
-        return duet_err_set(err, DUET_ERR_FORMAT, "%s:1: expected the header '%s'", lr->path, header);
-    return DUET_OK;
-}
-
-static char *path_join(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    if (p) snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
-
-/* ISO-8859-1 to UTF-8 (each byte >= 0x80 becomes two bytes). Caller frees. */
-static char *latin1_to_utf8(const char *s)
-{
-    size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) n += *p >= 0x80 ? 2 : 1;
-    char *o = malloc(n + 1), *q = o;
-    if (!o) return NULL;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p < 0x80) *q++ = (char)*p;
-        else {
-            *q++ = (char)(0xC0 | (*p >> 6));
-            *q++ = (char)(0x80 | (*p & 0x3F));
-        }
-    }
-    *q = '\0';
-    return o;
-}
-
-static duet_status hetrec_artists(rec_dataset *ds, const char *dir, duet_err *err)
-{
-    char *p = path_join(dir, "artists.dat");
-    if (!p) return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-    linereader lr;
-    duet_status st = lr_open(&lr, p, ds_limits(ds), err);
-    if (!st) st = expect_header(&lr, "id\tname\turl\tpictureURL", err);
-    if (!st && !(ds->item_names = calloc((size_t)ds->n_items, sizeof *ds->item_names)))
-        st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-    int r = 1;
-    char *f[5];
-    while (!st && (r = lr_next(&lr, err)) == 1) {
-        if (!lr.buf[0]) continue;
-        int nf = split_tabs(lr.buf, f, 4);
-        if (nf < 2 || nf > 4) {
-            st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: expected id, name, url, pictureURL", p,
-                              (long long)lr.line);
-            break;
-        }
-        int32_t i = rec_dataset_find_item(ds, f[0]);
-        if (i < 0) {
-            ds->n_skipped++;
-            continue;
-        }
-        free(ds->item_names[i]);
-        if (!(ds->item_names[i] = strdup(f[1]))) st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-    }
-    if (!st && r < 0) st = lr.st;
-    lr_close(&lr);
-    free(p);
-    return st;
-}
-
-static duet_status hetrec_tags(rec_dataset *ds, const char *dir, duet_err *err)
-{
-    char *p1 = path_join(dir, "tags.dat"), *p2 = path_join(dir, "user_taggedartists.dat");
-    char **tagtok = NULL; /* tag id -> token index as (int32) via array */
-    int32_t *tag_index = NULL;
-    long max_tag = -1;
-    tripvec ti = {0}, tu = {0};
-    int32_t tcap = ds->n_tokens;
-    duet_status st = DUET_OK;
-    linereader lr = {0};
-    char *f[8];
-    int r = 1;
-    (void)tagtok;
-    if (!p1 || !p2) {
-        st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    /* tags.dat: tag ids up to a few tens of thousands; index by id. */
-    st = lr_open(&lr, p1, ds_limits(ds), err);
-    if (!st) st = expect_header(&lr, "tagID\ttagValue", err);
-    size_t tcap_ids = 0;
-    while (!st && (r = lr_next(&lr, err)) == 1) {
-        if (!lr.buf[0]) continue;
-        long id;
-        int nf = split_tabs(lr.buf, f, 2);
-        if (nf != 2 || parse_id(f[0], &id) != 0) {
-            st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: expected `tagID<TAB>tagValue`", p1, (long long)lr.line);
-            break;
-        }
-        if (id >= ds_limits(ds)->max_ids) {
-            st = duet_err_set(err, DUET_ERR_RANGE, "%s:%lld: tag id %ld is over the limit %d", p1, (long long)lr.line,
-                              id, ds_limits(ds)->max_ids);
-            break;
-        }
-        if ((size_t)id >= tcap_ids) {
-            size_t nc = (size_t)id * 2 + 64;
-            if (nc > (size_t)ds_limits(ds)->max_ids) nc = (size_t)ds_limits(ds)->max_ids;
-            int32_t *n2 = realloc(tag_index, nc * sizeof *n2);
-            if (!n2) {
-                st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-                break;
-            }
-            for (size_t k = tcap_ids; k < nc; k++) n2[k] = -1;
-            tag_index = n2;
-            tcap_ids = nc;
-        }
-        if (tag_index[id] >= 0) {
-            st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: tag id %ld repeated", p1, (long long)lr.line, id);
-            break;
-        }
-        char *u8 = latin1_to_utf8(f[1]);
-        char *tok = u8 ? malloc(strlen(u8) + 5) : NULL;
-        if (tok) sprintf(tok, "tag:%s", u8);
-        int32_t t = tok ? ds_token(ds, &tcap, tok) : -1;
-        free(u8);
-        free(tok);
-        if (t < 0) {
-            st = intern_error(&lr, t, "tokens", ds_limits(ds)->max_ids, err);
-            break;
-        }
-        tag_index[id] = t;
-        if (id > max_tag) max_tag = id;
-    }
-    if (!st && r < 0) st = lr.st;
-    lr_close(&lr);
-    if (st) goto done;
-    st = lr_open(&lr, p2, ds_limits(ds), err);
-    if (!st) st = expect_header(&lr, "userID\tartistID\ttagID\tday\tmonth\tyear", err);
-    while (!st && (r = lr_next(&lr, err)) == 1) {
-        if (!lr.buf[0]) continue;
-        long tag;
-        int nf = split_tabs(lr.buf, f, 6);
-        if (nf != 6 || parse_id(f[2], &tag) != 0) {
-            st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: expected 6 fields userID artistID tagID day month year",
-                              p2, (long long)lr.line);
-            break;
-        }
-        if (tag > max_tag || tag_index[tag] < 0) {
-            st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: tag id %ld is not in tags.dat", p2, (long long)lr.line,
-                              tag);
-            break;
-        }
-        int32_t u = rec_dataset_find_user(ds, f[0]), i = rec_dataset_find_item(ds, f[1]);
-        if (i < 0 && u < 0) {
-            ds->n_skipped++;
-            continue;
-        }
-        if ((i >= 0 && tv_push(&ti, i, tag_index[tag], 1.0f, lr.line) != 0) ||
-            (u >= 0 && tv_push(&tu, u, tag_index[tag], 1.0f, lr.line) != 0)) {
-            st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-            break;
-        }
-        if (i < 0 || u < 0) ds->n_skipped++;
-    }
-    if (!st && r < 0) st = lr.st;
-    lr_close(&lr);
-    if (st) goto done;
-    fix_token_cols(ds);
-    st = merge_attr(&ds->item_attr, ds->n_items, ds->n_tokens, &ti, err);
-    if (!st) st = merge_attr(&ds->user_attr, ds->n_users, ds->n_tokens, &tu, err);
-    fix_token_cols(ds);
-done:
-    lr_close(&lr);
-    free(ti.t);
-    free(tu.t);
-    free(tag_index);
-    free(p1);
-    free(p2);
-    return st;
-}
-
-static duet_status hetrec_friends(rec_dataset *ds, const char *dir, duet_err *err)
-{
-    char *p = path_join(dir, "user_friends.dat");
-    if (!p) return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-    linereader lr;
-    tripvec tv = {0};
-    duet_status st = lr_open(&lr, p, ds_limits(ds), err);
-    if (!st) st = expect_header(&lr, "userID\tfriendID", err);
-    int r = 1;
-    char *f[3];
-    while (!st && (r = lr_next(&lr, err)) == 1) {
-        if (!lr.buf[0]) continue;
-        if (split_tabs(lr.buf, f, 2) != 2) {
-            st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: expected `userID<TAB>friendID`", p, (long long)lr.line);
-            break;
-        }
-        int32_t a = rec_dataset_find_user(ds, f[0]), b = rec_dataset_find_user(ds, f[1]);
-        if (a < 0 || b < 0) {
-            ds->n_skipped++;
-            continue;
-        }
-        if (tv_push(&tv, a, b, 1.0f, lr.line) != 0) st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-    }
-    if (!st && r < 0) st = lr.st;
-    if (!st) st = rec_csr_from_triples(&ds->friends, ds->n_users, ds->n_users, tv.t, tv.n, 1, p, err);
-    if (!st)
-        for (int64_t k = 0; k < ds->friends.nnz; k++) ds->friends.values[k] = 1.0f;
-    lr_close(&lr);
-    free(tv.t);
-    free(p);
-    return st;
-}
-
-duet_status rec_load_hetrec(const char *dir, rec_dataset **out, duet_err *err)
-{
-    *out = NULL;
-    rec_dataset *ds;
-    duet_status st = ds_new(&ds, NULL, err);
-    if (st) return st;
-    char *p = path_join(dir, "user_artists.dat");
-    linereader lr;
-    if (!p) st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-    if (!st) {
-        st = lr_open(&lr, p, ds_limits(ds), err);
-        if (!st) {
-            st = expect_header(&lr, "userID\tartistID\tweight", err);
-            if (!st) st = read_interactions(&lr, ds, 0, 3, 3, 0, err);
-            lr_close(&lr);
-        }
-    }
-    free(p);
-    if (!st) st = hetrec_artists(ds, dir, err);
-    if (!st) st = hetrec_tags(ds, dir, err);
-    if (!st) st = hetrec_friends(ds, dir, err);
-    if (st) {
-        rec_dataset_free(ds);
-        return st;
-    }
-    *out = ds;
-    return DUET_OK;
-}
-
-duet_status rec_load_kgcn(rec_dataset *ds, const char *dir, duet_err *err)
-{
-    char *p1 = path_join(dir, "item_index2entity_id.txt"), *p2 = path_join(dir, "kg.txt");
-    int32_t *ent_item = NULL; /* entity -> item or -1 */
-    size_t ent_cap = 0;
-    tripvec tv = {0};
-    int32_t tcap = ds->n_tokens;
-    linereader lr = {0};
-    duet_status st = DUET_OK;
-    char *f[4], tok[512];
-    int r = 1;
-    if (!p1 || !p2) {
-        st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    st = lr_open(&lr, p1, ds_limits(ds), err);
-    while (!st && (r = lr_next(&lr, err)) == 1) {
-        if (!lr.buf[0]) continue;
-        long e;
-        if (split_tabs(lr.buf, f, 2) != 2 || parse_id(f[1], &e) != 0) {
-            st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: expected `item<TAB>entity-index`", p1, (long long)lr.line);
-            break;
-        }
-        if (e >= ds_limits(ds)->max_ids) {
-            st = duet_err_set(err, DUET_ERR_RANGE, "%s:%lld: entity index %ld is over the limit %d", p1,
-                              (long long)lr.line, e, ds_limits(ds)->max_ids);
-            break;
-        }
-        if ((size_t)e >= ent_cap) {
-            size_t nc = (size_t)e * 2 + 64;
-            if (nc > (size_t)ds_limits(ds)->max_ids) nc = (size_t)ds_limits(ds)->max_ids;
-            int32_t *n2 = realloc(ent_item, nc * sizeof *n2);
-            if (!n2) {
-                st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-                break;
-            }
-            for (size_t k = ent_cap; k < nc; k++) n2[k] = -1;
-            ent_item = n2;
-            ent_cap = nc;
-        }
-        int32_t i = rec_dataset_find_item(ds, f[0]);
-        if (i < 0) ds->n_skipped++;
-        else if (ent_item[e] >= 0) {
-            st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: entity %ld mapped twice", p1, (long long)lr.line, e);
-            break;
-        } else ent_item[e] = i;
-    }
-    if (!st && r < 0) st = lr.st;
-    lr_close(&lr);
-    if (st) goto done;
-    st = lr_open(&lr, p2, ds_limits(ds), err);
-    while (!st && (r = lr_next(&lr, err)) == 1) {
-        if (!lr.buf[0]) continue;
-        long h, t;
-        if (split_tabs(lr.buf, f, 3) != 3 || parse_id(f[0], &h) != 0 || parse_id(f[2], &t) != 0 || !*f[1] ||
-            strlen(f[1]) > 400) {
-            st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: expected `head<TAB>relation<TAB>tail`", p2,
-                              (long long)lr.line);
-            break;
-        }
-        int32_t ih = (size_t)h < ent_cap ? ent_item[h] : -1, it = (size_t)t < ent_cap ? ent_item[t] : -1;
-        if (ih < 0 && it < 0) continue; /* a relation between two non-item entities */
-        if (ih >= 0) {
-            snprintf(tok, sizeof tok, "kg:%s=%ld", f[1], t);
-            int32_t k = ds_token(ds, &tcap, tok);
-            if (k == -2) goto toomany;
-            if (k < 0 || tv_push(&tv, ih, k, 1.0f, lr.line) != 0) goto nomem;
-        }
-        if (it >= 0) {
-            snprintf(tok, sizeof tok, "kg:~%s=%ld", f[1], h);
-            int32_t k = ds_token(ds, &tcap, tok);
-            if (k == -2) goto toomany;
-            if (k < 0 || tv_push(&tv, it, k, 1.0f, lr.line) != 0) goto nomem;
-        }
-    }
-    if (!st && r < 0) st = lr.st;
-    if (st) goto done;
-    fix_token_cols(ds);
-    st = merge_attr(&ds->item_attr, ds->n_items, ds->n_tokens, &tv, err);
-    goto done;
-toomany:
-    st = intern_error(&lr, -2, "tokens", ds_limits(ds)->max_ids, err);
-    goto done;
-nomem:
-    st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-done:
-    fix_token_cols(ds);
-    lr_close(&lr);
-    free(tv.t);
-    free(ent_item);
-    free(p1);
-    free(p2);
-    return st;
-}
-
-/* --------------------------------------------------------------- NCF */
-
-#define NCF_MAX_NEG 10000
-
-void rec_ncf_free(rec_ncf *d)
-{
-    if (!d) return;
-    rec_csr_free(&d->train);
-    free(d->test_item);
-    free(d->negatives);
-    free(d);
-}
-
-static char *path_cat(const char *a, const char *b)
-{
-    size_t n = strlen(a) + strlen(b) + 1;
-    char *p = malloc(n);
-    if (p) snprintf(p, n, "%s%s", a, b);
-    return p;
-}
-
-/* The three files from lr[0] (train), lr[1] (test), lr[2] (negatives); the
- * readers are closed by the caller. f holds NCF_MAX_NEG + 2 field pointers. */
-static duet_status ncf_read(linereader *lr, char **f, rec_ncf **out, duet_err *err)
-{
-    const rec_limits *lim = &lr[0].lim;
-    const char *ptr = lr[0].path, *pte = lr[1].path, *pne = lr[2].path;
-    tripvec tv = {0}, tests = {0}; /* train rows; test pairs (row user, col item) */
-    int64_t *test_line = NULL; /* (n_users) test.rating line of each user's test pair, 0 if none */
-    int32_t *order = NULL;     /* (test lines) user of each test.rating line, in file order */
-    int64_t n_test = 0, neg_lines = 0;
-    long max_u = -1, max_i = -1;
-    rec_ncf *d = NULL;
-    duet_status st = DUET_OK;
-    int r;
-
-    /* train.rating: u i weight [timestamp] */
-    while ((r = lr_next(&lr[0], err)) == 1) {
-        if (!lr[0].buf[0]) continue;
-        long u, i;
-        double w;
-        int nf = split_tabs(lr[0].buf, f, 4);
-        if (nf < 3 || nf > 4 || parse_id(f[0], &u) != 0 || parse_id(f[1], &i) != 0) {
-            st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: expected `user<TAB>item<TAB>weight[<TAB>time]` with "
-                              "non-negative integer ids", ptr, (long long)lr[0].line);
-            goto done;
-        }
-        if (u >= lim->max_ids || i >= lim->max_ids) {
-            st = duet_err_set(err, DUET_ERR_RANGE, "%s:%lld: id %ld is over the limit %d", ptr, (long long)lr[0].line,
-                              u > i ? u : i, lim->max_ids - 1);
-            goto done;
-        }
-        if (parse_float(f[2], &w) != 0 || !weight_ok(w)) {
-            st = duet_err_set(err, DUET_ERR_FORMAT,
-                              "%s:%lld: weight '%s' must be a finite number > 0 (from 1.2e-38 to 3e38)", ptr,
-                              (long long)lr[0].line, f[2]);
-            goto done;
-        }
-        if (u > max_u) max_u = u;
-        if (i > max_i) max_i = i;
-        if (tv_push(&tv, (int32_t)u, (int32_t)i, (float)w, lr[0].line) != 0) goto nomem;
-    }
-    if (r < 0) {
-        st = lr[0].st;
-        goto done;
-    }
-    if (tv.n == 0) {
-        st = duet_err_set(err, DUET_ERR_EMPTY, "%s: no rows", ptr);
-        goto done;
-    }
-    /* test.rating: u i [anything], one line per test user; ids may be new
-     * (users and items that appear only in the test files are cold) */
-    while ((r = lr_next(&lr[1], err)) == 1) {
-        if (!lr[1].buf[0]) continue;
-        long u, i;
-        int nf = split_tabs(lr[1].buf, f, 4);
-        if (nf < 2 || nf > 4 || parse_id(f[0], &u) != 0 || parse_id(f[1], &i) != 0) {
-            st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: expected `user<TAB>item[<TAB>...]` with non-negative "
-                              "integer ids", pte, (long long)lr[1].line);
-            goto done;
-        }
-        if (u >= lim->max_ids || i >= lim->max_ids) {
-            st = duet_err_set(err, DUET_ERR_RANGE, "%s:%lld: id %ld is over the limit %d", pte, (long long)lr[1].line,
-                              u > i ? u : i, lim->max_ids - 1);
-            goto done;
-        }
-        if (u > max_u) max_u = u;
-        if (i > max_i) max_i = i;
-        if (tv_push(&tests, (int32_t)u, (int32_t)i, 1.0f, lr[1].line) != 0) goto nomem;
-    }
-    if (r < 0) {
-        st = lr[1].st;
-        goto done;
-    }
-    if (tests.n == 0) {
-        st = duet_err_set(err, DUET_ERR_EMPTY, "%s: no rows", pte);
-        goto done;
-    }
-    d = calloc(1, sizeof *d);
-    if (!d) goto nomem;
-    d->n_users = (int32_t)max_u + 1;
-    test_line = calloc((size_t)d->n_users, sizeof *test_line);
-    d->test_item = malloc((size_t)d->n_users * sizeof *d->test_item);
-    order = malloc((size_t)tests.n * sizeof *order);
-    if (!test_line || !d->test_item || !order) goto nomem;
-    for (int32_t u = 0; u < d->n_users; u++) d->test_item[u] = -1;
-    for (int64_t k = 0; k < tests.n; k++) {
-        int32_t u = tests.t[k].row;
-        if (test_line[u]) {
-            st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: user %ld has a second test item (first on line %lld)",
-                              pte, (long long)tests.t[k].line, (long)u, (long long)test_line[u]);
-            goto done;
-        }
-        test_line[u] = tests.t[k].line;
-        d->test_item[u] = tests.t[k].col;
-        order[n_test++] = u;
-    }
-
-    /* test.negative: (u,i)<TAB>n1<TAB>...; line k matches test.rating's k-th row */
-    d->n_neg = -1;
-    while ((r = lr_next(&lr[2], err)) == 1) {
-        if (!lr[2].buf[0]) continue;
-        int nf = split_tabs(lr[2].buf, f, NCF_MAX_NEG + 1);
-        long u, i;
-        char *s = f[0], *comma = strchr(s, ',');
-        size_t len = strlen(s);
-        if (nf > NCF_MAX_NEG + 1) {
-            st = duet_err_set(err, DUET_ERR_RANGE, "%s:%lld: more than %d negatives", pne, (long long)lr[2].line,
-                              NCF_MAX_NEG);
-            goto done;
-        }
-        if (nf < 2 || s[0] != '(' || !comma || len < 5 || s[len - 1] != ')') {
-            st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: expected `(user,item)<TAB>negatives...`", pne,
-                              (long long)lr[2].line);
-            goto done;
-        }
-        s[len - 1] = '\0';
-        *comma = '\0';
-        if (parse_id(s + 1, &u) != 0 || parse_id(comma + 1, &i) != 0) {
-            st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: bad (user,item) pair", pne, (long long)lr[2].line);
-            goto done;
-        }
-        if (d->n_neg < 0) {
-            d->n_neg = nf - 1;
-            if ((int64_t)d->n_users * d->n_neg > lim->max_cells) {
-                st = duet_err_set(err, DUET_ERR_RANGE, "%s:%lld: %d users x %d negatives is more than the limit of "
-                                  "%lld cells", pne, (long long)lr[2].line, d->n_users, d->n_neg,
-                                  (long long)lim->max_cells);
-                goto done;
-            }
-            d->negatives = malloc((size_t)d->n_users * (size_t)d->n_neg * sizeof *d->negatives);
-            if (!d->negatives) goto nomem;
-            for (size_t k = 0; k < (size_t)d->n_users * (size_t)d->n_neg; k++) d->negatives[k] = -1;
-        }
-        if (nf - 1 != d->n_neg) {
-            st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: %d negatives, earlier lines have %d", pne,
-                              (long long)lr[2].line, nf - 1, d->n_neg);
-            goto done;
-        }
-        if (neg_lines >= n_test || order[neg_lines] != u || d->test_item[u] != i) {
-            st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: pair (%ld,%ld) does not match %s", pne,
-                              (long long)lr[2].line, u, i, neg_lines >= n_test ? "any line of" : "the test pair in");
-            if (err && neg_lines < n_test) {
-                size_t n = strlen(err->msg);
-                snprintf(err->msg + n, sizeof err->msg - n, " %s:%lld", pte, (long long)test_line[order[neg_lines]]);
-            } else if (err) {
-                size_t n = strlen(err->msg);
-                snprintf(err->msg + n, sizeof err->msg - n, " %s (it has %lld)", pte, (long long)n_test);
-            }
-            goto done;
-        }
-        int32_t *row = d->negatives + (size_t)u * (size_t)d->n_neg;
-        for (int k = 0; k < d->n_neg; k++) {
-            long j;
-            if (parse_id(f[k + 1], &j) != 0) {
-                st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: negative %d '%s' is not an item id", pne,
-                                  (long long)lr[2].line, k + 1, f[k + 1]);
-                goto done;
-            }
-            if (j >= lim->max_ids) {
-                st = duet_err_set(err, DUET_ERR_RANGE, "%s:%lld: negative %d: id %ld is over the limit %d", pne,
-                                  (long long)lr[2].line, k + 1, j, lim->max_ids - 1);
-                goto done;
-            }
-            if (j > max_i) max_i = j;
-            row[k] = (int32_t)j;
-        }
-        neg_lines++;
-    }
-    if (r < 0) {
-        st = lr[2].st;
-        goto done;
-    }
-    if (neg_lines == 0) {
-        st = duet_err_set(err, DUET_ERR_EMPTY, "%s: no rows", pne);
-        goto done;
-    }
-    if (neg_lines != n_test) {
-        st = duet_err_set(err, DUET_ERR_FORMAT, "%s: %lld lines, but %s has %lld", pne, (long long)neg_lines, pte,
-                          (long long)n_test);
-        goto done;
-    }
-    d->n_items = (int32_t)max_i + 1;
-    st = rec_csr_from_triples(&d->train, d->n_users, d->n_items, tv.t, tv.n, 0, ptr, err);
-    if (st) goto done;
-    {
-        /* cold: users with a test row and no training row; items of the test
-         * files without a training interaction */
-        uint8_t *mark = calloc((size_t)d->n_items, 1);
-        if (!mark) goto nomem;
-        for (int64_t q = 0; q < d->train.nnz; q++) mark[d->train.indices[q]] = 1;
-        for (int32_t u = 0; u < d->n_users; u++) {
-            if (d->test_item[u] < 0) continue;
-            if (d->train.indptr[u + 1] == d->train.indptr[u]) d->n_cold_users++;
-            int32_t it = d->test_item[u];
-            if (!mark[it]) d->n_cold_items++, mark[it] = 2;
-            for (int32_t k = 0; k < d->n_neg; k++) {
-                int32_t j = d->negatives[(size_t)u * (size_t)d->n_neg + (size_t)k];
-                if (j >= 0 && !mark[j]) d->n_cold_items++, mark[j] = 2;
-            }
-        }
-        free(mark);
-    }
-    *out = d;
-    d = NULL;
-    goto done;
-nomem:
-    st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory reading %s", ptr);
-done:
-    rec_ncf_free(d);
-    free(tv.t);
-    free(tests.t);
-    free(test_line);
-    free(order);
-    return st;
-}
-
-static const char *const ncf_suffix[3] = {".train.rating", ".test.rating", ".test.negative"};
-
-/* Open (files != NULL: attach) the three readers and read them. */
-static duet_status ncf_load(const char *prefix, FILE **files, const rec_limits *lim, rec_ncf **out, duet_err *err)
-{
-    *out = NULL;
-    if (!prefix) prefix = "";
-    char *names[3] = {NULL, NULL, NULL};
-    linereader lr[3];
-    memset(lr, 0, sizeof lr);
-    char **f = malloc((NCF_MAX_NEG + 2) * sizeof *f);
-    duet_status st = DUET_OK;
-    for (int k = 0; k < 3; k++) names[k] = path_cat(prefix, ncf_suffix[k]);
-    if (!f || !names[0] || !names[1] || !names[2])
-        st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory reading %s", prefix);
-    for (int k = 0; k < 3 && !st; k++)
-        st = files ? lr_attach(&lr[k], files[k], names[k], lim, err) : lr_open(&lr[k], names[k], lim, err);
-    if (!st) st = ncf_read(lr, f, out, err);
-    for (int k = 0; k < 3; k++) {
-        lr_close(&lr[k]);
-        free(names[k]);
-    }
-    free(f);
-    return st;
-}
-
-duet_status rec_load_ncf_ex(const char *prefix, const rec_limits *lim, rec_ncf **out, duet_err *err)
-{
-    return ncf_load(prefix, NULL, lim, out, err);
-}
-
-duet_status rec_load_ncf(const char *prefix, rec_ncf **out, duet_err *err)
-{
-    return ncf_load(prefix, NULL, NULL, out, err);
-}
-
-duet_status rec_load_ncf_files(FILE *train, FILE *test, FILE *negative, const char *prefix, const rec_limits *lim,
-                               rec_ncf **out, duet_err *err)
-{
-    FILE *files[3] = {train, test, negative};
-    return ncf_load(prefix, files, lim, out, err);
-}
