@@ -282,10 +282,11 @@ int cmd_train_rec(int argc, char **argv)
     cli_info(verbosity, "train-rec", "%d users, %d items, %lld interactions; %s", ctx.train->n_rows,
              ctx.train->n_cols, (long long)ctx.train->nnz, model);
     cli_debug(verbosity, "train-rec",
-              "configuration: dim %d, negatives %d, lr %g, loss %s, epochs <= %d, patience %d, id-dropout %g, "
+              "configuration: dim %d, negatives %d, lr %g, loss %s, epochs <= %d, min epochs %d, patience %d "
+              "(improved-ncf deep branch; 0 = auto), id-dropout %g, "
               "weight-decay %g, refit %s, seed %ld; side information: item attributes %s, item features %s, "
               "spotify %s, kg %s; checkpoint %s, resume %s",
-              cfg.dim, cfg.negatives, (double)cfg.lr, loss, cfg.max_epochs, cfg.patience, (double)cfg.id_dropout,
+              cfg.dim, cfg.negatives, (double)cfg.lr, loss, cfg.max_epochs, cfg.min_epochs, cfg.patience, (double)cfg.id_dropout,
               (double)cfg.weight_decay, refit ? "yes" : "no", seed, attrs ? attrs : "-", feats ? feats : "-",
               spotify ? spotify : "-", kg ? kg : "-", ckpt ? ckpt : "-", resume ? resume : "-");
     rec_incf_train_opts topt = {ckpt, resume};

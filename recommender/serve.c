@@ -400,6 +400,8 @@ const char *rec_served_score_doc(const char *name)
         const char *prefix, *doc;
     } docs[] = {
         {"popularity", "the number of training users of the item"},
+        {"user-knn-adj", "the sum over the k most similar users (adjusted cosine, Eq. 3) of similarity x the "
+                         "user's value for the item"},
         {"user-knn", "the sum over the k most similar users (cosine) of similarity x the user's value for the item"},
         {"item-knn", "the sum over the listener's items of value x cosine similarity to the item (k neighbours)"},
         {"bpr-mf", "the dot product of user and item factors plus the item bias (BPR)"},

@@ -25,6 +25,7 @@
 #include "../recommender/data.h"
 #include "../recommender/eval.h"
 #include "../recommender/fused.h"
+#include "../recommender/incf.h"
 #include "../recommender/model.h"
 #include "../recommender/serve.h"
 
@@ -263,6 +264,44 @@ static void test_every_model_round_trip(void)
     rec_dataset_free(ds);
 }
 
+/* A file of the first format (rec_incf_save, "duet-rec-incf") loads as improved-ncf-deep. */
+static void test_legacy_file(void)
+{
+    rec_dataset *ds = NULL;
+    duet_err err = {0};
+    REQUIRE(rec_load_interactions_tsv(clusters, &ds, &err) == DUET_OK);
+    rec_fit_ctx ctx = {0};
+    ctx.train = &ds->ui;
+    ctx.seed = 2;
+    ctx.progress = -1;
+    rec_incf_config c;
+    rec_incf_config_default(&c);
+    c.max_epochs = 2;
+    c.dim = 8;
+    rec_incf *m = NULL;
+    REQUIRE(rec_incf_train(&ctx, &c, NULL, &m, &err) == DUET_OK);
+    char path[160];
+    snprintf(path, sizeof path, "%s/legacy.safetensors", tmpdir);
+    REQUIRE(rec_incf_save(m, path, (const char *const *)ds->user_ids, (const char *const *)ds->item_ids, NULL, &err) ==
+            DUET_OK);
+    rec_served *s = NULL;
+    REQUIRE(rec_served_load(path, &s, &err) == DUET_OK);
+    CHECK(!strcmp(rec_served_model(s)->name, "improved-ncf-deep") && rec_served_n_users(s) == 80);
+    int32_t ni = ds->n_items, u = 7;
+    float *a = malloc((size_t)ni * sizeof *a), *b = malloc((size_t)ni * sizeof *b);
+    REQUIRE(a && b);
+    CHECK(rec_incf_score(m, &u, 1, a, &err) == DUET_OK);
+    for (int64_t q = ds->ui.indptr[u]; q < ds->ui.indptr[u + 1]; q++) a[ds->ui.indices[q]] = -INFINITY;
+    CHECK(rec_served_score_user(s, u, b, &err) == DUET_OK);
+    CHECK(memcmp(a, b, (size_t)ni * sizeof *a) == 0);
+    CHECK(rec_served_find_user(s, "u07") == 7 && !strcmp(rec_served_item_id(s, 0), ds->item_ids[0]));
+    free(a);
+    free(b);
+    rec_served_free(s);
+    rec_incf_free(m);
+    rec_dataset_free(ds);
+}
+
 static void test_cli_every_model(void)
 {
     if (!getenv("DUET")) return;
@@ -341,6 +380,7 @@ int main(void)
     write_hetrec();
     RUN(test_defaults_two_clusters);
     RUN(test_every_model_round_trip);
+    RUN(test_legacy_file);
     RUN(test_cli_every_model);
     RUN(test_names);
     char cmd[128];
