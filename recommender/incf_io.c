@@ -156,53 +156,6 @@ const int32_t *rec_incf_seen(const rec_incf *m, int32_t u, int64_t *n)
 
 /* ------------------------------------------------------------ save / load */
 
-static char *join_strs(const char *const *s, int32_t n, int names)
-{
-    size_t len = 1;
-    char num[24];
-    for (int32_t i = 0; i < n; i++) {
-        if (s && s[i]) len += strlen(s[i]) + 1;
-        else len += (size_t)snprintf(num, sizeof num, "%d", (int)i) + 1;
-    }
-    char *o = malloc(len), *p = o;
-    if (!o) return NULL;
-    for (int32_t i = 0; i < n; i++) {
-        const char *v = s && s[i] ? s[i] : NULL;
-        if (!v) {
-            if (names) num[0] = 0;
-            else snprintf(num, sizeof num, "%d", (int)i);
-            v = num;
-        }
-        for (; *v; v++) *p++ = (*v == '\n' || *v == '\r' || *v == '\t') ? ' ' : *v;
-        *p++ = '\n';
-    }
-    *p = 0;
-    return o;
-}
-
-static char **split_strs(const char *s, int32_t n)
-{
-    char **o = calloc((size_t)(n ? n : 1), sizeof *o);
-    if (!o) return NULL;
-    for (int32_t i = 0; i < n; i++) {
-        const char *e = s ? strchr(s, '\n') : NULL;
-        if (!e) {
-            incf_free_strs(o, n);
-            return NULL;
-        }
-        o[i] = strndup(s, (size_t)(e - s));
-        if (!o[i]) {
-            incf_free_strs(o, n);
-            return NULL;
-        }
-        s = e + 1;
-    }
-    if (s && *s) {
-        incf_free_strs(o, n);
-        return NULL;
-    }
-    return o;
-}
 
 duet_status rec_incf_save(const rec_incf *m, const char *path, const char *const *user_ids,
                           const char *const *item_ids, const char *const *item_names, duet_err *err)
@@ -252,7 +205,7 @@ duet_status rec_incf_save(const rec_incf *m, const char *path, const char *const
         if (!src && k == 0 && m->user_ids) src = (const char *const *)m->user_ids;
         if (!src && k == 1 && m->item_ids) src = (const char *const *)m->item_ids;
         if (!src && k == 2 && m->item_names) src = (const char *const *)m->item_names;
-        char *j = join_strs(src, k ? m->ni : m->nu, k == 2);
+        char *j = rec_join_lines(src, k ? m->ni : m->nu, k == 2);
         if (!j) st = duet_err_set(err, DUET_ERR_NOMEM, "improved-ncf: out of memory");
         else st = duet_st_writer_meta(w, keys[k], j, err);
         free(j);
@@ -351,9 +304,9 @@ duet_status rec_incf_load(const char *path, rec_incf **out, duet_err *err)
         }
     }
     if (!st) {
-        m->user_ids = split_strs(duet_st_meta(f, "user_ids"), nu);
-        m->item_ids = split_strs(duet_st_meta(f, "item_ids"), ni);
-        m->item_names = split_strs(duet_st_meta(f, "item_names"), ni);
+        m->user_ids = rec_split_lines(duet_st_meta(f, "user_ids"), nu);
+        m->item_ids = rec_split_lines(duet_st_meta(f, "item_ids"), ni);
+        m->item_names = rec_split_lines(duet_st_meta(f, "item_names"), ni);
         if (!m->user_ids || !m->item_ids || !m->item_names)
             st = duet_err_set(err, DUET_ERR_FORMAT, "%s: bad id lists in the metadata", path);
     }

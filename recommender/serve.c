@@ -26,21 +26,15 @@ struct rec_served {
     char desc[512];
 };
 
-static void free_strs(char **s, int32_t n)
-{
-    if (!s) return;
-    for (int32_t i = 0; i < n; i++) free(s[i]);
-    free(s);
-}
 
 void rec_served_free(rec_served *s)
 {
     if (!s) return;
     if (s->m && s->state) s->m->free_state(s->state);
     rec_csr_free(&s->train);
-    free_strs(s->user_ids, s->nu);
-    free_strs(s->item_ids, s->ni);
-    free_strs(s->item_names, s->ni);
+    rec_free_lines(s->user_ids, s->nu);
+    rec_free_lines(s->item_ids, s->ni);
+    rec_free_lines(s->item_names, s->ni);
     free(s);
 }
 
@@ -54,50 +48,6 @@ const char *rec_served_item_id(const rec_served *s, int32_t i) { return i >= 0 &
 const char *rec_served_item_name(const rec_served *s, int32_t i)
 {
     return i >= 0 && i < s->ni && s->item_names[i][0] ? s->item_names[i] : NULL;
-}
-
-/* n strings joined by '\n' (NULL entries: the index for ids, empty for names). */
-static char *join_strs(const char *const *s, int32_t n, int names)
-{
-    size_t len = 1;
-    char num[24];
-    for (int32_t i = 0; i < n; i++) {
-        if (s && s[i]) len += strlen(s[i]) + 1;
-        else len += (size_t)snprintf(num, sizeof num, "%d", (int)i) + 1;
-    }
-    char *o = malloc(len), *p = o;
-    if (!o) return NULL;
-    for (int32_t i = 0; i < n; i++) {
-        const char *v = s && s[i] ? s[i] : NULL;
-        if (!v) {
-            if (names) num[0] = 0;
-            else snprintf(num, sizeof num, "%d", (int)i);
-            v = num;
-        }
-        for (; *v; v++) *p++ = (*v == '\n' || *v == '\r' || *v == '\t') ? ' ' : *v;
-        *p++ = '\n';
-    }
-    *p = 0;
-    return o;
-}
-
-static char **split_strs(const char *s, int32_t n)
-{
-    char **o = calloc((size_t)(n ? n : 1), sizeof *o);
-    if (!o) return NULL;
-    for (int32_t i = 0; i < n; i++) {
-        const char *e = s ? strchr(s, '\n') : NULL;
-        if (!e || !(o[i] = strndup(s, (size_t)(e - s)))) {
-            free_strs(o, n);
-            return NULL;
-        }
-        s = e + 1;
-    }
-    if (s && *s) {
-        free_strs(o, n);
-        return NULL;
-    }
-    return o;
 }
 
 duet_status rec_served_save(const char *path, const rec_model_def *m, const rec_params *p, const void *state,
@@ -121,7 +71,7 @@ duet_status rec_served_save(const char *path, const rec_model_def *m, const rec_
     const char *const *lists[3] = {user_ids, item_ids, item_names};
     const char *keys[3] = {"user_ids", "item_ids", "item_names"};
     for (int k = 0; k < 3 && !st; k++) {
-        char *j = join_strs(lists[k], k ? train->n_cols : train->n_rows, k == 2);
+        char *j = rec_join_lines(lists[k], k ? train->n_cols : train->n_rows, k == 2);
         if (!j) st = duet_err_set(err, DUET_ERR_NOMEM, "%s: out of memory", path);
         else st = duet_st_writer_meta(w, keys[k], j, err);
         free(j);
@@ -223,9 +173,9 @@ duet_status rec_served_load(const char *path, rec_served **out, duet_err *err)
     if (!st) st = rec_st_get_csr(f, "", "train", s->nu, s->ni, &s->train, err);
     if (!st) st = rec_state_import(s->m, f, "state.", &s->state, err);
     if (!st) {
-        s->user_ids = split_strs(duet_st_meta(f, "user_ids"), s->nu);
-        s->item_ids = split_strs(duet_st_meta(f, "item_ids"), s->ni);
-        s->item_names = split_strs(duet_st_meta(f, "item_names"), s->ni);
+        s->user_ids = rec_split_lines(duet_st_meta(f, "user_ids"), s->nu);
+        s->item_ids = rec_split_lines(duet_st_meta(f, "item_ids"), s->ni);
+        s->item_names = rec_split_lines(duet_st_meta(f, "item_names"), s->ni);
         if (!s->user_ids || !s->item_ids || !s->item_names)
             st = duet_err_set(err, DUET_ERR_FORMAT, "%s: bad id lists in the metadata", path);
     }

@@ -166,3 +166,54 @@ duet_status rec_state_import(const rec_model_def *m, const duet_st_file *file, c
     if (!f) return duet_err_set(err, DUET_ERR_UNSUPPORTED, "%s: no model file format", m->name);
     return f->imp(file, prefix, state, err);
 }
+
+void rec_free_lines(char **s, int32_t n)
+{
+    if (!s) return;
+    for (int32_t i = 0; i < n; i++) free(s[i]);
+    free(s);
+}
+
+/* n strings joined by '\n' (NULL entries: the index for ids, empty for names). */
+char *rec_join_lines(const char *const *s, int32_t n, int names)
+{
+    size_t len = 1;
+    char num[24];
+    for (int32_t i = 0; i < n; i++) {
+        if (s && s[i]) len += strlen(s[i]) + 1;
+        else len += (size_t)snprintf(num, sizeof num, "%d", (int)i) + 1;
+    }
+    char *o = malloc(len), *p = o;
+    if (!o) return NULL;
+    for (int32_t i = 0; i < n; i++) {
+        const char *v = s && s[i] ? s[i] : NULL;
+        if (!v) {
+            if (names) num[0] = 0;
+            else snprintf(num, sizeof num, "%d", (int)i);
+            v = num;
+        }
+        for (; *v; v++) *p++ = (*v == '\n' || *v == '\r' || *v == '\t') ? ' ' : *v;
+        *p++ = '\n';
+    }
+    *p = 0;
+    return o;
+}
+
+char **rec_split_lines(const char *s, int32_t n)
+{
+    char **o = calloc((size_t)(n ? n : 1), sizeof *o);
+    if (!o) return NULL;
+    for (int32_t i = 0; i < n; i++) {
+        const char *e = s ? strchr(s, '\n') : NULL;
+        if (!e || !(o[i] = strndup(s, (size_t)(e - s)))) {
+            rec_free_lines(o, n);
+            return NULL;
+        }
+        s = e + 1;
+    }
+    if (s && *s) {
+        rec_free_lines(o, n);
+        return NULL;
+    }
+    return o;
+}

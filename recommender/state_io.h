@@ -56,6 +56,15 @@ duet_status rec_content_import(const duet_st_file *, const char *, void **, duet
 duet_status rec_neumf_export(const void *, duet_st_writer *, const char *, duet_err *);
 duet_status rec_neumf_import(const duet_st_file *, const char *, void **, duet_err *);
 
+/* Id and name lists in model-file metadata: n strings joined by '\n' (a NULL
+ * entry is written as its index for ids, empty for names; tabs and newlines
+ * inside become spaces). rec_join_lines returns a malloc'd string, NULL when
+ * out of memory; rec_split_lines returns n malloc'd strings (free with
+ * rec_free_lines), NULL when s does not hold exactly n lines. */
+char *rec_join_lines(const char *const *s, int32_t n, int names);
+char **rec_split_lines(const char *s, int32_t n);
+void rec_free_lines(char **s, int32_t n);
+
 #ifdef __cplusplus
 }
 #endif
