@@ -126,10 +126,8 @@ int cmd_resample(int argc, char **argv)
     if (st != DUET_OK) return cli_fail(in_path, st, &err);
     const duet_audio_reader_info *inf = duet_audio_reader_get_info(rd);
     const int nc = inf->channels;
-    if (!req.bits && (fmt.container == DUET_CONT_WAV || fmt.container == DUET_CONT_FLAC)) {
-        fmt.bits = duet_audio_bits_like(inf->bits, inf->is_float);
-        if (fmt.container == DUET_CONT_FLAC && fmt.bits == 32) fmt.bits = 24;
-    }
+    /* again, now that the input's precision is known (the default bits follow it) */
+    duet_audio_outfmt_resolve(out_path, &req, duet_audio_bits_like(inf->bits, inf->is_float), &fmt, NULL);
     resample_sink sink = {NULL, DUET_OK, {0, {0}}};
     int64_t clipped = 0;
     duet_resampler *rs = NULL;

@@ -52,7 +52,6 @@ static duet_status outs_open(outs *s, int channels, int rate, int in_bits, int i
         duet_audio_outfmt f;
         duet_status st = duet_audio_outfmt_resolve(s->path[k], &s->o->format, like, &f, err);
         if (!st) {
-            if (f.container == DUET_CONT_FLAC && !s->o->format.bits && f.bits == 32) f.bits = 24;
             s->res->format[k] = f;
             st = duet_audio_writer_open_fmt(s->path[k], channels, rate, &f, &s->w[k], err);
         }
