@@ -4,7 +4,7 @@
  * bench_rec topk DIR [n_users n_items dim reps]
  *   Top-10 for every user of a HetRec-sized factor model (1,892 users x
  *   17,632 items, 64 factors, N(0, 0.1^2) factors, 49 random training items
- *   per user masked out) through rec_recommend: one cblas_sgemm per batch of
+ *   per user masked out) through duet_rec_recommend: one cblas_sgemm per batch of
  *   256 users, then a heap top-K per user. Writes the factors, the training
  *   items and duet's top-10 to DIR (U.f32, V.f32, mask.i32, top10.i32) so
  *   that the NumPy peer ranks the very same scores and the two top-10 lists
@@ -23,8 +23,8 @@
  *            with dense embedding gradients);
  *     lazy   the embedding tables updated only in the rows of the batch
  *            (duet_adam_update_rows; torch.optim.SparseAdam), the rest by Adam.
- *   The loop is the one of recommender/neumf.c (rec_neumf_step_grads, same
- *   sampling); a third line times the library's rec_neumf_fit for one epoch
+ *   The loop is the one of recommender/neumf.c (duet_rec_neumf_step_grads, same
+ *   sampling); a third line times the library's duet_rec_neumf_fit for one epoch
  *   (lazy, including initialisation and the scoring precomputation) as a
  *   check that the loop here is the library's. Prints seconds per epoch,
  *   best of reps epochs (after one warm-up epoch). */
@@ -77,8 +77,8 @@ static int bench_topk(int argc, char **argv)
     }
     duet_rng r;
     duet_rng_seed(&r, 2024);
-    rec_factors *f = rec_factors_new(nu, ni, d, 0.1f, 0, &r);
-    rec_triple *t = malloc((size_t)nu * per * sizeof *t);
+    duet_rec_factors *f = duet_rec_factors_new(nu, ni, d, 0.1f, 0, &r);
+    duet_rec_triple *t = malloc((size_t)nu * per * sizeof *t);
     int32_t *mask = malloc((size_t)nu * per * sizeof *mask);
     int32_t *users = malloc((size_t)nu * sizeof *users), *out = malloc((size_t)nu * 10 * sizeof *out);
     if (!f || !t || !mask || !users || !out) {
@@ -90,20 +90,20 @@ static int bench_topk(int argc, char **argv)
         for (int k = 0; k < per; k++) {
             int32_t j = (int32_t)duet_rng_below(&r, (uint64_t)ni);
             mask[(size_t)u * per + k] = j;
-            t[(size_t)u * per + k] = (rec_triple){u, j, 1.0f, 0};
+            t[(size_t)u * per + k] = (duet_rec_triple){u, j, 1.0f, 0};
         }
     }
-    rec_csr train;
+    duet_rec_csr train;
     duet_err err = {0};
-    if (rec_csr_from_triples(&train, nu, ni, t, (int64_t)nu * per, 1, "bench", &err) != DUET_OK) {
+    if (duet_rec_csr_from_triples(&train, nu, ni, t, (int64_t)nu * per, 1, "bench", &err) != DUET_OK) {
         fprintf(stderr, "bench_rec: %s\n", err.msg);
         return 1;
     }
-    const rec_model_def *m = rec_model_find("ials"); /* any dot-product model: the factor scorer */
+    const duet_rec_model_def *m = duet_rec_model_find("ials"); /* any dot-product model: the factor scorer */
     double best = 1e30;
     for (int rep = 0; rep < reps; rep++) {
         double t0 = duet_now();
-        if (rec_recommend(m, f, &train, users, nu, 10, BATCH, out, &err) != DUET_OK) {
+        if (duet_rec_recommend(m, f, &train, users, nu, 10, BATCH, out, &err) != DUET_OK) {
             fprintf(stderr, "bench_rec: %s\n", err.msg);
             return 1;
         }
@@ -117,8 +117,8 @@ static int bench_topk(int argc, char **argv)
     rc |= write_raw(dir, "top10.i32", out, (size_t)nu * 10 * sizeof(int32_t));
     printf("duet_users_per_s %.1f (%d users x %d items, dim %d, sgemm per %d users + heap top-10, best of %d: "
            "%.4f s)\n", nu / best, nu, ni, d, BATCH, reps, best);
-    rec_csr_free(&train);
-    rec_factors_free(f);
+    duet_rec_csr_free(&train);
+    duet_rec_factors_free(f);
     free(t);
     free(mask);
     free(users);
@@ -145,13 +145,13 @@ static int unique_rows(int32_t *v, int n)
 
 /* Seconds of the best of `reps` epochs (after one warm-up) of NeuMF on X
  * with dense (1) or lazy (0) Adam for the embedding tables. */
-static double neumf_epochs(const rec_csr *X, int F, int reps, int dense, double *loss_out, double *cpu_out)
+static double neumf_epochs(const duet_rec_csr *X, int F, int reps, int dense, double *loss_out, double *cpu_out)
 {
     const int n_neg = 4;
     const float lr = 0.001f;
     duet_params *P = NULL;
     duet_err err = {0};
-    if (rec_neumf_params_new(X->n_rows, X->n_cols, F, &P, &err) || duet_params_enable_training(P, &err)) {
+    if (duet_rec_neumf_params_new(X->n_rows, X->n_cols, F, &P, &err) || duet_params_enable_training(P, &err)) {
         fprintf(stderr, "bench_rec: %s\n", err.msg);
         exit(1);
     }
@@ -168,7 +168,7 @@ static double neumf_epochs(const rec_csr *X, int F, int reps, int dense, double 
     int32_t *su = malloc((size_t)n_samp * sizeof *su), *si = malloc((size_t)n_samp * sizeof *si);
     float *sy = malloc((size_t)n_samp * sizeof *sy);
     int64_t *perm = malloc((size_t)n_samp * sizeof *perm);
-    float *work = malloc(rec_neumf_work_floats(F, BATCH) * sizeof *work);
+    float *work = malloc(duet_rec_neumf_work_floats(F, BATCH) * sizeof *work);
     int32_t nmax = X->n_rows > X->n_cols ? X->n_rows : X->n_cols;
     int32_t *all = malloc((size_t)nmax * sizeof *all);
     if (!su || !si || !sy || !perm || !work || !all) {
@@ -193,7 +193,7 @@ static double neumf_epochs(const rec_csr *X, int F, int reps, int dense, double 
                 for (int k = 0; k < n_neg; k++) {
                     int32_t j;
                     do j = (int32_t)duet_rng_below(&r, (uint64_t)X->n_cols);
-                    while (rec_csr_has(X, u, j));
+                    while (duet_rec_csr_has(X, u, j));
                     su[s] = u;
                     si[s] = j;
                     sy[s++] = 0.0f;
@@ -216,7 +216,7 @@ static double neumf_epochs(const rec_csr *X, int F, int reps, int dense, double 
                 bi[k] = ri[k] = si[q];
                 by[k] = sy[q];
             }
-            loss_sum += rec_neumf_step_grads(P, F, bu, bi, by, B, NULL, work);
+            loss_sum += duet_rec_neumf_step_grads(P, F, bu, bi, by, B, NULL, work);
             nb++;
             if (duet_adam_step(&opt, P, lr, &err)) {
                 fprintf(stderr, "bench_rec: %s\n", err.msg);
@@ -271,13 +271,13 @@ static int bench_neumf(int argc, char **argv)
         fprintf(stderr, "bench_rec neumf: bad arguments\n");
         return 2;
     }
-    rec_ncf *d = NULL;
+    duet_rec_ncf *d = NULL;
     duet_err err = {0};
-    if (rec_load_ncf(prefix, &d, &err) != DUET_OK) {
+    if (duet_rec_load_ncf(prefix, &d, &err) != DUET_OK) {
         fprintf(stderr, "bench_rec: %s\n", err.msg);
         return 1;
     }
-    const rec_csr *X = &d->train;
+    const duet_rec_csr *X = &d->train;
     const char *what[2] = {"lazy", "dense"};
     for (int dense = 1; dense >= 0; dense--) {
         double loss, cpu;
@@ -288,13 +288,13 @@ static int bench_neumf(int argc, char **argv)
         fflush(stdout);
     }
     /* the library's own fit, one epoch per call (lazy) */
-    const rec_model_def *m = rec_model_find("neumf");
-    rec_params p = {0};
+    const duet_rec_model_def *m = duet_rec_model_find("neumf");
+    duet_rec_params p = {0};
     p.dim = F;
     p.k = 4;
     p.epochs = 1;
     p.lr = 0.001f;
-    rec_fit_ctx ctx = {0};
+    duet_rec_fit_ctx ctx = {0};
     ctx.train = X;
     ctx.progress = -1;
     double best = 1e30;
@@ -310,9 +310,9 @@ static int bench_neumf(int argc, char **argv)
         if (dt < best) best = dt;
         m->free_state(st);
     }
-    printf("duet_neumf_fit_s lazy %.4f (rec_neumf_fit, 1 epoch incl. init and scoring precomputation, one run)\n",
+    printf("duet_neumf_fit_s lazy %.4f (duet_rec_neumf_fit, 1 epoch incl. init and scoring precomputation, one run)\n",
            best);
-    rec_ncf_free(d);
+    duet_rec_ncf_free(d);
     return 0;
 }
 

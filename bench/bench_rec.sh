@@ -13,7 +13,7 @@
 #    Ratio = PyTorch s / duet s (goal: >= 2).
 # 2. Top-10 for every user of a HetRec-sized factor model (1,892 x 17,632,
 #    64 factors) by batched sgemm scoring (256 users per sgemm): duet's
-#    rec_recommend against NumPy argpartition on the very same scores (duet
+#    duet_rec_recommend against NumPy argpartition on the very same scores (duet
 #    writes its factors to a temporary directory); users per second and ratio.
 B=${1:-build}
 cd "$(dirname "$0")/.." || exit 2

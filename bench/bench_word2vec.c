@@ -20,8 +20,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s CORPUS OUT THREADS SEED [EPOCHS] [shuffle] [cbow]\n", argv[0]);
         return 2;
     }
-    w2v_params p;
-    w2v_params_default(&p);
+    duet_w2v_params p;
+    duet_w2v_params_default(&p);
     p.dim = 64;
     p.threads = atoi(argv[3]);
     p.seed = strtoull(argv[4], NULL, 10);
@@ -32,26 +32,26 @@ int main(int argc, char **argv)
     }
     duet_err err;
     duet_err_clear(&err);
-    w2v_corpus *c;
-    duet_status st = w2v_corpus_read_file(argv[1], &c, &err);
+    duet_w2v_corpus *c;
+    duet_status st = duet_w2v_corpus_read_file(argv[1], &c, &err);
     if (st) {
         fprintf(stderr, "bench_word2vec: %s: %s\n", argv[1], duet_err_msg(&err, st));
         return 1;
     }
-    w2v_vectors *v;
-    w2v_train_stats s;
+    duet_w2v_vectors *v;
+    duet_w2v_train_stats s;
     struct timespec c0, c1;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
-    st = w2v_train(c, &p, &v, &s, &err);
+    st = duet_w2v_train(c, &p, &v, &s, &err);
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
     double cpu = (double)(c1.tv_sec - c0.tv_sec) + 1e-9 * (double)(c1.tv_nsec - c0.tv_nsec);
-    w2v_corpus_free(c);
+    duet_w2v_corpus_free(c);
     if (st) {
         fprintf(stderr, "bench_word2vec: %s\n", duet_err_msg(&err, st));
         return 1;
     }
-    st = w2v_vectors_save(v, argv[2], W2V_FORMAT_BINARY, &err);
-    w2v_vectors_free(v);
+    st = duet_w2v_vectors_save(v, argv[2], W2V_FORMAT_BINARY, &err);
+    duet_w2v_vectors_free(v);
     if (st) {
         fprintf(stderr, "bench_word2vec: %s: %s\n", argv[2], duet_err_msg(&err, st));
         return 1;

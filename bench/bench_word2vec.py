@@ -7,7 +7,7 @@ window 5, dim 64, sample 1e-3, min_count 1, alpha 0.025 -> 1e-4, 5 epochs),
 same seeds, in one run:
 
 throughput  tokens/s of the training loop only (corpus tokens x epochs /
-            seconds; duet times w2v_train's loop, gensim its train() call,
+            seconds; duet times duet_w2v_train's loop, gensim its train() call,
             vocabulary building excluded for both), 1 and 2 threads, best of
             REPS runs, duet and gensim interleaved so that the load of the
             (shared) machine hits both alike. gensim is run both on an

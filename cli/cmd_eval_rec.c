@@ -64,7 +64,7 @@ static void usage(FILE *f)
             "Options take their value as --opt VALUE or --opt=VALUE.\n"
             "\nmodels:\n");
     int n;
-    const rec_model_def *t = rec_models(&n);
+    const duet_rec_model_def *t = duet_rec_models(&n);
     for (int i = 0; i < n; i++) fprintf(f, "  %-23s %s\n", t[i].name, t[i].summary);
 }
 
@@ -171,7 +171,7 @@ static int is_file(const char *p)
 
 static void print_cell(double m, double s) { printf(" %.4f ± %.4f |", m, s); }
 
-static int write_json(const char *path, const char *protocol, const eval_rec_opts *o, const rec_eval_result *res,
+static int write_json(const char *path, const char *protocol, const eval_rec_opts *o, const duet_rec_eval_result *res,
                       int n)
 {
     duet_atomic_file *af;
@@ -187,8 +187,8 @@ static int write_json(const char *path, const char *protocol, const eval_rec_opt
         int first = 1;
         for (int i = 0; i < res[r].n_k; i++)
             for (int m = 0; m < REC_N_METRICS; m++) {
-                fprintf(f, "%s\"%s@%d\": %.6f, \"%s@%d.std\": %.6f", first ? "" : ", ", rec_metric_name(m),
-                        res[r].ks[i], res[r].mean[i][m], rec_metric_name(m), res[r].ks[i], res[r].std[i][m]);
+                fprintf(f, "%s\"%s@%d\": %.6f, \"%s@%d.std\": %.6f", first ? "" : ", ", duet_rec_metric_name(m),
+                        res[r].ks[i], res[r].mean[i][m], duet_rec_metric_name(m), res[r].ks[i], res[r].std[i][m]);
                 first = 0;
             }
         fprintf(f, ", \"users\": %lld, \"runs\": %d, \"fit_seconds\": %.3f, \"eval_seconds\": %.3f, "
@@ -215,13 +215,13 @@ int cmd_eval_rec(int argc, char **argv)
     if (rc) return rc == 1 ? 0 : rc;
 
     /* models to run */
-    const rec_model_def *run[MAX_MODELS];
+    const duet_rec_model_def *run[MAX_MODELS];
     int n_run = 0, explicit_models = o.models != NULL;
     if (o.models) {
         char *list = strdup(o.models);
         if (!list) return cli_fail("eval-rec", DUET_ERR_NOMEM, NULL);
         for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
-            const rec_model_def *m = rec_model_find(tok);
+            const duet_rec_model_def *m = duet_rec_model_find(tok);
             if (!m) {
                 cli_error("eval-rec", "unknown model '%s' (see duet eval-rec --help)", tok);
                 free(list);
@@ -241,22 +241,22 @@ int cmd_eval_rec(int argc, char **argv)
         }
     } else {
         int n;
-        const rec_model_def *t = rec_models(&n);
+        const duet_rec_model_def *t = duet_rec_models(&n);
         for (int i = 0; i < n && n_run < MAX_MODELS; i++)
             if (t[i].fit) run[n_run++] = &t[i];
     }
 
     /* --incf: one configuration for the improved-ncf models */
-    static rec_model_def incf_defs[MAX_MODELS];
-    static rec_params incf_grid[1];
+    static duet_rec_model_def incf_defs[MAX_MODELS];
+    static duet_rec_params incf_grid[1];
     if (o.incf) {
         /* the table's configuration, overridden key by key */
-        const rec_model_def *base = rec_model_find("improved-ncf");
+        const duet_rec_model_def *base = duet_rec_model_find("improved-ncf");
         if (!base || base->n_grid < 1) {
             cli_error("eval-rec", "--incf: this build has no improved-ncf model");
             return 2;
         }
-        rec_params p = base->grid[0];
+        duet_rec_params p = base->grid[0];
         char *list = strdup(o.incf);
         if (!list) return cli_fail("eval-rec", DUET_ERR_NOMEM, NULL);
         int bad = 0;
@@ -299,8 +299,8 @@ int cmd_eval_rec(int argc, char **argv)
             }
     }
 
-    rec_eval_opts eo;
-    rec_eval_opts_default(&eo);
+    duet_rec_eval_opts eo;
+    duet_rec_eval_opts_default(&eo);
     eo.n_seeds = (int)o.seeds;
     eo.seed0 = (uint64_t)o.seed0;
     eo.no_tune = o.no_tune;
@@ -324,12 +324,12 @@ int cmd_eval_rec(int argc, char **argv)
 
     duet_err err = {0};
     duet_status st;
-    rec_dataset *ds = NULL;
-    rec_ncf *ncf = NULL;
+    duet_rec_dataset *ds = NULL;
+    duet_rec_ncf *ncf = NULL;
     const char *protocol;
     char spot_buf[4096], kg_buf[4096];
     if (o.ncf) {
-        st = rec_load_ncf(o.ncf, &ncf, &err);
+        st = duet_rec_load_ncf(o.ncf, &ncf, &err);
         if (st) return cli_fail(NULL, st, &err);
         if (ncf->n_cold_items || ncf->n_cold_users)
             cli_info(o.verbosity, "eval-rec", "%s: %d test items and %d test users have no training interaction (cold)",
@@ -338,7 +338,8 @@ int cmd_eval_rec(int argc, char **argv)
         printf("# eval-rec: %s, %d users, %d items, %lld training interactions, 1+%d sampled protocol, %ld seeds\n\n",
                o.ncf, ncf->n_users, ncf->n_items, (long long)ncf->train.nnz, ncf->n_neg, o.seeds);
     } else {
-        st = o.hetrec ? rec_load_hetrec(o.hetrec, &ds, &err) : rec_load_interactions_tsv(o.interactions, &ds, &err);
+        st = o.hetrec ? duet_rec_load_hetrec(o.hetrec, &ds, &err)
+                      : duet_rec_load_interactions_tsv(o.interactions, &ds, &err);
         if (st) return cli_fail(NULL, st, &err);
         if (o.hetrec && !o.no_side) {
             snprintf(spot_buf, sizeof spot_buf, "%s/../spotify-artist-features/hetrec_artist_spotify_features.tsv",
@@ -347,12 +348,12 @@ int cmd_eval_rec(int argc, char **argv)
             if (!o.spotify && is_file(spot_buf)) o.spotify = spot_buf;
             if (!o.kg && is_dir(kg_buf)) o.kg = kg_buf;
         }
-        if (!st && o.item_attrs) st = rec_load_item_attrs_tsv(ds, o.item_attrs, &err);
-        if (!st && o.kg) st = rec_load_kgcn(ds, o.kg, &err);
-        if (!st && o.item_features) st = rec_load_item_features_tsv(ds, o.item_features, 0, 1, &err);
-        if (!st && o.spotify) st = rec_load_spotify_tsv(ds, o.spotify, &err);
+        if (!st && o.item_attrs) st = duet_rec_load_item_attrs_tsv(ds, o.item_attrs, &err);
+        if (!st && o.kg) st = duet_rec_load_kgcn(ds, o.kg, &err);
+        if (!st && o.item_features) st = duet_rec_load_item_features_tsv(ds, o.item_features, 0, 1, &err);
+        if (!st && o.spotify) st = duet_rec_load_spotify_tsv(ds, o.spotify, &err);
         if (st) {
-            rec_dataset_free(ds);
+            duet_rec_dataset_free(ds);
             return cli_fail(NULL, st, &err);
         }
         if (ds->n_cold_items)
@@ -376,8 +377,8 @@ int cmd_eval_rec(int argc, char **argv)
                 if (explicit_models) {
                     cli_error("eval-rec", "model '%s' needs %s", run[i]->name,
                               ncf ? "side information, which the NCF format lacks" : "--item-attrs or --item-features");
-                    rec_dataset_free(ds);
-                    rec_ncf_free(ncf);
+                    duet_rec_dataset_free(ds);
+                    duet_rec_ncf_free(ncf);
                     return 1;
                 }
                 continue;
@@ -387,8 +388,8 @@ int cmd_eval_rec(int argc, char **argv)
         n_run = w;
     }
 
-    rec_eval_result res[MAX_MODELS];
-    rec_side side = {0};
+    duet_rec_eval_result res[MAX_MODELS];
+    duet_rec_side side = {0};
     if (ds) {
         side.item_attr = ds->item_attr.n_rows ? &ds->item_attr : NULL;
         side.item_feats = ds->item_feats;
@@ -402,8 +403,8 @@ int cmd_eval_rec(int argc, char **argv)
     int failed = 0;
     for (int i = 0; i < n_run; i++) {
         duet_err_clear(&err);
-        st = ncf ? rec_eval_sampled(run[i], ncf, &eo, &res[i], &err)
-                 : rec_eval_full(run[i], &ds->ui, &side, o.cold, &eo, &res[i], &err);
+        st = ncf ? duet_rec_eval_sampled(run[i], ncf, &eo, &res[i], &err)
+                 : duet_rec_eval_full(run[i], &ds->ui, &side, o.cold, &eo, &res[i], &err);
         if (st) {
             cli_fail("eval-rec", st, &err);
             failed = 1;
@@ -435,7 +436,7 @@ int cmd_eval_rec(int argc, char **argv)
         fflush(stdout);
         if (o.json) failed = write_json(o.json, protocol, &o, res, n_run) != 0;
     }
-    rec_dataset_free(ds);
-    rec_ncf_free(ncf);
+    duet_rec_dataset_free(ds);
+    duet_rec_ncf_free(ncf);
     return failed ? 1 : 0;
 }

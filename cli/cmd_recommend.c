@@ -40,9 +40,9 @@ static void usage(FILE *f)
             "The score orders the items for this one query, higher is better; it is not a probability\n"
             "and not comparable across queries or models. Per model:\n");
     int n;
-    const rec_model_def *t = rec_models(&n);
+    const duet_rec_model_def *t = duet_rec_models(&n);
     for (int i = 0; i < n; i++)
-        if (!strstr(t[i].name, "-no-")) fprintf(f, "  %-18s %s\n", t[i].name, rec_served_score_doc(t[i].name));
+        if (!strstr(t[i].name, "-no-")) fprintf(f, "  %-18s %s\n", t[i].name, duet_rec_served_score_doc(t[i].name));
     fprintf(f, "Options take their value as --opt VALUE or --opt=VALUE.\n");
 }
 
@@ -59,17 +59,17 @@ static void json_str(const char *s)
 }
 
 /* Resolve an item by id or name; prints the error and returns -1 when it fails. */
-static int32_t resolve_item(const rec_served *s, const char *q, const char *what)
+static int32_t resolve_item(const duet_rec_served *s, const char *q, const char *what)
 {
     int32_t near[MAX_NEAR];
     int nn = 0;
-    int32_t it = rec_served_find_item(s, q, near, MAX_NEAR, &nn);
+    int32_t it = duet_rec_served_find_item(s, q, near, MAX_NEAR, &nn);
     if (it >= 0) return it;
     char list[1024] = "";
     for (int j = 0; j < nn; j++) {
         size_t l = strlen(list);
-        const char *nm = rec_served_item_name(s, near[j]);
-        snprintf(list + l, sizeof list - l, "%s%s%s%s%s", j ? ", " : "", rec_served_item_id(s, near[j]),
+        const char *nm = duet_rec_served_item_name(s, near[j]);
+        snprintf(list + l, sizeof list - l, "%s%s%s%s%s", j ? ", " : "", duet_rec_served_item_id(s, near[j]),
                  nm ? " \"" : "", nm ? nm : "", nm ? "\"" : "");
     }
     if (it == -2)
@@ -136,12 +136,12 @@ int cmd_recommend(int argc, char **argv)
         return 2;
     }
     duet_err err = {0};
-    rec_served *s = NULL;
-    duet_status st = rec_served_load(model, &s, &err);
+    duet_rec_served *s = NULL;
+    duet_status st = duet_rec_served_load(model, &s, &err);
     if (st) return cli_fail(NULL, st, &err); /* the message names the file */
-    int32_t ni = rec_served_n_items(s);
-    cli_debug(verbosity, "recommend", "%s: %s; %d users, %d items", model, rec_served_describe(s),
-              rec_served_n_users(s), ni);
+    int32_t ni = duet_rec_served_n_items(s);
+    cli_debug(verbosity, "recommend", "%s: %s; %d users, %d items", model, duet_rec_served_describe(s),
+              duet_rec_served_n_users(s), ni);
     int kk = (int)(k < ni ? k : ni);
     float *scores = malloc((size_t)ni * sizeof *scores);
     int32_t *top = malloc((size_t)kk * sizeof *top), *hist = NULL;
@@ -151,13 +151,13 @@ int cmd_recommend(int argc, char **argv)
         goto done;
     }
     if (user) {
-        int32_t u = rec_served_find_user(s, user);
+        int32_t u = duet_rec_served_find_user(s, user);
         if (u < 0) {
             cli_error("recommend", "unknown user '%s'", user);
             rc = 1;
             goto done;
         }
-        st = rec_served_score_user(s, u, scores, &err);
+        st = duet_rec_served_score_user(s, u, scores, &err);
     } else {
         const char *list_src = history ? history : similar;
         size_t cap = 1;
@@ -194,31 +194,31 @@ int cmd_recommend(int argc, char **argv)
             goto done;
         }
         cli_debug(verbosity, "recommend", "history of %d items, fold-in seed %ld", n, seed);
-        st = rec_served_score_history(s, hist, n, (uint64_t)seed, scores, &err);
+        st = duet_rec_served_score_history(s, hist, n, (uint64_t)seed, scores, &err);
     }
     if (st) {
         rc = cli_fail("recommend", st, &err);
         goto done;
     }
-    int got = rec_topk(scores, ni, NULL, kk, top);
+    int got = duet_rec_topk(scores, ni, NULL, kk, top);
     if (json) {
         printf("{\"model\": ");
-        json_str(rec_served_model(s)->name);
+        json_str(duet_rec_served_model(s)->name);
         printf(", \"query\": {\"%s\": ", user ? "user" : history ? "history" : "similar");
         if (user) json_str(user);
         else {
             printf("[");
             for (int j = 0; j < n; j++) {
                 printf("%s", j ? ", " : "");
-                json_str(rec_served_item_id(s, hist[j]));
+                json_str(duet_rec_served_item_id(s, hist[j]));
             }
             printf("]");
         }
         printf("}, \"items\": [");
         for (int j = 0; j < got; j++) {
-            const char *nm = rec_served_item_name(s, top[j]);
+            const char *nm = duet_rec_served_item_name(s, top[j]);
             printf("%s{\"rank\": %d, \"item\": ", j ? ", " : "", j + 1);
-            json_str(rec_served_item_id(s, top[j]));
+            json_str(duet_rec_served_item_id(s, top[j]));
             printf(", \"score\": %.6g, \"name\": ", (double)scores[top[j]]);
             if (nm) json_str(nm);
             else printf("null");
@@ -228,14 +228,15 @@ int cmd_recommend(int argc, char **argv)
     } else {
         printf("rank\titem\tscore\tname\n");
         for (int j = 0; j < got; j++) {
-            const char *nm = rec_served_item_name(s, top[j]);
-            printf("%d\t%s\t%.6f\t%s\n", j + 1, rec_served_item_id(s, top[j]), (double)scores[top[j]], nm ? nm : "");
+            const char *nm = duet_rec_served_item_name(s, top[j]);
+            printf("%d\t%s\t%.6f\t%s\n", j + 1, duet_rec_served_item_id(s, top[j]), (double)scores[top[j]],
+                   nm ? nm : "");
         }
     }
 done:
     free(scores);
     free(top);
     free(hist);
-    rec_served_free(s);
+    duet_rec_served_free(s);
     return rc;
 }

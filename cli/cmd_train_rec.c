@@ -19,8 +19,8 @@
 
 static void usage(FILE *f)
 {
-    rec_incf_config d;
-    rec_incf_config_default(&d);
+    duet_rec_incf_config d;
+    duet_rec_incf_config_default(&d);
     fprintf(f,
             "usage: duet train-rec (--hetrec DIR | --interactions TSV | --ncf PREFIX) --out MODEL [options]\n"
             "\n"
@@ -82,8 +82,8 @@ int cmd_train_rec(int argc, char **argv)
 {
     const char *inter = NULL, *hetrec = NULL, *ncfp = NULL, *attrs = NULL, *feats = NULL, *spotify = NULL, *kg = NULL;
     const char *out = NULL, *model = "improved-ncf", *ckpt = NULL, *resume = NULL, *loss = "bce";
-    rec_incf_config cfg;
-    rec_incf_config_default(&cfg);
+    duet_rec_incf_config cfg;
+    duet_rec_incf_config_default(&cfg);
     long epochs = cfg.max_epochs, seed = 1, dim = cfg.dim, negs = cfg.negatives, patience = cfg.patience,
          min_epochs = cfg.min_epochs;
     double lr = cfg.lr, drop = cfg.id_dropout, wdecay = cfg.weight_decay;
@@ -192,10 +192,10 @@ int cmd_train_rec(int argc, char **argv)
         cli_error("train-rec", "--ncf data has no side information (no --item-attrs/--item-features/--spotify/--kg)");
         return 2;
     }
-    const rec_model_def *def = rec_model_find(model);
+    const duet_rec_model_def *def = duet_rec_model_find(model);
     if (!def) {
         int nm;
-        const rec_model_def *t = rec_models(&nm);
+        const duet_rec_model_def *t = duet_rec_models(&nm);
         char list[1024] = "";
         for (int k = 0; k < nm; k++) {
             size_t l = strlen(list);
@@ -235,19 +235,19 @@ int cmd_train_rec(int argc, char **argv)
 
     duet_err err = {0};
     duet_status st;
-    rec_dataset *ds = NULL;
-    rec_ncf *ncf = NULL;
-    rec_fit_ctx ctx = {0};
+    duet_rec_dataset *ds = NULL;
+    duet_rec_ncf *ncf = NULL;
+    duet_rec_fit_ctx ctx = {0};
     char spot_buf[4096], kg_buf[4096];
     if (ncfp) {
-        st = rec_load_ncf(ncfp, &ncf, &err);
+        st = duet_rec_load_ncf(ncfp, &ncf, &err);
         if (st) return cli_fail(NULL, st, &err);
         if (ncf->n_cold_items || ncf->n_cold_users)
             cli_info(verbosity, "train-rec", "%s: %d test items and %d test users have no training interaction (cold)",
                      ncfp, ncf->n_cold_items, ncf->n_cold_users);
         ctx.train = &ncf->train;
     } else {
-        st = hetrec ? rec_load_hetrec(hetrec, &ds, &err) : rec_load_interactions_tsv(inter, &ds, &err);
+        st = hetrec ? duet_rec_load_hetrec(hetrec, &ds, &err) : duet_rec_load_interactions_tsv(inter, &ds, &err);
         if (st) return cli_fail(NULL, st, &err);
         if (hetrec && !no_side) {
             snprintf(spot_buf, sizeof spot_buf, "%s/../spotify-artist-features/hetrec_artist_spotify_features.tsv",
@@ -256,12 +256,12 @@ int cmd_train_rec(int argc, char **argv)
             if (!spotify && is_file(spot_buf)) spotify = spot_buf;
             if (!kg && is_dir(kg_buf)) kg = kg_buf;
         }
-        if (!st && attrs) st = rec_load_item_attrs_tsv(ds, attrs, &err);
-        if (!st && kg) st = rec_load_kgcn(ds, kg, &err);
-        if (!st && feats) st = rec_load_item_features_tsv(ds, feats, 0, 1, &err);
-        if (!st && spotify) st = rec_load_spotify_tsv(ds, spotify, &err);
+        if (!st && attrs) st = duet_rec_load_item_attrs_tsv(ds, attrs, &err);
+        if (!st && kg) st = duet_rec_load_kgcn(ds, kg, &err);
+        if (!st && feats) st = duet_rec_load_item_features_tsv(ds, feats, 0, 1, &err);
+        if (!st && spotify) st = duet_rec_load_spotify_tsv(ds, spotify, &err);
         if (st) {
-            rec_dataset_free(ds);
+            duet_rec_dataset_free(ds);
             return cli_fail(NULL, st, &err);
         }
         if (ds->n_cold_items)
@@ -289,9 +289,9 @@ int cmd_train_rec(int argc, char **argv)
               cfg.dim, cfg.negatives, (double)cfg.lr, loss, cfg.max_epochs, cfg.min_epochs, cfg.patience, (double)cfg.id_dropout,
               (double)cfg.weight_decay, refit ? "yes" : "no", seed, attrs ? attrs : "-", feats ? feats : "-",
               spotify ? spotify : "-", kg ? kg : "-", ckpt ? ckpt : "-", resume ? resume : "-");
-    rec_incf_train_opts topt = {ckpt, resume};
+    duet_rec_incf_train_opts topt = {ckpt, resume};
     void *state = NULL;
-    rec_params p = def->grid[0];
+    duet_rec_params p = def->grid[0];
     if (is_deep || is_fused) {
         /* the table's mapping of the options (model.h, incf.h) for the file's description */
         p.dim = cfg.dim;
@@ -305,41 +305,42 @@ int cmd_train_rec(int argc, char **argv)
         p.reg = (float)cfg.patience;
     }
     if (is_fused) {
-        rec_fused_config fc;
-        rec_fused_config_default(&fc);
+        duet_rec_fused_config fc;
+        duet_rec_fused_config_default(&fc);
         fc.deep = cfg;
         fc.use[REC_FUSED_DEEP] = strcmp(model, "improved-ncf-no-deep") != 0;
         fc.use[REC_FUSED_EASE] = strcmp(model, "improved-ncf-no-ease") != 0;
         fc.use[REC_FUSED_IALS] = strcmp(model, "improved-ncf-no-ials") != 0;
         fc.use[REC_FUSED_CONTENT] = strcmp(model, "improved-ncf-no-content") != 0;
-        rec_fused *fm = NULL;
-        st = rec_fused_train_ex(&ctx, &fc, &topt, &fm, &err);
+        duet_rec_fused *fm = NULL;
+        st = duet_rec_fused_train_ex(&ctx, &fc, &topt, &fm, &err);
         state = fm;
         if (!st) {
             char wbuf[160] = "";
             for (int b = 0; b < REC_FUSED_N; b++)
-                if (rec_fused_has(fm, b)) {
+                if (duet_rec_fused_has(fm, b)) {
                     size_t l = strlen(wbuf);
-                    snprintf(wbuf + l, sizeof wbuf - l, "%s%s %.3f", l ? ", " : "", rec_fused_branch_name(b),
-                             (double)rec_fused_weight(fm, b));
+                    snprintf(wbuf + l, sizeof wbuf - l, "%s%s %.3f", l ? ", " : "", duet_rec_fused_branch_name(b),
+                             (double)duet_rec_fused_weight(fm, b));
                 }
             cli_info(verbosity, "train-rec", "fusion weights: %s", wbuf);
-            if (rec_fused_deep(fm))
+            if (duet_rec_fused_deep(fm))
                 cli_info(verbosity, "train-rec", "deep branch: best epoch %d, validation NDCG@10 %.4f",
-                         rec_incf_best_epoch(rec_fused_deep(fm)), rec_incf_best_valid(rec_fused_deep(fm)));
+                         duet_rec_incf_best_epoch(duet_rec_fused_deep(fm)),
+                         duet_rec_incf_best_valid(duet_rec_fused_deep(fm)));
         }
     } else if (is_deep) {
-        rec_incf *m = NULL;
-        st = rec_incf_train(&ctx, &cfg, &topt, &m, &err);
+        duet_rec_incf *m = NULL;
+        st = duet_rec_incf_train(&ctx, &cfg, &topt, &m, &err);
         state = m;
         if (!st)
-            cli_info(verbosity, "train-rec", "best epoch %d, validation NDCG@10 %.4f", rec_incf_best_epoch(m),
-                     rec_incf_best_valid(m));
+            cli_info(verbosity, "train-rec", "best epoch %d, validation NDCG@10 %.4f", duet_rec_incf_best_epoch(m),
+                     duet_rec_incf_best_valid(m));
     } else {
-        st = rec_fit_tuned(def, &ctx, 1, &p, &state, &err);
+        st = duet_rec_fit_tuned(def, &ctx, 1, &p, &state, &err);
         if (!st) {
             char desc[256];
-            rec_params_describe(def, &p, desc, sizeof desc);
+            duet_rec_params_describe(def, &p, desc, sizeof desc);
             cli_info(verbosity, "train-rec", "%s: %s (chosen on a validation split)", model, desc);
         }
     }
@@ -347,14 +348,14 @@ int cmd_train_rec(int argc, char **argv)
     if (st) rc = cli_fail(resume ? resume : "train-rec", st, &err);
     if (!rc) {
         if (ds)
-            st = rec_served_save(out, def, &p, state, ctx.train, (const char *const *)ds->user_ids,
-                                 (const char *const *)ds->item_ids, (const char *const *)ds->item_names, &err);
-        else st = rec_served_save(out, def, &p, state, ctx.train, NULL, NULL, NULL, &err);
+            st = duet_rec_served_save(out, def, &p, state, ctx.train, (const char *const *)ds->user_ids,
+                                      (const char *const *)ds->item_ids, (const char *const *)ds->item_names, &err);
+        else st = duet_rec_served_save(out, def, &p, state, ctx.train, NULL, NULL, NULL, &err);
         if (st) rc = cli_fail(out, st, &err);
         else cli_info(verbosity, "train-rec", "%s: %s written", out, model);
     }
     if (state) def->free_state(state);
-    rec_dataset_free(ds);
-    rec_ncf_free(ncf);
+    duet_rec_dataset_free(ds);
+    duet_rec_ncf_free(ncf);
     return rc;
 }

@@ -49,7 +49,7 @@ typedef struct w2v_cli_progress {
     duet_progress bar;
 } w2v_cli_progress;
 
-static void w2v_on_progress(void *ctx, const w2v_progress_info *info)
+static void w2v_on_progress(void *ctx, const duet_w2v_progress_info *info)
 {
     w2v_cli_progress *p = ctx;
     char extra[96];
@@ -61,8 +61,8 @@ static void w2v_on_progress(void *ctx, const w2v_progress_info *info)
 int cmd_word2vec(int argc, char **argv)
 {
     const char *input = NULL, *outp = NULL;
-    w2v_params p;
-    w2v_params_default(&p);
+    duet_w2v_params p;
+    duet_w2v_params_default(&p);
     p.threads = 2;
     int binary = 0, force_stats = 0, n_quiet = 0, n_verbose = 0;
     enum {
@@ -166,8 +166,8 @@ int cmd_word2vec(int argc, char **argv)
     duet_status st = duet_atomic_open(outp, &probe, &err);
     if (st) return cli_fail(outp, st, &err);
     duet_atomic_abort(probe);
-    w2v_corpus *c;
-    st = w2v_corpus_read_file(input, &c, &err);
+    duet_w2v_corpus *c;
+    st = duet_w2v_corpus_read_file(input, &c, &err);
     if (st) return cli_fail(input, st, &err);
     w2v_cli_progress prog;
     duet_progress_init(&prog.bar, "word2vec", 100.0, verbosity == CLI_QUIET ? -1 : 0);
@@ -178,14 +178,14 @@ int cmd_word2vec(int argc, char **argv)
               p.epochs, p.alpha, p.min_alpha, p.threads, (unsigned long long)p.seed, p.shuffle ? ", shuffled" : "");
     p.progress = w2v_on_progress;
     p.progress_ctx = &prog;
-    w2v_vectors *vec;
-    w2v_train_stats stats;
-    st = w2v_train(c, &p, &vec, &stats, &err);
+    duet_w2v_vectors *vec;
+    duet_w2v_train_stats stats;
+    st = duet_w2v_train(c, &p, &vec, &stats, &err);
     duet_progress_done(&prog.bar);
-    w2v_corpus_free(c);
+    duet_w2v_corpus_free(c);
     if (st) return cli_fail(input, st, &err);
-    st = w2v_vectors_save(vec, outp, binary ? W2V_FORMAT_BINARY : W2V_FORMAT_TEXT, &err);
-    w2v_vectors_free(vec);
+    st = duet_w2v_vectors_save(vec, outp, binary ? W2V_FORMAT_BINARY : W2V_FORMAT_TEXT, &err);
+    duet_w2v_vectors_free(vec);
     if (st) return cli_fail(outp, st, &err);
     if (verbosity > CLI_QUIET && (force_stats || verbosity == CLI_VERBOSE || isatty(STDERR_FILENO)))
         fprintf(stderr,
@@ -220,8 +220,8 @@ static void corpus_usage(FILE *f)
 
 int cmd_word2vec_corpus(int argc, char **argv)
 {
-    w2v_hetrec_opts o;
-    w2v_hetrec_opts_default(&o);
+    duet_w2v_hetrec_opts o;
+    duet_w2v_hetrec_opts_default(&o);
     const char *outp = NULL;
     int n_quiet = 0, n_verbose = 0;
     enum { O_HETREC = 256, O_OUT, O_MINTAG, O_MAXTAGS, O_SEED, O_NOART, O_NOUSERS };
@@ -272,16 +272,16 @@ int cmd_word2vec_corpus(int argc, char **argv)
     }
     duet_err err;
     duet_err_clear(&err);
-    w2v_corpus *c;
-    w2v_hetrec_stats stats;
+    duet_w2v_corpus *c;
+    duet_w2v_hetrec_stats stats;
     cli_debug(verbosity, "word2vec-corpus", "%s: artist sentences %s, user sentences %s, min-tag-users %d, max-tags %d, "
               "seed %llu", o.dir, o.artist_sentences ? "yes" : "no", o.user_sentences ? "yes" : "no", o.min_tag_users,
               o.max_tags, (unsigned long long)o.seed);
-    duet_status st = w2v_hetrec_build(&o, &c, &stats, &err);
+    duet_status st = duet_w2v_hetrec_build(&o, &c, &stats, &err);
     if (st) return cli_fail(o.dir, st, &err);
-    st = w2v_corpus_write_file(c, outp, &err);
-    size_t distinct = w2v_corpus_n_distinct(c);
-    w2v_corpus_free(c);
+    st = duet_w2v_corpus_write_file(c, outp, &err);
+    size_t distinct = duet_w2v_corpus_n_distinct(c);
+    duet_w2v_corpus_free(c);
     if (st) return cli_fail(outp, st, &err);
     if (verbosity > CLI_QUIET)
         fprintf(stderr, "word2vec-corpus: %zu artist sentences, %zu user sentences, %zu tokens, %zu distinct\n",
@@ -312,7 +312,7 @@ int cmd_word2vec_similar(int argc, char **argv)
     const char **tokens = calloc((size_t)argc, sizeof *tokens);
     size_t n_tok = 0;
     long k = 10;
-    w2v_format fmt = W2V_FORMAT_AUTO;
+    duet_w2v_format fmt = W2V_FORMAT_AUTO;
     int rc = 2;
     if (!tokens) {
         cli_error(argv[0], "out of memory");
@@ -363,13 +363,13 @@ int cmd_word2vec_similar(int argc, char **argv)
     rc = 1;
     duet_err err;
     duet_err_clear(&err);
-    w2v_vectors *v;
-    duet_status st = w2v_vectors_load(path, fmt, &v, &err);
+    duet_w2v_vectors *v;
+    duet_status st = duet_w2v_vectors_load(path, fmt, &v, &err);
     if (st) {
         rc = cli_fail(path, st, &err);
         goto done;
     }
-    size_t dim = w2v_vectors_dim(v), n_known = 0;
+    size_t dim = duet_w2v_vectors_dim(v), n_known = 0;
     float *q = malloc(dim * sizeof *q);
     long *ex = malloc(n_tok * sizeof *ex), *idx = malloc((size_t)k * sizeof *idx);
     float *sim = malloc((size_t)k * sizeof *sim);
@@ -377,28 +377,28 @@ int cmd_word2vec_similar(int argc, char **argv)
         cli_error(argv[0], "out of memory");
         goto done2;
     }
-    cli_debug(verbosity, "word2vec-similar", "%s: %zu tokens of dimension %zu", path, w2v_vectors_count(v), dim);
+    cli_debug(verbosity, "word2vec-similar", "%s: %zu tokens of dimension %zu", path, duet_w2v_vectors_count(v), dim);
     size_t n_found = 0;
     for (size_t i = 0; i < n_tok; i++) {
-        ex[i] = w2v_vectors_find(v, tokens[i]);
+        ex[i] = duet_w2v_vectors_find(v, tokens[i]);
         n_found += ex[i] >= 0;
     }
     /* unknown tokens: warnings when others are known (not with -q), errors when none is */
     for (size_t i = 0; i < n_tok; i++)
         if (ex[i] < 0 && (n_found == 0 || verbosity > CLI_QUIET))
             cli_error(argv[0], "token '%s' is not in the vocabulary", tokens[i]);
-    st = w2v_content_vector_ids(v, ex, NULL, n_tok, W2V_CONTENT_UNIT_TOKENS, q, &n_known, &err);
+    st = duet_w2v_content_vector_ids(v, ex, NULL, n_tok, W2V_CONTENT_UNIT_TOKENS, q, &n_known, &err);
     if (st) {
         rc = cli_fail(path, st, &err);
         goto done2;
     }
     size_t n_out;
-    st = w2v_vectors_most_similar(v, q, ex, n_tok, (size_t)k, idx, sim, &n_out, &err);
+    st = duet_w2v_vectors_most_similar(v, q, ex, n_tok, (size_t)k, idx, sim, &n_out, &err);
     if (st) {
         rc = cli_fail(path, st, &err);
         goto done2;
     }
-    for (size_t i = 0; i < n_out; i++) printf("%s\t%.6f\n", w2v_vectors_token(v, (size_t)idx[i]), sim[i]);
+    for (size_t i = 0; i < n_out; i++) printf("%s\t%.6f\n", duet_w2v_vectors_token(v, (size_t)idx[i]), sim[i]);
     rc = 0;
     if (fflush(stdout) != 0) rc = 1;
 done2:
@@ -406,7 +406,7 @@ done2:
     free(ex);
     free(idx);
     free(sim);
-    w2v_vectors_free(v);
+    duet_w2v_vectors_free(v);
 done:
     free(tokens);
     return rc;

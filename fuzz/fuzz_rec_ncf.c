@@ -1,5 +1,5 @@
 /* fuzz/fuzz_rec_ncf.c: libFuzzer target for the NCF-format loader
- * (recommender/data.h, rec_load_ncf_files: train.rating, test.rating,
+ * (recommender/data.h, duet_rec_load_ncf_files: train.rating, test.rating,
  * test.negative).
  *
  * The input is split at the byte 0x1E (ASCII record separator) into three
@@ -40,10 +40,10 @@
 #endif
 int FUZZ_ENTRY(const uint8_t *data, size_t size);
 
-static void check_ncf(const rec_ncf *d)
+static void check_ncf(const duet_rec_ncf *d)
 {
     FUZZ_CHECK(d->n_users > 0 && d->n_items > 0 && d->n_neg >= 1);
-    const rec_csr *a = &d->train;
+    const duet_rec_csr *a = &d->train;
     FUZZ_CHECK(a->n_rows == d->n_users && a->n_cols == d->n_items);
     FUZZ_CHECK(a->indptr[0] == 0 && a->indptr[d->n_users] == a->nnz && a->nnz > 0);
     int last_item_seen = 0;
@@ -86,7 +86,7 @@ int FUZZ_ENTRY(const uint8_t *data, size_t size)
         }
     if (np == 3) len[2] = size - (size_t)(part[2] - (const char *)data);
 
-    rec_limits lim = rec_limits_default();
+    duet_rec_limits lim = duet_rec_limits_default();
     lim.max_line = 8192;
     lim.max_lines = 100000;
     lim.max_ids = 4096;
@@ -98,9 +98,9 @@ int FUZZ_ENTRY(const uint8_t *data, size_t size)
         f[p] = fmemopen(len[p] ? (void *)part[p] : dummy, len[p], "rb");
         FUZZ_CHECK(f[p] != NULL);
     }
-    rec_ncf *d = (rec_ncf *)1;
+    duet_rec_ncf *d = (duet_rec_ncf *)1;
     duet_err e = {0};
-    duet_status st = rec_load_ncf_files(f[0], f[1], f[2], "fz", &lim, &d, &e);
+    duet_status st = duet_rec_load_ncf_files(f[0], f[1], f[2], "fz", &lim, &d, &e);
     for (int p = 0; p < 3; p++) fclose(f[p]);
     if (st) {
         FUZZ_CHECK(d == NULL && e.status == st);
@@ -112,7 +112,7 @@ int FUZZ_ENTRY(const uint8_t *data, size_t size)
     }
     FUZZ_CHECK(d != NULL);
     check_ncf(d);
-    rec_ncf_free(d);
+    duet_rec_ncf_free(d);
     return 0;
 }
 #undef FUZZ_CHECK

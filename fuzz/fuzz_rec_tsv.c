@@ -4,10 +4,10 @@
  *
  * The input is split at the byte 0x1E (ASCII record separator) into up to
  * four parts, read through in-memory streams (fmemopen) by
- *   part 0: rec_load_interactions_file   (the data set)
- *   part 1: rec_load_item_attrs_file     (when present and part 0 loaded)
- *   part 2: rec_load_item_features_file  (generic: id column 0, features from 1)
- *   part 3: rec_load_item_features_file  (Spotify rules: features from column 3)
+ *   part 0: duet_rec_load_interactions_file   (the data set)
+ *   part 1: duet_rec_load_item_attrs_file     (when present and part 0 loaded)
+ *   part 2: duet_rec_load_item_features_file  (generic: id column 0, features from 1)
+ *   part 3: duet_rec_load_item_features_file  (Spotify rules: features from column 3)
  * with small limits (lines of 4 KiB, 4096 ids, 2^20 dense cells) so that
  * the caps are reached by small inputs and every execution stays fast.
  *
@@ -45,7 +45,7 @@
 #endif
 int FUZZ_ENTRY(const uint8_t *data, size_t size);
 
-static void check_csr(const rec_csr *a, int32_t rows, int32_t cols, int positive)
+static void check_csr(const duet_rec_csr *a, int32_t rows, int32_t cols, int positive)
 {
     FUZZ_CHECK(a->n_rows == rows && a->n_cols == cols);
     FUZZ_CHECK(a->indptr && a->indptr[0] == 0 && a->indptr[rows] == a->nnz);
@@ -67,32 +67,32 @@ static void check_error(duet_status st, const duet_err *e, const char *name)
     if (st != DUET_ERR_NOMEM) FUZZ_CHECK(strstr(e->msg, name) != NULL);
 }
 
-static void check_dataset(const rec_dataset *ds)
+static void check_dataset(const duet_rec_dataset *ds)
 {
     FUZZ_CHECK(ds->n_users > 0 && ds->n_items > 0 && ds->n_merged >= 0);
     check_csr(&ds->ui, ds->n_users, ds->n_items, 1);
     for (int32_t u = 0; u < ds->n_users; u++) {
         FUZZ_CHECK(ds->ui.indptr[u + 1] > ds->ui.indptr[u]);
-        FUZZ_CHECK(rec_dataset_find_user(ds, ds->user_ids[u]) == u);
+        FUZZ_CHECK(duet_rec_dataset_find_user(ds, ds->user_ids[u]) == u);
     }
     uint8_t *seen = calloc((size_t)ds->n_items, 1);
     FUZZ_CHECK(seen != NULL);
     for (int64_t q = 0; q < ds->ui.nnz; q++) seen[ds->ui.indices[q]] = 1;
     for (int32_t i = 0; i < ds->n_items; i++) {
         FUZZ_CHECK(seen[i] || i >= ds->n_items - ds->n_cold_items); /* side-file-only items are cold */
-        FUZZ_CHECK(rec_dataset_find_item(ds, ds->item_ids[i]) == i);
+        FUZZ_CHECK(duet_rec_dataset_find_item(ds, ds->item_ids[i]) == i);
     }
     free(seen);
 }
 
-static void check_attrs(const rec_dataset *ds)
+static void check_attrs(const duet_rec_dataset *ds)
 {
     if (ds->item_attr.n_rows == 0) return;
     check_csr(&ds->item_attr, ds->n_items, ds->n_tokens, 0);
     for (int32_t t = 0; t < ds->n_tokens; t++) FUZZ_CHECK(ds->tokens[t] && strchr(ds->tokens[t], '='));
 }
 
-static void check_feats(const rec_dataset *ds)
+static void check_feats(const duet_rec_dataset *ds)
 {
     FUZZ_CHECK(ds->n_feats > 0 && ds->feat_names && ds->item_feats && ds->has_feats);
     for (int32_t i = 0; i < ds->n_items; i++) {
@@ -120,7 +120,7 @@ int FUZZ_ENTRY(const uint8_t *data, size_t size)
     /* the last part takes the rest, separators included */
     if (np == 4) len[3] = size - (size_t)(part[3] - (const char *)data);
 
-    rec_limits lim = rec_limits_default();
+    duet_rec_limits lim = duet_rec_limits_default();
     lim.max_line = 4096;
     lim.max_lines = 100000;
     lim.max_ids = 4096;
@@ -129,9 +129,9 @@ int FUZZ_ENTRY(const uint8_t *data, size_t size)
     static char dummy[1];
     FILE *f = fmemopen(len[0] ? (void *)part[0] : dummy, len[0], "rb");
     FUZZ_CHECK(f != NULL);
-    rec_dataset *ds = (rec_dataset *)1;
+    duet_rec_dataset *ds = (duet_rec_dataset *)1;
     duet_err e = {0};
-    duet_status st = rec_load_interactions_file(f, "interactions.tsv", &lim, &ds, &e);
+    duet_status st = duet_rec_load_interactions_file(f, "interactions.tsv", &lim, &ds, &e);
     fclose(f);
     if (st) {
         check_error(st, &e, "interactions.tsv");
@@ -147,8 +147,8 @@ int FUZZ_ENTRY(const uint8_t *data, size_t size)
         FUZZ_CHECK(f != NULL);
         duet_err e2 = {0};
         int64_t skipped = ds->n_skipped;
-        if (p == 1) st = rec_load_item_attrs_file(ds, f, names[p], &e2);
-        else st = rec_load_item_features_file(ds, f, names[p], 0, p == 2 ? 1 : 3, p == 3, &e2);
+        if (p == 1) st = duet_rec_load_item_attrs_file(ds, f, names[p], &e2);
+        else st = duet_rec_load_item_features_file(ds, f, names[p], 0, p == 2 ? 1 : 3, p == 3, &e2);
         fclose(f);
         FUZZ_CHECK(ds->n_skipped >= skipped);
         if (st) check_error(st, &e2, names[p]);
@@ -156,7 +156,7 @@ int FUZZ_ENTRY(const uint8_t *data, size_t size)
         else if (!st) check_feats(ds);
     }
     check_dataset(ds);
-    rec_dataset_free(ds);
+    duet_rec_dataset_free(ds);
     return 0;
 }
 #undef FUZZ_CHECK

@@ -1,7 +1,7 @@
 /* fuzz/fuzz_w2v_corpus.c: libFuzzer target for the word2vec corpus readers:
- * the text corpus reader (recommender/word2vec.h, w2v_corpus_read_stream) and
+ * the text corpus reader (recommender/word2vec.h, duet_w2v_corpus_read_stream) and
  * the HetRec Last.fm corpus builder (recommender/w2v_corpus.h,
- * w2v_hetrec_build, w2v_hetrec_tag_token).
+ * duet_w2v_hetrec_build, duet_w2v_hetrec_tag_token).
  *
  * Build and run through fuzz/run.sh. The first input byte chooses the mode:
  *  - even: text corpus. The rest of the input is read as a corpus, either
@@ -14,7 +14,7 @@
  *    invalid UTF-8 in a token), the numbers of sentences, tokens and
  *    distinct tokens (on error: those of the lines before the bad one,
  *    the bad line's tokens rolled back), the corpus written back by
- *    w2v_corpus_write_file equals the expected normalised text (tokens
+ *    duet_w2v_corpus_write_file equals the expected normalised text (tokens
  *    joined by one space, one sentence per line), and reading the same
  *    bytes again into the same corpus appends (counts double, distinct
  *    unchanged).
@@ -28,7 +28,7 @@
  *    user_artists.dat, only "artist:<integer>" and "tag:..." tokens, at
  *    least one artist token per sentence; building again gives the same bytes (deterministic), and
  *    writing, reading back and writing again gives the same bytes. Every
- *    tags.dat line is also passed to w2v_hetrec_tag_token: a result is
+ *    tags.dat line is also passed to duet_w2v_hetrec_tag_token: a result is
  *    "tag:" + valid UTF-8 without whitespace or upper-case ASCII. */
 #define _GNU_SOURCE
 #include "../recommender/w2v_corpus.h"
@@ -220,11 +220,11 @@ static FILE *open_bytes(const unsigned char *buf, size_t n)
     return fp;
 }
 
-static void check_written(const w2v_corpus *c, const unsigned char *text, size_t len)
+static void check_written(const duet_w2v_corpus *c, const unsigned char *text, size_t len)
 {
     duet_err e;
     duet_err_clear(&e);
-    FUZZ_CHECK(w2v_corpus_write_file(c, out_path, &e) == DUET_OK);
+    FUZZ_CHECK(duet_w2v_corpus_write_file(c, out_path, &e) == DUET_OK);
     size_t got_n;
     unsigned char *got = read_file(out_path, &got_n);
     if (got_n != len || memcmp(got, text, len) != 0)
@@ -248,12 +248,12 @@ static void text_mode(const uint8_t *data, size_t size)
     expect x;
     expect_corpus(buf, n, &x);
 
-    w2v_corpus *c = NULL;
+    duet_w2v_corpus *c = NULL;
     duet_err e;
     duet_err_clear(&e);
-    FUZZ_CHECK(w2v_corpus_new(&c, &e) == DUET_OK);
+    FUZZ_CHECK(duet_w2v_corpus_new(&c, &e) == DUET_OK);
     FILE *fp = open_bytes(buf, n);
-    duet_status st = w2v_corpus_read_stream(c, fp, &e);
+    duet_status st = duet_w2v_corpus_read_stream(c, fp, &e);
     fclose(fp);
     if (x.bad) {
         char want[64];
@@ -267,25 +267,25 @@ static void text_mode(const uint8_t *data, size_t size)
         if (st != DUET_OK) fprintf(stderr, "expected success, got status %d: %s\n", (int)st, e.msg);
         FUZZ_CHECK(st == DUET_OK);
     }
-    if (w2v_corpus_n_sentences(c) != x.sentences || w2v_corpus_n_tokens(c) != x.tokens ||
-        w2v_corpus_n_distinct(c) != x.distinct)
+    if (duet_w2v_corpus_n_sentences(c) != x.sentences || duet_w2v_corpus_n_tokens(c) != x.tokens ||
+        duet_w2v_corpus_n_distinct(c) != x.distinct)
         fprintf(stderr, "sentences %zu/%zu tokens %zu/%zu distinct %zu/%zu (got/expected)\n",
-                w2v_corpus_n_sentences(c), x.sentences, w2v_corpus_n_tokens(c), x.tokens,
-                w2v_corpus_n_distinct(c), x.distinct);
-    FUZZ_CHECK(w2v_corpus_n_sentences(c) == x.sentences);
-    FUZZ_CHECK(w2v_corpus_n_tokens(c) == x.tokens);
-    FUZZ_CHECK(w2v_corpus_n_distinct(c) == x.distinct);
+                duet_w2v_corpus_n_sentences(c), x.sentences, duet_w2v_corpus_n_tokens(c), x.tokens,
+                duet_w2v_corpus_n_distinct(c), x.distinct);
+    FUZZ_CHECK(duet_w2v_corpus_n_sentences(c) == x.sentences);
+    FUZZ_CHECK(duet_w2v_corpus_n_tokens(c) == x.tokens);
+    FUZZ_CHECK(duet_w2v_corpus_n_distinct(c) == x.distinct);
     check_written(c, x.text, x.text_len);
 
     /* appending the same bytes again */
     fp = open_bytes(buf, n);
-    duet_status st2 = w2v_corpus_read_stream(c, fp, &e);
+    duet_status st2 = duet_w2v_corpus_read_stream(c, fp, &e);
     fclose(fp);
     FUZZ_CHECK(st2 == st);
-    FUZZ_CHECK(w2v_corpus_n_sentences(c) == 2 * x.sentences);
-    FUZZ_CHECK(w2v_corpus_n_tokens(c) == 2 * x.tokens);
-    FUZZ_CHECK(w2v_corpus_n_distinct(c) == x.distinct);
-    w2v_corpus_free(c);
+    FUZZ_CHECK(duet_w2v_corpus_n_sentences(c) == 2 * x.sentences);
+    FUZZ_CHECK(duet_w2v_corpus_n_tokens(c) == 2 * x.tokens);
+    FUZZ_CHECK(duet_w2v_corpus_n_distinct(c) == x.distinct);
+    duet_w2v_corpus_free(c);
     free(x.text);
     free(buf);
 }
@@ -297,25 +297,25 @@ static void check_tag_token(const char *s, size_t n)
     char *tok = NULL;
     duet_err e;
     duet_err_clear(&e);
-    FUZZ_CHECK(w2v_hetrec_tag_token(s, n, &tok, &e) == DUET_OK);
+    FUZZ_CHECK(duet_w2v_hetrec_tag_token(s, n, &tok, &e) == DUET_OK);
     if (!tok) return;
     size_t len = strlen(tok);
     FUZZ_CHECK(len > 4 && memcmp(tok, "tag:", 4) == 0 && len <= 4 + 2 * n);
     FUZZ_CHECK(utf8_ok((const unsigned char *)tok, len));
     for (size_t i = 0; i < len; i++) FUZZ_CHECK(!ws((unsigned char)tok[i]) && !(tok[i] >= 'A' && tok[i] <= 'Z'));
-    w2v_corpus *c;
-    FUZZ_CHECK(w2v_corpus_new(&c, &e) == DUET_OK);
+    duet_w2v_corpus *c;
+    FUZZ_CHECK(duet_w2v_corpus_new(&c, &e) == DUET_OK);
     const char *one[1] = {tok};
-    FUZZ_CHECK(w2v_corpus_add_sentence(c, one, 1, &e) == DUET_OK);
-    w2v_corpus_free(c);
+    FUZZ_CHECK(duet_w2v_corpus_add_sentence(c, one, 1, &e) == DUET_OK);
+    duet_w2v_corpus_free(c);
     free(tok);
 }
 
-static duet_status build(const w2v_hetrec_opts *o, w2v_corpus **c, w2v_hetrec_stats *stats, duet_err *e)
+static duet_status build(const duet_w2v_hetrec_opts *o, duet_w2v_corpus **c, duet_w2v_hetrec_stats *stats, duet_err *e)
 {
     duet_err_clear(e);
     memset(stats, 0, sizeof *stats);
-    duet_status st = w2v_hetrec_build(o, c, stats, e);
+    duet_status st = duet_w2v_hetrec_build(o, c, stats, e);
     if (st != DUET_OK) {
         FUZZ_CHECK(*c == NULL);
         FUZZ_CHECK(e->msg[0] != '\0' && strchr(e->msg, '\n') == NULL);
@@ -363,8 +363,8 @@ static void hetrec_mode(const uint8_t *data, size_t size)
         in += part + sep_len;
         n_in -= part + sep_len;
     }
-    w2v_hetrec_opts o;
-    w2v_hetrec_opts_default(&o);
+    duet_w2v_hetrec_opts o;
+    duet_w2v_hetrec_opts_default(&o);
     o.dir = dir_path;
     o.artist_sentences = (opt & 3) != 2;
     o.user_sentences = (opt & 3) != 1;
@@ -373,8 +373,8 @@ static void hetrec_mode(const uint8_t *data, size_t size)
     o.max_tags = (opt >> 5) & 3;
     o.seed = 1 + (opt >> 7);
 
-    w2v_corpus *c = NULL, *c2 = NULL, *c3 = NULL;
-    w2v_hetrec_stats stats, stats2;
+    duet_w2v_corpus *c = NULL, *c2 = NULL, *c3 = NULL;
+    duet_w2v_hetrec_stats stats, stats2;
     duet_err e;
     duet_status st = build(&o, &c, &stats, &e);
     duet_status st2 = build(&o, &c2, &stats2, &e);
@@ -382,23 +382,23 @@ static void hetrec_mode(const uint8_t *data, size_t size)
     if (st != DUET_OK) return;
     FUZZ_CHECK(o.artist_sentences || stats.artist_sentences == 0);
     FUZZ_CHECK(o.user_sentences || stats.user_sentences == 0);
-    FUZZ_CHECK(stats.artist_sentences + stats.user_sentences == w2v_corpus_n_sentences(c));
-    FUZZ_CHECK(w2v_corpus_n_sentences(c) >= 1);
-    FUZZ_CHECK(stats.tokens == w2v_corpus_n_tokens(c));
+    FUZZ_CHECK(stats.artist_sentences + stats.user_sentences == duet_w2v_corpus_n_sentences(c));
+    FUZZ_CHECK(duet_w2v_corpus_n_sentences(c) >= 1);
+    FUZZ_CHECK(stats.tokens == duet_w2v_corpus_n_tokens(c));
     FUZZ_CHECK(stats.user_sentences <= ua_lines);
     FUZZ_CHECK(memcmp(&stats, &stats2, sizeof stats) == 0);
     /* deterministic, and write -> read -> write is stable */
-    FUZZ_CHECK(w2v_corpus_write_file(c, out_path, &e) == DUET_OK);
-    FUZZ_CHECK(w2v_corpus_write_file(c2, out2_path, &e) == DUET_OK);
+    FUZZ_CHECK(duet_w2v_corpus_write_file(c, out_path, &e) == DUET_OK);
+    FUZZ_CHECK(duet_w2v_corpus_write_file(c2, out2_path, &e) == DUET_OK);
     size_t n1, n2;
     unsigned char *b1 = read_file(out_path, &n1), *b2 = read_file(out2_path, &n2);
     FUZZ_CHECK(n1 == n2 && memcmp(b1, b2, n1) == 0);
     free(b2);
-    FUZZ_CHECK(w2v_corpus_read_file(out_path, &c3, &e) == DUET_OK);
-    FUZZ_CHECK(w2v_corpus_n_sentences(c3) == w2v_corpus_n_sentences(c));
-    FUZZ_CHECK(w2v_corpus_n_tokens(c3) == w2v_corpus_n_tokens(c));
-    FUZZ_CHECK(w2v_corpus_n_distinct(c3) == w2v_corpus_n_distinct(c));
-    FUZZ_CHECK(w2v_corpus_write_file(c3, out2_path, &e) == DUET_OK);
+    FUZZ_CHECK(duet_w2v_corpus_read_file(out_path, &c3, &e) == DUET_OK);
+    FUZZ_CHECK(duet_w2v_corpus_n_sentences(c3) == duet_w2v_corpus_n_sentences(c));
+    FUZZ_CHECK(duet_w2v_corpus_n_tokens(c3) == duet_w2v_corpus_n_tokens(c));
+    FUZZ_CHECK(duet_w2v_corpus_n_distinct(c3) == duet_w2v_corpus_n_distinct(c));
+    FUZZ_CHECK(duet_w2v_corpus_write_file(c3, out2_path, &e) == DUET_OK);
     b2 = read_file(out2_path, &n2);
     FUZZ_CHECK(n1 == n2 && memcmp(b1, b2, n1) == 0);
     /* tokens: artist:<integer> or tag:...; every sentence has an artist */
@@ -431,9 +431,9 @@ static void hetrec_mode(const uint8_t *data, size_t size)
     }
     free(b1);
     free(b2);
-    w2v_corpus_free(c);
-    w2v_corpus_free(c2);
-    w2v_corpus_free(c3);
+    duet_w2v_corpus_free(c);
+    duet_w2v_corpus_free(c2);
+    duet_w2v_corpus_free(c3);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

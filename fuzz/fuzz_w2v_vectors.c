@@ -1,5 +1,5 @@
 /* fuzz/fuzz_w2v_vectors.c: libFuzzer target for the word2vec vector readers
- * (recommender/word2vec.h, w2v_vectors_load in text, binary and auto mode).
+ * (recommender/word2vec.h, duet_w2v_vectors_load in text, binary and auto mode).
  *
  * Build and run through fuzz/run.sh. The input bytes are written to a
  * scratch file (per process, /dev/shm or /tmp or $FUZZ_TMPDIR) and read
@@ -95,45 +95,45 @@ static int utf8_ok(const unsigned char *s, size_t n)
     return 1;
 }
 
-static void check_vectors(const w2v_vectors *v)
+static void check_vectors(const duet_w2v_vectors *v)
 {
-    size_t n = w2v_vectors_count(v), dim = w2v_vectors_dim(v);
+    size_t n = duet_w2v_vectors_count(v), dim = duet_w2v_vectors_dim(v);
     FUZZ_CHECK(n >= 1 && dim >= 1 && dim <= 100000);
     for (size_t i = 0; i < n; i++) {
-        const char *t = w2v_vectors_token(v, i);
+        const char *t = duet_w2v_vectors_token(v, i);
         size_t len = strlen(t);
         FUZZ_CHECK(len > 0);
         for (size_t k = 0; k < len; k++) FUZZ_CHECK(strchr(" \t\r\n\v\f", t[k]) == NULL);
         FUZZ_CHECK(utf8_ok((const unsigned char *)t, len));
-        FUZZ_CHECK(w2v_vectors_find(v, t) == (long)i);
-        FUZZ_CHECK(w2v_vectors_token_count(v, i) == 0);
-        const float *r = w2v_vectors_row(v, i);
+        FUZZ_CHECK(duet_w2v_vectors_find(v, t) == (long)i);
+        FUZZ_CHECK(duet_w2v_vectors_token_count(v, i) == 0);
+        const float *r = duet_w2v_vectors_row(v, i);
         double s = 0;
         for (size_t d = 0; d < dim; d++) {
             FUZZ_CHECK(isfinite(r[d]));
             s += (double)r[d] * r[d];
         }
-        FUZZ_CHECK(w2v_vectors_norm(v, i) == (float)sqrt(s));
+        FUZZ_CHECK(duet_w2v_vectors_norm(v, i) == (float)sqrt(s));
     }
 }
 
-static int same_vectors(const w2v_vectors *a, const w2v_vectors *b)
+static int same_vectors(const duet_w2v_vectors *a, const duet_w2v_vectors *b)
 {
-    if (w2v_vectors_count(a) != w2v_vectors_count(b) || w2v_vectors_dim(a) != w2v_vectors_dim(b))
+    if (duet_w2v_vectors_count(a) != duet_w2v_vectors_count(b) || duet_w2v_vectors_dim(a) != duet_w2v_vectors_dim(b))
         return 0;
-    size_t dim = w2v_vectors_dim(a);
-    for (size_t i = 0; i < w2v_vectors_count(a); i++) {
-        if (strcmp(w2v_vectors_token(a, i), w2v_vectors_token(b, i)) != 0) return 0;
-        if (memcmp(w2v_vectors_row(a, i), w2v_vectors_row(b, i), dim * sizeof(float)) != 0) return 0;
+    size_t dim = duet_w2v_vectors_dim(a);
+    for (size_t i = 0; i < duet_w2v_vectors_count(a); i++) {
+        if (strcmp(duet_w2v_vectors_token(a, i), duet_w2v_vectors_token(b, i)) != 0) return 0;
+        if (memcmp(duet_w2v_vectors_row(a, i), duet_w2v_vectors_row(b, i), dim * sizeof(float)) != 0) return 0;
     }
     return 1;
 }
 
-static duet_status load(const char *path, w2v_format fmt, w2v_vectors **v)
+static duet_status load(const char *path, duet_w2v_format fmt, duet_w2v_vectors **v)
 {
     duet_err e;
     duet_err_clear(&e);
-    duet_status st = w2v_vectors_load(path, fmt, v, &e);
+    duet_status st = duet_w2v_vectors_load(path, fmt, v, &e);
     if (st != DUET_OK) {
         FUZZ_CHECK(*v == NULL);
         if (e.msg[0] == '\0' || strchr(e.msg, '\n') != NULL)
@@ -161,36 +161,36 @@ static void header(const uint8_t *data, size_t size, unsigned long long *n, unsi
 
 /* Read `path` as text, as binary and in auto mode; check the auto-mode
  * property; return the text and binary results (NULL when rejected). */
-static void read_three(const char *path, w2v_vectors **t, w2v_vectors **b)
+static void read_three(const char *path, duet_w2v_vectors **t, duet_w2v_vectors **b)
 {
-    w2v_vectors *a = NULL;
+    duet_w2v_vectors *a = NULL;
     duet_status st_t = load(path, W2V_FORMAT_TEXT, t);
     duet_status st_b = load(path, W2V_FORMAT_BINARY, b);
     duet_status st_a = load(path, W2V_FORMAT_AUTO, &a);
     if ((*t || *b) && !a) fprintf(stderr, "text %d, binary %d, auto %d\n", (int)st_t, (int)st_b, (int)st_a);
     FUZZ_CHECK(!(*t || *b) || a != NULL);
     FUZZ_CHECK(!a || (*t && same_vectors(a, *t)) || (*b && same_vectors(a, *b)));
-    w2v_vectors_free(a);
+    duet_w2v_vectors_free(a);
 }
 
 /* Write v in both formats; each file read in its own format gives v back
  * (and satisfies the auto-mode property: a binary row can also read as text). */
-static void round_trip(const w2v_vectors *v)
+static void round_trip(const duet_w2v_vectors *v)
 {
     duet_err e;
     duet_err_clear(&e);
-    FUZZ_CHECK(w2v_vectors_save(v, txt_path, W2V_FORMAT_TEXT, &e) == DUET_OK);
-    FUZZ_CHECK(w2v_vectors_save(v, bin_path, W2V_FORMAT_BINARY, &e) == DUET_OK);
-    w2v_vectors *t = NULL, *b = NULL;
+    FUZZ_CHECK(duet_w2v_vectors_save(v, txt_path, W2V_FORMAT_TEXT, &e) == DUET_OK);
+    FUZZ_CHECK(duet_w2v_vectors_save(v, bin_path, W2V_FORMAT_BINARY, &e) == DUET_OK);
+    duet_w2v_vectors *t = NULL, *b = NULL;
     read_three(txt_path, &t, &b);
     FUZZ_CHECK(t != NULL && same_vectors(v, t));
-    w2v_vectors_free(t);
-    w2v_vectors_free(b);
+    duet_w2v_vectors_free(t);
+    duet_w2v_vectors_free(b);
     t = b = NULL;
     read_three(bin_path, &t, &b);
     FUZZ_CHECK(b != NULL && same_vectors(v, b));
-    w2v_vectors_free(t);
-    w2v_vectors_free(b);
+    duet_w2v_vectors_free(t);
+    duet_w2v_vectors_free(b);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -200,17 +200,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(size == 0 || fwrite(data, 1, size, fp) == size);
     FUZZ_CHECK(fclose(fp) == 0);
 
-    w2v_vectors *t = NULL, *b = NULL;
+    duet_w2v_vectors *t = NULL, *b = NULL;
     read_three(in_path, &t, &b);
-    w2v_vectors *acc[2] = {t, b};
+    duet_w2v_vectors *acc[2] = {t, b};
     for (int k = 0; k < 2; k++) {
         if (!acc[k]) continue;
         unsigned long long n, dim;
         header(data, size, &n, &dim);
-        FUZZ_CHECK(w2v_vectors_count(acc[k]) == n && w2v_vectors_dim(acc[k]) == dim);
+        FUZZ_CHECK(duet_w2v_vectors_count(acc[k]) == n && duet_w2v_vectors_dim(acc[k]) == dim);
         round_trip(acc[k]);
     }
-    w2v_vectors_free(t);
-    w2v_vectors_free(b);
+    duet_w2v_vectors_free(t);
+    duet_w2v_vectors_free(b);
     return 0;
 }

@@ -7,7 +7,7 @@
  *                numeric features (e.g. Spotify audio averages); zero for items
  *                without a feature row
  * A user's profile is the weighted mean of the vectors of the user's training
- * items (weights rec_weight(plays, weighting)), and s_ui = profile_u . v_i.
+ * items (weights duet_rec_weight(plays, weighting)), and s_ui = profile_u . v_i.
  * Items without any interaction are scored the same way (cold start). */
 #include <math.h>
 #include <stdio.h>
@@ -19,23 +19,23 @@
 typedef struct content_state {
     int32_t n_items, n_tokens, n_feats;
     int weighting;
-    rec_csr tok;  /* (n_items x n_tokens) normalised tf-idf, or empty */
+    duet_rec_csr tok;  /* (n_items x n_tokens) normalised tf-idf, or empty */
     float *feat;  /* (n_items x n_feats) scaled z-scores, or NULL */
 } content_state;
 
-void rec_content_free(void *s)
+void duet_rec_content_free(void *s)
 {
     content_state *c = s;
     if (c) {
-        rec_csr_free(&c->tok);
+        duet_rec_csr_free(&c->tok);
         free(c->feat);
     }
     free(c);
 }
 
-duet_status rec_content_fit(const rec_fit_ctx *ctx, const rec_params *p, void **state, duet_err *err)
+duet_status duet_rec_content_fit(const duet_rec_fit_ctx *ctx, const duet_rec_params *p, void **state, duet_err *err)
 {
-    const rec_side *sd = &ctx->side;
+    const duet_rec_side *sd = &ctx->side;
     int has_tok = sd->item_attr && sd->item_attr->n_rows == ctx->train->n_cols && sd->item_attr->nnz > 0;
     int has_feat = sd->item_feats && sd->has_feats && sd->n_feats > 0 && p->alpha > 0;
     if (!has_tok && !(sd->item_feats && sd->n_feats > 0))
@@ -46,13 +46,13 @@ duet_status rec_content_fit(const rec_fit_ctx *ctx, const rec_params *p, void **
     c->weighting = p->weighting;
     int32_t ni = c->n_items;
     if (has_tok) {
-        const rec_csr *A = sd->item_attr;
+        const duet_rec_csr *A = sd->item_attr;
         c->n_tokens = A->n_cols;
         float *idf = calloc((size_t)A->n_cols + 1, sizeof *idf);
-        duet_status s = idf ? rec_csr_copy(A, &c->tok, err) : duet_err_set(err, DUET_ERR_NOMEM, "content: out of memory");
+        duet_status s = idf ? duet_rec_csr_copy(A, &c->tok, err) : duet_err_set(err, DUET_ERR_NOMEM, "content: out of memory");
         if (s) {
             free(idf);
-            rec_content_free(c);
+            duet_rec_content_free(c);
             return s;
         }
         int32_t n_with = 0;
@@ -76,7 +76,7 @@ duet_status rec_content_fit(const rec_fit_ctx *ctx, const rec_params *p, void **
         c->n_feats = nf;
         c->feat = calloc((size_t)ni * (size_t)nf, sizeof *c->feat);
         if (!c->feat) {
-            rec_content_free(c);
+            duet_rec_content_free(c);
             return duet_err_set(err, DUET_ERR_NOMEM, "content: out of memory");
         }
         float scale = p->alpha / sqrtf((float)nf);
@@ -102,8 +102,8 @@ duet_status rec_content_fit(const rec_fit_ctx *ctx, const rec_params *p, void **
     return DUET_OK;
 }
 
-duet_status rec_content_score(const void *state, const rec_csr *train, const int32_t *users, int32_t n, float *out,
-                              duet_err *err)
+duet_status duet_rec_content_score(const void *state, const duet_rec_csr *train, const int32_t *users, int32_t n,
+                                   float *out, duet_err *err)
 {
     const content_state *c = state;
     size_t ni = (size_t)c->n_items, nt = (size_t)c->n_tokens, nf = (size_t)c->n_feats;
@@ -124,7 +124,7 @@ duet_status rec_content_score(const void *state, const rec_csr *train, const int
             double wsum = 0;
             for (int64_t q = train->indptr[u]; q < train->indptr[u + 1]; q++) {
                 int32_t j = train->indices[q];
-                float w = rec_weight(train->values[q], c->weighting);
+                float w = duet_rec_weight(train->values[q], c->weighting);
                 wsum += w;
                 if (nt)
                     for (int64_t r = c->tok.indptr[j]; r < c->tok.indptr[j + 1]; r++) pt[c->tok.indices[r]] += w * c->tok.values[r];
@@ -158,20 +158,20 @@ duet_status rec_content_score(const void *state, const rec_csr *train, const int
 
 #include "state_io.h"
 
-duet_status rec_content_export(const void *state, duet_st_writer *w, const char *prefix, duet_err *err)
+duet_status duet_rec_content_export(const void *state, duet_st_writer *w, const char *prefix, duet_err *err)
 {
     const content_state *c = state;
     int32_t hdr[4] = {c->n_items, c->n_tokens, c->n_feats, c->weighting};
-    duet_status st = rec_st_put(w, prefix, "hdr", DUET_ST_I32, 4, 0, hdr, err);
-    if (!st && c->tok.n_rows) st = rec_st_put_csr(w, prefix, "tok", &c->tok, err);
-    if (!st && c->feat) st = rec_st_put(w, prefix, "feat", DUET_ST_F32, c->n_items, c->n_feats, c->feat, err);
+    duet_status st = duet_rec_st_put(w, prefix, "hdr", DUET_ST_I32, 4, 0, hdr, err);
+    if (!st && c->tok.n_rows) st = duet_rec_st_put_csr(w, prefix, "tok", &c->tok, err);
+    if (!st && c->feat) st = duet_rec_st_put(w, prefix, "feat", DUET_ST_F32, c->n_items, c->n_feats, c->feat, err);
     return st;
 }
 
-duet_status rec_content_import(const duet_st_file *f, const char *prefix, void **state, duet_err *err)
+duet_status duet_rec_content_import(const duet_st_file *f, const char *prefix, void **state, duet_err *err)
 {
     const void *h, *ft = NULL;
-    duet_status st = rec_st_get(f, prefix, "hdr", DUET_ST_I32, 4, 0, &h, NULL, NULL, err);
+    duet_status st = duet_rec_st_get(f, prefix, "hdr", DUET_ST_I32, 4, 0, &h, NULL, NULL, err);
     if (st) return st;
     const int32_t *hdr = h;
     if (hdr[0] < 1 || hdr[1] < 0 || hdr[2] < 0 || hdr[2] > 4096 || hdr[3] < 0 || hdr[3] > 1)
@@ -184,15 +184,15 @@ duet_status rec_content_import(const duet_st_file *f, const char *prefix, void *
     c->weighting = hdr[3];
     char nm[256];
     snprintf(nm, sizeof nm, "%stok.indptr", prefix);
-    if (duet_st_get(f, nm)) st = rec_st_get_csr(f, prefix, "tok", c->n_items, c->n_tokens, &c->tok, err);
+    if (duet_st_get(f, nm)) st = duet_rec_st_get_csr(f, prefix, "tok", c->n_items, c->n_tokens, &c->tok, err);
     if (!st && c->n_feats > 0) {
-        st = rec_st_get(f, prefix, "feat", DUET_ST_F32, c->n_items, c->n_feats, &ft, NULL, NULL, err);
+        st = duet_rec_st_get(f, prefix, "feat", DUET_ST_F32, c->n_items, c->n_feats, &ft, NULL, NULL, err);
         if (!st && !(c->feat = malloc((size_t)c->n_items * (size_t)c->n_feats * sizeof *c->feat)))
             st = duet_err_set(err, DUET_ERR_NOMEM, "content: out of memory");
         if (!st) memcpy(c->feat, ft, (size_t)c->n_items * (size_t)c->n_feats * sizeof *c->feat);
     }
     if (st) {
-        rec_content_free(c);
+        duet_rec_content_free(c);
         return st;
     }
     *state = c;

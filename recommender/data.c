@@ -15,14 +15,14 @@
 
 static int triple_cmp(const void *a, const void *b)
 {
-    const rec_triple *x = a, *y = b;
+    const duet_rec_triple *x = a, *y = b;
     if (x->row != y->row) return x->row < y->row ? -1 : 1;
     if (x->col != y->col) return x->col < y->col ? -1 : 1;
     return (x->line > y->line) - (x->line < y->line);
 }
 
-duet_status rec_csr_from_triples(rec_csr *out, int32_t n_rows, int32_t n_cols, rec_triple *t,
-                                 int64_t n, int dup_mode, const char *what, duet_err *err)
+duet_status duet_rec_csr_from_triples(duet_rec_csr *out, int32_t n_rows, int32_t n_cols, duet_rec_triple *t,
+                                      int64_t n, int dup_mode, const char *what, duet_err *err)
 {
     memset(out, 0, sizeof *out);
     for (int64_t k = 0; k < n; k++)
@@ -44,7 +44,7 @@ duet_status rec_csr_from_triples(rec_csr *out, int32_t n_rows, int32_t n_cols, r
     out->indices = malloc((size_t)(m ? m : 1) * sizeof *out->indices);
     out->values = malloc((size_t)(m ? m : 1) * sizeof *out->values);
     if (!out->indptr || !out->indices || !out->values) {
-        rec_csr_free(out);
+        duet_rec_csr_free(out);
         return duet_err_set(err, DUET_ERR_NOMEM, "out of memory building a %d x %d matrix", n_rows, n_cols);
     }
     out->n_rows = n_rows;
@@ -59,7 +59,7 @@ duet_status rec_csr_from_triples(rec_csr *out, int32_t n_rows, int32_t n_cols, r
     return DUET_OK;
 }
 
-duet_status rec_csr_transpose(const rec_csr *a, rec_csr *out, duet_err *err)
+duet_status duet_rec_csr_transpose(const duet_rec_csr *a, duet_rec_csr *out, duet_err *err)
 {
     memset(out, 0, sizeof *out);
     out->indptr = calloc((size_t)a->n_cols + 1, sizeof *out->indptr);
@@ -68,7 +68,7 @@ duet_status rec_csr_transpose(const rec_csr *a, rec_csr *out, duet_err *err)
     int64_t *pos = malloc(((size_t)a->n_cols + 1) * sizeof *pos);
     if (!out->indptr || !out->indices || !out->values || !pos) {
         free(pos);
-        rec_csr_free(out);
+        duet_rec_csr_free(out);
         return duet_err_set(err, DUET_ERR_NOMEM, "out of memory transposing a matrix");
     }
     out->n_rows = a->n_cols;
@@ -87,14 +87,14 @@ duet_status rec_csr_transpose(const rec_csr *a, rec_csr *out, duet_err *err)
     return DUET_OK;
 }
 
-duet_status rec_csr_copy(const rec_csr *a, rec_csr *out, duet_err *err)
+duet_status duet_rec_csr_copy(const duet_rec_csr *a, duet_rec_csr *out, duet_err *err)
 {
     memset(out, 0, sizeof *out);
     out->indptr = malloc(((size_t)a->n_rows + 1) * sizeof *out->indptr);
     out->indices = malloc((size_t)(a->nnz ? a->nnz : 1) * sizeof *out->indices);
     out->values = malloc((size_t)(a->nnz ? a->nnz : 1) * sizeof *out->values);
     if (!out->indptr || !out->indices || !out->values) {
-        rec_csr_free(out);
+        duet_rec_csr_free(out);
         return duet_err_set(err, DUET_ERR_NOMEM, "out of memory copying a matrix");
     }
     out->n_rows = a->n_rows;
@@ -108,7 +108,7 @@ duet_status rec_csr_copy(const rec_csr *a, rec_csr *out, duet_err *err)
     return DUET_OK;
 }
 
-int rec_csr_has(const rec_csr *a, int32_t row, int32_t col)
+int duet_rec_csr_has(const duet_rec_csr *a, int32_t row, int32_t col)
 {
     if (row < 0 || row >= a->n_rows) return 0;
     int64_t lo = a->indptr[row], hi = a->indptr[row + 1];
@@ -121,7 +121,7 @@ int rec_csr_has(const rec_csr *a, int32_t row, int32_t col)
     return 0;
 }
 
-void rec_csr_free(rec_csr *a)
+void duet_rec_csr_free(duet_rec_csr *a)
 {
     if (!a) return;
     free(a->indptr);
@@ -143,10 +143,10 @@ typedef struct strvec {
     int32_t n, cap;
 } strvec;
 
-typedef struct rec_maps {
+typedef struct duet_rec_maps {
     strmap users, items, tokens;
-    rec_limits lim;
-} rec_maps;
+    duet_rec_limits lim;
+} duet_rec_maps;
 
 static uint64_t str_hash(const char *s)
 {
@@ -236,9 +236,9 @@ static int32_t intern(strmap *m, char ***arr, int32_t *n, int32_t *cap, const ch
 
 /* ------------------------------------------------------ line reading */
 
-rec_limits rec_limits_default(void)
+duet_rec_limits duet_rec_limits_default(void)
 {
-    rec_limits l;
+    duet_rec_limits l;
     l.max_line = 1 << 20;
     l.max_lines = (int64_t)1 << 28;
     l.max_ids = 1 << 24;
@@ -247,11 +247,11 @@ rec_limits rec_limits_default(void)
 }
 
 /* Limits with every field <= 0 replaced by its default. */
-static rec_limits limits_or_default(const rec_limits *lim)
+static duet_rec_limits limits_or_default(const duet_rec_limits *lim)
 {
-    rec_limits d = rec_limits_default();
+    duet_rec_limits d = duet_rec_limits_default();
     if (!lim) return d;
-    rec_limits l = *lim;
+    duet_rec_limits l = *lim;
     if (l.max_line <= 0) l.max_line = d.max_line;
     if (l.max_lines <= 0) l.max_lines = d.max_lines;
     if (l.max_ids <= 0) l.max_ids = d.max_ids;
@@ -260,7 +260,7 @@ static rec_limits limits_or_default(const rec_limits *lim)
 }
 
 
-duet_status rec_data_lr_open(linereader *lr, const char *path, const rec_limits *lim, duet_err *err)
+duet_status duet_rec_data_lr_open(linereader *lr, const char *path, const duet_rec_limits *lim, duet_err *err)
 {
     memset(lr, 0, sizeof *lr);
     lr->path = path;
@@ -272,7 +272,8 @@ duet_status rec_data_lr_open(linereader *lr, const char *path, const rec_limits 
 }
 
 /* Read from a stream the caller owns. */
-duet_status rec_data_lr_attach(linereader *lr, FILE *f, const char *name, const rec_limits *lim, duet_err *err)
+duet_status duet_rec_data_lr_attach(linereader *lr, FILE *f, const char *name, const duet_rec_limits *lim,
+                                    duet_err *err)
 {
     memset(lr, 0, sizeof *lr);
     lr->path = name ? name : "input";
@@ -282,7 +283,7 @@ duet_status rec_data_lr_attach(linereader *lr, FILE *f, const char *name, const 
     return DUET_OK;
 }
 
-void rec_data_lr_close(linereader *lr)
+void duet_rec_data_lr_close(linereader *lr)
 {
     if (lr->f && lr->owned) fclose(lr->f);
     free(lr->buf);
@@ -294,7 +295,7 @@ void rec_data_lr_close(linereader *lr)
  * a line, 0 = end of file, -1 = error (err and lr->st set). The buffer never
  * grows beyond lim.max_line + 1 bytes: a longer line is refused before it is
  * read into memory. */
-int rec_data_lr_next(linereader *lr, duet_err *err)
+int duet_rec_data_lr_next(linereader *lr, duet_err *err)
 {
     size_t n = 0;
     int c = EOF;
@@ -354,7 +355,7 @@ int rec_data_lr_next(linereader *lr, duet_err *err)
 
 /* Split `s` at tabs in place into at most max fields; returns the number of
  * fields (max + 1 when there are more). */
-int rec_data_split_tabs(char *s, char **f, int max)
+int duet_rec_data_split_tabs(char *s, char **f, int max)
 {
     int n = 0;
     for (;;) {
@@ -367,7 +368,7 @@ int rec_data_split_tabs(char *s, char **f, int max)
     }
 }
 
-int rec_data_parse_float(const char *s, double *out)
+int duet_rec_data_parse_float(const char *s, double *out)
 {
     char *end;
     if (!*s) return -1;
@@ -380,12 +381,12 @@ int rec_data_parse_float(const char *s, double *out)
 
 /* A weight stored as a float stays finite and > 0: normal floats only
  * (1e-139 would round to 0, 1e-40 to a subnormal). */
-int rec_data_weight_ok(double w)
+int duet_rec_data_weight_ok(double w)
 {
     return isfinite(w) && w >= FLT_MIN && w <= 3e38;
 }
 
-int rec_data_parse_id(const char *s, long *out)
+int duet_rec_data_parse_id(const char *s, long *out)
 {
     char *end;
     if (!*s || *s == '-' || *s == '+') return -1;
@@ -397,16 +398,16 @@ int rec_data_parse_id(const char *s, long *out)
 }
 
 
-int rec_data_tv_push(tripvec *v, int32_t r, int32_t c, float val, int64_t line)
+int duet_rec_data_tv_push(tripvec *v, int32_t r, int32_t c, float val, int64_t line)
 {
     if (v->n == v->cap) {
         int64_t nc = v->cap ? v->cap * 2 : 256;
-        rec_triple *nt = realloc(v->t, (size_t)nc * sizeof *nt);
+        duet_rec_triple *nt = realloc(v->t, (size_t)nc * sizeof *nt);
         if (!nt) return -1;
         v->t = nt;
         v->cap = nc;
     }
-    v->t[v->n++] = (rec_triple){r, c, val, line};
+    v->t[v->n++] = (duet_rec_triple){r, c, val, line};
     return 0;
 }
 
@@ -416,13 +417,13 @@ typedef struct ds_build {
     int32_t ucap, icap, tcap;
 } ds_build;
 
-static rec_maps *maps_of(rec_dataset *ds) { return (rec_maps *)ds->maps_; }
+static duet_rec_maps *maps_of(duet_rec_dataset *ds) { return (duet_rec_maps *)ds->maps_; }
 
-duet_status rec_data_ds_new(rec_dataset **out, const rec_limits *lim, duet_err *err)
+duet_status duet_rec_data_ds_new(duet_rec_dataset **out, const duet_rec_limits *lim, duet_err *err)
 {
-    rec_dataset *ds = calloc(1, sizeof *ds);
+    duet_rec_dataset *ds = calloc(1, sizeof *ds);
     if (!ds) return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-    ds->maps_ = calloc(1, sizeof(rec_maps));
+    ds->maps_ = calloc(1, sizeof(duet_rec_maps));
     if (!ds->maps_) {
         free(ds);
         return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
@@ -432,7 +433,7 @@ duet_status rec_data_ds_new(rec_dataset **out, const rec_limits *lim, duet_err *
     return DUET_OK;
 }
 
-void rec_dataset_free(rec_dataset *ds)
+void duet_rec_dataset_free(duet_rec_dataset *ds)
 {
     if (!ds) return;
     for (int32_t i = 0; i < ds->n_users; i++) free(ds->user_ids[i]);
@@ -449,11 +450,11 @@ void rec_dataset_free(rec_dataset *ds)
     free(ds->feat_names);
     free(ds->item_feats);
     free(ds->has_feats);
-    rec_csr_free(&ds->ui);
-    rec_csr_free(&ds->item_attr);
-    rec_csr_free(&ds->user_attr);
-    rec_csr_free(&ds->friends);
-    rec_maps *m = maps_of(ds);
+    duet_rec_csr_free(&ds->ui);
+    duet_rec_csr_free(&ds->item_attr);
+    duet_rec_csr_free(&ds->user_attr);
+    duet_rec_csr_free(&ds->friends);
+    duet_rec_maps *m = maps_of(ds);
     if (m) {
         strmap_free(&m->users);
         strmap_free(&m->items);
@@ -463,22 +464,22 @@ void rec_dataset_free(rec_dataset *ds)
     free(ds);
 }
 
-int32_t rec_dataset_find_item(const rec_dataset *ds, const char *id)
+int32_t duet_rec_dataset_find_item(const duet_rec_dataset *ds, const char *id)
 {
-    return strmap_get(&((const rec_maps *)ds->maps_)->items, id);
+    return strmap_get(&((const duet_rec_maps *)ds->maps_)->items, id);
 }
 
-int32_t rec_dataset_find_user(const rec_dataset *ds, const char *id)
+int32_t duet_rec_dataset_find_user(const duet_rec_dataset *ds, const char *id)
 {
-    return strmap_get(&((const rec_maps *)ds->maps_)->users, id);
+    return strmap_get(&((const duet_rec_maps *)ds->maps_)->users, id);
 }
 
-const rec_limits *rec_data_ds_limits(rec_dataset *ds) { return &maps_of(ds)->lim; }
+const duet_rec_limits *duet_rec_data_ds_limits(duet_rec_dataset *ds) { return &maps_of(ds)->lim; }
 
 /* Token index, interning a new token; -1 out of memory, -2 over max_ids. */
-int32_t rec_data_ds_token(rec_dataset *ds, int32_t *tcap, const char *tok)
+int32_t duet_rec_data_ds_token(duet_rec_dataset *ds, int32_t *tcap, const char *tok)
 {
-    return intern(&maps_of(ds)->tokens, &ds->tokens, &ds->n_tokens, tcap, tok, rec_data_ds_limits(ds)->max_ids);
+    return intern(&maps_of(ds)->tokens, &ds->tokens, &ds->n_tokens, tcap, tok, duet_rec_data_ds_limits(ds)->max_ids);
 }
 
 
@@ -486,9 +487,9 @@ int32_t rec_data_ds_token(rec_dataset *ds, int32_t *tcap, const char *tok)
  * (no interactions; ui, item_attr, item_names, item_feats grow by one
  * column / row). Returns its index, -1 out of memory, -2 over max_ids, -3
  * when n_items x n_feats would pass max_cells. */
-static int32_t ds_add_item(rec_dataset *ds, int32_t *icap, const char *id)
+static int32_t ds_add_item(duet_rec_dataset *ds, int32_t *icap, const char *id)
 {
-    rec_maps *m = maps_of(ds);
+    duet_rec_maps *m = maps_of(ds);
     int32_t old = ds->n_items;
     if (ds->n_feats > 0 && (int64_t)(old + 1) * ds->n_feats > m->lim.max_cells) return -3;
     if (ds->item_names) {
@@ -523,7 +524,7 @@ static int32_t ds_add_item(rec_dataset *ds, int32_t *icap, const char *id)
 }
 
 /* The error for a failed intern/rec_data_ds_token (-1 or -2). */
-duet_status rec_data_intern_error(const linereader *lr, int32_t code, const char *what, int32_t max, duet_err *err)
+duet_status duet_rec_data_intern_error(const linereader *lr, int32_t code, const char *what, int32_t max, duet_err *err)
 {
     if (code == -3)
         return duet_err_set(err, DUET_ERR_RANGE, "%s:%lld: a new item would make items x features more than the "
@@ -536,20 +537,20 @@ duet_status rec_data_intern_error(const linereader *lr, int32_t code, const char
 
 /* Read interactions rows from an open reader into ds (users/items interned).
  * nf_min..nf_max fields per line; `comments` skips '#' lines; dup_mode as
- * rec_csr_from_triples (1: repeated pairs summed, counted in ds->n_merged). */
-duet_status rec_data_read_interactions(linereader *lr, rec_dataset *ds, int comments, int nf_min, int nf_max,
+ * duet_rec_csr_from_triples (1: repeated pairs summed, counted in ds->n_merged). */
+duet_status duet_rec_data_read_interactions(linereader *lr, duet_rec_dataset *ds, int comments, int nf_min, int nf_max,
                                      int dup_mode, duet_err *err)
 {
-    rec_maps *m = maps_of(ds);
+    duet_rec_maps *m = maps_of(ds);
     tripvec tv = {0};
     int32_t ucap = 0, icap = 0;
     duet_status st = DUET_OK;
     int r;
     char *f[8];
-    while ((r = rec_data_lr_next(lr, err)) == 1) {
+    while ((r = duet_rec_data_lr_next(lr, err)) == 1) {
         char *s = lr->buf;
         if (!*s || (comments && *s == '#')) continue;
-        int nf = rec_data_split_tabs(s, f, nf_max);
+        int nf = duet_rec_data_split_tabs(s, f, nf_max);
         if (nf < nf_min || nf > nf_max) {
             st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: expected %d to %d tab-separated fields, got %s%d",
                               lr->path, (long long)lr->line, nf_min, nf_max, nf > nf_max ? "more than " : "",
@@ -562,12 +563,12 @@ duet_status rec_data_read_interactions(linereader *lr, rec_dataset *ds, int comm
         }
         double w = 1.0;
         if (nf >= 3) {
-            if (rec_data_parse_float(f[2], &w) != 0) {
+            if (duet_rec_data_parse_float(f[2], &w) != 0) {
                 st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: weight '%s' is not a number", lr->path,
                                   (long long)lr->line, f[2]);
                 goto done;
             }
-            if (!rec_data_weight_ok(w)) {
+            if (!duet_rec_data_weight_ok(w)) {
                 st = duet_err_set(err, isfinite(w) ? DUET_ERR_FORMAT : DUET_ERR_NAN,
                                   "%s:%lld: weight %s must be a finite number > 0 (from 1.2e-38 to 3e38)", lr->path,
                                   (long long)lr->line, f[2]);
@@ -576,15 +577,15 @@ duet_status rec_data_read_interactions(linereader *lr, rec_dataset *ds, int comm
         }
         int32_t u = intern(&m->users, &ds->user_ids, &ds->n_users, &ucap, f[0], m->lim.max_ids);
         if (u < 0) {
-            st = rec_data_intern_error(lr, u, "users", m->lim.max_ids, err);
+            st = duet_rec_data_intern_error(lr, u, "users", m->lim.max_ids, err);
             goto done;
         }
         int32_t i = intern(&m->items, &ds->item_ids, &ds->n_items, &icap, f[1], m->lim.max_ids);
         if (i < 0) {
-            st = rec_data_intern_error(lr, i, "items", m->lim.max_ids, err);
+            st = duet_rec_data_intern_error(lr, i, "items", m->lim.max_ids, err);
             goto done;
         }
-        if (rec_data_tv_push(&tv, u, i, (float)w, lr->line) != 0) {
+        if (duet_rec_data_tv_push(&tv, u, i, (float)w, lr->line) != 0) {
             st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory reading %s", lr->path);
             goto done;
         }
@@ -597,7 +598,7 @@ duet_status rec_data_read_interactions(linereader *lr, rec_dataset *ds, int comm
         st = duet_err_set(err, DUET_ERR_EMPTY, "%s: no interactions", lr->path);
         goto done;
     }
-    st = rec_csr_from_triples(&ds->ui, ds->n_users, ds->n_items, tv.t, tv.n, dup_mode, lr->path, err);
+    st = duet_rec_csr_from_triples(&ds->ui, ds->n_users, ds->n_items, tv.t, tv.n, dup_mode, lr->path, err);
     if (st) goto done;
     ds->n_merged = tv.n - ds->ui.nnz;
     for (int32_t u = 0; u < ds->n_users; u++) /* summed duplicates can overflow a float */
@@ -613,69 +614,69 @@ done:
 }
 
 /* Interactions from lr (opened by the caller, closed here). */
-static duet_status load_interactions(linereader *lr, duet_status open_st, const rec_limits *lim, rec_dataset **out,
-                                     duet_err *err)
+static duet_status load_interactions(linereader *lr, duet_status open_st, const duet_rec_limits *lim,
+                                     duet_rec_dataset **out, duet_err *err)
 {
-    rec_dataset *ds = NULL;
+    duet_rec_dataset *ds = NULL;
     duet_status st = open_st;
-    if (!st) st = rec_data_ds_new(&ds, lim, err);
-    if (!st) st = rec_data_read_interactions(lr, ds, 1, 2, 3, 1, err);
-    rec_data_lr_close(lr);
+    if (!st) st = duet_rec_data_ds_new(&ds, lim, err);
+    if (!st) st = duet_rec_data_read_interactions(lr, ds, 1, 2, 3, 1, err);
+    duet_rec_data_lr_close(lr);
     if (st) {
-        rec_dataset_free(ds);
+        duet_rec_dataset_free(ds);
         return st;
     }
     *out = ds;
     return DUET_OK;
 }
 
-duet_status rec_load_interactions_tsv_ex(const char *path, const rec_limits *lim, rec_dataset **out,
-                                         duet_err *err)
+duet_status duet_rec_load_interactions_tsv_ex(const char *path, const duet_rec_limits *lim, duet_rec_dataset **out,
+                                              duet_err *err)
 {
     *out = NULL;
     linereader lr;
-    duet_status st = rec_data_lr_open(&lr, path, lim, err);
+    duet_status st = duet_rec_data_lr_open(&lr, path, lim, err);
     return load_interactions(&lr, st, lim, out, err);
 }
 
-duet_status rec_load_interactions_tsv(const char *path, rec_dataset **out, duet_err *err)
+duet_status duet_rec_load_interactions_tsv(const char *path, duet_rec_dataset **out, duet_err *err)
 {
-    return rec_load_interactions_tsv_ex(path, NULL, out, err);
+    return duet_rec_load_interactions_tsv_ex(path, NULL, out, err);
 }
 
-duet_status rec_load_interactions_file(FILE *f, const char *name, const rec_limits *lim, rec_dataset **out,
-                                       duet_err *err)
+duet_status duet_rec_load_interactions_file(FILE *f, const char *name, const duet_rec_limits *lim,
+                                            duet_rec_dataset **out, duet_err *err)
 {
     *out = NULL;
     linereader lr;
-    duet_status st = rec_data_lr_attach(&lr, f, name, lim, err);
+    duet_status st = duet_rec_data_lr_attach(&lr, f, name, lim, err);
     return load_interactions(&lr, st, lim, out, err);
 }
 
 /* Merge new (row, token) triples into an attribute CSR (counts add up). */
-duet_status rec_data_merge_attr(rec_csr *a, int32_t n_rows, int32_t n_tokens, tripvec *tv, duet_err *err)
+duet_status duet_rec_data_merge_attr(duet_rec_csr *a, int32_t n_rows, int32_t n_tokens, tripvec *tv, duet_err *err)
 {
     for (int32_t r = 0; r < a->n_rows; r++)
         for (int64_t k = a->indptr[r]; k < a->indptr[r + 1]; k++)
-            if (rec_data_tv_push(tv, r, a->indices[k], a->values[k], 0) != 0)
+            if (duet_rec_data_tv_push(tv, r, a->indices[k], a->values[k], 0) != 0)
                 return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-    rec_csr fresh;
-    duet_status st = rec_csr_from_triples(&fresh, n_rows, n_tokens > 0 ? n_tokens : 1, tv->t, tv->n, 1, NULL, err);
+    duet_rec_csr fresh;
+    duet_status st = duet_rec_csr_from_triples(&fresh, n_rows, n_tokens > 0 ? n_tokens : 1, tv->t, tv->n, 1, NULL, err);
     if (st) return st;
-    rec_csr_free(a);
+    duet_rec_csr_free(a);
     *a = fresh;
     return DUET_OK;
 }
 
 /* Widen the token dimension of the other attribute matrix after new tokens. */
-void rec_data_fix_token_cols(rec_dataset *ds)
+void duet_rec_data_fix_token_cols(duet_rec_dataset *ds)
 {
     if (ds->item_attr.n_rows) ds->item_attr.n_cols = ds->n_tokens;
     if (ds->user_attr.n_rows) ds->user_attr.n_cols = ds->n_tokens;
 }
 
 /* Attribute rows from lr (closed here). */
-static duet_status load_attrs(rec_dataset *ds, linereader *lrp, duet_status open_st, duet_err *err)
+static duet_status load_attrs(duet_rec_dataset *ds, linereader *lrp, duet_status open_st, duet_err *err)
 {
     linereader lr = *lrp;
     const char *path = lr.path;
@@ -688,19 +689,19 @@ static duet_status load_attrs(rec_dataset *ds, linereader *lrp, duet_status open
     int64_t rows = 0;
     int r;
     if (st) goto done;
-    while ((r = rec_data_lr_next(&lr, err)) == 1) {
+    while ((r = duet_rec_data_lr_next(&lr, err)) == 1) {
         if (!lr.buf[0] || lr.buf[0] == '#') continue;
         rows++;
-        int nf = rec_data_split_tabs(lr.buf, f, 3);
+        int nf = duet_rec_data_split_tabs(lr.buf, f, 3);
         if (nf != 3 || !*f[0] || !*f[1] || !*f[2]) {
             st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: expected `item<TAB>key<TAB>value` (3 non-empty fields)",
                               path, (long long)lr.line);
             goto done;
         }
-        int32_t i = rec_dataset_find_item(ds, f[0]);
+        int32_t i = duet_rec_dataset_find_item(ds, f[0]);
         if (i < 0) i = ds_add_item(ds, &icap, f[0]); /* an item only this file names: cold */
         if (i < 0) {
-            st = rec_data_intern_error(&lr, i, "items", rec_data_ds_limits(ds)->max_ids, err);
+            st = duet_rec_data_intern_error(&lr, i, "items", duet_rec_data_ds_limits(ds)->max_ids, err);
             goto done;
         }
         size_t need = strlen(f[1]) + strlen(f[2]) + 2;
@@ -711,12 +712,12 @@ static duet_status load_attrs(rec_dataset *ds, linereader *lrp, duet_status open
             tokcap = need;
         }
         snprintf(tok, need, "%s=%s", f[1], f[2]);
-        int32_t t = rec_data_ds_token(ds, &tcap, tok);
+        int32_t t = duet_rec_data_ds_token(ds, &tcap, tok);
         if (t < 0) {
-            st = rec_data_intern_error(&lr, t, "tokens", rec_data_ds_limits(ds)->max_ids, err);
+            st = duet_rec_data_intern_error(&lr, t, "tokens", duet_rec_data_ds_limits(ds)->max_ids, err);
             goto done;
         }
-        if (rec_data_tv_push(&tv, i, t, 1.0f, lr.line) != 0) goto nomem;
+        if (duet_rec_data_tv_push(&tv, i, t, 1.0f, lr.line) != 0) goto nomem;
     }
     if (r < 0) {
         st = lr.st;
@@ -726,37 +727,37 @@ static duet_status load_attrs(rec_dataset *ds, linereader *lrp, duet_status open
         st = duet_err_set(err, DUET_ERR_EMPTY, "%s: no attribute rows", path);
         goto done;
     }
-    rec_data_fix_token_cols(ds);
-    st = rec_data_merge_attr(&ds->item_attr, ds->n_items, ds->n_tokens, &tv, err);
+    duet_rec_data_fix_token_cols(ds);
+    st = duet_rec_data_merge_attr(&ds->item_attr, ds->n_items, ds->n_tokens, &tv, err);
     goto done;
 nomem:
     st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory reading %s", path);
 done:
-    rec_data_fix_token_cols(ds); /* tokens added before an error stay valid columns */
+    duet_rec_data_fix_token_cols(ds); /* tokens added before an error stay valid columns */
     free(tok);
     free(tv.t);
-    rec_data_lr_close(&lr);
+    duet_rec_data_lr_close(&lr);
     return st;
 }
 
-duet_status rec_load_item_attrs_tsv(rec_dataset *ds, const char *path, duet_err *err)
+duet_status duet_rec_load_item_attrs_tsv(duet_rec_dataset *ds, const char *path, duet_err *err)
 {
     linereader lr;
-    duet_status st = rec_data_lr_open(&lr, path, rec_data_ds_limits(ds), err);
+    duet_status st = duet_rec_data_lr_open(&lr, path, duet_rec_data_ds_limits(ds), err);
     return load_attrs(ds, &lr, st, err);
 }
 
-duet_status rec_load_item_attrs_file(rec_dataset *ds, FILE *f, const char *name, duet_err *err)
+duet_status duet_rec_load_item_attrs_file(duet_rec_dataset *ds, FILE *f, const char *name, duet_err *err)
 {
     linereader lr;
-    duet_status st = rec_data_lr_attach(&lr, f, name, rec_data_ds_limits(ds), err);
+    duet_status st = duet_rec_data_lr_attach(&lr, f, name, duet_rec_data_ds_limits(ds), err);
     return load_attrs(ds, &lr, st, err);
 }
 
 #define MAX_FEAT_COLS 4096
 
 /* Feature rows from lr (closed here). */
-static duet_status load_features(rec_dataset *ds, linereader *lrp, duet_status open_st, int id_col, int first_col,
+static duet_status load_features(duet_rec_dataset *ds, linereader *lrp, duet_status open_st, int id_col, int first_col,
                                  int skip_bad, duet_err *err)
 {
     linereader lr = *lrp;
@@ -765,7 +766,7 @@ static duet_status load_features(rec_dataset *ds, linereader *lrp, duet_status o
     if (!st && (id_col < 0 || first_col < 0 || id_col >= first_col))
         st = duet_err_set(err, DUET_ERR_ARG, "feature columns: id column must come before the first feature");
     if (st) {
-        rec_data_lr_close(&lr);
+        duet_rec_data_lr_close(&lr);
         return st;
     }
     char **f = malloc((MAX_FEAT_COLS + 1) * sizeof *f);
@@ -775,7 +776,7 @@ static duet_status load_features(rec_dataset *ds, linereader *lrp, duet_status o
     int nh = 0, nfe = 0, r;
     int32_t icap = ds->n_items;
     if (!f) goto nomem;
-    while ((r = rec_data_lr_next(&lr, err)) == 1 && !lr.buf[0]) {
+    while ((r = duet_rec_data_lr_next(&lr, err)) == 1 && !lr.buf[0]) {
     }
     if (r < 0) {
         st = lr.st;
@@ -785,7 +786,7 @@ static duet_status load_features(rec_dataset *ds, linereader *lrp, duet_status o
         st = duet_err_set(err, DUET_ERR_EMPTY, "%s: empty file (expected a header row)", path);
         goto done;
     }
-    nh = rec_data_split_tabs(lr.buf, f, MAX_FEAT_COLS);
+    nh = duet_rec_data_split_tabs(lr.buf, f, MAX_FEAT_COLS);
     if (nh > MAX_FEAT_COLS) {
         st = duet_err_set(err, DUET_ERR_RANGE, "%s:%lld: more than %d columns", path, (long long)lr.line,
                           MAX_FEAT_COLS);
@@ -802,9 +803,9 @@ static duet_status load_features(rec_dataset *ds, linereader *lrp, duet_status o
      * are skipped (counted in n_skipped) */
     int err_col = (nfe > 1 && !strcmp(f[nh - 1], "error")) ? nh - 1 : -1;
     if (err_col >= 0) nfe--;
-    if ((int64_t)ds->n_items * nfe > rec_data_ds_limits(ds)->max_cells) {
+    if ((int64_t)ds->n_items * nfe > duet_rec_data_ds_limits(ds)->max_cells) {
         st = duet_err_set(err, DUET_ERR_RANGE, "%s: %d items x %d features is more than the limit of %lld cells", path,
-                          ds->n_items, nfe, (long long)rec_data_ds_limits(ds)->max_cells);
+                          ds->n_items, nfe, (long long)duet_rec_data_ds_limits(ds)->max_cells);
         goto done;
     }
     names = calloc((size_t)nfe, sizeof *names);
@@ -814,10 +815,10 @@ static duet_status load_features(rec_dataset *ds, linereader *lrp, duet_status o
     for (int c = 0; c < nfe; c++)
         if (!(names[c] = strdup(f[first_col + c]))) goto nomem;
     int64_t rows = 0, data_rows = 0;
-    while ((r = rec_data_lr_next(&lr, err)) == 1) {
+    while ((r = duet_rec_data_lr_next(&lr, err)) == 1) {
         if (!lr.buf[0]) continue;
         data_rows++;
-        int nf = rec_data_split_tabs(lr.buf, f, MAX_FEAT_COLS);
+        int nf = duet_rec_data_split_tabs(lr.buf, f, MAX_FEAT_COLS);
         if (nf != nh) {
             st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: %d fields, the header has %d", path, (long long)lr.line,
                               nf > MAX_FEAT_COLS ? MAX_FEAT_COLS : nf, nh);
@@ -827,11 +828,11 @@ static duet_status load_features(rec_dataset *ds, linereader *lrp, duet_status o
             ds->n_skipped++;
             continue;
         }
-        int32_t i = rec_dataset_find_item(ds, f[id_col]);
+        int32_t i = duet_rec_dataset_find_item(ds, f[id_col]);
         double v[1];
         if (skip_bad) {
             int bad = 0;
-            for (int c = 0; c < nfe && !bad; c++) bad = rec_data_parse_float(f[first_col + c], v) != 0;
+            for (int c = 0; c < nfe && !bad; c++) bad = duet_rec_data_parse_float(f[first_col + c], v) != 0;
             if (bad) {
                 ds->n_skipped++;
                 continue;
@@ -839,10 +840,10 @@ static duet_status load_features(rec_dataset *ds, linereader *lrp, duet_status o
         }
         if (i < 0 && !skip_bad) {
             /* an item only this file names: a cold item (the Spotify file keeps skipping) */
-            if ((int64_t)(ds->n_items + 1) * nfe > rec_data_ds_limits(ds)->max_cells) i = -3;
+            if ((int64_t)(ds->n_items + 1) * nfe > duet_rec_data_ds_limits(ds)->max_cells) i = -3;
             else i = ds_add_item(ds, &icap, f[id_col]);
             if (i < 0) {
-                st = rec_data_intern_error(&lr, i, "items", rec_data_ds_limits(ds)->max_ids, err);
+                st = duet_rec_data_intern_error(&lr, i, "items", duet_rec_data_ds_limits(ds)->max_ids, err);
                 goto done;
             }
             float *nf2 = realloc(feats, (size_t)ds->n_items * (size_t)nfe * sizeof *nf2);
@@ -855,7 +856,7 @@ static duet_status load_features(rec_dataset *ds, linereader *lrp, duet_status o
             has[i] = 0;
         }
         for (int c = 0; c < nfe; c++) {
-            if (rec_data_parse_float(f[first_col + c], v) != 0) {
+            if (duet_rec_data_parse_float(f[first_col + c], v) != 0) {
                 st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: column %d: '%s' is not a number", path,
                                   (long long)lr.line, first_col + c + 1, f[first_col + c]);
                 goto done;
@@ -909,30 +910,30 @@ done:
     free(feats);
     free(has);
     free(f);
-    rec_data_lr_close(&lr);
+    duet_rec_data_lr_close(&lr);
     return st;
 }
 
-duet_status rec_load_item_features_tsv(rec_dataset *ds, const char *path, int id_col, int first_col,
-                                       duet_err *err)
+duet_status duet_rec_load_item_features_tsv(duet_rec_dataset *ds, const char *path, int id_col, int first_col,
+                                            duet_err *err)
 {
     linereader lr;
-    duet_status st = rec_data_lr_open(&lr, path, rec_data_ds_limits(ds), err);
+    duet_status st = duet_rec_data_lr_open(&lr, path, duet_rec_data_ds_limits(ds), err);
     return load_features(ds, &lr, st, id_col, first_col, 0, err);
 }
 
-duet_status rec_load_item_features_file(rec_dataset *ds, FILE *f, const char *name, int id_col, int first_col,
-                                        int spotify, duet_err *err)
+duet_status duet_rec_load_item_features_file(duet_rec_dataset *ds, FILE *f, const char *name, int id_col, int first_col,
+                                             int spotify, duet_err *err)
 {
     linereader lr;
-    duet_status st = rec_data_lr_attach(&lr, f, name, rec_data_ds_limits(ds), err);
+    duet_status st = duet_rec_data_lr_attach(&lr, f, name, duet_rec_data_ds_limits(ds), err);
     return load_features(ds, &lr, st, id_col, first_col, spotify ? 1 : 0, err);
 }
 
-duet_status rec_load_spotify_tsv(rec_dataset *ds, const char *path, duet_err *err)
+duet_status duet_rec_load_spotify_tsv(duet_rec_dataset *ds, const char *path, duet_err *err)
 {
     linereader lr;
-    duet_status st = rec_data_lr_open(&lr, path, rec_data_ds_limits(ds), err);
+    duet_status st = duet_rec_data_lr_open(&lr, path, duet_rec_data_ds_limits(ds), err);
     return load_features(ds, &lr, st, 0, 3, 1, err);
 }
 

@@ -15,7 +15,7 @@
 
 static duet_status expect_header(linereader *lr, const char *header, duet_err *err)
 {
-    int r = rec_data_lr_next(lr, err);
+    int r = duet_rec_data_lr_next(lr, err);
     if (r < 0) return lr->st;
     if (r == 0) return duet_err_set(err, DUET_ERR_EMPTY, "%s: empty file", lr->path);
     if (strcmp(lr->buf, header) != 0)
@@ -49,26 +49,26 @@ static char *latin1_to_utf8(const char *s)
     return o;
 }
 
-static duet_status hetrec_artists(rec_dataset *ds, const char *dir, duet_err *err)
+static duet_status hetrec_artists(duet_rec_dataset *ds, const char *dir, duet_err *err)
 {
     char *p = path_join(dir, "artists.dat");
     if (!p) return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     linereader lr;
-    duet_status st = rec_data_lr_open(&lr, p, rec_data_ds_limits(ds), err);
+    duet_status st = duet_rec_data_lr_open(&lr, p, duet_rec_data_ds_limits(ds), err);
     if (!st) st = expect_header(&lr, "id\tname\turl\tpictureURL", err);
     if (!st && !(ds->item_names = calloc((size_t)ds->n_items, sizeof *ds->item_names)))
         st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     int r = 1;
     char *f[5];
-    while (!st && (r = rec_data_lr_next(&lr, err)) == 1) {
+    while (!st && (r = duet_rec_data_lr_next(&lr, err)) == 1) {
         if (!lr.buf[0]) continue;
-        int nf = rec_data_split_tabs(lr.buf, f, 4);
+        int nf = duet_rec_data_split_tabs(lr.buf, f, 4);
         if (nf < 2 || nf > 4) {
             st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: expected id, name, url, pictureURL", p,
                               (long long)lr.line);
             break;
         }
-        int32_t i = rec_dataset_find_item(ds, f[0]);
+        int32_t i = duet_rec_dataset_find_item(ds, f[0]);
         if (i < 0) {
             ds->n_skipped++;
             continue;
@@ -77,12 +77,12 @@ static duet_status hetrec_artists(rec_dataset *ds, const char *dir, duet_err *er
         if (!(ds->item_names[i] = strdup(f[1]))) st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     }
     if (!st && r < 0) st = lr.st;
-    rec_data_lr_close(&lr);
+    duet_rec_data_lr_close(&lr);
     free(p);
     return st;
 }
 
-static duet_status hetrec_tags(rec_dataset *ds, const char *dir, duet_err *err)
+static duet_status hetrec_tags(duet_rec_dataset *ds, const char *dir, duet_err *err)
 {
     char *p1 = path_join(dir, "tags.dat"), *p2 = path_join(dir, "user_taggedartists.dat");
     char **tagtok = NULL; /* tag id -> token index as (int32) via array */
@@ -100,25 +100,25 @@ static duet_status hetrec_tags(rec_dataset *ds, const char *dir, duet_err *err)
         goto done;
     }
     /* tags.dat: tag ids up to a few tens of thousands; index by id. */
-    st = rec_data_lr_open(&lr, p1, rec_data_ds_limits(ds), err);
+    st = duet_rec_data_lr_open(&lr, p1, duet_rec_data_ds_limits(ds), err);
     if (!st) st = expect_header(&lr, "tagID\ttagValue", err);
     size_t tcap_ids = 0;
-    while (!st && (r = rec_data_lr_next(&lr, err)) == 1) {
+    while (!st && (r = duet_rec_data_lr_next(&lr, err)) == 1) {
         if (!lr.buf[0]) continue;
         long id;
-        int nf = rec_data_split_tabs(lr.buf, f, 2);
-        if (nf != 2 || rec_data_parse_id(f[0], &id) != 0) {
+        int nf = duet_rec_data_split_tabs(lr.buf, f, 2);
+        if (nf != 2 || duet_rec_data_parse_id(f[0], &id) != 0) {
             st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: expected `tagID<TAB>tagValue`", p1, (long long)lr.line);
             break;
         }
-        if (id >= rec_data_ds_limits(ds)->max_ids) {
+        if (id >= duet_rec_data_ds_limits(ds)->max_ids) {
             st = duet_err_set(err, DUET_ERR_RANGE, "%s:%lld: tag id %ld is over the limit %d", p1, (long long)lr.line,
-                              id, rec_data_ds_limits(ds)->max_ids);
+                              id, duet_rec_data_ds_limits(ds)->max_ids);
             break;
         }
         if ((size_t)id >= tcap_ids) {
             size_t nc = (size_t)id * 2 + 64;
-            if (nc > (size_t)rec_data_ds_limits(ds)->max_ids) nc = (size_t)rec_data_ds_limits(ds)->max_ids;
+            if (nc > (size_t)duet_rec_data_ds_limits(ds)->max_ids) nc = (size_t)duet_rec_data_ds_limits(ds)->max_ids;
             int32_t *n2 = realloc(tag_index, nc * sizeof *n2);
             if (!n2) {
                 st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
@@ -135,26 +135,26 @@ static duet_status hetrec_tags(rec_dataset *ds, const char *dir, duet_err *err)
         char *u8 = latin1_to_utf8(f[1]);
         char *tok = u8 ? malloc(strlen(u8) + 5) : NULL;
         if (tok) sprintf(tok, "tag:%s", u8);
-        int32_t t = tok ? rec_data_ds_token(ds, &tcap, tok) : -1;
+        int32_t t = tok ? duet_rec_data_ds_token(ds, &tcap, tok) : -1;
         free(u8);
         free(tok);
         if (t < 0) {
-            st = rec_data_intern_error(&lr, t, "tokens", rec_data_ds_limits(ds)->max_ids, err);
+            st = duet_rec_data_intern_error(&lr, t, "tokens", duet_rec_data_ds_limits(ds)->max_ids, err);
             break;
         }
         tag_index[id] = t;
         if (id > max_tag) max_tag = id;
     }
     if (!st && r < 0) st = lr.st;
-    rec_data_lr_close(&lr);
+    duet_rec_data_lr_close(&lr);
     if (st) goto done;
-    st = rec_data_lr_open(&lr, p2, rec_data_ds_limits(ds), err);
+    st = duet_rec_data_lr_open(&lr, p2, duet_rec_data_ds_limits(ds), err);
     if (!st) st = expect_header(&lr, "userID\tartistID\ttagID\tday\tmonth\tyear", err);
-    while (!st && (r = rec_data_lr_next(&lr, err)) == 1) {
+    while (!st && (r = duet_rec_data_lr_next(&lr, err)) == 1) {
         if (!lr.buf[0]) continue;
         long tag;
-        int nf = rec_data_split_tabs(lr.buf, f, 6);
-        if (nf != 6 || rec_data_parse_id(f[2], &tag) != 0) {
+        int nf = duet_rec_data_split_tabs(lr.buf, f, 6);
+        if (nf != 6 || duet_rec_data_parse_id(f[2], &tag) != 0) {
             st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: expected 6 fields userID artistID tagID day month year",
                               p2, (long long)lr.line);
             break;
@@ -164,27 +164,27 @@ static duet_status hetrec_tags(rec_dataset *ds, const char *dir, duet_err *err)
                               tag);
             break;
         }
-        int32_t u = rec_dataset_find_user(ds, f[0]), i = rec_dataset_find_item(ds, f[1]);
+        int32_t u = duet_rec_dataset_find_user(ds, f[0]), i = duet_rec_dataset_find_item(ds, f[1]);
         if (i < 0 && u < 0) {
             ds->n_skipped++;
             continue;
         }
-        if ((i >= 0 && rec_data_tv_push(&ti, i, tag_index[tag], 1.0f, lr.line) != 0) ||
-            (u >= 0 && rec_data_tv_push(&tu, u, tag_index[tag], 1.0f, lr.line) != 0)) {
+        if ((i >= 0 && duet_rec_data_tv_push(&ti, i, tag_index[tag], 1.0f, lr.line) != 0) ||
+            (u >= 0 && duet_rec_data_tv_push(&tu, u, tag_index[tag], 1.0f, lr.line) != 0)) {
             st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
             break;
         }
         if (i < 0 || u < 0) ds->n_skipped++;
     }
     if (!st && r < 0) st = lr.st;
-    rec_data_lr_close(&lr);
+    duet_rec_data_lr_close(&lr);
     if (st) goto done;
-    rec_data_fix_token_cols(ds);
-    st = rec_data_merge_attr(&ds->item_attr, ds->n_items, ds->n_tokens, &ti, err);
-    if (!st) st = rec_data_merge_attr(&ds->user_attr, ds->n_users, ds->n_tokens, &tu, err);
-    rec_data_fix_token_cols(ds);
+    duet_rec_data_fix_token_cols(ds);
+    st = duet_rec_data_merge_attr(&ds->item_attr, ds->n_items, ds->n_tokens, &ti, err);
+    if (!st) st = duet_rec_data_merge_attr(&ds->user_attr, ds->n_users, ds->n_tokens, &tu, err);
+    duet_rec_data_fix_token_cols(ds);
 done:
-    rec_data_lr_close(&lr);
+    duet_rec_data_lr_close(&lr);
     free(ti.t);
     free(tu.t);
     free(tag_index);
@@ -193,54 +193,55 @@ done:
     return st;
 }
 
-static duet_status hetrec_friends(rec_dataset *ds, const char *dir, duet_err *err)
+static duet_status hetrec_friends(duet_rec_dataset *ds, const char *dir, duet_err *err)
 {
     char *p = path_join(dir, "user_friends.dat");
     if (!p) return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     linereader lr;
     tripvec tv = {0};
-    duet_status st = rec_data_lr_open(&lr, p, rec_data_ds_limits(ds), err);
+    duet_status st = duet_rec_data_lr_open(&lr, p, duet_rec_data_ds_limits(ds), err);
     if (!st) st = expect_header(&lr, "userID\tfriendID", err);
     int r = 1;
     char *f[3];
-    while (!st && (r = rec_data_lr_next(&lr, err)) == 1) {
+    while (!st && (r = duet_rec_data_lr_next(&lr, err)) == 1) {
         if (!lr.buf[0]) continue;
-        if (rec_data_split_tabs(lr.buf, f, 2) != 2) {
+        if (duet_rec_data_split_tabs(lr.buf, f, 2) != 2) {
             st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: expected `userID<TAB>friendID`", p, (long long)lr.line);
             break;
         }
-        int32_t a = rec_dataset_find_user(ds, f[0]), b = rec_dataset_find_user(ds, f[1]);
+        int32_t a = duet_rec_dataset_find_user(ds, f[0]), b = duet_rec_dataset_find_user(ds, f[1]);
         if (a < 0 || b < 0) {
             ds->n_skipped++;
             continue;
         }
-        if (rec_data_tv_push(&tv, a, b, 1.0f, lr.line) != 0) st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+        if (duet_rec_data_tv_push(&tv, a, b, 1.0f, lr.line) != 0)
+            st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     }
     if (!st && r < 0) st = lr.st;
-    if (!st) st = rec_csr_from_triples(&ds->friends, ds->n_users, ds->n_users, tv.t, tv.n, 1, p, err);
+    if (!st) st = duet_rec_csr_from_triples(&ds->friends, ds->n_users, ds->n_users, tv.t, tv.n, 1, p, err);
     if (!st)
         for (int64_t k = 0; k < ds->friends.nnz; k++) ds->friends.values[k] = 1.0f;
-    rec_data_lr_close(&lr);
+    duet_rec_data_lr_close(&lr);
     free(tv.t);
     free(p);
     return st;
 }
 
-duet_status rec_load_hetrec(const char *dir, rec_dataset **out, duet_err *err)
+duet_status duet_rec_load_hetrec(const char *dir, duet_rec_dataset **out, duet_err *err)
 {
     *out = NULL;
-    rec_dataset *ds;
-    duet_status st = rec_data_ds_new(&ds, NULL, err);
+    duet_rec_dataset *ds;
+    duet_status st = duet_rec_data_ds_new(&ds, NULL, err);
     if (st) return st;
     char *p = path_join(dir, "user_artists.dat");
     linereader lr;
     if (!p) st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     if (!st) {
-        st = rec_data_lr_open(&lr, p, rec_data_ds_limits(ds), err);
+        st = duet_rec_data_lr_open(&lr, p, duet_rec_data_ds_limits(ds), err);
         if (!st) {
             st = expect_header(&lr, "userID\tartistID\tweight", err);
-            if (!st) st = rec_data_read_interactions(&lr, ds, 0, 3, 3, 0, err);
-            rec_data_lr_close(&lr);
+            if (!st) st = duet_rec_data_read_interactions(&lr, ds, 0, 3, 3, 0, err);
+            duet_rec_data_lr_close(&lr);
         }
     }
     free(p);
@@ -248,14 +249,14 @@ duet_status rec_load_hetrec(const char *dir, rec_dataset **out, duet_err *err)
     if (!st) st = hetrec_tags(ds, dir, err);
     if (!st) st = hetrec_friends(ds, dir, err);
     if (st) {
-        rec_dataset_free(ds);
+        duet_rec_dataset_free(ds);
         return st;
     }
     *out = ds;
     return DUET_OK;
 }
 
-duet_status rec_load_kgcn(rec_dataset *ds, const char *dir, duet_err *err)
+duet_status duet_rec_load_kgcn(duet_rec_dataset *ds, const char *dir, duet_err *err)
 {
     char *p1 = path_join(dir, "item_index2entity_id.txt"), *p2 = path_join(dir, "kg.txt");
     int32_t *ent_item = NULL; /* entity -> item or -1 */
@@ -270,22 +271,22 @@ duet_status rec_load_kgcn(rec_dataset *ds, const char *dir, duet_err *err)
         st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
         goto done;
     }
-    st = rec_data_lr_open(&lr, p1, rec_data_ds_limits(ds), err);
-    while (!st && (r = rec_data_lr_next(&lr, err)) == 1) {
+    st = duet_rec_data_lr_open(&lr, p1, duet_rec_data_ds_limits(ds), err);
+    while (!st && (r = duet_rec_data_lr_next(&lr, err)) == 1) {
         if (!lr.buf[0]) continue;
         long e;
-        if (rec_data_split_tabs(lr.buf, f, 2) != 2 || rec_data_parse_id(f[1], &e) != 0) {
+        if (duet_rec_data_split_tabs(lr.buf, f, 2) != 2 || duet_rec_data_parse_id(f[1], &e) != 0) {
             st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: expected `item<TAB>entity-index`", p1, (long long)lr.line);
             break;
         }
-        if (e >= rec_data_ds_limits(ds)->max_ids) {
+        if (e >= duet_rec_data_ds_limits(ds)->max_ids) {
             st = duet_err_set(err, DUET_ERR_RANGE, "%s:%lld: entity index %ld is over the limit %d", p1,
-                              (long long)lr.line, e, rec_data_ds_limits(ds)->max_ids);
+                              (long long)lr.line, e, duet_rec_data_ds_limits(ds)->max_ids);
             break;
         }
         if ((size_t)e >= ent_cap) {
             size_t nc = (size_t)e * 2 + 64;
-            if (nc > (size_t)rec_data_ds_limits(ds)->max_ids) nc = (size_t)rec_data_ds_limits(ds)->max_ids;
+            if (nc > (size_t)duet_rec_data_ds_limits(ds)->max_ids) nc = (size_t)duet_rec_data_ds_limits(ds)->max_ids;
             int32_t *n2 = realloc(ent_item, nc * sizeof *n2);
             if (!n2) {
                 st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
@@ -295,7 +296,7 @@ duet_status rec_load_kgcn(rec_dataset *ds, const char *dir, duet_err *err)
             ent_item = n2;
             ent_cap = nc;
         }
-        int32_t i = rec_dataset_find_item(ds, f[0]);
+        int32_t i = duet_rec_dataset_find_item(ds, f[0]);
         if (i < 0) ds->n_skipped++;
         else if (ent_item[e] >= 0) {
             st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: entity %ld mapped twice", p1, (long long)lr.line, e);
@@ -303,13 +304,13 @@ duet_status rec_load_kgcn(rec_dataset *ds, const char *dir, duet_err *err)
         } else ent_item[e] = i;
     }
     if (!st && r < 0) st = lr.st;
-    rec_data_lr_close(&lr);
+    duet_rec_data_lr_close(&lr);
     if (st) goto done;
-    st = rec_data_lr_open(&lr, p2, rec_data_ds_limits(ds), err);
-    while (!st && (r = rec_data_lr_next(&lr, err)) == 1) {
+    st = duet_rec_data_lr_open(&lr, p2, duet_rec_data_ds_limits(ds), err);
+    while (!st && (r = duet_rec_data_lr_next(&lr, err)) == 1) {
         if (!lr.buf[0]) continue;
         long h, t;
-        if (rec_data_split_tabs(lr.buf, f, 3) != 3 || rec_data_parse_id(f[0], &h) != 0 || rec_data_parse_id(f[2], &t) != 0 || !*f[1] ||
+        if (duet_rec_data_split_tabs(lr.buf, f, 3) != 3 || duet_rec_data_parse_id(f[0], &h) != 0 || duet_rec_data_parse_id(f[2], &t) != 0 || !*f[1] ||
             strlen(f[1]) > 400) {
             st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: expected `head<TAB>relation<TAB>tail`", p2,
                               (long long)lr.line);
@@ -319,30 +320,30 @@ duet_status rec_load_kgcn(rec_dataset *ds, const char *dir, duet_err *err)
         if (ih < 0 && it < 0) continue; /* a relation between two non-item entities */
         if (ih >= 0) {
             snprintf(tok, sizeof tok, "kg:%s=%ld", f[1], t);
-            int32_t k = rec_data_ds_token(ds, &tcap, tok);
+            int32_t k = duet_rec_data_ds_token(ds, &tcap, tok);
             if (k == -2) goto toomany;
-            if (k < 0 || rec_data_tv_push(&tv, ih, k, 1.0f, lr.line) != 0) goto nomem;
+            if (k < 0 || duet_rec_data_tv_push(&tv, ih, k, 1.0f, lr.line) != 0) goto nomem;
         }
         if (it >= 0) {
             snprintf(tok, sizeof tok, "kg:~%s=%ld", f[1], h);
-            int32_t k = rec_data_ds_token(ds, &tcap, tok);
+            int32_t k = duet_rec_data_ds_token(ds, &tcap, tok);
             if (k == -2) goto toomany;
-            if (k < 0 || rec_data_tv_push(&tv, it, k, 1.0f, lr.line) != 0) goto nomem;
+            if (k < 0 || duet_rec_data_tv_push(&tv, it, k, 1.0f, lr.line) != 0) goto nomem;
         }
     }
     if (!st && r < 0) st = lr.st;
     if (st) goto done;
-    rec_data_fix_token_cols(ds);
-    st = rec_data_merge_attr(&ds->item_attr, ds->n_items, ds->n_tokens, &tv, err);
+    duet_rec_data_fix_token_cols(ds);
+    st = duet_rec_data_merge_attr(&ds->item_attr, ds->n_items, ds->n_tokens, &tv, err);
     goto done;
 toomany:
-    st = rec_data_intern_error(&lr, -2, "tokens", rec_data_ds_limits(ds)->max_ids, err);
+    st = duet_rec_data_intern_error(&lr, -2, "tokens", duet_rec_data_ds_limits(ds)->max_ids, err);
     goto done;
 nomem:
     st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
 done:
-    rec_data_fix_token_cols(ds);
-    rec_data_lr_close(&lr);
+    duet_rec_data_fix_token_cols(ds);
+    duet_rec_data_lr_close(&lr);
     free(tv.t);
     free(ent_item);
     free(p1);

@@ -14,10 +14,10 @@
 
 #define NCF_MAX_NEG 10000
 
-void rec_ncf_free(rec_ncf *d)
+void duet_rec_ncf_free(duet_rec_ncf *d)
 {
     if (!d) return;
-    rec_csr_free(&d->train);
+    duet_rec_csr_free(&d->train);
     free(d->test_item);
     free(d->negatives);
     free(d);
@@ -33,26 +33,26 @@ static char *path_cat(const char *a, const char *b)
 
 /* The three files from lr[0] (train), lr[1] (test), lr[2] (negatives); the
  * readers are closed by the caller. f holds NCF_MAX_NEG + 2 field pointers. */
-static duet_status ncf_read(linereader *lr, char **f, rec_ncf **out, duet_err *err)
+static duet_status ncf_read(linereader *lr, char **f, duet_rec_ncf **out, duet_err *err)
 {
-    const rec_limits *lim = &lr[0].lim;
+    const duet_rec_limits *lim = &lr[0].lim;
     const char *ptr = lr[0].path, *pte = lr[1].path, *pne = lr[2].path;
     tripvec tv = {0}, tests = {0}; /* train rows; test pairs (row user, col item) */
     int64_t *test_line = NULL; /* (n_users) test.rating line of each user's test pair, 0 if none */
     int32_t *order = NULL;     /* (test lines) user of each test.rating line, in file order */
     int64_t n_test = 0, neg_lines = 0;
     long max_u = -1, max_i = -1;
-    rec_ncf *d = NULL;
+    duet_rec_ncf *d = NULL;
     duet_status st = DUET_OK;
     int r;
 
     /* train.rating: u i weight [timestamp] */
-    while ((r = rec_data_lr_next(&lr[0], err)) == 1) {
+    while ((r = duet_rec_data_lr_next(&lr[0], err)) == 1) {
         if (!lr[0].buf[0]) continue;
         long u, i;
         double w;
-        int nf = rec_data_split_tabs(lr[0].buf, f, 4);
-        if (nf < 3 || nf > 4 || rec_data_parse_id(f[0], &u) != 0 || rec_data_parse_id(f[1], &i) != 0) {
+        int nf = duet_rec_data_split_tabs(lr[0].buf, f, 4);
+        if (nf < 3 || nf > 4 || duet_rec_data_parse_id(f[0], &u) != 0 || duet_rec_data_parse_id(f[1], &i) != 0) {
             st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: expected `user<TAB>item<TAB>weight[<TAB>time]` with "
                               "non-negative integer ids", ptr, (long long)lr[0].line);
             goto done;
@@ -62,7 +62,7 @@ static duet_status ncf_read(linereader *lr, char **f, rec_ncf **out, duet_err *e
                               u > i ? u : i, lim->max_ids - 1);
             goto done;
         }
-        if (rec_data_parse_float(f[2], &w) != 0 || !rec_data_weight_ok(w)) {
+        if (duet_rec_data_parse_float(f[2], &w) != 0 || !duet_rec_data_weight_ok(w)) {
             st = duet_err_set(err, DUET_ERR_FORMAT,
                               "%s:%lld: weight '%s' must be a finite number > 0 (from 1.2e-38 to 3e38)", ptr,
                               (long long)lr[0].line, f[2]);
@@ -70,7 +70,7 @@ static duet_status ncf_read(linereader *lr, char **f, rec_ncf **out, duet_err *e
         }
         if (u > max_u) max_u = u;
         if (i > max_i) max_i = i;
-        if (rec_data_tv_push(&tv, (int32_t)u, (int32_t)i, (float)w, lr[0].line) != 0) goto nomem;
+        if (duet_rec_data_tv_push(&tv, (int32_t)u, (int32_t)i, (float)w, lr[0].line) != 0) goto nomem;
     }
     if (r < 0) {
         st = lr[0].st;
@@ -82,11 +82,11 @@ static duet_status ncf_read(linereader *lr, char **f, rec_ncf **out, duet_err *e
     }
     /* test.rating: u i [anything], one line per test user; ids may be new
      * (users and items that appear only in the test files are cold) */
-    while ((r = rec_data_lr_next(&lr[1], err)) == 1) {
+    while ((r = duet_rec_data_lr_next(&lr[1], err)) == 1) {
         if (!lr[1].buf[0]) continue;
         long u, i;
-        int nf = rec_data_split_tabs(lr[1].buf, f, 4);
-        if (nf < 2 || nf > 4 || rec_data_parse_id(f[0], &u) != 0 || rec_data_parse_id(f[1], &i) != 0) {
+        int nf = duet_rec_data_split_tabs(lr[1].buf, f, 4);
+        if (nf < 2 || nf > 4 || duet_rec_data_parse_id(f[0], &u) != 0 || duet_rec_data_parse_id(f[1], &i) != 0) {
             st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: expected `user<TAB>item[<TAB>...]` with non-negative "
                               "integer ids", pte, (long long)lr[1].line);
             goto done;
@@ -98,7 +98,7 @@ static duet_status ncf_read(linereader *lr, char **f, rec_ncf **out, duet_err *e
         }
         if (u > max_u) max_u = u;
         if (i > max_i) max_i = i;
-        if (rec_data_tv_push(&tests, (int32_t)u, (int32_t)i, 1.0f, lr[1].line) != 0) goto nomem;
+        if (duet_rec_data_tv_push(&tests, (int32_t)u, (int32_t)i, 1.0f, lr[1].line) != 0) goto nomem;
     }
     if (r < 0) {
         st = lr[1].st;
@@ -130,9 +130,9 @@ static duet_status ncf_read(linereader *lr, char **f, rec_ncf **out, duet_err *e
 
     /* test.negative: (u,i)<TAB>n1<TAB>...; line k matches test.rating's k-th row */
     d->n_neg = -1;
-    while ((r = rec_data_lr_next(&lr[2], err)) == 1) {
+    while ((r = duet_rec_data_lr_next(&lr[2], err)) == 1) {
         if (!lr[2].buf[0]) continue;
-        int nf = rec_data_split_tabs(lr[2].buf, f, NCF_MAX_NEG + 1);
+        int nf = duet_rec_data_split_tabs(lr[2].buf, f, NCF_MAX_NEG + 1);
         long u, i;
         char *s = f[0], *comma = strchr(s, ',');
         size_t len = strlen(s);
@@ -148,7 +148,7 @@ static duet_status ncf_read(linereader *lr, char **f, rec_ncf **out, duet_err *e
         }
         s[len - 1] = '\0';
         *comma = '\0';
-        if (rec_data_parse_id(s + 1, &u) != 0 || rec_data_parse_id(comma + 1, &i) != 0) {
+        if (duet_rec_data_parse_id(s + 1, &u) != 0 || duet_rec_data_parse_id(comma + 1, &i) != 0) {
             st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: bad (user,item) pair", pne, (long long)lr[2].line);
             goto done;
         }
@@ -184,7 +184,7 @@ static duet_status ncf_read(linereader *lr, char **f, rec_ncf **out, duet_err *e
         int32_t *row = d->negatives + (size_t)u * (size_t)d->n_neg;
         for (int k = 0; k < d->n_neg; k++) {
             long j;
-            if (rec_data_parse_id(f[k + 1], &j) != 0) {
+            if (duet_rec_data_parse_id(f[k + 1], &j) != 0) {
                 st = duet_err_set(err, DUET_ERR_FORMAT, "%s:%lld: negative %d '%s' is not an item id", pne,
                                   (long long)lr[2].line, k + 1, f[k + 1]);
                 goto done;
@@ -213,7 +213,7 @@ static duet_status ncf_read(linereader *lr, char **f, rec_ncf **out, duet_err *e
         goto done;
     }
     d->n_items = (int32_t)max_i + 1;
-    st = rec_csr_from_triples(&d->train, d->n_users, d->n_items, tv.t, tv.n, 0, ptr, err);
+    st = duet_rec_csr_from_triples(&d->train, d->n_users, d->n_items, tv.t, tv.n, 0, ptr, err);
     if (st) goto done;
     {
         /* cold: users with a test row and no training row; items of the test
@@ -239,7 +239,7 @@ static duet_status ncf_read(linereader *lr, char **f, rec_ncf **out, duet_err *e
 nomem:
     st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory reading %s", ptr);
 done:
-    rec_ncf_free(d);
+    duet_rec_ncf_free(d);
     free(tv.t);
     free(tests.t);
     free(test_line);
@@ -250,7 +250,8 @@ done:
 static const char *const ncf_suffix[3] = {".train.rating", ".test.rating", ".test.negative"};
 
 /* Open (files != NULL: attach) the three readers and read them. */
-static duet_status ncf_load(const char *prefix, FILE **files, const rec_limits *lim, rec_ncf **out, duet_err *err)
+static duet_status ncf_load(const char *prefix, FILE **files, const duet_rec_limits *lim, duet_rec_ncf **out,
+                            duet_err *err)
 {
     *out = NULL;
     if (!prefix) prefix = "";
@@ -263,28 +264,28 @@ static duet_status ncf_load(const char *prefix, FILE **files, const rec_limits *
     if (!f || !names[0] || !names[1] || !names[2])
         st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory reading %s", prefix);
     for (int k = 0; k < 3 && !st; k++)
-        st = files ? rec_data_lr_attach(&lr[k], files[k], names[k], lim, err) : rec_data_lr_open(&lr[k], names[k], lim, err);
+        st = files ? duet_rec_data_lr_attach(&lr[k], files[k], names[k], lim, err) : duet_rec_data_lr_open(&lr[k], names[k], lim, err);
     if (!st) st = ncf_read(lr, f, out, err);
     for (int k = 0; k < 3; k++) {
-        rec_data_lr_close(&lr[k]);
+        duet_rec_data_lr_close(&lr[k]);
         free(names[k]);
     }
     free(f);
     return st;
 }
 
-duet_status rec_load_ncf_ex(const char *prefix, const rec_limits *lim, rec_ncf **out, duet_err *err)
+duet_status duet_rec_load_ncf_ex(const char *prefix, const duet_rec_limits *lim, duet_rec_ncf **out, duet_err *err)
 {
     return ncf_load(prefix, NULL, lim, out, err);
 }
 
-duet_status rec_load_ncf(const char *prefix, rec_ncf **out, duet_err *err)
+duet_status duet_rec_load_ncf(const char *prefix, duet_rec_ncf **out, duet_err *err)
 {
     return ncf_load(prefix, NULL, NULL, out, err);
 }
 
-duet_status rec_load_ncf_files(FILE *train, FILE *test, FILE *negative, const char *prefix, const rec_limits *lim,
-                               rec_ncf **out, duet_err *err)
+duet_status duet_rec_load_ncf_files(FILE *train, FILE *test, FILE *negative, const char *prefix,
+                                    const duet_rec_limits *lim, duet_rec_ncf **out, duet_err *err)
 {
     FILE *files[3] = {train, test, negative};
     return ncf_load(prefix, files, lim, out, err);

@@ -26,7 +26,7 @@ typedef struct ease_state {
     float *B;      /* (n_kept x n_kept) */
 } ease_state;
 
-void rec_ease_free(void *s)
+void duet_rec_ease_free(void *s)
 {
     ease_state *e = s;
     if (e) {
@@ -49,9 +49,9 @@ static int pop_desc(const void *a, const void *b)
     return (x->item > y->item) - (x->item < y->item);
 }
 
-duet_status rec_ease_fit(const rec_fit_ctx *ctx, const rec_params *p, void **state, duet_err *err)
+duet_status duet_rec_ease_fit(const duet_rec_fit_ctx *ctx, const duet_rec_params *p, void **state, duet_err *err)
 {
-    const rec_csr *X = ctx->train;
+    const duet_rec_csr *X = ctx->train;
     if (!(p->reg > 0)) return duet_err_set(err, DUET_ERR_ARG, "ease: lambda (reg) must be > 0");
     ease_state *e = calloc(1, sizeof *e);
     pop_pair *pp = calloc((size_t)X->n_cols + 1, sizeof *pp);
@@ -65,7 +65,7 @@ duet_status rec_ease_fit(const rec_fit_ctx *ctx, const rec_params *p, void **sta
     while (nk < X->n_cols && nk < REC_EASE_MAX_ITEMS && pp[nk].count > 0) nk++;
     if (nk == 0) {
         free(pp);
-        rec_ease_free(e);
+        duet_rec_ease_free(e);
         return duet_err_set(err, DUET_ERR_EMPTY, "ease: no training interactions");
     }
     e->n_kept = nk;
@@ -87,10 +87,10 @@ duet_status rec_ease_fit(const rec_fit_ctx *ctx, const rec_params *p, void **sta
         for (int64_t a = X->indptr[u]; a < X->indptr[u + 1]; a++) {
             int32_t sa = e->slot[X->indices[a]];
             if (sa < 0) continue;
-            float xa = rec_weight(X->values[a], p->weighting);
+            float xa = duet_rec_weight(X->values[a], p->weighting);
             for (int64_t b = X->indptr[u]; b < X->indptr[u + 1]; b++) {
                 int32_t sb = e->slot[X->indices[b]];
-                if (sb >= 0) G[(size_t)sa * n + (size_t)sb] += xa * rec_weight(X->values[b], p->weighting);
+                if (sb >= 0) G[(size_t)sa * n + (size_t)sb] += xa * duet_rec_weight(X->values[b], p->weighting);
             }
         }
     for (size_t s = 0; s < n; s++) G[s * n + s] += p->reg;
@@ -98,7 +98,7 @@ duet_status rec_ease_fit(const rec_fit_ctx *ctx, const rec_params *p, void **sta
     spotrf_("L", &nn, G, &nn, &info, 1);
     if (info == 0) spotri_("L", &nn, G, &nn, &info, 1);
     if (info != 0) {
-        rec_ease_free(e);
+        duet_rec_ease_free(e);
         return duet_err_set(err, DUET_ERR_NAN, "ease: Gram matrix inversion failed (LAPACK info %d)", info);
     }
     /* spotri filled one triangle (column-major "L" = row-major upper); mirror it. */
@@ -118,12 +118,12 @@ duet_status rec_ease_fit(const rec_fit_ctx *ctx, const rec_params *p, void **sta
     return DUET_OK;
 nomem:
     free(pp);
-    rec_ease_free(e);
+    duet_rec_ease_free(e);
     return duet_err_set(err, DUET_ERR_NOMEM, "ease: out of memory");
 }
 
-duet_status rec_ease_score(const void *state, const rec_csr *train, const int32_t *users, int32_t n, float *out,
-                           duet_err *err)
+duet_status duet_rec_ease_score(const void *state, const duet_rec_csr *train, const int32_t *users, int32_t n,
+                                float *out, duet_err *err)
 {
     (void)err;
     const ease_state *e = state;
@@ -141,7 +141,7 @@ duet_status rec_ease_score(const void *state, const rec_csr *train, const int32_
             for (int64_t q = train->indptr[u]; q < train->indptr[u + 1]; q++) {
                 int32_t s = e->slot[train->indices[q]];
                 if (s < 0) continue;
-                float x = rec_weight(train->values[q], e->weighting);
+                float x = duet_rec_weight(train->values[q], e->weighting);
                 const float *row = e->B + (size_t)s * nk;
                 for (size_t j = 0; j < nk; j++) acc[j] += x * row[j];
             }
@@ -156,26 +156,26 @@ duet_status rec_ease_score(const void *state, const rec_csr *train, const int32_
 
 #include "state_io.h"
 
-duet_status rec_ease_export(const void *state, duet_st_writer *w, const char *prefix, duet_err *err)
+duet_status duet_rec_ease_export(const void *state, duet_st_writer *w, const char *prefix, duet_err *err)
 {
     const ease_state *e = state;
     int32_t hdr[3] = {e->n_items, e->n_kept, e->weighting};
-    duet_status st = rec_st_put(w, prefix, "hdr", DUET_ST_I32, 3, 0, hdr, err);
-    if (!st) st = rec_st_put(w, prefix, "kept", DUET_ST_I32, e->n_kept, 0, e->kept, err);
-    if (!st) st = rec_st_put(w, prefix, "B", DUET_ST_F32, e->n_kept, e->n_kept, e->B, err);
+    duet_status st = duet_rec_st_put(w, prefix, "hdr", DUET_ST_I32, 3, 0, hdr, err);
+    if (!st) st = duet_rec_st_put(w, prefix, "kept", DUET_ST_I32, e->n_kept, 0, e->kept, err);
+    if (!st) st = duet_rec_st_put(w, prefix, "B", DUET_ST_F32, e->n_kept, e->n_kept, e->B, err);
     return st;
 }
 
-duet_status rec_ease_import(const duet_st_file *f, const char *prefix, void **state, duet_err *err)
+duet_status duet_rec_ease_import(const duet_st_file *f, const char *prefix, void **state, duet_err *err)
 {
     const void *h, *k, *b;
-    duet_status st = rec_st_get(f, prefix, "hdr", DUET_ST_I32, 3, 0, &h, NULL, NULL, err);
+    duet_status st = duet_rec_st_get(f, prefix, "hdr", DUET_ST_I32, 3, 0, &h, NULL, NULL, err);
     if (st) return st;
     const int32_t *hdr = h;
     if (hdr[0] < 1 || hdr[1] < 1 || hdr[1] > hdr[0] || hdr[1] > REC_EASE_MAX_ITEMS || hdr[2] < 0 || hdr[2] > 1)
         return duet_err_set(err, DUET_ERR_FORMAT, "model file: bad ease header");
-    st = rec_st_get(f, prefix, "kept", DUET_ST_I32, hdr[1], 0, &k, NULL, NULL, err);
-    if (!st) st = rec_st_get(f, prefix, "B", DUET_ST_F32, hdr[1], hdr[1], &b, NULL, NULL, err);
+    st = duet_rec_st_get(f, prefix, "kept", DUET_ST_I32, hdr[1], 0, &k, NULL, NULL, err);
+    if (!st) st = duet_rec_st_get(f, prefix, "B", DUET_ST_F32, hdr[1], hdr[1], &b, NULL, NULL, err);
     if (st) return st;
     ease_state *e = calloc(1, sizeof *e);
     size_t nk = (size_t)hdr[1];
@@ -185,7 +185,7 @@ duet_status rec_ease_import(const duet_st_file *f, const char *prefix, void **st
         e->B = malloc(nk * nk * sizeof *e->B);
     }
     if (!e || !e->slot || !e->kept || !e->B) {
-        rec_ease_free(e);
+        duet_rec_ease_free(e);
         return duet_err_set(err, DUET_ERR_NOMEM, "ease: out of memory");
     }
     e->n_items = hdr[0];
@@ -195,7 +195,7 @@ duet_status rec_ease_import(const duet_st_file *f, const char *prefix, void **st
     const int32_t *kept = k;
     for (size_t s = 0; s < nk; s++) {
         if (kept[s] < 0 || kept[s] >= e->n_items || e->slot[kept[s]] >= 0) {
-            rec_ease_free(e);
+            duet_rec_ease_free(e);
             return duet_err_set(err, DUET_ERR_FORMAT, "model file: bad ease item list");
         }
         e->kept[s] = kept[s];

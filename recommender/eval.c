@@ -13,7 +13,7 @@
 
 #define VALID_SALT 0x5A17D00DULL
 
-void rec_eval_opts_default(rec_eval_opts *o)
+void duet_rec_eval_opts_default(duet_rec_eval_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->ks[0] = 5;
@@ -32,7 +32,7 @@ void rec_eval_opts_default(rec_eval_opts *o)
     o->progress = 0;
 }
 
-static int max_k(const rec_metric_acc *a)
+static int max_k(const duet_rec_metric_acc *a)
 {
     int k = 1;
     for (int i = 0; i < a->n_k; i++)
@@ -40,9 +40,9 @@ static int max_k(const rec_metric_acc *a)
     return k;
 }
 
-duet_status rec_eval_split(const rec_model_def *m, const void *state, const rec_csr *train, const rec_csr *test,
-                           const uint8_t *cand, const uint32_t *tiebreak, int batch, rec_metric_acc *acc,
-                           duet_err *err)
+duet_status duet_rec_eval_split(const duet_rec_model_def *m, const void *state, const duet_rec_csr *train,
+                                const duet_rec_csr *test, const uint8_t *cand, const uint32_t *tiebreak, int batch,
+                                duet_rec_metric_acc *acc, duet_err *err)
 {
     int32_t ni = train->n_cols, nu = train->n_rows;
     int kmax = max_k(acc);
@@ -66,12 +66,12 @@ duet_status rec_eval_split(const rec_model_def *m, const void *state, const rec_
     int fail = 0;
     for (int32_t b0 = 0; b0 < n_eval && !st; b0 += batch) {
         int32_t nb = n_eval - b0 < batch ? n_eval - b0 : batch;
-        st = rec_model_score(m, state, train, users + b0, nb, scores, err);
+        st = duet_rec_model_score(m, state, train, users + b0, nb, scores, err);
         if (st) break;
 #pragma omp parallel if ((double)nb * (double)ni > 2e5)
         {
-            rec_metric_acc local;
-            rec_acc_init(&local, acc->ks, acc->n_k);
+            duet_rec_metric_acc local;
+            duet_rec_acc_init(&local, acc->ks, acc->n_k);
             int32_t *ranked = malloc((size_t)kmax * sizeof *ranked);
             int32_t *rel = malloc((size_t)ni * sizeof *rel);
             if (!ranked || !rel) {
@@ -93,11 +93,11 @@ duet_status rec_eval_split(const rec_model_def *m, const void *state, const rec_
                     if ((!cand || cand[i]) && row[i] != -INFINITY) rel[nr++] = i;
                 }
                 if (!nr) continue;
-                int got = rec_topk(row, ni, tiebreak, kmax, ranked);
-                rec_acc_add(&local, ranked, got, rel, nr);
+                int got = duet_rec_topk(row, ni, tiebreak, kmax, ranked);
+                duet_rec_acc_add(&local, ranked, got, rel, nr);
             }
-#pragma omp critical(rec_eval_merge)
-            rec_acc_merge(acc, &local);
+#pragma omp critical(duet_rec_eval_merge)
+            duet_rec_acc_merge(acc, &local);
             free(ranked);
             free(rel);
         }
@@ -108,8 +108,8 @@ duet_status rec_eval_split(const rec_model_def *m, const void *state, const rec_
     return st;
 }
 
-duet_status rec_recommend(const rec_model_def *m, const void *state, const rec_csr *train, const int32_t *users,
-                          int32_t n, int k, int batch, int32_t *out, duet_err *err)
+duet_status duet_rec_recommend(const duet_rec_model_def *m, const void *state, const duet_rec_csr *train,
+                               const int32_t *users, int32_t n, int k, int batch, int32_t *out, duet_err *err)
 {
     int32_t ni = train->n_cols;
     if (k < 1) return duet_err_set(err, DUET_ERR_ARG, "recommend: k must be >= 1");
@@ -119,7 +119,7 @@ duet_status rec_recommend(const rec_model_def *m, const void *state, const rec_c
     duet_status st = DUET_OK;
     for (int32_t b0 = 0; b0 < n && !st; b0 += batch) {
         int32_t nb = n - b0 < batch ? n - b0 : batch;
-        st = rec_model_score(m, state, train, users + b0, nb, scores, err);
+        st = duet_rec_model_score(m, state, train, users + b0, nb, scores, err);
         if (st) break;
 #pragma omp parallel for schedule(dynamic, 8) if ((double)nb * (double)ni > 2e5)
         for (int32_t b = 0; b < nb; b++) {
@@ -128,7 +128,7 @@ duet_status rec_recommend(const rec_model_def *m, const void *state, const rec_c
             int32_t *o = out + (size_t)(b0 + b) * k;
             if (u >= 0 && u < train->n_rows)
                 for (int64_t q = train->indptr[u]; q < train->indptr[u + 1]; q++) row[train->indices[q]] = -INFINITY;
-            int got = rec_topk(row, ni, NULL, k, o);
+            int got = duet_rec_topk(row, ni, NULL, k, o);
             for (int j = got; j < k; j++) o[j] = -1;
         }
     }
@@ -153,14 +153,14 @@ static uint32_t *tiebreak_keys(int32_t n, uint64_t seed)
     return t;
 }
 
-static int k_index(const rec_eval_opts *o, int k)
+static int k_index(const duet_rec_eval_opts *o, int k)
 {
     for (int i = 0; i < o->n_k; i++)
         if (o->ks[i] == k) return i;
     return 0;
 }
 
-static duet_status check_opts(const rec_model_def *m, const rec_eval_opts *o, duet_err *err)
+static duet_status check_opts(const duet_rec_model_def *m, const duet_rec_eval_opts *o, duet_err *err)
 {
     if (!m->fit) return duet_err_set(err, DUET_ERR_UNSUPPORTED, "model '%s' is not built yet", m->name);
     if (o->n_k < 1 || o->n_k > REC_MAX_K || o->n_seeds < 1)
@@ -171,7 +171,8 @@ static duet_status check_opts(const rec_model_def *m, const rec_eval_opts *o, du
 }
 
 /* Aggregate per-seed means into res. */
-static void finish(rec_eval_result *res, double per[][REC_MAX_K][REC_N_METRICS], int runs, const rec_eval_opts *o)
+static void finish(duet_rec_eval_result *res, double per[][REC_MAX_K][REC_N_METRICS], int runs,
+                   const duet_rec_eval_opts *o)
 {
     res->n_runs = runs;
     res->n_k = o->n_k;
@@ -188,10 +189,10 @@ static void finish(rec_eval_result *res, double per[][REC_MAX_K][REC_N_METRICS],
     }
 }
 
-static void append_chosen(rec_eval_result *res, const rec_model_def *m, const rec_params *p)
+static void append_chosen(duet_rec_eval_result *res, const duet_rec_model_def *m, const duet_rec_params *p)
 {
     char buf[160];
-    rec_params_describe(m, p, buf, sizeof buf);
+    duet_rec_params_describe(m, p, buf, sizeof buf);
     size_t l = strlen(res->chosen);
     snprintf(res->chosen + l, sizeof res->chosen - l, "%s%s", l ? "; " : "", buf);
 }
@@ -199,31 +200,31 @@ static void append_chosen(rec_eval_result *res, const rec_model_def *m, const re
 /* Evaluation callback used by tuning and testing: fits config p on `tr`,
  * returns metrics of the held-out part in acc. */
 typedef struct split_job {
-    const rec_csr *tr, *te;
+    const duet_rec_csr *tr, *te;
     const uint8_t *cand;
     /* sampled protocol */
     const int32_t *pos, *negs;
     int32_t n_neg;
 } split_job;
 
-static duet_status sampled_eval(const rec_model_def *m, const void *state, const rec_csr *train,
+static duet_status sampled_eval(const duet_rec_model_def *m, const void *state, const duet_rec_csr *train,
                                 const int32_t *pos, const int32_t *negs, int32_t n_neg, const uint32_t *tiebreak,
-                                int batch, rec_metric_acc *acc, duet_err *err);
+                                int batch, duet_rec_metric_acc *acc, duet_err *err);
 
-static duet_status fit_and_eval(const rec_model_def *m, const rec_params *p, const rec_fit_ctx *ctx,
-                                const split_job *job, const uint32_t *tb, const rec_eval_opts *o,
-                                rec_metric_acc *acc, double *fit_s, double *eval_s, duet_err *err)
+static duet_status fit_and_eval(const duet_rec_model_def *m, const duet_rec_params *p, const duet_rec_fit_ctx *ctx,
+                                const split_job *job, const uint32_t *tb, const duet_rec_eval_opts *o,
+                                duet_rec_metric_acc *acc, double *fit_s, double *eval_s, duet_err *err)
 {
     void *state = NULL;
     double t0 = duet_now();
     duet_status st = m->fit(ctx, p, &state, err);
     double t1 = duet_now();
     if (st) return st;
-    rec_acc_init(acc, o->ks, o->n_k);
+    duet_rec_acc_init(acc, o->ks, o->n_k);
     if (job->pos)
         st = sampled_eval(m, state, job->tr, job->pos, job->negs, job->n_neg, tb, o->batch, acc, err);
     else
-        st = rec_eval_split(m, state, job->tr, job->te, job->cand, tb, o->batch, acc, err);
+        st = duet_rec_eval_split(m, state, job->tr, job->te, job->cand, tb, o->batch, acc, err);
     double t2 = duet_now();
     m->free_state(state);
     if (fit_s) *fit_s += t1 - t0;
@@ -232,14 +233,14 @@ static duet_status fit_and_eval(const rec_model_def *m, const rec_params *p, con
 }
 
 /* Tune on (tune_job) then test on (test_job); adds per-seed means in per. */
-static duet_status tune_and_test(const rec_model_def *m, rec_fit_ctx *ctx, const rec_csr *tr_tune,
-                                 const rec_csr *valid, const split_job *tune_job, const rec_csr *tr_test,
-                                 const split_job *test_job, const uint32_t *tb, const rec_eval_opts *o,
-                                 rec_eval_result *res, double per[REC_MAX_K][REC_N_METRICS], duet_progress *pg,
+static duet_status tune_and_test(const duet_rec_model_def *m, duet_rec_fit_ctx *ctx, const duet_rec_csr *tr_tune,
+                                 const duet_rec_csr *valid, const split_job *tune_job, const duet_rec_csr *tr_test,
+                                 const split_job *test_job, const uint32_t *tb, const duet_rec_eval_opts *o,
+                                 duet_rec_eval_result *res, double per[REC_MAX_K][REC_N_METRICS], duet_progress *pg,
                                  double *done, duet_err *err)
 {
     int best = 0;
-    rec_metric_acc acc;
+    duet_rec_metric_acc acc;
     duet_status st = DUET_OK;
     int ki = k_index(o, o->tune_k);
     double t0 = duet_now();
@@ -250,7 +251,7 @@ static duet_status tune_and_test(const rec_model_def *m, rec_fit_ctx *ctx, const
             ctx->valid = valid;
             st = fit_and_eval(m, &m->grid[g], ctx, tune_job, tb, o, &acc, NULL, NULL, err);
             if (st) return st;
-            double v = rec_acc_mean(&acc, ki, o->tune_metric);
+            double v = duet_rec_acc_mean(&acc, ki, o->tune_metric);
             if (v > best_v) {
                 best_v = v;
                 best = g;
@@ -269,12 +270,12 @@ static duet_status tune_and_test(const rec_model_def *m, rec_fit_ctx *ctx, const
     append_chosen(res, m, &m->grid[best]);
     res->n_users = acc.n_users;
     for (int i = 0; i < o->n_k; i++)
-        for (int q = 0; q < REC_N_METRICS; q++) per[i][q] = rec_acc_mean(&acc, i, q);
+        for (int q = 0; q < REC_N_METRICS; q++) per[i][q] = duet_rec_acc_mean(&acc, i, q);
     return DUET_OK;
 }
 
-duet_status rec_eval_full(const rec_model_def *m, const rec_csr *ui, const rec_side *side, int cold,
-                          const rec_eval_opts *o, rec_eval_result *res, duet_err *err)
+duet_status duet_rec_eval_full(const duet_rec_model_def *m, const duet_rec_csr *ui, const duet_rec_side *side, int cold,
+                               const duet_rec_eval_opts *o, duet_rec_eval_result *res, duet_err *err)
 {
     memset(res, 0, sizeof *res);
     res->model = m->name;
@@ -295,22 +296,22 @@ duet_status rec_eval_full(const rec_model_def *m, const rec_csr *ui, const rec_s
     int runs = 0;
     for (int s = 0; s < o->n_seeds && !st; s++) {
         uint64_t seed = o->seed0 + (uint64_t)s;
-        rec_csr train = {0}, test = {0}, tr2 = {0}, val = {0};
+        duet_rec_csr train = {0}, test = {0}, tr2 = {0}, val = {0};
         uint32_t *tb = NULL;
         if (!cold) {
-            st = rec_split_users(ui, o->test_frac, o->min_inter, seed, &train, &test, err);
-            if (!st) st = rec_split_users(&train, o->valid_frac, o->min_inter, seed ^ VALID_SALT, &tr2, &val, err);
+            st = duet_rec_split_users(ui, o->test_frac, o->min_inter, seed, &train, &test, err);
+            if (!st) st = duet_rec_split_users(&train, o->valid_frac, o->min_inter, seed ^ VALID_SALT, &tr2, &val, err);
         } else {
-            st = rec_split_cold_items(ui, o->cold_frac, seed, &train, &test, cold_te, err);
+            st = duet_rec_split_cold_items(ui, o->cold_frac, seed, &train, &test, cold_te, err);
             if (!st)
-                st = rec_split_cold_items(&train, o->cold_frac / (1 - o->cold_frac), seed ^ VALID_SALT, &tr2, &val,
-                                          cold_va, err);
+                st = duet_rec_split_cold_items(&train, o->cold_frac / (1 - o->cold_frac), seed ^ VALID_SALT, &tr2, &val,
+                                               cold_va, err);
         }
         if (!st && !(tb = tiebreak_keys(ui->n_cols, seed)))
             st = duet_err_set(err, DUET_ERR_NOMEM, "evaluation: out of memory");
         if (!st) {
-            rec_fit_ctx ctx = {0};
-            ctx.side = side ? *side : (rec_side){0};
+            duet_rec_fit_ctx ctx = {0};
+            ctx.side = side ? *side : (duet_rec_side){0};
             ctx.seed = seed;
             ctx.progress = o->progress;
             split_job tj = {&tr2, &val, cold ? cold_va : NULL, NULL, NULL, 0};
@@ -319,10 +320,10 @@ duet_status rec_eval_full(const rec_model_def *m, const rec_csr *ui, const rec_s
             if (!st) runs++;
         }
         free(tb);
-        rec_csr_free(&train);
-        rec_csr_free(&test);
-        rec_csr_free(&tr2);
-        rec_csr_free(&val);
+        duet_rec_csr_free(&train);
+        duet_rec_csr_free(&test);
+        duet_rec_csr_free(&tr2);
+        duet_rec_csr_free(&val);
     }
     duet_progress_done(&pg);
     finish(res, per, runs, o);
@@ -332,9 +333,9 @@ duet_status rec_eval_full(const rec_model_def *m, const rec_csr *ui, const rec_s
     return st;
 }
 
-static duet_status sampled_eval(const rec_model_def *m, const void *state, const rec_csr *train,
+static duet_status sampled_eval(const duet_rec_model_def *m, const void *state, const duet_rec_csr *train,
                                 const int32_t *pos, const int32_t *negs, int32_t n_neg, const uint32_t *tiebreak,
-                                int batch, rec_metric_acc *acc, duet_err *err)
+                                int batch, duet_rec_metric_acc *acc, duet_err *err)
 {
     int32_t nu = train->n_rows, ni = train->n_cols;
     int kmax = max_k(acc);
@@ -353,12 +354,12 @@ static duet_status sampled_eval(const rec_model_def *m, const void *state, const
     int fail = 0;
     for (int32_t b0 = 0; b0 < n_eval && !st; b0 += batch) {
         int32_t nb = n_eval - b0 < batch ? n_eval - b0 : batch;
-        st = rec_model_score(m, state, train, users + b0, nb, scores, err);
+        st = duet_rec_model_score(m, state, train, users + b0, nb, scores, err);
         if (st) break;
 #pragma omp parallel if ((double)nb * (double)ni > 2e5)
         {
-            rec_metric_acc local;
-            rec_acc_init(&local, acc->ks, acc->n_k);
+            duet_rec_metric_acc local;
+            duet_rec_acc_init(&local, acc->ks, acc->n_k);
             int32_t nc = n_neg + 1;
             float *cs = malloc((size_t)nc * sizeof *cs);
             uint32_t *ct = malloc((size_t)nc * sizeof *ct);
@@ -382,13 +383,13 @@ static duet_status sampled_eval(const rec_model_def *m, const void *state, const
                     cs[j] = row[ci[j]];
                     ct[j] = tiebreak ? tiebreak[ci[j]] : (uint32_t)ci[j];
                 }
-                int got = rec_topk(cs, c, ct, kmax, ranked);
+                int got = duet_rec_topk(cs, c, ct, kmax, ranked);
                 for (int j = 0; j < got; j++) ranked[j] = ci[ranked[j]];
                 int32_t rel = pos[u];
-                rec_acc_add(&local, ranked, got, &rel, 1);
+                duet_rec_acc_add(&local, ranked, got, &rel, 1);
             }
-#pragma omp critical(rec_eval_merge)
-            rec_acc_merge(acc, &local);
+#pragma omp critical(duet_rec_eval_merge)
+            duet_rec_acc_merge(acc, &local);
             free(cs);
             free(ct);
             free(ci);
@@ -401,8 +402,8 @@ static duet_status sampled_eval(const rec_model_def *m, const void *state, const
     return st;
 }
 
-duet_status rec_eval_sampled(const rec_model_def *m, const rec_ncf *d, const rec_eval_opts *o,
-                             rec_eval_result *res, duet_err *err)
+duet_status duet_rec_eval_sampled(const duet_rec_model_def *m, const duet_rec_ncf *d, const duet_rec_eval_opts *o,
+                                  duet_rec_eval_result *res, duet_err *err)
 {
     memset(res, 0, sizeof *res);
     res->model = m->name;
@@ -425,10 +426,10 @@ duet_status rec_eval_sampled(const rec_model_def *m, const rec_ncf *d, const rec
     int runs = 0;
     for (int s = 0; s < o->n_seeds && !st; s++) {
         uint64_t seed = o->seed0 + (uint64_t)s;
-        rec_csr tr2 = {0}, val = {0};
+        duet_rec_csr tr2 = {0}, val = {0};
         uint32_t *tb = NULL;
         /* leave one random training item out per user (>= 2 items) */
-        st = rec_split_users(&d->train, 1e-9, 2, seed ^ VALID_SALT, &tr2, &val, err);
+        st = duet_rec_split_users(&d->train, 1e-9, 2, seed ^ VALID_SALT, &tr2, &val, err);
         if (!st && !(tb = tiebreak_keys(ni, seed))) st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
         if (!st) {
             duet_rng r;
@@ -445,13 +446,13 @@ duet_status rec_eval_sampled(const rec_model_def *m, const rec_ncf *d, const rec
                     int again;
                     do {
                         it = (int32_t)duet_rng_below(&r, (uint64_t)ni);
-                        again = rec_csr_has(&d->train, u, it);
+                        again = duet_rec_csr_has(&d->train, u, it);
                         for (int32_t q = 0; q < j && !again; q++) again = vneg[(size_t)u * nn + q] == it;
                     } while (again);
                     vneg[(size_t)u * nn + j] = it;
                 }
             }
-            rec_fit_ctx ctx = {0};
+            duet_rec_fit_ctx ctx = {0};
             ctx.seed = seed;
             ctx.progress = o->progress;
             split_job tj = {&tr2, NULL, NULL, vpos, vneg, nn};
@@ -460,8 +461,8 @@ duet_status rec_eval_sampled(const rec_model_def *m, const rec_ncf *d, const rec
             if (!st) runs++;
         }
         free(tb);
-        rec_csr_free(&tr2);
-        rec_csr_free(&val);
+        duet_rec_csr_free(&tr2);
+        duet_rec_csr_free(&val);
     }
     duet_progress_done(&pg);
     finish(res, per, runs, o);
@@ -471,44 +472,44 @@ duet_status rec_eval_sampled(const rec_model_def *m, const rec_ncf *d, const rec
     return st;
 }
 
-duet_status rec_fit_tuned(const rec_model_def *m, const rec_fit_ctx *ctx, int tune, rec_params *chosen, void **state,
-                          duet_err *err)
+duet_status duet_rec_fit_tuned(const duet_rec_model_def *m, const duet_rec_fit_ctx *ctx, int tune,
+                               duet_rec_params *chosen, void **state, duet_err *err)
 {
     *state = NULL;
     if (!m->fit) return duet_err_set(err, DUET_ERR_UNSUPPORTED, "model '%s' is not built yet", m->name);
     int best = 0;
     duet_status st = DUET_OK;
     if (tune && m->n_grid > 1) {
-        rec_csr tr2 = {0}, val = {0};
+        duet_rec_csr tr2 = {0}, val = {0};
         uint32_t *tb = NULL;
-        st = rec_split_users(ctx->train, 0.2, 5, ctx->seed ^ VALID_SALT, &tr2, &val, err);
+        st = duet_rec_split_users(ctx->train, 0.2, 5, ctx->seed ^ VALID_SALT, &tr2, &val, err);
         if (!st && !(tb = tiebreak_keys(ctx->train->n_cols, ctx->seed)))
             st = duet_err_set(err, DUET_ERR_NOMEM, "tuning: out of memory");
         double best_v = -1;
         int ks[1] = {10};
         for (int g = 0; !st && g < m->n_grid; g++) {
-            rec_fit_ctx c2 = *ctx;
+            duet_rec_fit_ctx c2 = *ctx;
             c2.train = &tr2;
             c2.valid = &val;
             void *s = NULL;
-            rec_metric_acc acc;
-            rec_acc_init(&acc, ks, 1);
+            duet_rec_metric_acc acc;
+            duet_rec_acc_init(&acc, ks, 1);
             st = m->fit(&c2, &m->grid[g], &s, err);
-            if (!st) st = rec_eval_split(m, s, &tr2, &val, NULL, tb, 256, &acc, err);
+            if (!st) st = duet_rec_eval_split(m, s, &tr2, &val, NULL, tb, 256, &acc, err);
             if (s) m->free_state(s);
-            double v = st ? -1 : rec_acc_mean(&acc, 0, REC_NDCG);
+            double v = st ? -1 : duet_rec_acc_mean(&acc, 0, REC_NDCG);
             if (!st && v > best_v) {
                 best_v = v;
                 best = g;
             }
         }
         free(tb);
-        rec_csr_free(&tr2);
-        rec_csr_free(&val);
+        duet_rec_csr_free(&tr2);
+        duet_rec_csr_free(&val);
         if (st) return st;
     }
     *chosen = m->grid[best];
-    rec_fit_ctx c2 = *ctx;
+    duet_rec_fit_ctx c2 = *ctx;
     c2.valid = NULL;
     return m->fit(&c2, chosen, state, err);
 }

@@ -37,7 +37,7 @@
 extern "C" {
 #endif
 
-typedef struct rec_eval_opts {
+typedef struct duet_rec_eval_opts {
     int ks[REC_MAX_K]; /* cut-offs, ascending */
     int n_k;
     int n_seeds;
@@ -51,13 +51,13 @@ typedef struct rec_eval_opts {
     int batch;             /* users per scoring batch (256) */
     int progress;          /* duet_progress force flag */
     int no_tune;           /* 1: use the grid's first configuration */
-} rec_eval_opts;
+} duet_rec_eval_opts;
 
 /* Defaults: K = 5, 10, 20; 3 seeds from 1; 80/20; validation 20%; >= 5
  * interactions; cold 10%; tune on NDCG@10; batch 256; progress on a tty. */
-void rec_eval_opts_default(rec_eval_opts *o);
+void duet_rec_eval_opts_default(duet_rec_eval_opts *o);
 
-typedef struct rec_eval_result {
+typedef struct duet_rec_eval_result {
     const char *model;                        /* static name */
     int n_runs;                               /* seeds completed */
     int n_k;
@@ -68,27 +68,27 @@ typedef struct rec_eval_result {
     double fit_s, eval_s;                     /* seconds, summed over seeds (final fits and test scoring) */
     double tune_s;                            /* seconds spent tuning */
     char chosen[512];                         /* configuration picked per seed, "; "-separated */
-} rec_eval_result;
+} duet_rec_eval_result;
 
 /* Run a model under the full-ranking (cold = 0) or item cold-start (cold =
  * 1) protocol on ui (users x items raw weights). side may hold item
  * attributes/features (borrowed). Errors: ARG (model not built, bad
  * options), the model's own errors, NOMEM. */
-duet_status rec_eval_full(const rec_model_def *m, const rec_csr *ui, const rec_side *side, int cold,
-                          const rec_eval_opts *o, rec_eval_result *res, duet_err *err);
+duet_status duet_rec_eval_full(const duet_rec_model_def *m, const duet_rec_csr *ui, const duet_rec_side *side, int cold,
+                               const duet_rec_eval_opts *o, duet_rec_eval_result *res, duet_err *err);
 
 /* Run a model under the sampled 1+N protocol. Errors as above. */
-duet_status rec_eval_sampled(const rec_model_def *m, const rec_ncf *d, const rec_eval_opts *o,
-                             rec_eval_result *res, duet_err *err);
+duet_status duet_rec_eval_sampled(const duet_rec_model_def *m, const duet_rec_ncf *d, const duet_rec_eval_opts *o,
+                                  duet_rec_eval_result *res, duet_err *err);
 
 /* Score a fitted model on one split into acc: for every user with test
  * interactions, rank the candidate items (cand == NULL: all items; else
  * cand[i] = 1 marks a candidate) the user has not interacted with in train,
  * top max(K) with tie-break keys `tiebreak` (n_items, may be NULL).
  * Errors: NOMEM, the model's scoring errors. */
-duet_status rec_eval_split(const rec_model_def *m, const void *state, const rec_csr *train, const rec_csr *test,
-                           const uint8_t *cand, const uint32_t *tiebreak, int batch, rec_metric_acc *acc,
-                           duet_err *err);
+duet_status duet_rec_eval_split(const duet_rec_model_def *m, const void *state, const duet_rec_csr *train,
+                                const duet_rec_csr *test, const uint8_t *cand, const uint32_t *tiebreak, int batch,
+                                duet_rec_metric_acc *acc, duet_err *err);
 
 /* Fit model m on ctx->train for serving. With tune and a grid of more than
  * one configuration, each is fitted on 80% of every user's rows (users with
@@ -96,14 +96,14 @@ duet_status rec_eval_split(const rec_model_def *m, const void *state, const rec_
  * (*chosen) is then fitted on all of ctx->train. Otherwise the grid's first
  * configuration. *state is caller-owned (m->free_state). Errors: the
  * model's, ARG (no user to split off), NOMEM. */
-duet_status rec_fit_tuned(const rec_model_def *m, const rec_fit_ctx *ctx, int tune, rec_params *chosen, void **state,
-                          duet_err *err);
+duet_status duet_rec_fit_tuned(const duet_rec_model_def *m, const duet_rec_fit_ctx *ctx, int tune,
+                               duet_rec_params *chosen, void **state, duet_err *err);
 
 /* Top-k items for the given users (out: n x k, -1 padded), excluding each
  * user's training items; for `duet recommend` and the benchmark.
  * Errors: NOMEM, scoring errors. */
-duet_status rec_recommend(const rec_model_def *m, const void *state, const rec_csr *train, const int32_t *users,
-                          int32_t n, int k, int batch, int32_t *out, duet_err *err);
+duet_status duet_rec_recommend(const duet_rec_model_def *m, const void *state, const duet_rec_csr *train,
+                               const int32_t *users, int32_t n, int k, int batch, int32_t *out, duet_err *err);
 
 #ifdef __cplusplus
 }

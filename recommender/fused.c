@@ -18,20 +18,20 @@
 
 static const char *branch_name[REC_FUSED_N] = {"deep", "ease", "ials", "content"};
 
-struct rec_fused {
-    rec_fused_config c;
+struct duet_rec_fused {
+    duet_rec_fused_config c;
     int32_t nu, ni;
     int has[REC_FUSED_N];
     float w[REC_FUSED_N];
-    rec_incf *deep;
+    duet_rec_incf *deep;
     void *ease, *ials, *content; /* model-table states */
 };
 
-void rec_fused_config_default(rec_fused_config *c)
+void duet_rec_fused_config_default(duet_rec_fused_config *c)
 {
     memset(c, 0, sizeof *c);
     for (int b = 0; b < REC_FUSED_N; b++) c->use[b] = 1;
-    rec_incf_config_default(&c->deep);
+    duet_rec_incf_config_default(&c->deep);
     c->ease_lambda = 200.0f;
     c->ials_dim = 64;
     c->ials_sweeps = 15;
@@ -42,21 +42,24 @@ void rec_fused_config_default(rec_fused_config *c)
     c->refit = 1;
 }
 
-void rec_fused_free(rec_fused *m)
+void duet_rec_fused_free(duet_rec_fused *m)
 {
     if (!m) return;
-    rec_incf_free(m->deep);
-    rec_ease_free(m->ease);
-    rec_factors_free(m->ials);
-    rec_content_free(m->content);
+    duet_rec_incf_free(m->deep);
+    duet_rec_ease_free(m->ease);
+    duet_rec_factors_free(m->ials);
+    duet_rec_content_free(m->content);
     free(m);
 }
 
-float rec_fused_weight(const rec_fused *m, int b) { return b >= 0 && b < REC_FUSED_N && m->has[b] ? m->w[b] : 0.0f; }
-int rec_fused_has(const rec_fused *m, int b) { return b >= 0 && b < REC_FUSED_N && m->has[b]; }
-const rec_incf *rec_fused_deep(const rec_fused *m) { return m->deep; }
+float duet_rec_fused_weight(const duet_rec_fused *m, int b)
+{
+    return b >= 0 && b < REC_FUSED_N && m->has[b] ? m->w[b] : 0.0f;
+}
+int duet_rec_fused_has(const duet_rec_fused *m, int b) { return b >= 0 && b < REC_FUSED_N && m->has[b]; }
+const duet_rec_incf *duet_rec_fused_deep(const duet_rec_fused *m) { return m->deep; }
 
-static int has_content(const rec_side *sd, int32_t ni)
+static int has_content(const duet_rec_side *sd, int32_t ni)
 {
     int tok = sd->item_attr && sd->item_attr->n_rows == ni && sd->item_attr->nnz > 0;
     int feat = sd->item_feats && sd->has_feats && sd->n_feats > 0;
@@ -64,41 +67,41 @@ static int has_content(const rec_side *sd, int32_t ni)
 }
 
 /* Fit the shallow branches (ease, ials, content) on X. */
-static duet_status fit_shallow(rec_fused *m, const rec_fit_ctx *ctx, const rec_csr *X, duet_err *err)
+static duet_status fit_shallow(duet_rec_fused *m, const duet_rec_fit_ctx *ctx, const duet_rec_csr *X, duet_err *err)
 {
-    rec_fit_ctx c2 = *ctx;
+    duet_rec_fit_ctx c2 = *ctx;
     c2.train = X;
     c2.valid = NULL;
     duet_status st = DUET_OK;
     if (m->has[REC_FUSED_EASE]) {
-        rec_params p = {0};
+        duet_rec_params p = {0};
         p.reg = m->c.ease_lambda;
-        st = rec_ease_fit(&c2, &p, &m->ease, err);
+        st = duet_rec_ease_fit(&c2, &p, &m->ease, err);
     }
     if (!st && m->has[REC_FUSED_IALS]) {
-        rec_params p = {0};
+        duet_rec_params p = {0};
         p.weighting = 1;
         p.k = 3;
         p.dim = m->c.ials_dim;
         p.epochs = m->c.ials_sweeps;
         p.reg = m->c.ials_reg;
         p.alpha = m->c.ials_alpha;
-        st = rec_ials_fit(&c2, &p, &m->ials, err);
+        st = duet_rec_ials_fit(&c2, &p, &m->ials, err);
     }
     if (!st && m->has[REC_FUSED_CONTENT]) {
-        rec_params p = {0};
+        duet_rec_params p = {0};
         p.weighting = 1;
         p.alpha = m->c.content_feat_weight;
-        st = rec_content_fit(&c2, &p, &m->content, err);
+        st = duet_rec_content_fit(&c2, &p, &m->content, err);
     }
     return st;
 }
 
-static void free_shallow(rec_fused *m)
+static void free_shallow(duet_rec_fused *m)
 {
-    rec_ease_free(m->ease);
-    rec_factors_free(m->ials);
-    rec_content_free(m->content);
+    duet_rec_ease_free(m->ease);
+    duet_rec_factors_free(m->ials);
+    duet_rec_content_free(m->content);
     m->ease = m->ials = m->content = NULL;
 }
 
@@ -136,15 +139,15 @@ static void z_rows(int cf, const uint8_t *warm, float *out, int32_t n, int32_t n
 
 /* z-scores of branch b for users[0..n) into out (n x ni); warm: items with a
  * training interaction in `train` (cold items get 0 in ease and ials). */
-static duet_status branch_z(const rec_fused *m, int b, const rec_csr *train, const uint8_t *warm,
+static duet_status branch_z(const duet_rec_fused *m, int b, const duet_rec_csr *train, const uint8_t *warm,
                             const int32_t *users, int32_t n, float *out, duet_err *err)
 {
     duet_status st;
     switch (b) {
-    case REC_FUSED_DEEP: st = rec_incf_score(m->deep, users, n, out, err); break;
-    case REC_FUSED_EASE: st = rec_ease_score(m->ease, train, users, n, out, err); break;
-    case REC_FUSED_IALS: st = rec_factors_score(m->ials, train, users, n, out, err); break;
-    default: st = rec_content_score(m->content, train, users, n, out, err); break;
+    case REC_FUSED_DEEP: st = duet_rec_incf_score(m->deep, users, n, out, err); break;
+    case REC_FUSED_EASE: st = duet_rec_ease_score(m->ease, train, users, n, out, err); break;
+    case REC_FUSED_IALS: st = duet_rec_factors_score(m->ials, train, users, n, out, err); break;
+    default: st = duet_rec_content_score(m->content, train, users, n, out, err); break;
     }
     if (st) return st;
     z_rows(b == REC_FUSED_EASE || b == REC_FUSED_IALS, warm, out, n, m->ni);
@@ -152,7 +155,7 @@ static duet_status branch_z(const rec_fused *m, int b, const rec_csr *train, con
 }
 
 /* out (n x ni) = sum_b w_b z_b; zbuf holds n x ni floats. */
-static duet_status fused_scores(const rec_fused *m, const float *w, const rec_csr *train, const uint8_t *warm,
+static duet_status fused_scores(const duet_rec_fused *m, const float *w, const duet_rec_csr *train, const uint8_t *warm,
                                 const int32_t *users, int32_t n, float *out, float *zbuf, duet_err *err)
 {
     size_t tot = (size_t)n * (size_t)m->ni;
@@ -166,7 +169,7 @@ static duet_status fused_scores(const rec_fused *m, const float *w, const rec_cs
     return DUET_OK;
 }
 
-static uint8_t *warm_of(const rec_csr *X)
+static uint8_t *warm_of(const duet_rec_csr *X)
 {
     uint8_t *w = calloc((size_t)(X->n_cols ? X->n_cols : 1), 1);
     if (w)
@@ -183,8 +186,8 @@ static uint8_t *warm_of(const rec_csr *X)
  * the rest), plus l2/2 |w - 1|^2 (a prior toward the equal blend). The
  * gradient goes into g (nb) when not NULL.
  * lg is scratch of the longest list. */
-double rec_fused_listwise_loss(const double *w, int nb, const float *F, const float *cw, const int64_t *uptr,
-                               const int32_t *npos, int32_t nv, double l2, double *g, double *lg)
+double duet_rec_fused_listwise_loss(const double *w, int nb, const float *F, const float *cw, const int64_t *uptr,
+                                    const int32_t *npos, int32_t nv, double l2, double *g, double *lg)
 {
     double loss = 0;
     int64_t npos_all = 0;
@@ -226,8 +229,9 @@ double rec_fused_listwise_loss(const double *w, int nb, const float *F, const fl
  * on fitX): per user, its held-out items, its top m->c.cands candidates (by
  * the unweighted sum of z-scores; training items excluded) and as many items
  * drawn uniformly from the rest, each standing for (rest / drawn) items;
- * Adam on rec_fused_listwise_loss. */
-static duet_status fit_fusion(rec_fused *m, const rec_csr *fitX, const rec_csr *held, uint64_t seed, duet_err *err)
+ * Adam on duet_rec_fused_listwise_loss. */
+static duet_status fit_fusion(duet_rec_fused *m, const duet_rec_csr *fitX, const duet_rec_csr *held, uint64_t seed,
+                              duet_err *err)
 {
     int32_t ni = m->ni, M = m->c.cands;
     int nb = 0, bi[REC_FUSED_N];
@@ -293,7 +297,7 @@ static duet_status fit_fusion(rec_fused *m, const rec_csr *fitX, const rec_csr *
                 np++;
             }
             for (int64_t q = held->indptr[u]; q < held->indptr[u + 1]; q++) s[held->indices[q]] = -INFINITY;
-            int got = rec_topk(s, ni, NULL, M, top);
+            int got = duet_rec_topk(s, ni, NULL, M, top);
             for (int j = 0; j < got; j++) ADD_CAND(rr, top[j], 1.0f);
             for (int j = 0; j < got; j++) s[top[j]] = -INFINITY;
             int64_t rest = 0;
@@ -321,7 +325,7 @@ static duet_status fit_fusion(rec_fused *m, const rec_csr *fitX, const rec_csr *
     /* the prior is worth FUSED_PRIOR held-out items: strong on tiny data, weak on large */
     double l2 = npos_all > 0 ? FUSED_PRIOR / (double)npos_all : 0;
     for (int t = 1; !st && t <= FUSED_STEPS; t++) {
-        rec_fused_listwise_loss(w, nb, F, cw, uptr, npos, nv, l2, g, lg);
+        duet_rec_fused_listwise_loss(w, nb, F, cw, uptr, npos, nv, l2, g, lg);
         double bc1 = 1 - pow(0.9, t), bc2 = 1 - pow(0.999, t);
         for (int k = 0; k < nb; k++) {
             mo[k] = 0.9 * mo[k] + 0.1 * g[k];
@@ -345,16 +349,17 @@ static duet_status fit_fusion(rec_fused *m, const rec_csr *fitX, const rec_csr *
     return st;
 }
 
-duet_status rec_fused_train(const rec_fit_ctx *ctx, const rec_fused_config *cfg, rec_fused **out, duet_err *err)
+duet_status duet_rec_fused_train(const duet_rec_fit_ctx *ctx, const duet_rec_fused_config *cfg, duet_rec_fused **out,
+                                 duet_err *err)
 {
-    return rec_fused_train_ex(ctx, cfg, NULL, out, err);
+    return duet_rec_fused_train_ex(ctx, cfg, NULL, out, err);
 }
 
-duet_status rec_fused_train_ex(const rec_fit_ctx *ctx, const rec_fused_config *cfg, const rec_incf_train_opts *topt,
-                               rec_fused **out, duet_err *err)
+duet_status duet_rec_fused_train_ex(const duet_rec_fit_ctx *ctx, const duet_rec_fused_config *cfg,
+                                    const duet_rec_incf_train_opts *topt, duet_rec_fused **out, duet_err *err)
 {
     *out = NULL;
-    const rec_csr *X = ctx->train;
+    const duet_rec_csr *X = ctx->train;
     if (!(cfg->ease_lambda > 0) || cfg->ials_dim < 4 || cfg->ials_dim > 256 || cfg->ials_sweeps < 1 ||
         cfg->ials_sweeps > 100 || !(cfg->ials_reg >= 0) || !(cfg->ials_alpha >= 0) || !(cfg->content_feat_weight >= 0) ||
         cfg->cands < 10 || cfg->cands > 2000)
@@ -362,7 +367,7 @@ duet_status rec_fused_train_ex(const rec_fit_ctx *ctx, const rec_fused_config *c
                             "improved-ncf: bad configuration (ease lambda > 0, ials dim 4..256, sweeps 1..100, "
                             "reg/alpha/feature weight >= 0, candidates 10..2000)");
     if (!X || X->nnz == 0) return duet_err_set(err, DUET_ERR_EMPTY, "improved-ncf: no training interactions");
-    rec_fused *m = calloc(1, sizeof *m);
+    duet_rec_fused *m = calloc(1, sizeof *m);
     if (!m) return duet_err_set(err, DUET_ERR_NOMEM, "improved-ncf: out of memory");
     m->c = *cfg;
     m->nu = X->n_rows;
@@ -374,28 +379,28 @@ duet_status rec_fused_train_ex(const rec_fit_ctx *ctx, const rec_fused_config *c
     int any = 0;
     for (int b = 0; b < REC_FUSED_N; b++) any |= m->has[b];
     if (!any) {
-        rec_fused_free(m);
+        duet_rec_fused_free(m);
         return duet_err_set(err, DUET_ERR_ARG, "improved-ncf: no branch left (the data has no side information for "
                                                "the content branch)");
     }
     /* the held-out set of the fusion and of the deep branch's early stopping */
-    rec_csr fitX = {0}, held = {0};
-    const rec_csr *trX = X, *hv = ctx->valid;
+    duet_rec_csr fitX = {0}, held = {0};
+    const duet_rec_csr *trX = X, *hv = ctx->valid;
     int carved = 0;
     duet_status st = DUET_OK;
     if (!hv) {
         duet_err e2 = {0};
-        if (rec_split_users(X, 0.1, 5, ctx->seed ^ FUSED_SALT, &fitX, &held, &e2) == DUET_OK && held.nnz > 0) {
+        if (duet_rec_split_users(X, 0.1, 5, ctx->seed ^ FUSED_SALT, &fitX, &held, &e2) == DUET_OK && held.nnz > 0) {
             trX = &fitX;
             hv = &held;
             carved = 1;
         }
     }
     if (m->has[REC_FUSED_DEEP]) {
-        rec_fit_ctx c2 = *ctx;
+        duet_rec_fit_ctx c2 = *ctx;
         c2.train = trX;
         c2.valid = hv;
-        st = rec_incf_train(&c2, &cfg->deep, topt, &m->deep, err);
+        st = duet_rec_incf_train(&c2, &cfg->deep, topt, &m->deep, err);
     }
     if (!st) st = fit_shallow(m, ctx, trX, err);
     if (!st && hv) st = fit_fusion(m, trX, hv, ctx->seed, err);
@@ -405,18 +410,18 @@ duet_status rec_fused_train_ex(const rec_fit_ctx *ctx, const rec_fused_config *c
         free_shallow(m);
         st = fit_shallow(m, ctx, X, err);
     }
-    rec_csr_free(&fitX);
-    rec_csr_free(&held);
+    duet_rec_csr_free(&fitX);
+    duet_rec_csr_free(&held);
     if (st) {
-        rec_fused_free(m);
+        duet_rec_fused_free(m);
         return st;
     }
     *out = m;
     return DUET_OK;
 }
 
-duet_status rec_fused_score(const rec_fused *m, const rec_csr *train, const int32_t *users, int32_t n, float *out,
-                            duet_err *err)
+duet_status duet_rec_fused_score(const duet_rec_fused *m, const duet_rec_csr *train, const int32_t *users, int32_t n,
+                                 float *out, duet_err *err)
 {
     for (int32_t k = 0; k < n; k++)
         if (users[k] < 0 || users[k] >= m->nu) return duet_err_set(err, DUET_ERR_ARG, "improved-ncf: user out of range");
@@ -432,8 +437,8 @@ duet_status rec_fused_score(const rec_fused *m, const rec_csr *train, const int3
     return st;
 }
 
-duet_status rec_fused_score_history(const rec_fused *m, const rec_csr *train, const int32_t *items, int n,
-                                    uint64_t seed, float *out, duet_err *err)
+duet_status duet_rec_fused_score_history(const duet_rec_fused *m, const duet_rec_csr *train, const int32_t *items,
+                                         int n, uint64_t seed, float *out, duet_err *err)
 {
     int32_t ni = m->ni;
     if (n < 1) return duet_err_set(err, DUET_ERR_ARG, "improved-ncf: a history needs at least one item");
@@ -442,12 +447,12 @@ duet_status rec_fused_score_history(const rec_fused *m, const rec_csr *train, co
     if (!train || train->n_cols != ni) return duet_err_set(err, DUET_ERR_ARG, "improved-ncf: bad history matrix");
     float *z = malloc((size_t)ni * sizeof *z), *rep = NULL;
     uint8_t *warm = warm_of(train);
-    rec_triple *t = malloc((size_t)n * sizeof *t);
-    rec_csr h = {0};
+    duet_rec_triple *t = malloc((size_t)n * sizeof *t);
+    duet_rec_csr h = {0};
     duet_status st = DUET_OK;
     if (!z || !warm || !t) st = duet_err_set(err, DUET_ERR_NOMEM, "improved-ncf: out of memory");
-    for (int k = 0; !st && k < n; k++) t[k] = (rec_triple){0, items[k], 1.0f, 0};
-    if (!st) st = rec_csr_from_triples(&h, 1, ni, t, n, 1, "history", err);
+    for (int k = 0; !st && k < n; k++) t[k] = (duet_rec_triple){0, items[k], 1.0f, 0};
+    if (!st) st = duet_rec_csr_from_triples(&h, 1, ni, t, n, 1, "history", err);
     for (int k = 0; !st && k < h.nnz; k++) h.values[k] = 1.0f; /* repeats count once */
     memset(out, 0, (size_t)ni * sizeof *out);
     int32_t u0 = 0;
@@ -455,31 +460,32 @@ duet_status rec_fused_score_history(const rec_fused *m, const rec_csr *train, co
         if (!m->has[b]) continue;
         switch (b) {
         case REC_FUSED_DEEP:
-            rep = malloc((size_t)rec_incf_user_rep_len(m->deep) * sizeof *rep);
+            rep = malloc((size_t)duet_rec_incf_user_rep_len(m->deep) * sizeof *rep);
             if (!rep) st = duet_err_set(err, DUET_ERR_NOMEM, "improved-ncf: out of memory");
-            if (!st) st = rec_incf_fold_in(m->deep, items, n, seed, rep, err);
-            if (!st) st = rec_incf_score_rep(m->deep, rep, z, err);
+            if (!st) st = duet_rec_incf_fold_in(m->deep, items, n, seed, rep, err);
+            if (!st) st = duet_rec_incf_score_rep(m->deep, rep, z, err);
             free(rep);
             rep = NULL;
             break;
-        case REC_FUSED_EASE: st = rec_ease_score(m->ease, &h, &u0, 1, z, err); break;
+        case REC_FUSED_EASE: st = duet_rec_ease_score(m->ease, &h, &u0, 1, z, err); break;
         case REC_FUSED_IALS: {
-            const rec_factors *f = m->ials;
+            const duet_rec_factors *f = m->ials;
             float *u = malloc((size_t)f->dim * sizeof *u);
             if (!u) st = duet_err_set(err, DUET_ERR_NOMEM, "improved-ncf: out of memory");
             /* confidence of one play: 1 + alpha log(2) */
-            if (!st) st = rec_factors_fold_in(f, items, n, m->c.ials_reg, 1.0f + m->c.ials_alpha * logf(2.0f), u, err);
-            if (!st) st = rec_factors_score_vec(f, u, z);
+            if (!st)
+                st = duet_rec_factors_fold_in(f, items, n, m->c.ials_reg, 1.0f + m->c.ials_alpha * logf(2.0f), u, err);
+            if (!st) st = duet_rec_factors_score_vec(f, u, z);
             free(u);
             break;
         }
-        default: st = rec_content_score(m->content, &h, &u0, 1, z, err); break;
+        default: st = duet_rec_content_score(m->content, &h, &u0, 1, z, err); break;
         }
         if (st) break;
         z_rows(b == REC_FUSED_EASE || b == REC_FUSED_IALS, warm, z, 1, ni);
         for (int32_t i = 0; i < ni; i++) out[i] += m->w[b] * z[i];
     }
-    rec_csr_free(&h);
+    duet_rec_csr_free(&h);
     free(t);
     free(z);
     free(warm);
@@ -488,13 +494,13 @@ duet_status rec_fused_score_history(const rec_fused *m, const rec_csr *train, co
 
 /* ------------------------------------------------------------ model table */
 
-static duet_status table_fit(const int use[REC_FUSED_N], int deep_ids_only, const rec_fit_ctx *ctx, const rec_params *p,
-                             void **state, duet_err *err)
+static duet_status table_fit(const int use[REC_FUSED_N], int deep_ids_only, const duet_rec_fit_ctx *ctx,
+                             const duet_rec_params *p, void **state, duet_err *err)
 {
-    rec_fused_config c;
-    rec_fused_config_default(&c);
+    duet_rec_fused_config c;
+    duet_rec_fused_config_default(&c);
     for (int b = 0; b < REC_FUSED_N; b++) c.use[b] = use[b];
-    rec_incf_config *d = &c.deep;
+    duet_rec_incf_config *d = &c.deep;
     d->variant = deep_ids_only ? REC_INCF_NO_CONTENT : REC_INCF_FULL;
     if (p->dim > 0) d->dim = p->dim;
     if (p->k > 0) d->negatives = p->k;
@@ -504,90 +510,90 @@ static duet_status table_fit(const int use[REC_FUSED_N], int deep_ids_only, cons
     d->loss = p->weighting;
     d->weight_decay = p->decay;
     if (p->reg >= 1) d->patience = (int)p->reg;
-    rec_fused *m = NULL;
-    duet_status st = rec_fused_train(ctx, &c, &m, err);
+    duet_rec_fused *m = NULL;
+    duet_status st = duet_rec_fused_train(ctx, &c, &m, err);
     if (st) return st;
     *state = m;
     return DUET_OK;
 }
 
-duet_status rec_fused_fit_full(const rec_fit_ctx *c, const rec_params *p, void **s, duet_err *e)
+duet_status duet_rec_fused_fit_full(const duet_rec_fit_ctx *c, const duet_rec_params *p, void **s, duet_err *e)
 {
     static const int use[REC_FUSED_N] = {1, 1, 1, 1};
     return table_fit(use, 0, c, p, s, e);
 }
-duet_status rec_fused_fit_no_deep(const rec_fit_ctx *c, const rec_params *p, void **s, duet_err *e)
+duet_status duet_rec_fused_fit_no_deep(const duet_rec_fit_ctx *c, const duet_rec_params *p, void **s, duet_err *e)
 {
     static const int use[REC_FUSED_N] = {0, 1, 1, 1};
     return table_fit(use, 0, c, p, s, e);
 }
-duet_status rec_fused_fit_no_ease(const rec_fit_ctx *c, const rec_params *p, void **s, duet_err *e)
+duet_status duet_rec_fused_fit_no_ease(const duet_rec_fit_ctx *c, const duet_rec_params *p, void **s, duet_err *e)
 {
     static const int use[REC_FUSED_N] = {1, 0, 1, 1};
     return table_fit(use, 0, c, p, s, e);
 }
-duet_status rec_fused_fit_no_ials(const rec_fit_ctx *c, const rec_params *p, void **s, duet_err *e)
+duet_status duet_rec_fused_fit_no_ials(const duet_rec_fit_ctx *c, const duet_rec_params *p, void **s, duet_err *e)
 {
     static const int use[REC_FUSED_N] = {1, 1, 0, 1};
     return table_fit(use, 0, c, p, s, e);
 }
-duet_status rec_fused_fit_no_content(const rec_fit_ctx *c, const rec_params *p, void **s, duet_err *e)
+duet_status duet_rec_fused_fit_no_content(const duet_rec_fit_ctx *c, const duet_rec_params *p, void **s, duet_err *e)
 {
     static const int use[REC_FUSED_N] = {1, 1, 1, 0};
     return table_fit(use, 1, c, p, s, e);
 }
-duet_status rec_fused_table_score(const void *state, const rec_csr *train, const int32_t *users, int32_t n, float *out,
-                                  duet_err *err)
+duet_status duet_rec_fused_table_score(const void *state, const duet_rec_csr *train, const int32_t *users, int32_t n,
+                                       float *out, duet_err *err)
 {
-    return rec_fused_score(state, train, users, n, out, err);
+    return duet_rec_fused_score(state, train, users, n, out, err);
 }
-void rec_fused_table_free(void *state) { rec_fused_free(state); }
+void duet_rec_fused_table_free(void *state) { duet_rec_fused_free(state); }
 
-const char *rec_fused_branch_name(int b) { return b >= 0 && b < REC_FUSED_N ? branch_name[b] : "?"; }
+const char *duet_rec_fused_branch_name(int b) { return b >= 0 && b < REC_FUSED_N ? branch_name[b] : "?"; }
 
 /* ------------------------------------------------------------ state inside a model file */
 
 #include "state_io.h"
 
-duet_status rec_fused_export(const rec_fused *m, duet_st_writer *w, const char *prefix, duet_err *err)
+duet_status duet_rec_fused_export(const duet_rec_fused *m, duet_st_writer *w, const char *prefix, duet_err *err)
 {
     int32_t hdr[2 + REC_FUSED_N] = {m->nu, m->ni};
     for (int b = 0; b < REC_FUSED_N; b++) hdr[2 + b] = m->has[b];
-    duet_status st = rec_st_put(w, prefix, "hdr", DUET_ST_I32, 2 + REC_FUSED_N, 0, hdr, err);
-    if (!st) st = rec_st_put(w, prefix, "weights", DUET_ST_F32, REC_FUSED_N, 0, m->w, err);
+    duet_status st = duet_rec_st_put(w, prefix, "hdr", DUET_ST_I32, 2 + REC_FUSED_N, 0, hdr, err);
+    if (!st) st = duet_rec_st_put(w, prefix, "weights", DUET_ST_F32, REC_FUSED_N, 0, m->w, err);
     float icfg[2] = {m->c.ials_reg, m->c.ials_alpha};
-    if (!st) st = rec_st_put(w, prefix, "ials_fold_in", DUET_ST_F32, 2, 0, icfg, err);
+    if (!st) st = duet_rec_st_put(w, prefix, "ials_fold_in", DUET_ST_F32, 2, 0, icfg, err);
     char p[200];
     for (int b = 0; !st && b < REC_FUSED_N; b++) {
         if (!m->has[b]) continue;
         snprintf(p, sizeof p, "%s%s.", prefix, branch_name[b]);
         switch (b) {
-        case REC_FUSED_DEEP: st = rec_incf_export(m->deep, w, p, err); break;
-        case REC_FUSED_EASE: st = rec_ease_export(m->ease, w, p, err); break;
-        case REC_FUSED_IALS: st = rec_factors_export(m->ials, w, p, err); break;
-        default: st = rec_content_export(m->content, w, p, err); break;
+        case REC_FUSED_DEEP: st = duet_rec_incf_export(m->deep, w, p, err); break;
+        case REC_FUSED_EASE: st = duet_rec_ease_export(m->ease, w, p, err); break;
+        case REC_FUSED_IALS: st = duet_rec_factors_export(m->ials, w, p, err); break;
+        default: st = duet_rec_content_export(m->content, w, p, err); break;
         }
     }
     return st;
 }
 
-duet_status rec_fused_import(const duet_st_file *f, const char *prefix, rec_fused **out, duet_err *err)
+duet_status duet_rec_fused_import(const duet_st_file *f, const char *prefix, duet_rec_fused **out, duet_err *err)
 {
     *out = NULL;
     const void *h, *wt;
-    duet_status st = rec_st_get(f, prefix, "hdr", DUET_ST_I32, 2 + REC_FUSED_N, 0, &h, NULL, NULL, err);
-    if (!st) st = rec_st_get(f, prefix, "weights", DUET_ST_F32, REC_FUSED_N, 0, &wt, NULL, NULL, err);
+    duet_status st = duet_rec_st_get(f, prefix, "hdr", DUET_ST_I32, 2 + REC_FUSED_N, 0, &h, NULL, NULL, err);
+    if (!st) st = duet_rec_st_get(f, prefix, "weights", DUET_ST_F32, REC_FUSED_N, 0, &wt, NULL, NULL, err);
     if (st) return st;
     const int32_t *hdr = h;
     if (hdr[0] < 1 || hdr[1] < 1) return duet_err_set(err, DUET_ERR_FORMAT, "model file: bad improved-ncf header");
-    rec_fused *m = calloc(1, sizeof *m);
+    duet_rec_fused *m = calloc(1, sizeof *m);
     if (!m) return duet_err_set(err, DUET_ERR_NOMEM, "improved-ncf: out of memory");
-    rec_fused_config_default(&m->c);
+    duet_rec_fused_config_default(&m->c);
     m->nu = hdr[0];
     m->ni = hdr[1];
     memcpy(m->w, wt, sizeof m->w);
     const void *ic;
-    st = rec_st_get(f, prefix, "ials_fold_in", DUET_ST_F32, 2, 0, &ic, NULL, NULL, err);
+    st = duet_rec_st_get(f, prefix, "ials_fold_in", DUET_ST_F32, 2, 0, &ic, NULL, NULL, err);
     if (!st) {
         m->c.ials_reg = ((const float *)ic)[0];
         m->c.ials_alpha = ((const float *)ic)[1];
@@ -600,22 +606,22 @@ duet_status rec_fused_import(const duet_st_file *f, const char *prefix, rec_fuse
         void *s = NULL;
         switch (b) {
         case REC_FUSED_DEEP:
-            st = rec_incf_import(f, p, &m->deep, err);
-            if (!st && (rec_incf_n_users(m->deep) != m->nu || rec_incf_n_items(m->deep) != m->ni))
+            st = duet_rec_incf_import(f, p, &m->deep, err);
+            if (!st && (duet_rec_incf_n_users(m->deep) != m->nu || duet_rec_incf_n_items(m->deep) != m->ni))
                 st = duet_err_set(err, DUET_ERR_FORMAT, "model file: the deep branch does not match the model");
             break;
-        case REC_FUSED_EASE: st = rec_ease_import(f, p, &m->ease, err); break;
+        case REC_FUSED_EASE: st = duet_rec_ease_import(f, p, &m->ease, err); break;
         case REC_FUSED_IALS:
-            st = rec_factors_import(f, p, &s, err);
+            st = duet_rec_factors_import(f, p, &s, err);
             m->ials = s;
-            if (!st && (((rec_factors *)s)->n_users != m->nu || ((rec_factors *)s)->n_items != m->ni))
+            if (!st && (((duet_rec_factors *)s)->n_users != m->nu || ((duet_rec_factors *)s)->n_items != m->ni))
                 st = duet_err_set(err, DUET_ERR_FORMAT, "model file: the factor branch does not match the model");
             break;
-        default: st = rec_content_import(f, p, &m->content, err); break;
+        default: st = duet_rec_content_import(f, p, &m->content, err); break;
         }
     }
     if (st) {
-        rec_fused_free(m);
+        duet_rec_fused_free(m);
         return st;
     }
     *out = m;

@@ -50,9 +50,9 @@ extern "C" {
 
 enum { REC_FUSED_DEEP = 0, REC_FUSED_EASE, REC_FUSED_IALS, REC_FUSED_CONTENT, REC_FUSED_N };
 
-typedef struct rec_fused_config {
+typedef struct duet_rec_fused_config {
     int use[REC_FUSED_N];    /* branches to build (1 = use when the data allows) */
-    rec_incf_config deep;    /* the deep branch */
+    duet_rec_incf_config deep;    /* the deep branch */
     float ease_lambda;       /* > 0 */
     int ials_dim;            /* 4..256 */
     int ials_sweeps;         /* 1..100 */
@@ -60,71 +60,74 @@ typedef struct rec_fused_config {
     float content_feat_weight; /* >= 0 */
     int cands;               /* candidates per held-out user in the fusion fit (10..2000) */
     int refit;               /* 1: refit ease/ials/content on all training data (default 1) */
-} rec_fused_config;
+} duet_rec_fused_config;
 
-/* Defaults: every branch; the deep branch as rec_incf_config_default; EASE
+/* Defaults: every branch; the deep branch as duet_rec_incf_config_default; EASE
  * lambda 200; iALS 64 factors, 15 sweeps, reg 10, alpha 2; content feature
  * weight 0.5; 100 candidates; refit. */
-void rec_fused_config_default(rec_fused_config *c);
+void duet_rec_fused_config_default(duet_rec_fused_config *c);
 
-typedef struct rec_fused rec_fused;
+typedef struct duet_rec_fused duet_rec_fused;
 
-/* Train on ctx. *out is caller-owned (rec_fused_free). Errors: ARG (bad
+/* Train on ctx. *out is caller-owned (duet_rec_fused_free). Errors: ARG (bad
  * configuration, no branch left), EMPTY (no interactions), NOMEM, NAN, and
  * the branches' own errors. */
-duet_status rec_fused_train(const rec_fit_ctx *ctx, const rec_fused_config *cfg, rec_fused **out, duet_err *err);
-/* As rec_fused_train, with the deep branch's checkpoint/resume options
+duet_status duet_rec_fused_train(const duet_rec_fit_ctx *ctx, const duet_rec_fused_config *cfg, duet_rec_fused **out,
+                                 duet_err *err);
+/* As duet_rec_fused_train, with the deep branch's checkpoint/resume options
  * (incf.h; the other branches are deterministic and recomputed). */
-duet_status rec_fused_train_ex(const rec_fit_ctx *ctx, const rec_fused_config *cfg, const rec_incf_train_opts *topt,
-                               rec_fused **out, duet_err *err);
-void rec_fused_free(rec_fused *m);
+duet_status duet_rec_fused_train_ex(const duet_rec_fit_ctx *ctx, const duet_rec_fused_config *cfg,
+                                    const duet_rec_incf_train_opts *topt, duet_rec_fused **out, duet_err *err);
+void duet_rec_fused_free(duet_rec_fused *m);
 
 /* Scores (n x n_items) of users against every item; `train` is the matrix
  * the model was fitted on (the users' histories). Errors: ARG, NOMEM. */
-duet_status rec_fused_score(const rec_fused *m, const rec_csr *train, const int32_t *users, int32_t n, float *out,
-                            duet_err *err);
+duet_status duet_rec_fused_score(const duet_rec_fused *m, const duet_rec_csr *train, const int32_t *users, int32_t n,
+                                 float *out, duet_err *err);
 
 /* Scores (n_items) for a new listener whose history is items[0..n) (repeats
- * count once): the deep branch folds the history in (rec_incf_fold_in, seed),
+ * count once): the deep branch folds the history in (duet_rec_incf_fold_in, seed),
  * ease and content read it as a user row, ials solves the user's factors
- * (rec_factors_fold_in with the model's reg and the confidence of one play);
+ * (duet_rec_factors_fold_in with the model's reg and the confidence of one play);
  * then the same standardisation and weights. `train` gives the warm items.
  * Errors: ARG, NOMEM, the branches' errors. */
-duet_status rec_fused_score_history(const rec_fused *m, const rec_csr *train, const int32_t *items, int n,
-                                    uint64_t seed, float *out, duet_err *err);
+duet_status duet_rec_fused_score_history(const duet_rec_fused *m, const duet_rec_csr *train, const int32_t *items,
+                                         int n, uint64_t seed, float *out, duet_err *err);
 
 /* The fusion weight of a branch (0 when the branch is absent) and whether
  * it is present. */
-float rec_fused_weight(const rec_fused *m, int branch);
-int rec_fused_has(const rec_fused *m, int branch);
+float duet_rec_fused_weight(const duet_rec_fused *m, int branch);
+int duet_rec_fused_has(const duet_rec_fused *m, int branch);
 /* The deep branch (NULL when absent); borrowed. */
-const rec_incf *rec_fused_deep(const rec_fused *m);
+const duet_rec_incf *duet_rec_fused_deep(const duet_rec_fused *m);
 
 /* Model-table entry points (model.c): improved-ncf and its ablations
  * improved-ncf-no-{deep,ease,ials,content} (no-content: no content branch
- * and a deep branch on ids only). rec_params: dim, k (negatives), epochs,
+ * and a deep branch on ids only). duet_rec_params: dim, k (negatives), epochs,
  * lr, alpha (id dropout), weighting (deep loss), reg (patience) and decay
  * as for the deep model (incf.h). */
-duet_status rec_fused_fit_full(const rec_fit_ctx *, const rec_params *, void **, duet_err *);
-duet_status rec_fused_fit_no_deep(const rec_fit_ctx *, const rec_params *, void **, duet_err *);
-duet_status rec_fused_fit_no_ease(const rec_fit_ctx *, const rec_params *, void **, duet_err *);
-duet_status rec_fused_fit_no_ials(const rec_fit_ctx *, const rec_params *, void **, duet_err *);
-duet_status rec_fused_fit_no_content(const rec_fit_ctx *, const rec_params *, void **, duet_err *);
-duet_status rec_fused_table_score(const void *, const rec_csr *, const int32_t *, int32_t, float *, duet_err *);
+duet_status duet_rec_fused_fit_full(const duet_rec_fit_ctx *, const duet_rec_params *, void **, duet_err *);
+duet_status duet_rec_fused_fit_no_deep(const duet_rec_fit_ctx *, const duet_rec_params *, void **, duet_err *);
+duet_status duet_rec_fused_fit_no_ease(const duet_rec_fit_ctx *, const duet_rec_params *, void **, duet_err *);
+duet_status duet_rec_fused_fit_no_ials(const duet_rec_fit_ctx *, const duet_rec_params *, void **, duet_err *);
+duet_status duet_rec_fused_fit_no_content(const duet_rec_fit_ctx *, const duet_rec_params *, void **, duet_err *);
+duet_status duet_rec_fused_table_score(const void *, const duet_rec_csr *, const int32_t *, int32_t, float *,
+                                       duet_err *);
 /* The fitted model as tensors PREFIX<name> of a model file (state_io.h).
  * Errors: NOMEM; import: FORMAT, NOMEM. */
 struct duet_st_writer;
 struct duet_st_file;
-duet_status rec_fused_export(const rec_fused *m, struct duet_st_writer *w, const char *prefix, duet_err *err);
-duet_status rec_fused_import(const struct duet_st_file *f, const char *prefix, rec_fused **out, duet_err *err);
+duet_status duet_rec_fused_export(const duet_rec_fused *m, struct duet_st_writer *w, const char *prefix, duet_err *err);
+duet_status duet_rec_fused_import(const struct duet_st_file *f, const char *prefix, duet_rec_fused **out,
+                                  duet_err *err);
 
 /* The fusion loss (fused.c: the listwise softmax of held-out items against
  * weighted candidates) and its gradient, exposed for the gradient check. */
-double rec_fused_listwise_loss(const double *w, int nb, const float *F, const float *cw, const int64_t *uptr,
-                               const int32_t *npos, int32_t nv, double l2, double *g, double *lg);
+double duet_rec_fused_listwise_loss(const double *w, int nb, const float *F, const float *cw, const int64_t *uptr,
+                                    const int32_t *npos, int32_t nv, double l2, double *g, double *lg);
 /* "deep", "ease", "ials", "content" (static). */
-const char *rec_fused_branch_name(int branch);
-void rec_fused_table_free(void *);
+const char *duet_rec_fused_branch_name(int branch);
+void duet_rec_fused_table_free(void *);
 
 #ifdef __cplusplus
 }

@@ -1,10 +1,10 @@
 /* recommender/ials.c: implicit-feedback ALS (Hu, Koren & Volinsky, ICDM
  * 2008). Preference p_ui = 1 for observed pairs, 0 otherwise; confidence
- * c_ui = 1 + alpha * x_ui with x_ui = rec_weight(plays, weighting). Each sweep
+ * c_ui = 1 + alpha * x_ui with x_ui = duet_rec_weight(plays, weighting). Each sweep
  * solves, for every user u (then every item, symmetrically),
  *   (V^T V + V^T (C_u - I) V + reg I) U_u = V^T C_u p_u
  * either exactly with a Cholesky factorisation of the dim x dim system
- * (rec_params.k == 0, LAPACK dposv) or with k steps of conjugate gradient warm-started
+ * (duet_rec_params.k == 0, LAPACK dposv) or with k steps of conjugate gradient warm-started
  * from the current factors (Takacs, Pilaszy & Tikk, RecSys 2011; what the
  * `implicit` library does by default), which costs O(k (dim^2 + n_u dim))
  * per row instead of O(dim^3). V^T V is one sgemm per sweep. Rows are
@@ -34,7 +34,7 @@ static int chol_solve(double *A, double *b, int d)
 }
 
 /* y = (G + reg I + sum_k (c_k - 1) h_k h_k^T) x over the row's entries. */
-static void apply_A(double *y, const double *x, const float *G, float reg, const rec_csr *X, int32_t u,
+static void apply_A(double *y, const double *x, const float *G, float reg, const duet_rec_csr *X, int32_t u,
                     int weighting, float alpha, const float *H, int d)
 {
     for (int i = 0; i < d; i++) {
@@ -44,7 +44,7 @@ static void apply_A(double *y, const double *x, const float *G, float reg, const
     }
     for (int64_t k = X->indptr[u]; k < X->indptr[u + 1]; k++) {
         const float *h = H + (size_t)X->indices[k] * d;
-        double c1 = alpha * rec_weight(X->values[k], weighting), dot = 0;
+        double c1 = alpha * duet_rec_weight(X->values[k], weighting), dot = 0;
         for (int i = 0; i < d; i++) dot += h[i] * x[i];
         dot *= c1;
         for (int i = 0; i < d; i++) y[i] += dot * h[i];
@@ -52,7 +52,7 @@ static void apply_A(double *y, const double *x, const float *G, float reg, const
 }
 
 /* Conjugate-gradient half-sweep (cg_steps > 0). */
-static int solve_side_cg(const rec_csr *X, int weighting, float alpha, float reg, const float *H, int32_t m,
+static int solve_side_cg(const duet_rec_csr *X, int weighting, float alpha, float reg, const float *H, int32_t m,
                          float *W, int d, int cg_steps)
 {
     float *G = malloc((size_t)d * d * sizeof *G);
@@ -81,7 +81,7 @@ static int solve_side_cg(const rec_csr *X, int weighting, float alpha, float reg
             }
             for (int64_t k = X->indptr[u]; k < X->indptr[u + 1]; k++) {
                 const float *h = H + (size_t)X->indices[k] * d;
-                double c = 1.0 + alpha * rec_weight(X->values[k], weighting);
+                double c = 1.0 + alpha * duet_rec_weight(X->values[k], weighting);
                 for (int i = 0; i < d; i++) b[i] += c * h[i];
             }
             apply_A(Ap, x, G, reg, X, u, weighting, alpha, H, d);
@@ -114,7 +114,7 @@ static int solve_side_cg(const rec_csr *X, int weighting, float alpha, float reg
 }
 
 /* One half-sweep: solve the rows of X (n x m) for factors W (n x d) given H (m x d). */
-static int solve_side(const rec_csr *X, int weighting, float alpha, float reg, const float *H, int32_t m, float *W,
+static int solve_side(const duet_rec_csr *X, int weighting, float alpha, float reg, const float *H, int32_t m, float *W,
                       int d, int cg_steps)
 {
     if (cg_steps > 0) return solve_side_cg(X, weighting, alpha, reg, H, m, W, d, cg_steps);
@@ -145,7 +145,7 @@ static int solve_side(const rec_csr *X, int weighting, float alpha, float reg, c
             }
             for (int64_t k = X->indptr[u]; k < X->indptr[u + 1]; k++) {
                 const float *h = H + (size_t)X->indices[k] * d;
-                double c = 1.0 + alpha * rec_weight(X->values[k], weighting);
+                double c = 1.0 + alpha * duet_rec_weight(X->values[k], weighting);
                 for (int i = 0; i < d; i++) {
                     double ci = (c - 1.0) * h[i];
                     for (int j = 0; j <= i; j++) A[i * d + j] += ci * h[j];
@@ -168,25 +168,25 @@ static int solve_side(const rec_csr *X, int weighting, float alpha, float reg, c
     return fail ? -1 : 0;
 }
 
-duet_status rec_ials_fit(const rec_fit_ctx *ctx, const rec_params *p, void **state, duet_err *err)
+duet_status duet_rec_ials_fit(const duet_rec_fit_ctx *ctx, const duet_rec_params *p, void **state, duet_err *err)
 {
-    const rec_csr *X = ctx->train;
+    const duet_rec_csr *X = ctx->train;
     if (p->dim < 1 || p->dim > 1024 || p->epochs < 1 || !(p->reg > 0) || !(p->alpha >= 0) || p->k < 0)
         return duet_err_set(err, DUET_ERR_ARG,
                             "ials: dim in [1,1024], epochs >= 1, reg > 0, alpha >= 0, cg steps (k) >= 0 required");
     duet_rng r;
     duet_rng_seed(&r, ctx->seed ^ 0xA15A15ULL);
-    rec_factors *f = rec_factors_new(X->n_rows, X->n_cols, p->dim, 0.01f, 0, &r);
-    rec_csr Xt = {0};
-    duet_status s = f ? rec_csr_transpose(X, &Xt, err) : duet_err_set(err, DUET_ERR_NOMEM, "ials: out of memory");
+    duet_rec_factors *f = duet_rec_factors_new(X->n_rows, X->n_cols, p->dim, 0.01f, 0, &r);
+    duet_rec_csr Xt = {0};
+    duet_status s = f ? duet_rec_csr_transpose(X, &Xt, err) : duet_err_set(err, DUET_ERR_NOMEM, "ials: out of memory");
     for (int ep = 0; !s && ep < p->epochs; ep++) {
         if (solve_side(X, p->weighting, p->alpha, p->reg, f->V, X->n_cols, f->U, p->dim, p->k) != 0 ||
             solve_side(&Xt, p->weighting, p->alpha, p->reg, f->U, X->n_rows, f->V, p->dim, p->k) != 0)
             s = duet_err_set(err, DUET_ERR_NAN, "ials: a system was not positive definite at sweep %d", ep + 1);
     }
-    rec_csr_free(&Xt);
+    duet_rec_csr_free(&Xt);
     if (s) {
-        rec_factors_free(f);
+        duet_rec_factors_free(f);
         return s;
     }
     *state = f;

@@ -21,10 +21,10 @@
 #include "split.h"
 #include "word2vec.h"
 
-const char *const incf_variant_name[5] = {"improved-ncf", "improved-ncf-no-w2v", "improved-ncf-no-outer",
+const char *const duet_incf_variant_name[5] = {"improved-ncf", "improved-ncf-no-w2v", "improved-ncf-no-outer",
                                      "improved-ncf-no-group", "improved-ncf-no-content"};
 
-void rec_incf_config_default(rec_incf_config *c)
+void duet_rec_incf_config_default(duet_rec_incf_config *c)
 {
     memset(c, 0, sizeof *c);
     c->variant = REC_INCF_FULL;
@@ -42,21 +42,21 @@ void rec_incf_config_default(rec_incf_config *c)
     c->weight_decay = 0.0f;
 }
 
-void incf_free_strs(char **s, int32_t n)
+void duet_incf_free_strs(char **s, int32_t n)
 {
     if (!s) return;
     for (int32_t i = 0; i < n; i++) free(s[i]);
     free(s);
 }
 
-void rec_incf_free(rec_incf *m)
+void duet_rec_incf_free(duet_rec_incf *m)
 {
     if (!m) return;
-    rec_csr_free(&m->itok_a);
-    rec_csr_free(&m->itok_kg);
-    rec_csr_free(&m->utok);
-    rec_csr_free(&m->fr);
-    rec_csr_free(&m->seen);
+    duet_rec_csr_free(&m->itok_a);
+    duet_rec_csr_free(&m->itok_kg);
+    duet_rec_csr_free(&m->utok);
+    duet_rec_csr_free(&m->fr);
+    duet_rec_csr_free(&m->seen);
     free(m->feats);
     free(m->has_feats);
     free(m->warm);
@@ -66,20 +66,20 @@ void rec_incf_free(rec_incf *m)
     free(m->ia);
     free(m->im);
     free(m->C1);
-    incf_free_strs(m->user_ids, m->nu);
-    incf_free_strs(m->item_ids, m->ni);
-    incf_free_strs(m->item_names, m->ni);
+    duet_incf_free_strs(m->user_ids, m->nu);
+    duet_incf_free_strs(m->item_ids, m->ni);
+    duet_incf_free_strs(m->item_names, m->ni);
     free(m);
 }
 
-int32_t rec_incf_n_users(const rec_incf *m) { return m->nu; }
-int32_t rec_incf_n_items(const rec_incf *m) { return m->ni; }
-int rec_incf_best_epoch(const rec_incf *m) { return m->best_epoch; }
-double rec_incf_best_valid(const rec_incf *m) { return m->best_valid; }
-const char *rec_incf_describe(const rec_incf *m) { return m->desc; }
+int32_t duet_rec_incf_n_users(const duet_rec_incf *m) { return m->nu; }
+int32_t duet_rec_incf_n_items(const duet_rec_incf *m) { return m->ni; }
+int duet_rec_incf_best_epoch(const duet_rec_incf *m) { return m->best_epoch; }
+double duet_rec_incf_best_valid(const duet_rec_incf *m) { return m->best_valid; }
+const char *duet_rec_incf_describe(const duet_rec_incf *m) { return m->desc; }
 
 /* Initial weights (deterministic from seed). The frozen word2vec table is kept. */
-static void init_weights(rec_incf *m, uint64_t seed)
+static void init_weights(duet_rec_incf *m, uint64_t seed)
 {
     duet_rng r;
     duet_rng_seed(&r, seed ^ 0x1CF1CF1CFULL);
@@ -104,7 +104,7 @@ static void init_weights(rec_incf *m, uint64_t seed)
     }
 }
 
-static void copy_live(rec_incf *m, int to_best)
+static void copy_live(duet_rec_incf *m, int to_best)
 {
     duet_params *P = m->P;
     for (int t = 0; t < m->n_live; t++) {
@@ -139,7 +139,7 @@ typedef struct train_ws {
     int32_t *bu, *bi, *ru, *ri, *rt;
     uint8_t *bd;
     float *by;
-    incf_buf buf;
+    duet_incf_buf buf;
 } train_ws;
 
 static void zero_sparse_rows(float *g, const int32_t *rows, int n, int D)
@@ -147,7 +147,7 @@ static void zero_sparse_rows(float *g, const int32_t *rows, int n, int D)
     for (int k = 0; k < n; k++) memset(g + (size_t)rows[k] * D, 0, (size_t)D * sizeof *g);
 }
 
-static void fill_positives(train_ws *w, const rec_csr *X)
+static void fill_positives(train_ws *w, const duet_rec_csr *X)
 {
     int64_t k = 0;
     for (int32_t u = 0; u < X->n_rows; u++)
@@ -159,7 +159,7 @@ static void fill_positives(train_ws *w, const rec_csr *X)
 }
 
 /* One epoch over X. Returns the mean batch loss, NAN on a non-finite step. */
-static double run_epoch(rec_incf *m, const rec_csr *X, train_ws *w, duet_adam *opt, uint64_t seed, int phase,
+static double run_epoch(duet_rec_incf *m, const duet_rec_csr *X, train_ws *w, duet_adam *opt, uint64_t seed, int phase,
                         int epoch, duet_err *err, duet_status *st)
 {
     duet_rng r;
@@ -195,7 +195,7 @@ static double run_epoch(rec_incf *m, const rec_csr *X, train_ws *w, duet_adam *o
                     if (deg >= w->n_warm) it = w->warm_items[duet_rng_below(&r, (uint64_t)w->n_warm)];
                     else
                         do it = w->warm_items[duet_rng_below(&r, (uint64_t)w->n_warm)];
-                        while (rec_csr_has(X, u, it));
+                        while (duet_rec_csr_has(X, u, it));
                 }
                 w->bu[B] = u;
                 w->bi[B] = it;
@@ -204,7 +204,7 @@ static double run_epoch(rec_incf *m, const rec_csr *X, train_ws *w, duet_adam *o
                 B++;
             }
         }
-        loss_sum += incf_batch_step(m, &w->buf, gb, w->bu, w->bi, w->bd, w->by, B);
+        loss_sum += duet_incf_batch_step(m, &w->buf, gb, w->bu, w->bi, w->bd, w->by, B);
         nb++;
         /* rows touched */
         int nru = 0, nri = 0, nrt = 0;
@@ -247,7 +247,7 @@ static double run_epoch(rec_incf *m, const rec_csr *X, train_ws *w, duet_adam *o
  * epoch (n_pos (1 + negatives) / batch): min_epochs = ceil(INCF_MIN_STEPS / S)
  * in 1..200 (at most half of an explicit max_epochs), max_epochs = max(12, 2 min_epochs), patience = max(2,
  * min_epochs / 4). */
-static void resolve_schedule(rec_incf_config *c, int64_t n_pos)
+static void resolve_schedule(duet_rec_incf_config *c, int64_t n_pos)
 {
     int64_t S = (n_pos * (1 + c->negatives) + INCF_BATCH - 1) / INCF_BATCH;
     if (S < 1) S = 1;
@@ -264,7 +264,7 @@ static void resolve_schedule(rec_incf_config *c, int64_t n_pos)
     if (c->patience == 0) c->patience = c->min_epochs / 4 > 2 ? c->min_epochs / 4 : 2;
 }
 
-static duet_status save_ckpt(rec_incf *m, const char *path, const duet_adam *opt, int64_t step, duet_err *err)
+static duet_status save_ckpt(duet_rec_incf *m, const char *path, const duet_adam *opt, int64_t step, duet_err *err)
 {
     duet_rng dummy;
     duet_rng_seed(&dummy, 0);
@@ -272,7 +272,7 @@ static duet_status save_ckpt(rec_incf *m, const char *path, const duet_adam *opt
     return duet_checkpoint_save(path, m->P, opt, step, &dummy, 1, kv, 1, err);
 }
 
-static duet_status load_ckpt(rec_incf *m, const char *path, duet_adam *opt, int64_t *step, duet_err *err)
+static duet_status load_ckpt(duet_rec_incf *m, const char *path, duet_adam *opt, int64_t *step, duet_err *err)
 {
     duet_st_file *f = NULL;
     duet_status st = duet_st_load(path, &f, err);
@@ -289,11 +289,10 @@ static duet_status load_ckpt(rec_incf *m, const char *path, duet_adam *opt, int6
     return duet_checkpoint_load(path, m->P, opt, step, &dummy, 1, err);
 }
 
-
-duet_status rec_incf_train(const rec_fit_ctx *ctx, const rec_incf_config *cfg, const rec_incf_train_opts *topt,
-                           rec_incf **out, duet_err *err)
+duet_status duet_rec_incf_train(const duet_rec_fit_ctx *ctx, const duet_rec_incf_config *cfg,
+                                const duet_rec_incf_train_opts *topt, duet_rec_incf **out, duet_err *err)
 {
-    const rec_csr *X = ctx->train;
+    const duet_rec_csr *X = ctx->train;
     *out = NULL;
     if (cfg->variant < 0 || cfg->variant > REC_INCF_NO_CONTENT || cfg->dim < 4 || cfg->dim > 256 || cfg->wdim < 4 ||
         cfg->wdim > 256 || cfg->negatives < 1 || cfg->negatives > 50 || cfg->max_epochs < 0 ||
@@ -305,7 +304,7 @@ duet_status rec_incf_train(const rec_fit_ctx *ctx, const rec_incf_config *cfg, c
                             "improved-ncf: bad configuration (dim/wdim 4..256, negatives 1..50, epochs 0..1000, "
                             "patience 0..1000, min epochs 0..1000, lr > 0, id dropout in [0, 1), loss bce/bpr, weight decay in [0, 100))");
     if (!X || X->nnz == 0) return duet_err_set(err, DUET_ERR_EMPTY, "improved-ncf: no training interactions");
-    rec_incf *m = calloc(1, sizeof *m);
+    duet_rec_incf *m = calloc(1, sizeof *m);
     if (!m) return duet_err_set(err, DUET_ERR_NOMEM, "improved-ncf: out of memory");
     m->c = *cfg;
     m->nu = X->n_rows;
@@ -317,26 +316,26 @@ duet_status rec_incf_train(const rec_fit_ctx *ctx, const rec_incf_config *cfg, c
     m->use_content = cfg->variant != REC_INCF_NO_CONTENT;
     m->learn_tok = cfg->variant == REC_INCF_NO_W2V;
     duet_status st = DUET_OK;
-    rec_csr fitX = {0}, esV = {0};
-    const rec_csr *trainX = X, *validX = ctx->valid;
+    duet_rec_csr fitX = {0}, esV = {0};
+    const duet_rec_csr *trainX = X, *validX = ctx->valid;
     int internal = 0;
     if (!validX) {
         duet_err e2 = {0};
-        if (rec_split_users(X, 0.1, 5, ctx->seed ^ 0xE5E5E5ULL, &fitX, &esV, &e2) == DUET_OK && esV.nnz > 0) {
+        if (duet_rec_split_users(X, 0.1, 5, ctx->seed ^ 0xE5E5E5ULL, &fitX, &esV, &e2) == DUET_OK && esV.nnz > 0) {
             trainX = &fitX;
             validX = &esV;
             internal = 1;
         } else {
-            rec_csr_free(&fitX);
-            rec_csr_free(&esV);
+            duet_rec_csr_free(&fitX);
+            duet_rec_csr_free(&esV);
         }
     }
     resolve_schedule(&m->c, trainX->nnz);
     m->warm = calloc((size_t)m->ni, 1);
     if (!m->warm) st = duet_err_set(err, DUET_ERR_NOMEM, "improved-ncf: out of memory");
     for (int64_t q = 0; !st && q < X->nnz; q++) m->warm[X->indices[q]] = 1;
-    if (!st) st = rec_csr_copy(X, &m->seen, err);
-    if (!st) st = incf_prepare_inputs(m, ctx, err);
+    if (!st) st = duet_rec_csr_copy(X, &m->seen, err);
+    if (!st) st = duet_incf_prepare_inputs(m, ctx, err);
     if (!st) st = duet_params_enable_training(m->P, err);
     train_ws w = {0};
     int B = INCF_BATCH + 1 + cfg->negatives;
@@ -355,7 +354,7 @@ duet_status rec_incf_train(const rec_fit_ctx *ctx, const rec_incf_config *cfg, c
         if (!w.gu || !w.gi || !w.warm_items || !w.bu || !w.bi || !w.ri || !w.ru || !w.rt || !w.bd || !w.by)
             st = duet_err_set(err, DUET_ERR_NOMEM, "improved-ncf: out of memory");
     }
-    if (!st) st = incf_buf_init(&w.buf, m, B, err);
+    if (!st) st = duet_incf_buf_init(&w.buf, m, B, err);
     /* negatives are drawn from items with training interactions (in trainX) */
     if (!st) {
         uint8_t *seenit = calloc((size_t)m->ni, 1);
@@ -373,7 +372,7 @@ duet_status rec_incf_train(const rec_fit_ctx *ctx, const rec_incf_config *cfg, c
         vusers = malloc((size_t)m->nu * sizeof *vusers);
         rel = malloc((size_t)m->ni * sizeof *rel);
         row = malloc((size_t)m->ni * sizeof *row);
-        H = malloc(incf_score_scratch(m) * sizeof *H);
+        H = malloc(duet_incf_score_scratch(m) * sizeof *H);
         if (!vusers || !rel || !row || !H) st = duet_err_set(err, DUET_ERR_NOMEM, "improved-ncf: out of memory");
         for (int32_t u = 0; !st && u < m->nu && u < validX->n_rows; u++)
             if (validX->indptr[u + 1] > validX->indptr[u] && trainX->indptr[u + 1] > trainX->indptr[u]) vusers[nv++] = u;
@@ -417,7 +416,7 @@ duet_status rec_incf_train(const rec_fit_ctx *ctx, const rec_incf_config *cfg, c
     float *es = st ? NULL : incf_T(m, S_ES);
     duet_progress pg;
     char label[64];
-    snprintf(label, sizeof label, "%s", incf_variant_name[cfg->variant]);
+    snprintf(label, sizeof label, "%s", duet_incf_variant_name[cfg->variant]);
     duet_progress_init(&pg, label, m->c.max_epochs, ctx->progress);
     if (!st && phase == 0) {
         fill_positives(&w, trainX);
@@ -430,9 +429,9 @@ duet_status rec_incf_train(const rec_fit_ctx *ctx, const rec_incf_config *cfg, c
             }
             double v = -1, sm = -1;
             if (validX) {
-                st = incf_compute_reps(m, err);
+                st = duet_incf_compute_reps(m, err);
                 if (st) break;
-                v = incf_valid_ndcg(m, trainX, validX, vusers, nv, cand, row, H, rel);
+                v = duet_incf_valid_ndcg(m, trainX, validX, vusers, nv, cand, row, H, rel);
                 /* smoothed curve: mean of this epoch and the (up to) two before it */
                 int nh = ep < 2 ? ep : 2;
                 sm = (v + (nh > 0 ? es[4] : 0) + (nh > 1 ? es[5] : 0)) / (1 + nh);
@@ -501,8 +500,8 @@ duet_status rec_incf_train(const rec_fit_ctx *ctx, const rec_incf_config *cfg, c
          * only through negatives? no: they were never positives; keep them cold) */
         free(warm_all);
     }
-    if (!st) st = incf_compute_reps(m, err);
-    incf_buf_free(&w.buf);
+    if (!st) st = duet_incf_compute_reps(m, err);
+    duet_incf_buf_free(&w.buf);
     free(w.gu);
     free(w.gi);
     free(w.warm_items);
@@ -518,10 +517,10 @@ duet_status rec_incf_train(const rec_fit_ctx *ctx, const rec_incf_config *cfg, c
     free(row);
     free(H);
     free(cand);
-    rec_csr_free(&fitX);
-    rec_csr_free(&esV);
+    duet_rec_csr_free(&fitX);
+    duet_rec_csr_free(&esV);
     if (st) {
-        rec_incf_free(m);
+        duet_rec_incf_free(m);
         return st;
     }
     *out = m;
@@ -530,10 +529,11 @@ duet_status rec_incf_train(const rec_fit_ctx *ctx, const rec_incf_config *cfg, c
 
 /* ------------------------------------------------------------ model table */
 
-static duet_status table_fit(int variant, const rec_fit_ctx *ctx, const rec_params *p, void **state, duet_err *err)
+static duet_status table_fit(int variant, const duet_rec_fit_ctx *ctx, const duet_rec_params *p, void **state,
+                             duet_err *err)
 {
-    rec_incf_config c;
-    rec_incf_config_default(&c);
+    duet_rec_incf_config c;
+    duet_rec_incf_config_default(&c);
     c.variant = variant;
     if (p->dim > 0) c.dim = p->dim;
     if (p->k > 0) c.negatives = p->k;
@@ -544,40 +544,40 @@ static duet_status table_fit(int variant, const rec_fit_ctx *ctx, const rec_para
     c.refit = p->shrink > 0;
     c.weight_decay = p->decay;
     if (p->reg >= 1) c.patience = (int)p->reg;
-    rec_incf *m = NULL;
-    duet_status st = rec_incf_train(ctx, &c, NULL, &m, err);
+    duet_rec_incf *m = NULL;
+    duet_status st = duet_rec_incf_train(ctx, &c, NULL, &m, err);
     if (st) return st;
     *state = m;
     return DUET_OK;
 }
 
-duet_status rec_incf_fit_full(const rec_fit_ctx *c, const rec_params *p, void **s, duet_err *e)
+duet_status duet_rec_incf_fit_full(const duet_rec_fit_ctx *c, const duet_rec_params *p, void **s, duet_err *e)
 {
     return table_fit(REC_INCF_FULL, c, p, s, e);
 }
-duet_status rec_incf_fit_no_w2v(const rec_fit_ctx *c, const rec_params *p, void **s, duet_err *e)
+duet_status duet_rec_incf_fit_no_w2v(const duet_rec_fit_ctx *c, const duet_rec_params *p, void **s, duet_err *e)
 {
     return table_fit(REC_INCF_NO_W2V, c, p, s, e);
 }
-duet_status rec_incf_fit_no_outer(const rec_fit_ctx *c, const rec_params *p, void **s, duet_err *e)
+duet_status duet_rec_incf_fit_no_outer(const duet_rec_fit_ctx *c, const duet_rec_params *p, void **s, duet_err *e)
 {
     return table_fit(REC_INCF_NO_OUTER, c, p, s, e);
 }
-duet_status rec_incf_fit_no_group(const rec_fit_ctx *c, const rec_params *p, void **s, duet_err *e)
+duet_status duet_rec_incf_fit_no_group(const duet_rec_fit_ctx *c, const duet_rec_params *p, void **s, duet_err *e)
 {
     return table_fit(REC_INCF_NO_GROUP, c, p, s, e);
 }
-duet_status rec_incf_fit_no_content(const rec_fit_ctx *c, const rec_params *p, void **s, duet_err *e)
+duet_status duet_rec_incf_fit_no_content(const duet_rec_fit_ctx *c, const duet_rec_params *p, void **s, duet_err *e)
 {
     return table_fit(REC_INCF_NO_CONTENT, c, p, s, e);
 }
 
-duet_status rec_incf_table_score(const void *state, const rec_csr *train, const int32_t *users, int32_t n, float *out,
-                                 duet_err *err)
+duet_status duet_rec_incf_table_score(const void *state, const duet_rec_csr *train, const int32_t *users, int32_t n,
+                                      float *out, duet_err *err)
 {
     (void)train;
-    return rec_incf_score(state, users, n, out, err);
+    return duet_rec_incf_score(state, users, n, out, err);
 }
 
-void rec_incf_table_free(void *state) { rec_incf_free(state); }
+void duet_rec_incf_table_free(void *state) { duet_rec_incf_free(state); }
 

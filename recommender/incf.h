@@ -53,7 +53,7 @@
  *
  * Cold items (no training interaction in fit) get E_i = 0: their vector
  * comes from attributes/features only. New users: fold-in from a short
- * history (rec_incf_fold_in: Adam steps on a free user group vector with
+ * history (duet_rec_incf_fold_in: Adam steps on a free user group vector with
  * the network frozen).
  *
  * Determinism: for a seed and one thread the result is bit-exact, also
@@ -74,7 +74,7 @@ extern "C" {
 /* Variants. */
 enum { REC_INCF_FULL = 0, REC_INCF_NO_W2V, REC_INCF_NO_OUTER, REC_INCF_NO_GROUP, REC_INCF_NO_CONTENT };
 
-typedef struct rec_incf_config {
+typedef struct duet_rec_incf_config {
     int variant;      /* REC_INCF_* */
     int dim;          /* d: id embeddings and group vectors (4..256) */
     int wdim;         /* dw: token vectors (word2vec or learned) (4..256) */
@@ -89,112 +89,113 @@ typedef struct rec_incf_config {
     int w2v_epochs;   /* word2vec passes (default 10) */
     float weight_decay; /* decoupled (AdamW) weight decay on every trained tensor, >= 0 (default 0);
                          * embedding rows decay only when they are updated (lazy) */
-} rec_incf_config;
+} duet_rec_incf_config;
 
 /* Defaults: FULL, d 32, dw 32, 16 negatives, auto max_epochs / min_epochs / patience, lr 2e-3,
  * id dropout 0.2, BCE, no refit, 10 word2vec epochs, no weight decay. */
-void rec_incf_config_default(rec_incf_config *c);
+void duet_rec_incf_config_default(duet_rec_incf_config *c);
 
 /* Training options beyond the model (for `duet train-rec`). */
-typedef struct rec_incf_train_opts {
+typedef struct duet_rec_incf_train_opts {
     const char *ckpt;    /* write a checkpoint here after every epoch (atomic), or NULL */
     const char *resume;  /* resume from this checkpoint, or NULL */
-} rec_incf_train_opts;
+} duet_rec_incf_train_opts;
 
-typedef struct rec_incf rec_incf;
+typedef struct duet_rec_incf duet_rec_incf;
 
 /* Train on ctx (train, valid, side, seed, progress). *out is caller-owned
- * (rec_incf_free). A resume file must come from the same configuration,
+ * (duet_rec_incf_free). A resume file must come from the same configuration,
  * data and seed (checked through the stored configuration string).
  * Errors: ARG (bad configuration), EMPTY (no interactions), NAN (diverged),
  * NOMEM, IO/FORMAT/SHAPE (checkpoint files), and word2vec's errors. */
-duet_status rec_incf_train(const rec_fit_ctx *ctx, const rec_incf_config *cfg, const rec_incf_train_opts *topt,
-                           rec_incf **out, duet_err *err);
-void rec_incf_free(rec_incf *m);
+duet_status duet_rec_incf_train(const duet_rec_fit_ctx *ctx, const duet_rec_incf_config *cfg,
+                                const duet_rec_incf_train_opts *topt, duet_rec_incf **out, duet_err *err);
+void duet_rec_incf_free(duet_rec_incf *m);
 
 /* Sizes. */
-int32_t rec_incf_n_users(const rec_incf *m);
-int32_t rec_incf_n_items(const rec_incf *m);
+int32_t duet_rec_incf_n_users(const duet_rec_incf *m);
+int32_t duet_rec_incf_n_items(const duet_rec_incf *m);
 /* Epochs trained (the best epoch kept) and its validation NDCG@10. */
-int rec_incf_best_epoch(const rec_incf *m);
-double rec_incf_best_valid(const rec_incf *m);
+int duet_rec_incf_best_epoch(const duet_rec_incf *m);
+double duet_rec_incf_best_valid(const duet_rec_incf *m);
 
 /* Scores of users[0..n) against every item (n x n_items). Errors: ARG (user
  * out of range), NOMEM. */
-duet_status rec_incf_score(const rec_incf *m, const int32_t *users, int32_t n, float *out, duet_err *err);
+duet_status duet_rec_incf_score(const duet_rec_incf *m, const int32_t *users, int32_t n, float *out, duet_err *err);
 
 /* Length of a user representation (the vector fold-in produces). */
-int rec_incf_user_rep_len(const rec_incf *m);
+int duet_rec_incf_user_rep_len(const duet_rec_incf *m);
 /* Fold-in a new user from items[0..n) (n >= 1, indices in range, repeats
- * allowed): rep (rec_incf_user_rep_len floats) is fitted by 100 Adam steps on
+ * allowed): rep (duet_rec_incf_user_rep_len floats) is fitted by 100 Adam steps on
  * BCE (the history against 4 seeded random other items each) with the
  * network frozen, starting from the mean user. Errors: ARG, NOMEM. */
-duet_status rec_incf_fold_in(const rec_incf *m, const int32_t *items, int n, uint64_t seed, float *rep,
-                             duet_err *err);
+duet_status duet_rec_incf_fold_in(const duet_rec_incf *m, const int32_t *items, int n, uint64_t seed, float *rep,
+                                  duet_err *err);
 /* Scores of one user representation against every item (n_items floats). */
-duet_status rec_incf_score_rep(const rec_incf *m, const float *rep, float *out, duet_err *err);
+duet_status duet_rec_incf_score_rep(const duet_rec_incf *m, const float *rep, float *out, duet_err *err);
 /* Items most similar to item (cosine of item group vectors), best first,
  * excluding item itself: up to k into idx/sim; returns the count written or
  * -1 on a bad argument. */
-int rec_incf_similar(const rec_incf *m, int32_t item, int k, int32_t *idx, float *sim);
+int duet_rec_incf_similar(const duet_rec_incf *m, int32_t item, int k, int32_t *idx, float *sim);
 
 /* Training items of user u (the matrix given to fit), for excluding seen
  * items; *n receives the count. */
-const int32_t *rec_incf_seen(const rec_incf *m, int32_t u, int64_t *n);
+const int32_t *duet_rec_incf_seen(const duet_rec_incf *m, int32_t u, int64_t *n);
 
 /* Save the fitted model (scoring tensors, group vectors, the training
  * matrix, configuration) as safetensors, atomically, with metadata format
  * "duet-rec-incf" and the given ids/names (arrays of n_users / n_items
  * strings; any may be NULL: ids then default to indices). Tabs and line
  * breaks in names are replaced by spaces. Errors: IO, NOMEM, ARG. */
-duet_status rec_incf_save(const rec_incf *m, const char *path, const char *const *user_ids,
-                          const char *const *item_ids, const char *const *item_names, duet_err *err);
+duet_status duet_rec_incf_save(const duet_rec_incf *m, const char *path, const char *const *user_ids,
+                               const char *const *item_ids, const char *const *item_names, duet_err *err);
 /* Load a saved model. Scores are bit-identical to the saved model's. The
  * ids/names are available through rec_incf_user_id/item_id/item_name.
  * Errors: IO, FORMAT (not a duet-rec-incf file, bad metadata), SHAPE,
  * NOTFOUND (missing tensor), NOMEM. */
-duet_status rec_incf_load(const char *path, rec_incf **out, duet_err *err);
+duet_status duet_rec_incf_load(const char *path, duet_rec_incf **out, duet_err *err);
 /* Ids and names of a loaded model (NULL when absent or out of range). */
-const char *rec_incf_user_id(const rec_incf *m, int32_t u);
-const char *rec_incf_item_id(const rec_incf *m, int32_t i);
-const char *rec_incf_item_name(const rec_incf *m, int32_t i);
-int32_t rec_incf_find_user(const rec_incf *m, const char *id);
-int32_t rec_incf_find_item(const rec_incf *m, const char *id);
+const char *duet_rec_incf_user_id(const duet_rec_incf *m, int32_t u);
+const char *duet_rec_incf_item_id(const duet_rec_incf *m, int32_t i);
+const char *duet_rec_incf_item_name(const duet_rec_incf *m, int32_t i);
+int32_t duet_rec_incf_find_user(const duet_rec_incf *m, const char *id);
+int32_t duet_rec_incf_find_item(const duet_rec_incf *m, const char *id);
 /* The configuration description ("variant=improved-ncf d=32 ..."). */
-const char *rec_incf_describe(const rec_incf *m);
+const char *duet_rec_incf_describe(const duet_rec_incf *m);
 
-/* Model-table entry points (model.c): the fit wrappers map rec_params
+/* Model-table entry points (model.c): the fit wrappers map duet_rec_params
  * (dim, k = negatives, epochs = max epochs, lr, alpha = id dropout,
  * weighting = loss 0 BCE / 1 BPR, shrink = refit flag, reg = patience when >= 1,
  * decay = weight decay)
  * onto a variant. */
-duet_status rec_incf_fit_full(const rec_fit_ctx *, const rec_params *, void **, duet_err *);
-duet_status rec_incf_fit_no_w2v(const rec_fit_ctx *, const rec_params *, void **, duet_err *);
-duet_status rec_incf_fit_no_outer(const rec_fit_ctx *, const rec_params *, void **, duet_err *);
-duet_status rec_incf_fit_no_group(const rec_fit_ctx *, const rec_params *, void **, duet_err *);
-duet_status rec_incf_fit_no_content(const rec_fit_ctx *, const rec_params *, void **, duet_err *);
-duet_status rec_incf_table_score(const void *, const rec_csr *, const int32_t *, int32_t, float *, duet_err *);
-void rec_incf_table_free(void *);
+duet_status duet_rec_incf_fit_full(const duet_rec_fit_ctx *, const duet_rec_params *, void **, duet_err *);
+duet_status duet_rec_incf_fit_no_w2v(const duet_rec_fit_ctx *, const duet_rec_params *, void **, duet_err *);
+duet_status duet_rec_incf_fit_no_outer(const duet_rec_fit_ctx *, const duet_rec_params *, void **, duet_err *);
+duet_status duet_rec_incf_fit_no_group(const duet_rec_fit_ctx *, const duet_rec_params *, void **, duet_err *);
+duet_status duet_rec_incf_fit_no_content(const duet_rec_fit_ctx *, const duet_rec_params *, void **, duet_err *);
+duet_status duet_rec_incf_table_score(const void *, const duet_rec_csr *, const int32_t *, int32_t, float *,
+                                      duet_err *);
+void duet_rec_incf_table_free(void *);
 
 /* The fitted model as tensors PREFIX<name> of a model file (state_io.h;
  * ids and names are the file's). Errors: NOMEM; import: FORMAT, NOMEM. */
 struct duet_st_writer;
 struct duet_st_file;
-duet_status rec_incf_export(const rec_incf *m, struct duet_st_writer *w, const char *prefix, duet_err *err);
-duet_status rec_incf_import(const struct duet_st_file *f, const char *prefix, rec_incf **out, duet_err *err);
+duet_status duet_rec_incf_export(const duet_rec_incf *m, struct duet_st_writer *w, const char *prefix, duet_err *err);
+duet_status duet_rec_incf_import(const struct duet_st_file *f, const char *prefix, duet_rec_incf **out, duet_err *err);
 
 /* Gradient-check hook for tests: the mean loss of one batch (users u, items
  * it, labels y, B samples; y ignored for BPR, where samples come in groups
  * of 1 + negatives) at the current weights, and (when grad != 0) its
  * gradient ACCUMULATED into the training blocks (zeroed first), returned
- * through rec_incf_param_grad. Dropout off. */
-double rec_incf_batch_loss(rec_incf *m, const int32_t *u, const int32_t *it, const float *y, int B, int grad);
+ * through duet_rec_incf_param_grad. Dropout off. */
+double duet_rec_incf_batch_loss(duet_rec_incf *m, const int32_t *u, const int32_t *it, const float *y, int B, int grad);
 /* Number of parameter tensors, a tensor's name, data and gradient
- * (training must have happened: models from rec_incf_train). */
-int rec_incf_n_params(const rec_incf *m);
-const char *rec_incf_param_name(const rec_incf *m, int t);
-float *rec_incf_param_data(rec_incf *m, int t, size_t *numel);
-float *rec_incf_param_grad(rec_incf *m, int t);
+ * (training must have happened: models from duet_rec_incf_train). */
+int duet_rec_incf_n_params(const duet_rec_incf *m);
+const char *duet_rec_incf_param_name(const duet_rec_incf *m, int t);
+float *duet_rec_incf_param_data(duet_rec_incf *m, int t, size_t *numel);
+float *duet_rec_incf_param_grad(duet_rec_incf *m, int t);
 
 #ifdef __cplusplus
 }

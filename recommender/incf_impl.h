@@ -27,19 +27,19 @@ enum {
     S_M0W, S_M0B, S_M1W, S_M1B, S_OW, S_OB, S_FW, S_FB, S_ES, S_N
 };
 
-struct rec_incf {
-    rec_incf_config c;
+struct duet_rec_incf {
+    duet_rec_incf_config c;
     int32_t nu, ni, nt;
     int d, dw, H1, H2, Ho, Dz;
     int use_group, use_outer, use_content, learn_tok;
     int has_ut, has_fr, has_ia, has_kg, nf;
     int Du, Di, DmU, DmI;
     /* inputs (training models only) */
-    rec_csr itok_a, itok_kg, utok, fr; /* values: normalised weights */
+    duet_rec_csr itok_a, itok_kg, utok, fr; /* values: normalised weights */
     float *feats;                      /* ni x nf, standardised, 0 where absent */
     uint8_t *has_feats;                /* ni */
     uint8_t *warm;                     /* ni: item had training interactions */
-    rec_csr seen;                      /* the fit matrix (binary) */
+    duet_rec_csr seen;                      /* the fit matrix (binary) */
     duet_params *P;
     int slot[S_N];
     int n_live;                        /* tensors before the best.* copies */
@@ -51,43 +51,43 @@ struct rec_incf {
     double best_valid;
 };
 
-extern const char *const incf_variant_name[5];
+extern const char *const duet_incf_variant_name[5];
 
-typedef struct incf_buf {
+typedef struct duet_incf_buf {
     int B;
     float *xu, *xi, *hu, *gu, *hi, *gi, *gmf, *min, *h1, *h2, *op, *o, *z, *lg;
     float *dxu, *dxi, *dhu, *dgu, *dhi, *dgi, *dau, *dai, *dmu, *dmi, *dmin, *dh1, *dh2, *dop, *do_, *dz, *dlg;
     float *mem;
-} incf_buf;
+} duet_incf_buf;
 
 /* The tensor of slot s (NULL when absent) and its gradient in gbase. */
-static inline float *incf_T(const rec_incf *m, int s)
+static inline float *incf_T(const duet_rec_incf *m, int s)
 {
     return m->slot[s] < 0 ? NULL : duet_params_data(m->P, (size_t)m->slot[s]);
 }
-static inline float *incf_G(const rec_incf *m, float *gbase, int s)
+static inline float *incf_G(const duet_rec_incf *m, float *gbase, int s)
 {
     return m->slot[s] < 0 || !gbase ? NULL : gbase + m->P->info[m->slot[s]].offset;
 }
 
 /* incf_net.c */
-void incf_set_dims(rec_incf *m);
-duet_status incf_build_params(rec_incf *m, int training, duet_err *err);
-duet_status incf_buf_init(incf_buf *b, const rec_incf *m, int B, duet_err *err);
-void incf_buf_free(incf_buf *b);
-void incf_head_fwd(const rec_incf *m, incf_buf *b, const float *au, const float *ai, const float *mu, const float *mi,
-                   int B);
-void incf_head_bwd(const rec_incf *m, float *gbase, incf_buf *b, const float *au, const float *ai, float *dau,
-                   float *dai, float *dmu, float *dmi, int B);
-double incf_batch_step(const rec_incf *m, incf_buf *b, float *gbase, const int32_t *u, const int32_t *it,
-                       const uint8_t *drop, const float *y, int B);
-duet_status incf_compute_reps(rec_incf *m, duet_err *err);
-size_t incf_score_scratch(const rec_incf *m);
-double incf_valid_ndcg(const rec_incf *m, const rec_csr *train, const rec_csr *valid, const int32_t *vusers,
-                       int32_t nv, const uint8_t *cand, float *row, float *H, int32_t *rel);
+void duet_incf_set_dims(duet_rec_incf *m);
+duet_status duet_incf_build_params(duet_rec_incf *m, int training, duet_err *err);
+duet_status duet_incf_buf_init(duet_incf_buf *b, const duet_rec_incf *m, int B, duet_err *err);
+void duet_incf_buf_free(duet_incf_buf *b);
+void duet_incf_head_fwd(const duet_rec_incf *m, duet_incf_buf *b, const float *au, const float *ai, const float *mu,
+                        const float *mi, int B);
+void duet_incf_head_bwd(const duet_rec_incf *m, float *gbase, duet_incf_buf *b, const float *au, const float *ai,
+                        float *dau, float *dai, float *dmu, float *dmi, int B);
+double duet_incf_batch_step(const duet_rec_incf *m, duet_incf_buf *b, float *gbase, const int32_t *u, const int32_t *it,
+                            const uint8_t *drop, const float *y, int B);
+duet_status duet_incf_compute_reps(duet_rec_incf *m, duet_err *err);
+size_t duet_incf_score_scratch(const duet_rec_incf *m);
+double duet_incf_valid_ndcg(const duet_rec_incf *m, const duet_rec_csr *train, const duet_rec_csr *valid,
+                            const int32_t *vusers, int32_t nv, const uint8_t *cand, float *row, float *H, int32_t *rel);
 /* incf_inputs.c */
-duet_status incf_prepare_inputs(rec_incf *m, const rec_fit_ctx *ctx, duet_err *err);
+duet_status duet_incf_prepare_inputs(duet_rec_incf *m, const duet_rec_fit_ctx *ctx, duet_err *err);
 /* incf.c */
-void incf_free_strs(char **s, int32_t n);
+void duet_incf_free_strs(char **s, int32_t n);
 
 #endif

@@ -94,11 +94,11 @@ static int cmp_tokc(const void *a, const void *b)
 /* Build a weight CSR (rows x nt) from per-row token lists: keep known
  * tokens (known == NULL: all), top INCF_MAX_TOK by count, weights
  * log(1 + count) normalised to sum 1. */
-static duet_status weights_csr(rec_csr *out, int32_t rows, int32_t nt, const int64_t *ptr, const tokc *tc,
+static duet_status weights_csr(duet_rec_csr *out, int32_t rows, int32_t nt, const int64_t *ptr, const tokc *tc,
                                const uint8_t *known, duet_err *err)
 {
     int64_t cap = ptr[rows];
-    rec_triple *t = malloc((size_t)(cap ? cap : 1) * sizeof *t);
+    duet_rec_triple *t = malloc((size_t)(cap ? cap : 1) * sizeof *t);
     tokc *tmp = malloc((size_t)(cap ? cap : 1) * sizeof *tmp);
     if (!t || !tmp) {
         free(t);
@@ -114,9 +114,9 @@ static duet_status weights_csr(rec_csr *out, int32_t rows, int32_t nt, const int
         if (k > INCF_MAX_TOK) k = INCF_MAX_TOK;
         double s = 0;
         for (int64_t q = 0; q < k; q++) s += log1p(tmp[q].cnt);
-        for (int64_t q = 0; q < k; q++) t[n++] = (rec_triple){r, tmp[q].tok, (float)(log1p(tmp[q].cnt) / s), 0};
+        for (int64_t q = 0; q < k; q++) t[n++] = (duet_rec_triple){r, tmp[q].tok, (float)(log1p(tmp[q].cnt) / s), 0};
     }
-    duet_status st = rec_csr_from_triples(out, rows, nt, t, n, 1, "tokens", err);
+    duet_status st = duet_rec_csr_from_triples(out, rows, nt, t, n, 1, "tokens", err);
     free(t);
     free(tmp);
     return st;
@@ -142,9 +142,9 @@ static int name_words(const char *s, char words[8][72])
 }
 
 /* Prepare tokens, word2vec, friends, features from ctx->side. */
-duet_status incf_prepare_inputs(rec_incf *m, const rec_fit_ctx *ctx, duet_err *err)
+duet_status duet_incf_prepare_inputs(duet_rec_incf *m, const duet_rec_fit_ctx *ctx, duet_err *err)
 {
-    const rec_side *sd = &ctx->side;
+    const duet_rec_side *sd = &ctx->side;
     duet_status st = DUET_OK;
     int32_t nu = m->nu, ni = m->ni;
     int32_t nds = (sd->item_attr ? sd->item_attr->n_cols : 0);
@@ -154,7 +154,7 @@ duet_status incf_prepare_inputs(rec_incf *m, const rec_fit_ctx *ctx, duet_err *e
     int32_t nt = nds;
     int64_t n_ia = 0, n_kg = 0, n_ut = 0;
     uint8_t *is_kg = NULL;
-    /* family of a data-set token: "kg:..." tokens (rec_load_kgcn) are the
+    /* family of a data-set token: "kg:..." tokens (duet_rec_load_kgcn) are the
      * knowledge-graph family, everything else the tag/attribute family */
     if (sd->tokens && nds > 0) {
         is_kg = calloc((size_t)nds, 1);
@@ -227,9 +227,9 @@ duet_status incf_prepare_inputs(rec_incf *m, const rec_fit_ctx *ctx, duet_err *e
     uint8_t *known = NULL;
     float *w2v_tab = NULL;
     if (!st && m->use_content && !m->learn_tok && nt > 0 && (n_ia || n_kg || n_ut)) {
-        w2v_corpus *corp = NULL;
-        w2v_vectors *vec = NULL;
-        st = w2v_corpus_new(&corp, err);
+        duet_w2v_corpus *corp = NULL;
+        duet_w2v_vectors *vec = NULL;
+        st = duet_w2v_corpus_new(&corp, err);
         char (*buf)[16] = malloc((size_t)(2 * INCF_MAX_TOK * 8 + 16) * sizeof *buf);
         const char **ptrs = malloc((size_t)(2 * INCF_MAX_TOK * 8 + 16) * sizeof *ptrs);
         int cap = 2 * INCF_MAX_TOK * 8 + 16;
@@ -258,12 +258,12 @@ duet_status incf_prepare_inputs(rec_incf *m, const rec_fit_ctx *ctx, duet_err *e
                     ptrs[n] = buf[n];
                     n++;
                 }
-            if (n > 1) st = w2v_corpus_add_sentence(corp, ptrs, (size_t)n, err);
+            if (n > 1) st = duet_w2v_corpus_add_sentence(corp, ptrs, (size_t)n, err);
         }
         free(buf);
         free(ptrs);
-        w2v_params wp;
-        w2v_params_default(&wp);
+        duet_w2v_params wp;
+        duet_w2v_params_default(&wp);
         wp.dim = (size_t)m->dw;
         wp.window = 8;
         wp.negative = 5;
@@ -272,27 +272,27 @@ duet_status incf_prepare_inputs(rec_incf *m, const rec_fit_ctx *ctx, duet_err *e
         wp.threads = 1;
         wp.shuffle = 1;
         wp.seed = ctx->seed * 2654435761ULL + 17;
-        if (!st && w2v_corpus_n_tokens(corp) > 0) {
+        if (!st && duet_w2v_corpus_n_tokens(corp) > 0) {
             duet_err e2 = {0};
-            duet_status s2 = w2v_train(corp, &wp, &vec, NULL, &e2);
+            duet_status s2 = duet_w2v_train(corp, &wp, &vec, NULL, &e2);
             if (s2 == DUET_ERR_EMPTY || s2 == DUET_ERR_RANGE) vec = NULL; /* too little text: no vectors */
             else if (s2) {
                 st = s2;
                 if (err) *err = e2;
             }
         }
-        w2v_corpus_free(corp);
+        duet_w2v_corpus_free(corp);
         known = calloc((size_t)nt, 1);
         w2v_tab = calloc((size_t)nt * m->dw, sizeof *w2v_tab);
         if (!st && (!known || !w2v_tab)) st = duet_err_set(err, DUET_ERR_NOMEM, "improved-ncf: out of memory");
-        for (size_t k = 0; !st && vec && k < w2v_vectors_count(vec); k++) {
-            int t = atoi(w2v_vectors_token(vec, k) + 1);
+        for (size_t k = 0; !st && vec && k < duet_w2v_vectors_count(vec); k++) {
+            int t = atoi(duet_w2v_vectors_token(vec, k) + 1);
             if (t >= 0 && t < nt) {
                 known[t] = 1;
-                memcpy(w2v_tab + (size_t)t * m->dw, w2v_vectors_row(vec, k), (size_t)m->dw * sizeof(float));
+                memcpy(w2v_tab + (size_t)t * m->dw, duet_w2v_vectors_row(vec, k), (size_t)m->dw * sizeof(float));
             }
         }
-        w2v_vectors_free(vec);
+        duet_w2v_vectors_free(vec);
     }
     if (!st) st = weights_csr(&m->itok_a, ni, nt ? nt : 1, pa, ta, known, err);
     if (!st) st = weights_csr(&m->itok_kg, ni, nt ? nt : 1, pk, tk, known, err);
@@ -314,8 +314,8 @@ duet_status incf_prepare_inputs(rec_incf *m, const rec_fit_ctx *ctx, duet_err *e
     /* friends: first INCF_MAX_FRIENDS, weight 1/n */
     if (!st) {
         int64_t nn = 0;
-        const rec_csr *F = sd->friends;
-        rec_triple *t = NULL;
+        const duet_rec_csr *F = sd->friends;
+        duet_rec_triple *t = NULL;
         if (F && F->nnz) t = malloc((size_t)F->nnz * sizeof *t);
         if (F && F->nnz && !t) st = duet_err_set(err, DUET_ERR_NOMEM, "improved-ncf: out of memory");
         for (int32_t u = 0; !st && F && u < nu && u < F->n_rows; u++) {
@@ -325,9 +325,9 @@ duet_status incf_prepare_inputs(rec_incf *m, const rec_fit_ctx *ctx, duet_err *e
             int64_t c = 0;
             for (int64_t q = lo; q < hi && c < k; q++)
                 if (F->indices[q] >= 0 && F->indices[q] < nu && F->indices[q] != u)
-                    t[nn++] = (rec_triple){u, F->indices[q], 1.0f / (float)k, 0}, c++;
+                    t[nn++] = (duet_rec_triple){u, F->indices[q], 1.0f / (float)k, 0}, c++;
         }
-        if (!st) st = rec_csr_from_triples(&m->fr, nu, nu, t, nn, 1, "friends", err);
+        if (!st) st = duet_rec_csr_from_triples(&m->fr, nu, nu, t, nn, 1, "friends", err);
         free(t);
         m->has_fr = m->fr.nnz > 0;
     }
@@ -369,8 +369,8 @@ duet_status incf_prepare_inputs(rec_incf *m, const rec_fit_ctx *ctx, duet_err *e
     if (!m->use_content) m->has_ia = m->has_kg = m->has_ut = m->has_fr = 0, m->nf = 0;
     /* item id dropout only helps when the item group has content to fall back on */
     if (!m->has_ia && !m->has_kg && !m->nf) m->c.id_dropout = 0;
-    incf_set_dims(m);
-    st = incf_build_params(m, 1, err);
+    duet_incf_set_dims(m);
+    st = duet_incf_build_params(m, 1, err);
     if (!st && w2v_tab && m->slot[S_TOK] >= 0)
         memcpy(incf_T(m, S_TOK), w2v_tab, (size_t)m->nt * m->dw * sizeof(float));
     free(w2v_tab);

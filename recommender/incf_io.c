@@ -22,13 +22,13 @@
 
 /* ------------------------------------------------------------ fold-in, similar, seen */
 
-duet_status rec_incf_fold_in(const rec_incf *m, const int32_t *items, int n, uint64_t seed, float *rep,
-                             duet_err *err)
+duet_status duet_rec_incf_fold_in(const duet_rec_incf *m, const int32_t *items, int n, uint64_t seed, float *rep,
+                                  duet_err *err)
 {
     if (n < 1) return duet_err_set(err, DUET_ERR_ARG, "improved-ncf: fold-in needs at least one item");
     for (int k = 0; k < n; k++)
         if (items[k] < 0 || items[k] >= m->ni) return duet_err_set(err, DUET_ERR_ARG, "improved-ncf: item out of range");
-    int d = m->d, R = rec_incf_user_rep_len(m), nneg = 4, B = n * (1 + nneg);
+    int d = m->d, R = duet_rec_incf_user_rep_len(m), nneg = 4, B = n * (1 + nneg);
     int32_t *it = malloc((size_t)B * sizeof *it);
     float *y = malloc((size_t)B * sizeof *y), *au = malloc((size_t)B * d * sizeof *au);
     float *ai = malloc((size_t)B * d * sizeof *ai), *mu = malloc((size_t)B * m->DmU * sizeof *mu);
@@ -37,11 +37,11 @@ duet_status rec_incf_fold_in(const rec_incf *m, const int32_t *items, int n, uin
     float *dmi = malloc((size_t)B * m->DmI * sizeof *dmi), *gscr = calloc(m->P->total, sizeof *gscr);
     float *g = malloc((size_t)R * sizeof *g), *mo = calloc((size_t)R, sizeof *mo), *vo = calloc((size_t)R, sizeof *vo);
     float *init = malloc((size_t)R * sizeof *init);
-    incf_buf b = {0};
+    duet_incf_buf b = {0};
     duet_status st = DUET_OK;
     if (!it || !y || !au || !ai || !mu || !mi || !dau || !dmu || !dai || !dmi || !gscr || !g || !mo || !vo || !init)
         st = duet_err_set(err, DUET_ERR_NOMEM, "improved-ncf: out of memory");
-    if (!st) st = incf_buf_init(&b, m, B, err);
+    if (!st) st = duet_incf_buf_init(&b, m, B, err);
     if (!st) {
         /* start: the mean user */
         memset(init, 0, (size_t)R * sizeof *init);
@@ -78,14 +78,14 @@ duet_status rec_incf_fold_in(const rec_incf *m, const int32_t *items, int n, uin
                 memcpy(au + (size_t)k * d, rep, (size_t)d * sizeof(float));
                 memcpy(mu + (size_t)k * m->DmU, m->use_group ? rep : rep + d, (size_t)m->DmU * sizeof(float));
             }
-            incf_head_fwd(m, &b, au, ai, mu, mi, B);
+            duet_incf_head_fwd(m, &b, au, ai, mu, mi, B);
             memset(b.dlg, 0, (size_t)B * sizeof(float));
             duet_loss_bce_logits(b.dlg, b.lg, y, (size_t)B, 1.0f);
             memset(dau, 0, (size_t)B * d * sizeof(float));
             memset(dai, 0, (size_t)B * d * sizeof(float));
             memset(dmu, 0, (size_t)B * m->DmU * sizeof(float));
             memset(dmi, 0, (size_t)B * m->DmI * sizeof(float));
-            incf_head_bwd(m, gscr, &b, au, ai, dau, dai, dmu, dmi, B);
+            duet_incf_head_bwd(m, gscr, &b, au, ai, dau, dai, dmu, dmi, B);
             for (int q = 0; q < R; q++) g[q] = l2 * (rep[q] - init[q]);
             for (int k = 0; k < B; k++) {
                 duet_acc(g, dau + (size_t)k * d, (size_t)d);
@@ -99,7 +99,7 @@ duet_status rec_incf_fold_in(const rec_incf *m, const int32_t *items, int n, uin
             }
         }
     }
-    incf_buf_free(&b);
+    duet_incf_buf_free(&b);
     free(it);
     free(y);
     free(au);
@@ -118,7 +118,7 @@ duet_status rec_incf_fold_in(const rec_incf *m, const int32_t *items, int n, uin
     return st;
 }
 
-int rec_incf_similar(const rec_incf *m, int32_t item, int k, int32_t *idx, float *sim)
+int duet_rec_incf_similar(const duet_rec_incf *m, int32_t item, int k, int32_t *idx, float *sim)
 {
     if (item < 0 || item >= m->ni || k < 1) return -1;
     int d = m->d;
@@ -138,13 +138,13 @@ int rec_incf_similar(const rec_incf *m, int32_t item, int k, int32_t *idx, float
         s[i] = pn > 0 && qn > 0 ? (float)(dot / (sqrt(pn) * qn)) : 0.0f;
     }
     s[item] = -INFINITY;
-    int got = rec_topk(s, m->ni, NULL, k, idx);
+    int got = duet_rec_topk(s, m->ni, NULL, k, idx);
     for (int j = 0; j < got; j++) sim[j] = s[idx[j]];
     free(s);
     return got;
 }
 
-const int32_t *rec_incf_seen(const rec_incf *m, int32_t u, int64_t *n)
+const int32_t *duet_rec_incf_seen(const duet_rec_incf *m, int32_t u, int64_t *n)
 {
     if (u < 0 || u >= m->nu || u >= m->seen.n_rows) {
         *n = 0;
@@ -157,8 +157,8 @@ const int32_t *rec_incf_seen(const rec_incf *m, int32_t u, int64_t *n)
 /* ------------------------------------------------------------ save / load */
 
 
-duet_status rec_incf_save(const rec_incf *m, const char *path, const char *const *user_ids,
-                          const char *const *item_ids, const char *const *item_names, duet_err *err)
+duet_status duet_rec_incf_save(const duet_rec_incf *m, const char *path, const char *const *user_ids,
+                               const char *const *item_ids, const char *const *item_names, duet_err *err)
 {
     duet_st_writer *w = NULL;
     duet_status st = duet_st_writer_new(&w, err);
@@ -205,7 +205,7 @@ duet_status rec_incf_save(const rec_incf *m, const char *path, const char *const
         if (!src && k == 0 && m->user_ids) src = (const char *const *)m->user_ids;
         if (!src && k == 1 && m->item_ids) src = (const char *const *)m->item_ids;
         if (!src && k == 2 && m->item_names) src = (const char *const *)m->item_names;
-        char *j = rec_join_lines(src, k ? m->ni : m->nu, k == 2);
+        char *j = duet_rec_join_lines(src, k ? m->ni : m->nu, k == 2);
         if (!j) st = duet_err_set(err, DUET_ERR_NOMEM, "improved-ncf: out of memory");
         else st = duet_st_writer_meta(w, keys[k], j, err);
         free(j);
@@ -215,14 +215,14 @@ duet_status rec_incf_save(const rec_incf *m, const char *path, const char *const
     return st;
 }
 
-duet_status rec_incf_load(const char *path, rec_incf **out, duet_err *err)
+duet_status duet_rec_incf_load(const char *path, duet_rec_incf **out, duet_err *err)
 {
     *out = NULL;
     duet_st_file *f = NULL;
     duet_status st = duet_st_load(path, &f, err);
     if (st) return st;
     const char *fmt = duet_st_meta(f, "format"), *dims = duet_st_meta(f, "dims"), *cfg = duet_st_meta(f, "config");
-    rec_incf *m = calloc(1, sizeof *m);
+    duet_rec_incf *m = calloc(1, sizeof *m);
     if (!m) {
         duet_st_free(f);
         return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
@@ -250,7 +250,7 @@ duet_status rec_incf_load(const char *path, rec_incf **out, duet_err *err)
         snprintf(m->desc, sizeof m->desc, "%s", cfg);
         const char *b = duet_st_meta(f, "best");
         if (b) sscanf(b, "%d %lf", &m->best_epoch, &m->best_valid);
-        st = incf_build_params(m, 0, err);
+        st = duet_incf_build_params(m, 0, err);
     }
     for (int t = 0; !st && t < (int)m->P->count; t++) {
         const float *src;
@@ -304,40 +304,40 @@ duet_status rec_incf_load(const char *path, rec_incf **out, duet_err *err)
         }
     }
     if (!st) {
-        m->user_ids = rec_split_lines(duet_st_meta(f, "user_ids"), nu);
-        m->item_ids = rec_split_lines(duet_st_meta(f, "item_ids"), ni);
-        m->item_names = rec_split_lines(duet_st_meta(f, "item_names"), ni);
+        m->user_ids = duet_rec_split_lines(duet_st_meta(f, "user_ids"), nu);
+        m->item_ids = duet_rec_split_lines(duet_st_meta(f, "item_ids"), ni);
+        m->item_names = duet_rec_split_lines(duet_st_meta(f, "item_names"), ni);
         if (!m->user_ids || !m->item_ids || !m->item_names)
             st = duet_err_set(err, DUET_ERR_FORMAT, "%s: bad id lists in the metadata", path);
     }
     duet_st_free(f);
     if (st) {
-        rec_incf_free(m);
+        duet_rec_incf_free(m);
         return st;
     }
     *out = m;
     return DUET_OK;
 }
 
-const char *rec_incf_user_id(const rec_incf *m, int32_t u)
+const char *duet_rec_incf_user_id(const duet_rec_incf *m, int32_t u)
 {
     return m->user_ids && u >= 0 && u < m->nu ? m->user_ids[u] : NULL;
 }
-const char *rec_incf_item_id(const rec_incf *m, int32_t i)
+const char *duet_rec_incf_item_id(const duet_rec_incf *m, int32_t i)
 {
     return m->item_ids && i >= 0 && i < m->ni ? m->item_ids[i] : NULL;
 }
-const char *rec_incf_item_name(const rec_incf *m, int32_t i)
+const char *duet_rec_incf_item_name(const duet_rec_incf *m, int32_t i)
 {
     return m->item_names && i >= 0 && i < m->ni && m->item_names[i][0] ? m->item_names[i] : NULL;
 }
-int32_t rec_incf_find_user(const rec_incf *m, const char *id)
+int32_t duet_rec_incf_find_user(const duet_rec_incf *m, const char *id)
 {
     for (int32_t u = 0; m->user_ids && u < m->nu; u++)
         if (!strcmp(m->user_ids[u], id)) return u;
     return -1;
 }
-int32_t rec_incf_find_item(const rec_incf *m, const char *id)
+int32_t duet_rec_incf_find_item(const duet_rec_incf *m, const char *id)
 {
     for (int32_t i = 0; m->item_ids && i < m->ni; i++)
         if (!strcmp(m->item_ids[i], id)) return i;
@@ -347,7 +347,7 @@ int32_t rec_incf_find_item(const rec_incf *m, const char *id)
 /* ------------------------------------------------------------ state inside a model file */
 
 
-duet_status rec_incf_export(const rec_incf *m, duet_st_writer *w, const char *prefix, duet_err *err)
+duet_status duet_rec_incf_export(const duet_rec_incf *m, duet_st_writer *w, const char *prefix, duet_err *err)
 {
     char nm[256];
     duet_status st = DUET_OK;
@@ -361,26 +361,26 @@ duet_status rec_incf_export(const rec_incf *m, duet_st_writer *w, const char *pr
     }
     int32_t hdr[12] = {m->nu, m->ni, m->d, m->H1, m->H2, m->Ho, m->Dz, m->DmU, m->DmI, m->use_group, m->use_outer,
                        m->best_epoch};
-    if (!st) st = rec_st_put(w, prefix, "hdr", DUET_ST_I32, 12, 0, hdr, err);
+    if (!st) st = duet_rec_st_put(w, prefix, "hdr", DUET_ST_I32, 12, 0, hdr, err);
     float bv = (float)m->best_valid;
-    if (!st) st = rec_st_put(w, prefix, "best_valid", DUET_ST_F32, 1, 0, &bv, err);
-    if (!st) st = rec_st_put(w, prefix, "rep.user.a", DUET_ST_F32, m->nu, m->d, m->ua, err);
-    if (!st) st = rec_st_put(w, prefix, "rep.user.m", DUET_ST_F32, m->nu, m->DmU, m->um, err);
-    if (!st) st = rec_st_put(w, prefix, "rep.item.a", DUET_ST_F32, m->ni, m->d, m->ia, err);
-    if (!st) st = rec_st_put(w, prefix, "rep.item.m", DUET_ST_F32, m->ni, m->DmI, m->im, err);
-    if (!st) st = rec_st_put(w, prefix, "rep.item.c1", DUET_ST_F32, m->ni, m->H1, m->C1, err);
-    if (!st) st = rec_st_put_csr(w, prefix, "seen", &m->seen, err);
+    if (!st) st = duet_rec_st_put(w, prefix, "best_valid", DUET_ST_F32, 1, 0, &bv, err);
+    if (!st) st = duet_rec_st_put(w, prefix, "rep.user.a", DUET_ST_F32, m->nu, m->d, m->ua, err);
+    if (!st) st = duet_rec_st_put(w, prefix, "rep.user.m", DUET_ST_F32, m->nu, m->DmU, m->um, err);
+    if (!st) st = duet_rec_st_put(w, prefix, "rep.item.a", DUET_ST_F32, m->ni, m->d, m->ia, err);
+    if (!st) st = duet_rec_st_put(w, prefix, "rep.item.m", DUET_ST_F32, m->ni, m->DmI, m->im, err);
+    if (!st) st = duet_rec_st_put(w, prefix, "rep.item.c1", DUET_ST_F32, m->ni, m->H1, m->C1, err);
+    if (!st) st = duet_rec_st_put_csr(w, prefix, "seen", &m->seen, err);
     snprintf(nm, sizeof nm, "%sconfig", prefix);
     if (!st) st = duet_st_writer_meta(w, nm, m->desc, err);
     return st;
 }
 
-duet_status rec_incf_import(const duet_st_file *f, const char *prefix, rec_incf **out, duet_err *err)
+duet_status duet_rec_incf_import(const duet_st_file *f, const char *prefix, duet_rec_incf **out, duet_err *err)
 {
     *out = NULL;
     const void *h, *bv;
-    duet_status st = rec_st_get(f, prefix, "hdr", DUET_ST_I32, 12, 0, &h, NULL, NULL, err);
-    if (!st) st = rec_st_get(f, prefix, "best_valid", DUET_ST_F32, 1, 0, &bv, NULL, NULL, err);
+    duet_status st = duet_rec_st_get(f, prefix, "hdr", DUET_ST_I32, 12, 0, &h, NULL, NULL, err);
+    if (!st) st = duet_rec_st_get(f, prefix, "best_valid", DUET_ST_F32, 1, 0, &bv, NULL, NULL, err);
     if (st) return st;
     const int32_t *x = h;
     int nu = x[0], ni = x[1], d = x[2], H1 = x[3], H2 = x[4], Ho = x[5], Dz = x[6], DmU = x[7], DmI = x[8];
@@ -388,7 +388,7 @@ duet_status rec_incf_import(const duet_st_file *f, const char *prefix, rec_incf 
     if (nu < 1 || ni < 1 || d < 4 || d > 256 || H1 != d || H2 < 1 || H2 > 256 || Ho < 1 || Ho > 256 || DmU < d ||
         DmI < d || DmU > 100000 || DmI > 100000 || Dz != d + H2 + (uo ? Ho : 0) || (ug && (DmU != d || DmI != d)))
         return duet_err_set(err, DUET_ERR_FORMAT, "model file: bad improved-ncf deep-branch header");
-    rec_incf *m = calloc(1, sizeof *m);
+    duet_rec_incf *m = calloc(1, sizeof *m);
     if (!m) return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     m->nu = nu;
     m->ni = ni;
@@ -407,7 +407,7 @@ duet_status rec_incf_import(const duet_st_file *f, const char *prefix, rec_incf 
     snprintf(nm, sizeof nm, "%sconfig", prefix);
     const char *cfg = duet_st_meta(f, nm);
     snprintf(m->desc, sizeof m->desc, "%s", cfg ? cfg : "");
-    st = incf_build_params(m, 0, err);
+    st = duet_incf_build_params(m, 0, err);
     for (int t = 0; !st && t < (int)m->P->count; t++) {
         const float *src;
         snprintf(nm, sizeof nm, "%s%s", prefix, m->P->info[t].name);
@@ -425,14 +425,14 @@ duet_status rec_incf_import(const duet_st_file *f, const char *prefix, rec_incf 
                 {"rep.item.c1", &m->C1, ni, H1}};
     for (size_t k = 0; !st && k < sizeof reps / sizeof reps[0]; k++) {
         const void *src;
-        st = rec_st_get(f, prefix, reps[k].name, DUET_ST_F32, reps[k].r, reps[k].c, &src, NULL, NULL, err);
+        st = duet_rec_st_get(f, prefix, reps[k].name, DUET_ST_F32, reps[k].r, reps[k].c, &src, NULL, NULL, err);
         if (!st && !(*reps[k].p = malloc((size_t)(reps[k].r * reps[k].c) * sizeof(float))))
             st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
         if (!st) memcpy(*reps[k].p, src, (size_t)(reps[k].r * reps[k].c) * sizeof(float));
     }
-    if (!st) st = rec_st_get_csr(f, prefix, "seen", nu, ni, &m->seen, err);
+    if (!st) st = duet_rec_st_get_csr(f, prefix, "seen", nu, ni, &m->seen, err);
     if (st) {
-        rec_incf_free(m);
+        duet_rec_incf_free(m);
         return st;
     }
     *out = m;

@@ -27,7 +27,7 @@ static const char *const slot_name[S_N] = {"user.id",       "item.id",       "to
 
 /* ------------------------------------------------------------ dimensions */
 
-void incf_set_dims(rec_incf *m)
+void duet_incf_set_dims(duet_rec_incf *m)
 {
     int d = m->d, dw = m->dw;
     m->H1 = d;
@@ -48,7 +48,7 @@ void incf_set_dims(rec_incf *m)
     snprintf(m->desc, sizeof m->desc,
              "variant=%s d=%d dw=%d negatives=%d max_epochs=%d min_epochs=%d patience=%d lr=%g id_dropout=%g loss=%s refit=%d "
              "w2v_epochs=%d parts=%s%s%s%s%s",
-             incf_variant_name[m->c.variant], d, dw, m->c.negatives, m->c.max_epochs, m->c.min_epochs, m->c.patience, (double)m->c.lr,
+             duet_incf_variant_name[m->c.variant], d, dw, m->c.negatives, m->c.max_epochs, m->c.min_epochs, m->c.patience, (double)m->c.lr,
              (double)m->c.id_dropout, m->c.loss ? "bpr" : "bce", m->c.refit, m->c.w2v_epochs,
              m->use_content && m->has_ut ? "u" : "", m->use_content && m->has_fr ? "f" : "",
              m->use_content && m->has_ia ? "a" : "", m->use_content && m->has_kg ? "k" : "",
@@ -61,7 +61,7 @@ void incf_set_dims(rec_incf *m)
 }
 
 /* Parameter block. training: add best.* copies and es.state. */
-duet_status incf_build_params(rec_incf *m, int training, duet_err *err)
+duet_status duet_incf_build_params(duet_rec_incf *m, int training, duet_err *err)
 {
     duet_param_spec sp[2 * S_N];
     int n = 0, d = m->d;
@@ -118,7 +118,7 @@ duet_status incf_build_params(rec_incf *m, int training, duet_err *err)
 /* ------------------------------------------------------------ inputs */
 
 /* Weighted mean of token rows: out (dw) = sum w tok[t]; returns 1 when the row is not empty. */
-static int bag(float *out, const rec_csr *c, int32_t r, const float *tok, int dw)
+static int bag(float *out, const duet_rec_csr *c, int32_t r, const float *tok, int dw)
 {
     memset(out, 0, (size_t)dw * sizeof *out);
     if (!tok || r >= c->n_rows) return 0;
@@ -126,14 +126,14 @@ static int bag(float *out, const rec_csr *c, int32_t r, const float *tok, int dw
     return c->indptr[r + 1] > c->indptr[r];
 }
 
-static void bag_back(float *dtok, const rec_csr *c, int32_t r, const float *dout, int dw)
+static void bag_back(float *dtok, const duet_rec_csr *c, int32_t r, const float *dout, int dw)
 {
     if (!dtok || r >= c->n_rows) return;
     for (int64_t q = c->indptr[r]; q < c->indptr[r + 1]; q++) duet_axpy(dtok + (size_t)c->indices[q] * dw, c->values[q], dout, (size_t)dw);
 }
 
 /* Raw user input x (Du). */
-static void user_input(const rec_incf *m, int32_t u, float *x)
+static void user_input(const duet_rec_incf *m, int32_t u, float *x)
 {
     int d = m->d, dw = m->dw, o = d;
     const float *U = incf_T(m, S_UID);
@@ -153,7 +153,7 @@ static void user_input(const rec_incf *m, int32_t u, float *x)
     }
 }
 
-static void user_input_back(const rec_incf *m, float *gbase, int32_t u, const float *dx)
+static void user_input_back(const duet_rec_incf *m, float *gbase, int32_t u, const float *dx)
 {
     int d = m->d, dw = m->dw, o = d;
     float *dU = incf_G(m, gbase, S_UID);
@@ -171,7 +171,7 @@ static void user_input_back(const rec_incf *m, float *gbase, int32_t u, const fl
 }
 
 /* Raw item input x (Di); drop = 1 zeroes the id embedding (also for cold items). */
-static void item_input(const rec_incf *m, int32_t i, int drop, float *x)
+static void item_input(const duet_rec_incf *m, int32_t i, int drop, float *x)
 {
     int d = m->d, dw = m->dw, o = d;
     if (drop || !m->warm[i]) memset(x, 0, (size_t)d * sizeof *x);
@@ -192,7 +192,7 @@ static void item_input(const rec_incf *m, int32_t i, int drop, float *x)
     }
 }
 
-static void item_input_back(const rec_incf *m, float *gbase, int32_t i, int drop, const float *dx)
+static void item_input_back(const duet_rec_incf *m, float *gbase, int32_t i, int drop, const float *dx)
 {
     int d = m->d, dw = m->dw, o = d;
     if (!drop && m->warm[i]) duet_acc(incf_G(m, gbase, S_IID) + (size_t)i * d, dx, (size_t)d);
@@ -208,7 +208,7 @@ static void item_input_back(const rec_incf *m, float *gbase, int32_t i, int drop
 /* ------------------------------------------------------------ batch forward/backward */
 
 
-duet_status incf_buf_init(incf_buf *b, const rec_incf *m, int B, duet_err *err)
+duet_status duet_incf_buf_init(duet_incf_buf *b, const duet_rec_incf *m, int B, duet_err *err)
 {
     size_t d = (size_t)m->d, Bz = (size_t)B;
     size_t sz[] = {(size_t)m->Du, (size_t)m->Di, d, d, d, d, d, (size_t)(m->DmU + m->DmI), (size_t)m->H1,
@@ -233,7 +233,7 @@ duet_status incf_buf_init(incf_buf *b, const rec_incf *m, int B, duet_err *err)
     return DUET_OK;
 }
 
-void incf_buf_free(incf_buf *b) { duet_free_aligned(b->mem); }
+void duet_incf_buf_free(duet_incf_buf *b) { duet_free_aligned(b->mem); }
 
 /* In-place ReLU backward: dx[k] = 0 where the forward output was 0. */
 static void relu_mask(float *dx, const float *out, size_t n)
@@ -242,7 +242,7 @@ static void relu_mask(float *dx, const float *out, size_t n)
 }
 
 /* Group fusion forward: g (B x d) = W1 ReLU(W0 x + b0) + b1. */
-static void group_fwd(const rec_incf *m, int w0, const float *x, int D, float *h, float *g, int B)
+static void group_fwd(const duet_rec_incf *m, int w0, const float *x, int D, float *h, float *g, int B)
 {
     int d = m->d;
     duet_linear_forward(h, x, incf_T(m, w0), incf_T(m, w0 + 1), B, D, d);
@@ -250,8 +250,8 @@ static void group_fwd(const rec_incf *m, int w0, const float *x, int D, float *h
     duet_linear_forward(g, h, incf_T(m, w0 + 2), incf_T(m, w0 + 3), B, d, d);
 }
 
-static void group_bwd(const rec_incf *m, float *gbase, int w0, float *dx, float *dh, const float *dg, const float *x,
-                      int D, const float *h, int B)
+static void group_bwd(const duet_rec_incf *m, float *gbase, int w0, float *dx, float *dh, const float *dg,
+                      const float *x, int D, const float *h, int B)
 {
     int d = m->d;
     duet_linear_backward(dh, incf_G(m, gbase, w0 + 2), incf_G(m, gbase, w0 + 3), dg, h, incf_T(m, w0 + 2), B, d, d);
@@ -260,7 +260,7 @@ static void group_bwd(const rec_incf *m, float *gbase, int w0, float *dx, float 
 }
 
 /* Interaction head forward from a (B x d) and m (B x Dm) of both sides: lg (B). */
-void incf_head_fwd(const rec_incf *m, incf_buf *b, const float *au, const float *ai, const float *mu,
+void duet_incf_head_fwd(const duet_rec_incf *m, duet_incf_buf *b, const float *au, const float *ai, const float *mu,
                      const float *mi, int B)
 {
     int d = m->d;
@@ -285,9 +285,9 @@ void incf_head_fwd(const rec_incf *m, incf_buf *b, const float *au, const float 
     duet_linear_forward(b->lg, b->z, incf_T(m, S_FW), incf_T(m, S_FB), B, m->Dz, 1);
 }
 
-/* Backward of incf_head_fwd from b->dlg: accumulates dau, dai, dmu, dmi (zeroed by the caller). */
-void incf_head_bwd(const rec_incf *m, float *gbase, incf_buf *b, const float *au, const float *ai, float *dau,
-                     float *dai, float *dmu, float *dmi, int B)
+/* Backward of duet_incf_head_fwd from b->dlg: accumulates dau, dai, dmu, dmi (zeroed by the caller). */
+void duet_incf_head_bwd(const duet_rec_incf *m, float *gbase, duet_incf_buf *b, const float *au, const float *ai,
+                        float *dau, float *dai, float *dmu, float *dmi, int B)
 {
     int d = m->d;
     size_t Bs = (size_t)B;
@@ -321,7 +321,7 @@ void incf_head_bwd(const rec_incf *m, float *gbase, incf_buf *b, const float *au
 }
 
 /* Loss of lg (B) into dlg (zeroed here). loss 1: BPR over groups of G. */
-static double loss_fwd_bwd(const rec_incf *m, incf_buf *b, const float *y, int B)
+static double loss_fwd_bwd(const duet_rec_incf *m, duet_incf_buf *b, const float *y, int B)
 {
     memset(b->dlg, 0, (size_t)B * sizeof *b->dlg);
     if (m->c.loss == 0) return duet_loss_bce_logits(b->dlg, b->lg, y, (size_t)B, 1.0f);
@@ -342,7 +342,7 @@ static double loss_fwd_bwd(const rec_incf *m, incf_buf *b, const float *y, int B
 }
 
 /* Forward (and backward when gbase != NULL, accumulating into it) of a batch. */
-double incf_batch_step(const rec_incf *m, incf_buf *b, float *gbase, const int32_t *u, const int32_t *it,
+double duet_incf_batch_step(const duet_rec_incf *m, duet_incf_buf *b, float *gbase, const int32_t *u, const int32_t *it,
                          const uint8_t *drop, const float *y, int B)
 {
     int d = m->d;
@@ -366,7 +366,7 @@ double incf_batch_step(const rec_incf *m, incf_buf *b, float *gbase, const int32
         mu = b->xu;
         mi = b->xi;
     }
-    incf_head_fwd(m, b, au, ai, mu, mi, B);
+    duet_incf_head_fwd(m, b, au, ai, mu, mi, B);
     double loss = loss_fwd_bwd(m, b, y, B);
     if (!gbase) return loss;
     size_t Bs = (size_t)B;
@@ -376,7 +376,7 @@ double incf_batch_step(const rec_incf *m, incf_buf *b, float *gbase, const int32
     memset(b->dmi, 0, Bs * m->DmI * sizeof(float));
     memset(b->dxu, 0, Bs * m->Du * sizeof(float));
     memset(b->dxi, 0, Bs * m->Di * sizeof(float));
-    incf_head_bwd(m, gbase, b, au, ai, b->dau, b->dai, b->dmu, b->dmi, B);
+    duet_incf_head_bwd(m, gbase, b, au, ai, b->dau, b->dai, b->dmu, b->dmi, B);
     if (m->use_group) {
         duet_acc(b->dmu, b->dau, Bs * d); /* dg = da + dm */
         duet_acc(b->dmi, b->dai, Bs * d);
@@ -402,7 +402,7 @@ double incf_batch_step(const rec_incf *m, incf_buf *b, float *gbase, const int32
 /* ------------------------------------------------------------ representations and scoring */
 
 /* Group vectors / MLP inputs of every user and item at the current weights, and C1. */
-duet_status incf_compute_reps(rec_incf *m, duet_err *err)
+duet_status duet_incf_compute_reps(duet_rec_incf *m, duet_err *err)
 {
     int d = m->d, CH = 256;
     size_t nu = (size_t)m->nu, ni = (size_t)m->ni;
@@ -450,7 +450,7 @@ duet_status incf_compute_reps(rec_incf *m, duet_err *err)
 }
 
 /* Scores of one user (a: d, mu: DmU) against all items into out; scratch H (ni x (H1 + H2 + Ho)). */
-static void score_one(const rec_incf *m, const float *a, const float *mu, float *H, float *out)
+static void score_one(const duet_rec_incf *m, const float *a, const float *mu, float *H, float *out)
 {
     int d = m->d, H1 = m->H1, H2 = m->H2, Ho = m->Ho, Dm = m->DmU + m->DmI;
     size_t ni = (size_t)m->ni;
@@ -495,13 +495,13 @@ static void score_one(const rec_incf *m, const float *a, const float *mu, float 
     }
 }
 
-size_t incf_score_scratch(const rec_incf *m) { return (size_t)m->ni * (size_t)(m->H1 + m->H2 + m->Ho); }
+size_t duet_incf_score_scratch(const duet_rec_incf *m) { return (size_t)m->ni * (size_t)(m->H1 + m->H2 + m->Ho); }
 
-duet_status rec_incf_score(const rec_incf *m, const int32_t *users, int32_t n, float *out, duet_err *err)
+duet_status duet_rec_incf_score(const duet_rec_incf *m, const int32_t *users, int32_t n, float *out, duet_err *err)
 {
     for (int32_t b = 0; b < n; b++)
         if (users[b] < 0 || users[b] >= m->nu) return duet_err_set(err, DUET_ERR_ARG, "improved-ncf: user out of range");
-    float *H = malloc(incf_score_scratch(m) * sizeof *H);
+    float *H = malloc(duet_incf_score_scratch(m) * sizeof *H);
     if (!H) return duet_err_set(err, DUET_ERR_NOMEM, "improved-ncf: out of memory scoring");
     for (int32_t b = 0; b < n; b++)
         score_one(m, m->ua + (size_t)users[b] * m->d, m->um + (size_t)users[b] * m->DmU, H, out + (size_t)b * m->ni);
@@ -509,11 +509,11 @@ duet_status rec_incf_score(const rec_incf *m, const int32_t *users, int32_t n, f
     return DUET_OK;
 }
 
-int rec_incf_user_rep_len(const rec_incf *m) { return m->use_group ? m->d : m->d + m->DmU; }
+int duet_rec_incf_user_rep_len(const duet_rec_incf *m) { return m->use_group ? m->d : m->d + m->DmU; }
 
-duet_status rec_incf_score_rep(const rec_incf *m, const float *rep, float *out, duet_err *err)
+duet_status duet_rec_incf_score_rep(const duet_rec_incf *m, const float *rep, float *out, duet_err *err)
 {
-    float *H = malloc(incf_score_scratch(m) * sizeof *H);
+    float *H = malloc(duet_incf_score_scratch(m) * sizeof *H);
     if (!H) return duet_err_set(err, DUET_ERR_NOMEM, "improved-ncf: out of memory scoring");
     score_one(m, rep, m->use_group ? rep : rep + m->d, H, out);
     free(H);
@@ -521,8 +521,8 @@ duet_status rec_incf_score_rep(const rec_incf *m, const float *rep, float *out, 
 }
 
 /* Validation NDCG@10 of the current weights (reps computed by the caller). */
-double incf_valid_ndcg(const rec_incf *m, const rec_csr *train, const rec_csr *valid, const int32_t *vusers,
-                         int32_t nv, const uint8_t *cand, float *row, float *H, int32_t *rel)
+double duet_incf_valid_ndcg(const duet_rec_incf *m, const duet_rec_csr *train, const duet_rec_csr *valid,
+                            const int32_t *vusers, int32_t nv, const uint8_t *cand, float *row, float *H, int32_t *rel)
 {
     double s = 0;
     int64_t n = 0;
@@ -538,9 +538,9 @@ double incf_valid_ndcg(const rec_incf *m, const rec_csr *train, const rec_csr *v
         for (int64_t q = valid->indptr[u]; q < valid->indptr[u + 1]; q++)
             if (row[valid->indices[q]] != -INFINITY) rel[nr++] = valid->indices[q];
         if (!nr) continue;
-        int got = rec_topk(row, m->ni, NULL, 10, ranked);
+        int got = duet_rec_topk(row, m->ni, NULL, 10, ranked);
         double met[REC_N_METRICS];
-        rec_metrics_at_k(ranked, got, rel, nr, 10, met);
+        duet_rec_metrics_at_k(ranked, got, rel, nr, 10, met);
         s += met[REC_NDCG];
         n++;
     }
@@ -549,22 +549,24 @@ double incf_valid_ndcg(const rec_incf *m, const rec_csr *train, const rec_csr *v
 
 /* ------------------------------------------------------------ gradient-check hooks */
 
-double rec_incf_batch_loss(rec_incf *m, const int32_t *u, const int32_t *it, const float *y, int B, int grad)
+double duet_rec_incf_batch_loss(duet_rec_incf *m, const int32_t *u, const int32_t *it, const float *y, int B, int grad)
 {
-    incf_buf b = {0};
-    if (incf_buf_init(&b, m, B, NULL)) return NAN;
+    duet_incf_buf b = {0};
+    if (duet_incf_buf_init(&b, m, B, NULL)) return NAN;
     if (grad) duet_params_zero_grad(m->P);
-    double l = incf_batch_step(m, &b, grad ? m->P->grad : NULL, u, it, NULL, y, B);
-    incf_buf_free(&b);
+    double l = duet_incf_batch_step(m, &b, grad ? m->P->grad : NULL, u, it, NULL, y, B);
+    duet_incf_buf_free(&b);
     return l;
 }
 
-int rec_incf_n_params(const rec_incf *m) { return m->n_live; }
-const char *rec_incf_param_name(const rec_incf *m, int t) { return m->P->info[t].name; }
-float *rec_incf_param_data(rec_incf *m, int t, size_t *numel)
+int duet_rec_incf_n_params(const duet_rec_incf *m) { return m->n_live; }
+const char *duet_rec_incf_param_name(const duet_rec_incf *m, int t) { return m->P->info[t].name; }
+float *duet_rec_incf_param_data(duet_rec_incf *m, int t, size_t *numel)
 {
     *numel = m->P->info[t].numel;
     return duet_params_data(m->P, (size_t)t);
 }
-float *rec_incf_param_grad(rec_incf *m, int t) { return m->P->grad ? duet_params_grad(m->P, (size_t)t) : NULL; }
-
+float *duet_rec_incf_param_grad(duet_rec_incf *m, int t)
+{
+    return m->P->grad ? duet_params_grad(m->P, (size_t)t) : NULL;
+}

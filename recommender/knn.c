@@ -1,6 +1,6 @@
 /* recommender/knn.c: neighbourhood collaborative filtering.
  *
- * Values: x_ui = rec_weight(plays, weighting) (binary or log(1 + plays)).
+ * Values: x_ui = duet_rec_weight(plays, weighting) (binary or log(1 + plays)).
  * user-knn (cosine, the paper's Eq. 2): sim(x, y) = sum_k x_xk x_yk /
  *   (||x_x|| ||x_y||) over all items (missing = 0).
  * user-knn-adj (adjusted cosine, Eq. 3): with m_x the mean of user x's values
@@ -27,7 +27,7 @@ typedef struct knn_state {
     float *sim;    /* (n_rows x k) */
 } knn_state;
 
-void rec_knn_free(void *s)
+void duet_rec_knn_free(void *s)
 {
     knn_state *p = s;
     if (p) {
@@ -40,7 +40,7 @@ void rec_knn_free(void *s)
 /* Row-wise neighbours of the rows of A (n x m, values already transformed),
  * using the transpose At for the inverted index. centre: subtract row means
  * (Eq. 3) with norms over each row's own entries. */
-static duet_status neighbours(const rec_csr *A, const rec_csr *At, int centre, int32_t k, float shrink,
+static duet_status neighbours(const duet_rec_csr *A, const duet_rec_csr *At, int centre, int32_t k, float shrink,
                               knn_state *st, duet_err *err)
 {
     int32_t n = A->n_rows;
@@ -103,7 +103,7 @@ static duet_status neighbours(const rec_csr *A, const rec_csr *At, int centre, i
                 if (shrink > 0) s *= (float)cnt[o] / ((float)cnt[o] + shrink);
                 cs[t] = s > 0 ? s : -INFINITY;
             }
-            int got = rec_topk(cs, nt, (const uint32_t *)touched, k, sel);
+            int got = duet_rec_topk(cs, nt, (const uint32_t *)touched, k, sel);
             for (int j = 0; j < got; j++) {
                 nb[j] = touched[sel[j]];
                 sm[j] = cs[sel[j]];
@@ -126,16 +126,16 @@ static duet_status neighbours(const rec_csr *A, const rec_csr *At, int centre, i
 }
 
 /* Transformed copy of the training matrix. */
-static duet_status transformed(const rec_csr *train, int weighting, rec_csr *out, duet_err *err)
+static duet_status transformed(const duet_rec_csr *train, int weighting, duet_rec_csr *out, duet_err *err)
 {
-    duet_status s = rec_csr_copy(train, out, err);
+    duet_status s = duet_rec_csr_copy(train, out, err);
     if (s) return s;
-    for (int64_t q = 0; q < out->nnz; q++) out->values[q] = rec_weight(out->values[q], weighting);
+    for (int64_t q = 0; q < out->nnz; q++) out->values[q] = duet_rec_weight(out->values[q], weighting);
     return DUET_OK;
 }
 
-static duet_status knn_fit(const rec_fit_ctx *ctx, const rec_params *p, int item_based, int centre, void **state,
-                           duet_err *err)
+static duet_status knn_fit(const duet_rec_fit_ctx *ctx, const duet_rec_params *p, int item_based, int centre,
+                           void **state, duet_err *err)
 {
     if (p->k < 1) return duet_err_set(err, DUET_ERR_ARG, "knn: k must be >= 1");
     knn_state *st = calloc(1, sizeof *st);
@@ -143,42 +143,42 @@ static duet_status knn_fit(const rec_fit_ctx *ctx, const rec_params *p, int item
     st->item_based = item_based;
     st->weighting = p->weighting;
     st->n_items = ctx->train->n_cols;
-    rec_csr X = {0}, Xt = {0};
+    duet_rec_csr X = {0}, Xt = {0};
     duet_status s = transformed(ctx->train, p->weighting, &X, err);
-    if (!s) s = rec_csr_transpose(&X, &Xt, err);
+    if (!s) s = duet_rec_csr_transpose(&X, &Xt, err);
     if (!s) {
-        const rec_csr *A = item_based ? &Xt : &X, *At = item_based ? &X : &Xt;
+        const duet_rec_csr *A = item_based ? &Xt : &X, *At = item_based ? &X : &Xt;
         st->n_rows = A->n_rows;
         st->k = p->k < A->n_rows ? p->k : (A->n_rows > 1 ? A->n_rows - 1 : 1);
         s = neighbours(A, At, centre, st->k, p->shrink, st, err);
     }
-    rec_csr_free(&X);
-    rec_csr_free(&Xt);
+    duet_rec_csr_free(&X);
+    duet_rec_csr_free(&Xt);
     if (s) {
-        rec_knn_free(st);
+        duet_rec_knn_free(st);
         return s;
     }
     *state = st;
     return DUET_OK;
 }
 
-duet_status rec_userknn_fit(const rec_fit_ctx *ctx, const rec_params *p, void **state, duet_err *err)
+duet_status duet_rec_userknn_fit(const duet_rec_fit_ctx *ctx, const duet_rec_params *p, void **state, duet_err *err)
 {
     return knn_fit(ctx, p, 0, 0, state, err);
 }
 
-duet_status rec_userknn_adj_fit(const rec_fit_ctx *ctx, const rec_params *p, void **state, duet_err *err)
+duet_status duet_rec_userknn_adj_fit(const duet_rec_fit_ctx *ctx, const duet_rec_params *p, void **state, duet_err *err)
 {
     return knn_fit(ctx, p, 0, 1, state, err);
 }
 
-duet_status rec_itemknn_fit(const rec_fit_ctx *ctx, const rec_params *p, void **state, duet_err *err)
+duet_status duet_rec_itemknn_fit(const duet_rec_fit_ctx *ctx, const duet_rec_params *p, void **state, duet_err *err)
 {
     return knn_fit(ctx, p, 1, 0, state, err);
 }
 
-duet_status rec_userknn_score(const void *state, const rec_csr *train, const int32_t *users, int32_t n, float *out,
-                              duet_err *err)
+duet_status duet_rec_userknn_score(const void *state, const duet_rec_csr *train, const int32_t *users, int32_t n,
+                                   float *out, duet_err *err)
 {
     (void)err;
     const knn_state *st = state;
@@ -193,14 +193,14 @@ duet_status rec_userknn_score(const void *state, const rec_csr *train, const int
             if (v < 0) break;
             float s = st->sim[(size_t)u * st->k + j];
             for (int64_t q = train->indptr[v]; q < train->indptr[v + 1]; q++)
-                o[train->indices[q]] += s * rec_weight(train->values[q], st->weighting);
+                o[train->indices[q]] += s * duet_rec_weight(train->values[q], st->weighting);
         }
     }
     return DUET_OK;
 }
 
-duet_status rec_itemknn_score(const void *state, const rec_csr *train, const int32_t *users, int32_t n, float *out,
-                              duet_err *err)
+duet_status duet_rec_itemknn_score(const void *state, const duet_rec_csr *train, const int32_t *users, int32_t n,
+                                   float *out, duet_err *err)
 {
     (void)err;
     const knn_state *st = state;
@@ -212,7 +212,7 @@ duet_status rec_itemknn_score(const void *state, const rec_csr *train, const int
         int32_t u = users[b];
         for (int64_t q = train->indptr[u]; q < train->indptr[u + 1]; q++) {
             int32_t j = train->indices[q];
-            float x = rec_weight(train->values[q], st->weighting);
+            float x = duet_rec_weight(train->values[q], st->weighting);
             for (int32_t t = 0; t < st->k; t++) {
                 int32_t i = st->nbr[(size_t)j * st->k + t];
                 if (i < 0) break;
@@ -227,26 +227,26 @@ duet_status rec_itemknn_score(const void *state, const rec_csr *train, const int
 
 #include "state_io.h"
 
-duet_status rec_knn_export(const void *state, duet_st_writer *w, const char *prefix, duet_err *err)
+duet_status duet_rec_knn_export(const void *state, duet_st_writer *w, const char *prefix, duet_err *err)
 {
     const knn_state *s = state;
     int32_t hdr[5] = {s->item_based, s->weighting, s->n_rows, s->n_items, s->k};
-    duet_status st = rec_st_put(w, prefix, "hdr", DUET_ST_I32, 5, 0, hdr, err);
-    if (!st) st = rec_st_put(w, prefix, "nbr", DUET_ST_I32, s->n_rows, s->k, s->nbr, err);
-    if (!st) st = rec_st_put(w, prefix, "sim", DUET_ST_F32, s->n_rows, s->k, s->sim, err);
+    duet_status st = duet_rec_st_put(w, prefix, "hdr", DUET_ST_I32, 5, 0, hdr, err);
+    if (!st) st = duet_rec_st_put(w, prefix, "nbr", DUET_ST_I32, s->n_rows, s->k, s->nbr, err);
+    if (!st) st = duet_rec_st_put(w, prefix, "sim", DUET_ST_F32, s->n_rows, s->k, s->sim, err);
     return st;
 }
 
-duet_status rec_knn_import(const duet_st_file *f, const char *prefix, void **state, duet_err *err)
+duet_status duet_rec_knn_import(const duet_st_file *f, const char *prefix, void **state, duet_err *err)
 {
     const void *h, *nb, *sm;
-    duet_status st = rec_st_get(f, prefix, "hdr", DUET_ST_I32, 5, 0, &h, NULL, NULL, err);
+    duet_status st = duet_rec_st_get(f, prefix, "hdr", DUET_ST_I32, 5, 0, &h, NULL, NULL, err);
     if (st) return st;
     const int32_t *hdr = h;
     if (hdr[0] < 0 || hdr[0] > 1 || hdr[1] < 0 || hdr[1] > 1 || hdr[2] < 0 || hdr[3] < 0 || hdr[4] < 1)
         return duet_err_set(err, DUET_ERR_FORMAT, "model file: bad knn header");
-    st = rec_st_get(f, prefix, "nbr", DUET_ST_I32, hdr[2], hdr[4], &nb, NULL, NULL, err);
-    if (!st) st = rec_st_get(f, prefix, "sim", DUET_ST_F32, hdr[2], hdr[4], &sm, NULL, NULL, err);
+    st = duet_rec_st_get(f, prefix, "nbr", DUET_ST_I32, hdr[2], hdr[4], &nb, NULL, NULL, err);
+    if (!st) st = duet_rec_st_get(f, prefix, "sim", DUET_ST_F32, hdr[2], hdr[4], &sm, NULL, NULL, err);
     if (st) return st;
     size_t n = (size_t)hdr[2] * (size_t)hdr[4];
     const int32_t *nbr = nb;
@@ -259,7 +259,7 @@ duet_status rec_knn_import(const duet_st_file *f, const char *prefix, void **sta
         s->sim = malloc((n ? n : 1) * sizeof *s->sim);
     }
     if (!s || !s->nbr || !s->sim) {
-        rec_knn_free(s);
+        duet_rec_knn_free(s);
         return duet_err_set(err, DUET_ERR_NOMEM, "knn: out of memory");
     }
     s->item_based = hdr[0];

@@ -5,7 +5,7 @@
 #include <math.h>
 #include <string.h>
 
-const char *rec_metric_name(int m)
+const char *duet_rec_metric_name(int m)
 {
     static const char *names[REC_N_METRICS] = {"Precision", "Recall", "F1", "MAP", "NDCG", "HR"};
     return m >= 0 && m < REC_N_METRICS ? names[m] : "?";
@@ -23,8 +23,8 @@ static int is_relevant(const int32_t *rel, int n, int32_t item)
     return 0;
 }
 
-void rec_metrics_at_k(const int32_t *ranked, int n_ranked, const int32_t *relevant, int n_rel, int k,
-                      double out[REC_N_METRICS])
+void duet_rec_metrics_at_k(const int32_t *ranked, int n_ranked, const int32_t *relevant, int n_rel, int k,
+                           double out[REC_N_METRICS])
 {
     memset(out, 0, REC_N_METRICS * sizeof *out);
     if (n_rel <= 0 || k <= 0) return;
@@ -48,7 +48,7 @@ void rec_metrics_at_k(const int32_t *ranked, int n_ranked, const int32_t *releva
     out[REC_HR] = hits > 0;
 }
 
-void rec_acc_init(rec_metric_acc *a, const int *ks, int n_k)
+void duet_rec_acc_init(duet_rec_metric_acc *a, const int *ks, int n_k)
 {
     memset(a, 0, sizeof *a);
     if (n_k > REC_MAX_K) n_k = REC_MAX_K;
@@ -56,25 +56,25 @@ void rec_acc_init(rec_metric_acc *a, const int *ks, int n_k)
     for (int i = 0; i < n_k; i++) a->ks[i] = ks[i];
 }
 
-void rec_acc_add(rec_metric_acc *a, const int32_t *ranked, int n_ranked, const int32_t *relevant, int n_rel)
+void duet_rec_acc_add(duet_rec_metric_acc *a, const int32_t *ranked, int n_ranked, const int32_t *relevant, int n_rel)
 {
     if (n_rel <= 0) return;
     double m[REC_N_METRICS];
     for (int i = 0; i < a->n_k; i++) {
-        rec_metrics_at_k(ranked, n_ranked, relevant, n_rel, a->ks[i], m);
+        duet_rec_metrics_at_k(ranked, n_ranked, relevant, n_rel, a->ks[i], m);
         for (int j = 0; j < REC_N_METRICS; j++) a->sum[i][j] += m[j];
     }
     a->n_users++;
 }
 
-void rec_acc_merge(rec_metric_acc *a, const rec_metric_acc *b)
+void duet_rec_acc_merge(duet_rec_metric_acc *a, const duet_rec_metric_acc *b)
 {
     for (int i = 0; i < a->n_k; i++)
         for (int j = 0; j < REC_N_METRICS; j++) a->sum[i][j] += b->sum[i][j];
     a->n_users += b->n_users;
 }
 
-double rec_acc_mean(const rec_metric_acc *a, int ki, int m)
+double duet_rec_acc_mean(const duet_rec_metric_acc *a, int ki, int m)
 {
     if (!a->n_users || ki < 0 || ki >= a->n_k || m < 0 || m >= REC_N_METRICS) return 0;
     return a->sum[ki][m] / (double)a->n_users;
@@ -119,7 +119,7 @@ static void sift_down(int32_t *out, int n, int32_t x, const float *scores, const
     out[c] = x;
 }
 
-int rec_topk(const float *scores, int32_t n, const uint32_t *tiebreak, int k, int32_t *out)
+int duet_rec_topk(const float *scores, int32_t n, const uint32_t *tiebreak, int k, int32_t *out)
 {
     if (k <= 0) return 0;
     int h = 0; /* out[0..h) is a min-heap by "worse" (worst at the root) */

@@ -31,37 +31,37 @@ enum { REC_PREC = 0, REC_RECALL, REC_F1, REC_MAP, REC_NDCG, REC_HR, REC_N_METRIC
 #define REC_MAX_K 8
 
 /* "Precision", "Recall", "F1", "MAP", "NDCG", "HR" (static strings). */
-const char *rec_metric_name(int m);
+const char *duet_rec_metric_name(int m);
 
 /* Metrics of one ranked list at cut-off k into out[REC_N_METRICS].
  * relevant must be sorted ascending and unique (n_rel > 0); n_ranked may be
  * below k (missing positions count as misses). */
-void rec_metrics_at_k(const int32_t *ranked, int n_ranked, const int32_t *relevant, int n_rel, int k,
-                      double out[REC_N_METRICS]);
+void duet_rec_metrics_at_k(const int32_t *ranked, int n_ranked, const int32_t *relevant, int n_rel, int k,
+                           double out[REC_N_METRICS]);
 
 /* Running sums of per-user metrics at several cut-offs. Plain data. */
-typedef struct rec_metric_acc {
+typedef struct duet_rec_metric_acc {
     int n_k;
     int ks[REC_MAX_K];
     double sum[REC_MAX_K][REC_N_METRICS];
     int64_t n_users;
-} rec_metric_acc;
+} duet_rec_metric_acc;
 
 /* ks: n_k cut-offs (1 <= n_k <= REC_MAX_K, each >= 1). */
-void rec_acc_init(rec_metric_acc *a, const int *ks, int n_k);
+void duet_rec_acc_init(duet_rec_metric_acc *a, const int *ks, int n_k);
 /* Add one user (ranked must hold at least max(ks) entries or all candidates). */
-void rec_acc_add(rec_metric_acc *a, const int32_t *ranked, int n_ranked, const int32_t *relevant, int n_rel);
+void duet_rec_acc_add(duet_rec_metric_acc *a, const int32_t *ranked, int n_ranked, const int32_t *relevant, int n_rel);
 /* Add the sums of b into a (same cut-offs). */
-void rec_acc_merge(rec_metric_acc *a, const rec_metric_acc *b);
+void duet_rec_acc_merge(duet_rec_metric_acc *a, const duet_rec_metric_acc *b);
 /* Mean of metric m at the ki-th cut-off (0 when no user). */
-double rec_acc_mean(const rec_metric_acc *a, int ki, int m);
+double duet_rec_acc_mean(const duet_rec_metric_acc *a, int ki, int m);
 
 /* Indices of the k best scores, best first, into out (k entries at most);
  * returns how many were written. Entries with score -INFINITY are not
  * candidates; NaN counts as the lowest candidate score. Ties: smaller
  * tiebreak[i] first (item index when tiebreak is NULL). A binary min-heap:
  * O(n log k). */
-int rec_topk(const float *scores, int32_t n, const uint32_t *tiebreak, int k, int32_t *out);
+int duet_rec_topk(const float *scores, int32_t n, const uint32_t *tiebreak, int k, int32_t *out);
 
 #ifdef __cplusplus
 }

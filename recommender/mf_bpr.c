@@ -15,9 +15,9 @@
 #include "../common/rng.h"
 #include "model.h"
 
-void rec_factors_free(void *s)
+void duet_rec_factors_free(void *s)
 {
-    rec_factors *f = s;
+    duet_rec_factors *f = s;
     if (f) {
         free(f->U);
         free(f->V);
@@ -26,9 +26,10 @@ void rec_factors_free(void *s)
     free(f);
 }
 
-rec_factors *rec_factors_new(int32_t n_users, int32_t n_items, int dim, float init, int with_bias, duet_rng *r)
+duet_rec_factors *duet_rec_factors_new(int32_t n_users, int32_t n_items, int dim, float init, int with_bias,
+                                       duet_rng *r)
 {
-    rec_factors *f = calloc(1, sizeof *f);
+    duet_rec_factors *f = calloc(1, sizeof *f);
     if (!f) return NULL;
     f->n_users = n_users;
     f->n_items = n_items;
@@ -37,7 +38,7 @@ rec_factors *rec_factors_new(int32_t n_users, int32_t n_items, int dim, float in
     f->V = malloc((size_t)n_items * (size_t)dim * sizeof *f->V);
     f->item_bias = with_bias ? calloc((size_t)n_items, sizeof *f->item_bias) : NULL;
     if (!f->U || !f->V || (with_bias && !f->item_bias)) {
-        rec_factors_free(f);
+        duet_rec_factors_free(f);
         return NULL;
     }
     for (size_t q = 0; q < (size_t)n_users * (size_t)dim; q++) f->U[q] = init * duet_rng_normal(r);
@@ -45,11 +46,11 @@ rec_factors *rec_factors_new(int32_t n_users, int32_t n_items, int dim, float in
     return f;
 }
 
-duet_status rec_factors_score(const void *state, const rec_csr *train, const int32_t *users, int32_t n, float *out,
-                              duet_err *err)
+duet_status duet_rec_factors_score(const void *state, const duet_rec_csr *train, const int32_t *users, int32_t n,
+                                   float *out, duet_err *err)
 {
     (void)train;
-    const rec_factors *f = state;
+    const duet_rec_factors *f = state;
     size_t d = (size_t)f->dim;
     float *Ub = malloc((size_t)n * d * sizeof *Ub);
     if (!Ub) return duet_err_set(err, DUET_ERR_NOMEM, "scoring: out of memory");
@@ -63,19 +64,19 @@ duet_status rec_factors_score(const void *state, const rec_csr *train, const int
     return DUET_OK;
 }
 
-duet_status rec_bpr_fit(const rec_fit_ctx *ctx, const rec_params *p, void **state, duet_err *err)
+duet_status duet_rec_bpr_fit(const duet_rec_fit_ctx *ctx, const duet_rec_params *p, void **state, duet_err *err)
 {
-    const rec_csr *X = ctx->train;
+    const duet_rec_csr *X = ctx->train;
     if (p->dim < 1 || p->epochs < 0 || !(p->lr > 0) || !(p->reg >= 0))
         return duet_err_set(err, DUET_ERR_ARG, "bpr-mf: dim >= 1, epochs >= 0, lr > 0, reg >= 0 required");
     if (X->nnz == 0) return duet_err_set(err, DUET_ERR_EMPTY, "bpr-mf: no training interactions");
     duet_rng r;
     duet_rng_seed(&r, ctx->seed ^ 0xB9B9B9ULL);
-    rec_factors *f = rec_factors_new(X->n_rows, X->n_cols, p->dim, 0.1f, 1, &r);
+    duet_rec_factors *f = duet_rec_factors_new(X->n_rows, X->n_cols, p->dim, 0.1f, 1, &r);
     int32_t *row_of = malloc((size_t)X->nnz * sizeof *row_of);
     float *gu = malloc((size_t)p->dim * sizeof *gu);
     if (!f || !row_of || !gu) {
-        rec_factors_free(f);
+        duet_rec_factors_free(f);
         free(row_of);
         free(gu);
         return duet_err_set(err, DUET_ERR_NOMEM, "bpr-mf: out of memory");
@@ -91,7 +92,7 @@ duet_status rec_bpr_fit(const rec_fit_ctx *ctx, const rec_params *p, void **stat
             int64_t deg = X->indptr[u + 1] - X->indptr[u];
             if (deg >= X->n_cols) continue; /* user has every item */
             do j = (int32_t)duet_rng_below(&r, (uint64_t)X->n_cols);
-            while (rec_csr_has(X, u, j));
+            while (duet_rec_csr_has(X, u, j));
             float *Uu = f->U + (size_t)u * d, *Vi = f->V + (size_t)i * d, *Vj = f->V + (size_t)j * d;
             float x = f->item_bias[i] - f->item_bias[j];
             for (int t = 0; t < d; t++) x += Uu[t] * (Vi[t] - Vj[t]);
@@ -107,7 +108,7 @@ duet_status rec_bpr_fit(const rec_fit_ctx *ctx, const rec_params *p, void **stat
             f->item_bias[j] += lr * (-g - reg * f->item_bias[j]);
         }
         if (!isfinite(f->U[0]) || !isfinite(f->V[0])) {
-            rec_factors_free(f);
+            duet_rec_factors_free(f);
             free(row_of);
             free(gu);
             return duet_err_set(err, DUET_ERR_NAN, "bpr-mf: diverged at epoch %d (lower the learning rate)", ep + 1);
@@ -123,31 +124,32 @@ duet_status rec_bpr_fit(const rec_fit_ctx *ctx, const rec_params *p, void **stat
 
 #include "state_io.h"
 
-duet_status rec_factors_export(const void *state, duet_st_writer *w, const char *prefix, duet_err *err)
+duet_status duet_rec_factors_export(const void *state, duet_st_writer *w, const char *prefix, duet_err *err)
 {
-    const rec_factors *f = state;
-    duet_status st = rec_st_put(w, prefix, "U", DUET_ST_F32, f->n_users, f->dim, f->U, err);
-    if (!st) st = rec_st_put(w, prefix, "V", DUET_ST_F32, f->n_items, f->dim, f->V, err);
-    if (!st && f->item_bias) st = rec_st_put(w, prefix, "item_bias", DUET_ST_F32, f->n_items, 0, f->item_bias, err);
+    const duet_rec_factors *f = state;
+    duet_status st = duet_rec_st_put(w, prefix, "U", DUET_ST_F32, f->n_users, f->dim, f->U, err);
+    if (!st) st = duet_rec_st_put(w, prefix, "V", DUET_ST_F32, f->n_items, f->dim, f->V, err);
+    if (!st && f->item_bias)
+        st = duet_rec_st_put(w, prefix, "item_bias", DUET_ST_F32, f->n_items, 0, f->item_bias, err);
     return st;
 }
 
-duet_status rec_factors_import(const duet_st_file *file, const char *prefix, void **state, duet_err *err)
+duet_status duet_rec_factors_import(const duet_st_file *file, const char *prefix, void **state, duet_err *err)
 {
     const void *U, *V, *b = NULL;
     int64_t nu, ni, d, d2;
-    duet_status st = rec_st_get(file, prefix, "U", DUET_ST_F32, -1, -1, &U, &nu, &d, err);
-    if (!st) st = rec_st_get(file, prefix, "V", DUET_ST_F32, -1, d, &V, &ni, &d2, err);
+    duet_status st = duet_rec_st_get(file, prefix, "U", DUET_ST_F32, -1, -1, &U, &nu, &d, err);
+    if (!st) st = duet_rec_st_get(file, prefix, "V", DUET_ST_F32, -1, d, &V, &ni, &d2, err);
     if (st) return st;
     char nm[256];
     snprintf(nm, sizeof nm, "%sitem_bias", prefix);
-    if (duet_st_get(file, nm)) st = rec_st_get(file, prefix, "item_bias", DUET_ST_F32, ni, 0, &b, NULL, NULL, err);
+    if (duet_st_get(file, nm)) st = duet_rec_st_get(file, prefix, "item_bias", DUET_ST_F32, ni, 0, &b, NULL, NULL, err);
     if (st) return st;
     if (d < 1 || d > 4096 || nu > INT32_MAX || ni > INT32_MAX)
         return duet_err_set(err, DUET_ERR_FORMAT, "model file: bad factor shapes");
     duet_rng r;
     duet_rng_seed(&r, 0);
-    rec_factors *f = rec_factors_new((int32_t)nu, (int32_t)ni, (int)d, 0, b != NULL, &r);
+    duet_rec_factors *f = duet_rec_factors_new((int32_t)nu, (int32_t)ni, (int)d, 0, b != NULL, &r);
     if (!f) return duet_err_set(err, DUET_ERR_NOMEM, "factors: out of memory");
     memcpy(f->U, U, (size_t)(nu * d) * sizeof *f->U);
     memcpy(f->V, V, (size_t)(ni * d) * sizeof *f->V);
@@ -158,8 +160,8 @@ duet_status rec_factors_import(const duet_st_file *file, const char *prefix, voi
 
 /* ------------------------------------------------------------ fold-in */
 
-duet_status rec_factors_fold_in(const rec_factors *f, const int32_t *items, int n, float reg, float conf, float *u,
-                                duet_err *err)
+duet_status duet_rec_factors_fold_in(const duet_rec_factors *f, const int32_t *items, int n, float reg, float conf,
+                                     float *u, duet_err *err)
 {
     int d = f->dim;
     if (n < 1) return duet_err_set(err, DUET_ERR_ARG, "fold-in needs at least one item");
@@ -219,7 +221,7 @@ duet_status rec_factors_fold_in(const rec_factors *f, const int32_t *items, int 
     return ok ? DUET_OK : duet_err_set(err, DUET_ERR_NAN, "fold-in: the system is not positive definite");
 }
 
-duet_status rec_factors_score_vec(const rec_factors *f, const float *u, float *out)
+duet_status duet_rec_factors_score_vec(const duet_rec_factors *f, const float *u, float *out)
 {
     for (int32_t i = 0; i < f->n_items; i++) {
         const float *v = f->V + (size_t)i * f->dim;

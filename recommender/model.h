@@ -15,7 +15,7 @@
  *                  improved-ncf-no-{w2v,outer,group,content}
  *
  * Interaction values seen by the models: the raw weights (play counts) go
- * through rec_params.weighting: 0 = binary (1 per interaction), 1 = log(1 +
+ * through duet_rec_params.weighting: 0 = binary (1 per interaction), 1 = log(1 +
  * w). Models that are a dot product (bpr-mf, ials) score with one sgemm per
  * user batch. */
 #ifndef DUET_RECOMMENDER_MODEL_H
@@ -32,19 +32,19 @@ extern "C" {
 #endif
 
 /* Side information for content-aware models; all borrowed, any may be NULL/0. */
-typedef struct rec_side {
-    const rec_csr *item_attr;  /* (n_items x n_tokens) token counts */
+typedef struct duet_rec_side {
+    const duet_rec_csr *item_attr;  /* (n_items x n_tokens) token counts */
     const float *item_feats;   /* (n_items x n_feats) */
     const uint8_t *has_feats;  /* (n_items) */
     int32_t n_feats;
-    const rec_csr *user_attr;  /* (n_users x n_tokens) */
-    const rec_csr *friends;    /* (n_users x n_users) */
+    const duet_rec_csr *user_attr;  /* (n_users x n_tokens) */
+    const duet_rec_csr *friends;    /* (n_users x n_users) */
     const char *const *item_names; /* (n_items) display names (entries may be NULL), or NULL */
     const char *const *tokens;     /* (item_attr/user_attr columns) token strings, or NULL */
-} rec_side;
+} duet_rec_side;
 
 /* Hyper-parameters; each model reads the fields it needs (see model.c). */
-typedef struct rec_params {
+typedef struct duet_rec_params {
     int weighting;   /* 0 binary, 1 log(1+w) */
     int k;           /* neighbours (knn); negatives per positive (neumf); CG steps (ials, 0 = Cholesky) */
     int dim;         /* latent factors (bpr-mf, ials); predictive factors (neumf) */
@@ -54,35 +54,35 @@ typedef struct rec_params {
     float alpha;     /* confidence scale (ials); feature weight (content) */
     float shrink;    /* similarity shrinkage (knn): sim * n / (n + shrink) */
     float decay;     /* weight decay (improved-ncf: AdamW on every tensor; 0 = none) */
-} rec_params;
+} duet_rec_params;
 
 /* Everything fit() may read; borrowed for the duration of the call. */
-typedef struct rec_fit_ctx {
-    const rec_csr *train; /* (n_users x n_items) raw weights */
-    const rec_csr *valid; /* held-out interactions for early stopping, or NULL */
-    rec_side side;
+typedef struct duet_rec_fit_ctx {
+    const duet_rec_csr *train; /* (n_users x n_items) raw weights */
+    const duet_rec_csr *valid; /* held-out interactions for early stopping, or NULL */
+    duet_rec_side side;
     uint64_t seed;
     int progress;         /* duet_progress force flag: 1 draw, 0 tty only, -1 never */
-} rec_fit_ctx;
+} duet_rec_fit_ctx;
 
-typedef struct rec_model_def {
+typedef struct duet_rec_model_def {
     const char *name;    /* stable name */
     const char *summary;
     /* Fit; *state is owned by the caller and freed with free_state. NULL when
      * the model is not built yet. Errors: ARG, NOMEM, NAN, model specific. */
-    duet_status (*fit)(const rec_fit_ctx *ctx, const rec_params *p, void **state, duet_err *err);
+    duet_status (*fit)(const duet_rec_fit_ctx *ctx, const duet_rec_params *p, void **state, duet_err *err);
     /* Scores of users[0..n) against all n_items into out (n x n_items,
      * row-major); `train` is the fit matrix (for neighbourhood models).
      * Higher is better. Errors: NOMEM. */
-    duet_status (*score)(const void *state, const rec_csr *train, const int32_t *users, int32_t n, float *out,
+    duet_status (*score)(const void *state, const duet_rec_csr *train, const int32_t *users, int32_t n, float *out,
                          duet_err *err);
     void (*free_state)(void *state);
-    const rec_params *grid; /* configurations tried on validation */
+    const duet_rec_params *grid; /* configurations tried on validation */
     int n_grid;
     int uses_side;          /* 1 when the model reads side information */
     int scores_cold;        /* 1 when items without training interactions are scored from their
-                             * attributes; 0: rec_model_score gives them REC_COLD_SCORE */
-} rec_model_def;
+                             * attributes; 0: duet_rec_model_score gives them REC_COLD_SCORE */
+} duet_rec_model_def;
 
 /* The score of a cold item (no interaction in the fit matrix) under a model
  * that has no signal for it: finite, below every real score, so such items
@@ -92,85 +92,86 @@ typedef struct rec_model_def {
 /* m->score, then REC_COLD_SCORE for every item without an interaction in
  * `train` when !m->scores_cold. The entry point every protocol and
  * `duet recommend` use. Errors: those of m->score, NOMEM. */
-duet_status rec_model_score(const rec_model_def *m, const void *state, const rec_csr *train, const int32_t *users,
-                            int32_t n, float *out, duet_err *err);
+duet_status duet_rec_model_score(const duet_rec_model_def *m, const void *state, const duet_rec_csr *train,
+                                 const int32_t *users, int32_t n, float *out, duet_err *err);
 
 /* The table (stable order) and its size. */
-const rec_model_def *rec_models(int *n);
+const duet_rec_model_def *duet_rec_models(int *n);
 /* A model by name, or NULL. */
-const rec_model_def *rec_model_find(const char *name);
+const duet_rec_model_def *duet_rec_model_find(const char *name);
 /* "k=50 shrink=10 w=log" style description of the fields a model uses. */
-void rec_params_describe(const rec_model_def *m, const rec_params *p, char *buf, size_t n);
+void duet_rec_params_describe(const duet_rec_model_def *m, const duet_rec_params *p, char *buf, size_t n);
 
 /* Value of a raw weight under a weighting. */
-static inline float rec_weight(float raw, int weighting)
+static inline float duet_rec_weight(float raw, int weighting)
 {
     return weighting == 1 ? log1pf(raw) : 1.0f;
 }
 
 /* Model entry points (in pop.c, knn.c, mf_bpr.c, ials.c, ease.c, content.c). */
-duet_status rec_pop_fit(const rec_fit_ctx *, const rec_params *, void **, duet_err *);
-duet_status rec_pop_score(const void *, const rec_csr *, const int32_t *, int32_t, float *, duet_err *);
-void rec_pop_free(void *);
-duet_status rec_userknn_fit(const rec_fit_ctx *, const rec_params *, void **, duet_err *);
-duet_status rec_userknn_adj_fit(const rec_fit_ctx *, const rec_params *, void **, duet_err *);
-duet_status rec_userknn_score(const void *, const rec_csr *, const int32_t *, int32_t, float *, duet_err *);
-duet_status rec_itemknn_fit(const rec_fit_ctx *, const rec_params *, void **, duet_err *);
-duet_status rec_itemknn_score(const void *, const rec_csr *, const int32_t *, int32_t, float *, duet_err *);
-void rec_knn_free(void *);
-duet_status rec_bpr_fit(const rec_fit_ctx *, const rec_params *, void **, duet_err *);
-duet_status rec_ials_fit(const rec_fit_ctx *, const rec_params *, void **, duet_err *);
+duet_status duet_rec_pop_fit(const duet_rec_fit_ctx *, const duet_rec_params *, void **, duet_err *);
+duet_status duet_rec_pop_score(const void *, const duet_rec_csr *, const int32_t *, int32_t, float *, duet_err *);
+void duet_rec_pop_free(void *);
+duet_status duet_rec_userknn_fit(const duet_rec_fit_ctx *, const duet_rec_params *, void **, duet_err *);
+duet_status duet_rec_userknn_adj_fit(const duet_rec_fit_ctx *, const duet_rec_params *, void **, duet_err *);
+duet_status duet_rec_userknn_score(const void *, const duet_rec_csr *, const int32_t *, int32_t, float *, duet_err *);
+duet_status duet_rec_itemknn_fit(const duet_rec_fit_ctx *, const duet_rec_params *, void **, duet_err *);
+duet_status duet_rec_itemknn_score(const void *, const duet_rec_csr *, const int32_t *, int32_t, float *, duet_err *);
+void duet_rec_knn_free(void *);
+duet_status duet_rec_bpr_fit(const duet_rec_fit_ctx *, const duet_rec_params *, void **, duet_err *);
+duet_status duet_rec_ials_fit(const duet_rec_fit_ctx *, const duet_rec_params *, void **, duet_err *);
 /* Dot-product factor models share a state and an sgemm scorer. */
-duet_status rec_factors_score(const void *, const rec_csr *, const int32_t *, int32_t, float *, duet_err *);
-void rec_factors_free(void *);
-duet_status rec_ease_fit(const rec_fit_ctx *, const rec_params *, void **, duet_err *);
-duet_status rec_ease_score(const void *, const rec_csr *, const int32_t *, int32_t, float *, duet_err *);
-void rec_ease_free(void *);
-duet_status rec_content_fit(const rec_fit_ctx *, const rec_params *, void **, duet_err *);
-duet_status rec_content_score(const void *, const rec_csr *, const int32_t *, int32_t, float *, duet_err *);
-void rec_content_free(void *);
-duet_status rec_neumf_fit(const rec_fit_ctx *, const rec_params *, void **, duet_err *);
-duet_status rec_neumf_score(const void *, const rec_csr *, const int32_t *, int32_t, float *, duet_err *);
-void rec_neumf_free(void *);
+duet_status duet_rec_factors_score(const void *, const duet_rec_csr *, const int32_t *, int32_t, float *, duet_err *);
+void duet_rec_factors_free(void *);
+duet_status duet_rec_ease_fit(const duet_rec_fit_ctx *, const duet_rec_params *, void **, duet_err *);
+duet_status duet_rec_ease_score(const void *, const duet_rec_csr *, const int32_t *, int32_t, float *, duet_err *);
+void duet_rec_ease_free(void *);
+duet_status duet_rec_content_fit(const duet_rec_fit_ctx *, const duet_rec_params *, void **, duet_err *);
+duet_status duet_rec_content_score(const void *, const duet_rec_csr *, const int32_t *, int32_t, float *, duet_err *);
+void duet_rec_content_free(void *);
+duet_status duet_rec_neumf_fit(const duet_rec_fit_ctx *, const duet_rec_params *, void **, duet_err *);
+duet_status duet_rec_neumf_score(const void *, const duet_rec_csr *, const int32_t *, int32_t, float *, duet_err *);
+void duet_rec_neumf_free(void *);
 
 /* Factor state (public so the NeuMF/bench code can reuse the scorer):
  * score(u, i) = dot(U[u], V[i]) + item_bias[i] (bias may be NULL). */
-typedef struct rec_factors {
+typedef struct duet_rec_factors {
     int32_t n_users, n_items, dim;
     float *U;         /* (n_users x dim) */
     float *V;         /* (n_items x dim) */
     float *item_bias; /* (n_items) or NULL */
-} rec_factors;
+} duet_rec_factors;
 
 /* New factors with N(0, init^2) entries drawn from r and zero biases (when
- * with_bias); NULL when out of memory. Free with rec_factors_free(). */
-rec_factors *rec_factors_new(int32_t n_users, int32_t n_items, int dim, float init, int with_bias, duet_rng *r);
+ * with_bias); NULL when out of memory. Free with duet_rec_factors_free(). */
+duet_rec_factors *duet_rec_factors_new(int32_t n_users, int32_t n_items, int dim, float init, int with_bias,
+                                       duet_rng *r);
 /* A new user from items[0..n): the implicit-ALS user solve (V^T V + (conf - 1)
  * sum_h v_h v_h^T + reg I) u = conf sum_h v_h (exact, Cholesky) into u (dim).
  * Errors: ARG (n < 1, item out of range), NAN, NOMEM. */
-duet_status rec_factors_fold_in(const rec_factors *f, const int32_t *items, int n, float reg, float conf, float *u,
-                                duet_err *err);
+duet_status duet_rec_factors_fold_in(const duet_rec_factors *f, const int32_t *items, int n, float reg, float conf,
+                                     float *u, duet_err *err);
 /* Scores of a user vector u against every item (n_items floats). */
-duet_status rec_factors_score_vec(const rec_factors *f, const float *u, float *out);
+duet_status duet_rec_factors_score_vec(const duet_rec_factors *f, const float *u, float *out);
 
 /* NeuMF internals, for the PyTorch golden test and the benchmark.
- * rec_neumf_params_new: the zeroed parameter block, tensors in this order:
+ * duet_rec_neumf_params_new: the zeroed parameter block, tensors in this order:
  * gmf.user (n_users, F), gmf.item (n_items, F), mlp.user (n_users, 2F),
  * mlp.item (n_items, 2F), mlp.0.weight (2F, 4F), mlp.0.bias (2F),
  * mlp.1.weight (F, 2F), mlp.1.bias (F), out.weight (1, 2F), out.bias (1).
  * Free with duet_params_free(). Errors: as duet_params_new.
- * rec_neumf_step_grads: forward and backward of one batch (users u, items
+ * duet_rec_neumf_step_grads: forward and backward of one batch (users u, items
  * it, labels y; B samples), ACCUMULATING into P->grad (training blocks must
  * be enabled); logits_out (B) may be NULL; work must hold
- * rec_neumf_work_floats(F, B) floats. Returns the mean BCE loss. */
-duet_status rec_neumf_params_new(int32_t n_users, int32_t n_items, int F, duet_params **out, duet_err *err);
-size_t rec_neumf_work_floats(int F, int B);
-double rec_neumf_step_grads(duet_params *P, int F, const int32_t *u, const int32_t *it, const float *y, int B,
-                            float *logits_out, float *work);
+ * duet_rec_neumf_work_floats(F, B) floats. Returns the mean BCE loss. */
+duet_status duet_rec_neumf_params_new(int32_t n_users, int32_t n_items, int F, duet_params **out, duet_err *err);
+size_t duet_rec_neumf_work_floats(int F, int B);
+double duet_rec_neumf_step_grads(duet_params *P, int F, const int32_t *u, const int32_t *it, const float *y, int B,
+                                 float *logits_out, float *work);
 /* Scores (n x n_items) of users from a parameter block (P is not changed).
  * Errors: ARG (user out of range), NOMEM. */
-duet_status rec_neumf_score_params(const duet_params *P, int F, const int32_t *users, int32_t n, float *out,
-                                   duet_err *err);
+duet_status duet_rec_neumf_score_params(const duet_params *P, int F, const int32_t *users, int32_t n, float *out,
+                                        duet_err *err);
 
 #ifdef __cplusplus
 }

@@ -4,13 +4,13 @@
  *   GMF  g = p_u^G * q_i^G                               (F)
  *   MLP  x0 = [p_u^M, q_i^M] (4F) -> ReLU(Linear 2F) -> ReLU(Linear F)
  *   out  logit = w . [g, h2] + b,  score = logit
- * With F = rec_params.dim (the "predictive factors" of the paper; MLP
+ * With F = duet_rec_params.dim (the "predictive factors" of the paper; MLP
  * embeddings are 2F wide, the tower 4F -> 2F -> F as in the reference code).
  * Training: pointwise BCE with logits, every positive with
- * rec_params.k uniformly drawn negatives (items the user has not
+ * duet_rec_params.k uniformly drawn negatives (items the user has not
  * interacted with) per epoch, mini-batches of 256 shuffled samples, Adam
  * (nn/optim.h; embedding tables updated row-wise, lazily), lr
- * rec_params.lr, rec_params.epochs epochs. Initialisation: embeddings
+ * duet_rec_params.lr, duet_rec_params.epochs epochs. Initialisation: embeddings
  * N(0, 0.01^2), linear layers PyTorch's default U(+-1/sqrt(fan_in)).
  * Scoring a user against all items: the GMF part and the first MLP layer
  * split into user and item halves (W1 [p; q] = W1u p + W1i q, the item half
@@ -38,7 +38,7 @@ typedef struct neumf_state {
     float *C; /* (n_items x 2F): W1i q_i^M + b1 */
 } neumf_state;
 
-void rec_neumf_free(void *s)
+void duet_rec_neumf_free(void *s)
 {
     neumf_state *m = s;
     if (m) {
@@ -48,7 +48,7 @@ void rec_neumf_free(void *s)
     free(m);
 }
 
-duet_status rec_neumf_params_new(int32_t nu, int32_t ni, int F, duet_params **out, duet_err *err)
+duet_status duet_rec_neumf_params_new(int32_t nu, int32_t ni, int F, duet_params **out, duet_err *err)
 {
     duet_param_spec sp[T_N] = {
         {"gmf.user", 2, {nu, F}, DUET_PARAM_SPARSE},      {"gmf.item", 2, {ni, F}, DUET_PARAM_SPARSE},
@@ -61,8 +61,8 @@ duet_status rec_neumf_params_new(int32_t nu, int32_t ni, int F, duet_params **ou
 }
 
 /* Forward + backward of one batch (see model.h). */
-double rec_neumf_step_grads(duet_params *P, int F, const int32_t *u, const int32_t *it, const float *y, int B,
-                            float *logits_out, float *work)
+double duet_rec_neumf_step_grads(duet_params *P, int F, const int32_t *u, const int32_t *it, const float *y, int B,
+                                 float *logits_out, float *work)
 {
     const float *gu_t = duet_params_data(P, T_GU), *gi_t = duet_params_data(P, T_GI);
     const float *mu_t = duet_params_data(P, T_MU), *mi_t = duet_params_data(P, T_MI);
@@ -114,7 +114,7 @@ double rec_neumf_step_grads(duet_params *P, int F, const int32_t *u, const int32
 }
 
 /* 36F + 2 floats per sample are used; rounded up. */
-size_t rec_neumf_work_floats(int F, int B) { return (size_t)B * (size_t)(50 * F + 8); }
+size_t duet_rec_neumf_work_floats(int F, int B) { return (size_t)B * (size_t)(50 * F + 8); }
 
 static int cmp_i32(const void *a, const void *b)
 {
@@ -152,9 +152,9 @@ static duet_status neumf_prepare(neumf_state *m, duet_err *err)
     return DUET_OK;
 }
 
-duet_status rec_neumf_fit(const rec_fit_ctx *ctx, const rec_params *p, void **state, duet_err *err)
+duet_status duet_rec_neumf_fit(const duet_rec_fit_ctx *ctx, const duet_rec_params *p, void **state, duet_err *err)
 {
-    const rec_csr *X = ctx->train;
+    const duet_rec_csr *X = ctx->train;
     int F = p->dim, n_neg = p->k;
     if (F < 1 || F > 512 || n_neg < 1 || n_neg > 100 || p->epochs < 1 || !(p->lr > 0))
         return duet_err_set(err, DUET_ERR_ARG, "neumf: dim in [1,512], negatives (k) in [1,100], epochs >= 1, lr > 0");
@@ -164,13 +164,13 @@ duet_status rec_neumf_fit(const rec_fit_ctx *ctx, const rec_params *p, void **st
     m->n_users = X->n_rows;
     m->n_items = X->n_cols;
     m->F = F;
-    duet_status st = rec_neumf_params_new(X->n_rows, X->n_cols, F, &m->P, err);
+    duet_status st = duet_rec_neumf_params_new(X->n_rows, X->n_cols, F, &m->P, err);
     if (!st) st = duet_params_enable_training(m->P, err);
     int64_t n_samp = X->nnz * (1 + n_neg);
     int32_t *su = malloc((size_t)n_samp * sizeof *su), *si = malloc((size_t)n_samp * sizeof *si);
     float *sy = malloc((size_t)n_samp * sizeof *sy);
     int64_t *perm = malloc((size_t)n_samp * sizeof *perm);
-    float *work = malloc(rec_neumf_work_floats(F, NEUMF_BATCH) * sizeof *work);
+    float *work = malloc(duet_rec_neumf_work_floats(F, NEUMF_BATCH) * sizeof *work);
     int32_t bu[NEUMF_BATCH], bi[NEUMF_BATCH], ru[NEUMF_BATCH], ri[NEUMF_BATCH];
     float by[NEUMF_BATCH];
     if (!st && (!su || !si || !sy || !perm || !work)) st = duet_err_set(err, DUET_ERR_NOMEM, "neumf: out of memory");
@@ -205,7 +205,7 @@ duet_status rec_neumf_fit(const rec_fit_ctx *ctx, const rec_params *p, void **st
                 for (int k = 0; k < n_neg; k++) {
                     int32_t j;
                     do j = (int32_t)duet_rng_below(&r, (uint64_t)X->n_cols);
-                    while (rec_csr_has(X, u, j));
+                    while (duet_rec_csr_has(X, u, j));
                     su[s] = u;
                     si[s] = j;
                     sy[s++] = 0.0f;
@@ -228,7 +228,7 @@ duet_status rec_neumf_fit(const rec_fit_ctx *ctx, const rec_params *p, void **st
                 bi[k] = ri[k] = si[q];
                 by[k] = sy[q];
             }
-            loss_sum += rec_neumf_step_grads(m->P, F, bu, bi, by, B, NULL, work);
+            loss_sum += duet_rec_neumf_step_grads(m->P, F, bu, bi, by, B, NULL, work);
             nb++;
             int nru = unique_rows(ru, B), nri = unique_rows(ri, B);
             st = duet_adam_step(&opt, m->P, p->lr, err);
@@ -256,15 +256,15 @@ duet_status rec_neumf_fit(const rec_fit_ctx *ctx, const rec_params *p, void **st
     free(work);
     if (!st) st = neumf_prepare(m, err);
     if (st) {
-        rec_neumf_free(m);
+        duet_rec_neumf_free(m);
         return st;
     }
     *state = m;
     return DUET_OK;
 }
 
-duet_status rec_neumf_score(const void *state, const rec_csr *train, const int32_t *users, int32_t n, float *out,
-                            duet_err *err)
+duet_status duet_rec_neumf_score(const void *state, const duet_rec_csr *train, const int32_t *users, int32_t n,
+                                 float *out, duet_err *err)
 {
     (void)train;
     const neumf_state *m = state;
@@ -315,8 +315,8 @@ duet_status rec_neumf_score(const void *state, const rec_csr *train, const int32
     return DUET_OK;
 }
 
-duet_status rec_neumf_score_params(const duet_params *P, int F, const int32_t *users, int32_t n, float *out,
-                                   duet_err *err)
+duet_status duet_rec_neumf_score_params(const duet_params *P, int F, const int32_t *users, int32_t n, float *out,
+                                        duet_err *err)
 {
     neumf_state m = {0};
     m.n_users = (int32_t)P->info[T_GU].shape[0];
@@ -326,7 +326,7 @@ duet_status rec_neumf_score_params(const duet_params *P, int F, const int32_t *u
     for (int32_t b = 0; b < n; b++)
         if (users[b] < 0 || users[b] >= m.n_users) return duet_err_set(err, DUET_ERR_ARG, "neumf: user out of range");
     duet_status st = neumf_prepare(&m, err);
-    if (!st) st = rec_neumf_score(&m, NULL, users, n, out, err);
+    if (!st) st = duet_rec_neumf_score(&m, NULL, users, n, out, err);
     free(m.C);
     return st;
 }
@@ -335,7 +335,7 @@ duet_status rec_neumf_score_params(const duet_params *P, int F, const int32_t *u
 
 #include "state_io.h"
 
-duet_status rec_neumf_export(const void *state, duet_st_writer *w, const char *prefix, duet_err *err)
+duet_status duet_rec_neumf_export(const void *state, duet_st_writer *w, const char *prefix, duet_err *err)
 {
     const neumf_state *m = state;
     duet_status st = DUET_OK;
@@ -345,16 +345,16 @@ duet_status rec_neumf_export(const void *state, duet_st_writer *w, const char *p
         snprintf(nm, sizeof nm, "%s%s", prefix, in->name);
         st = duet_st_writer_add(w, nm, DUET_ST_F32, in->ndim, in->shape, duet_params_data(m->P, t), err);
     }
-    if (!st) st = rec_st_put(w, prefix, "C", DUET_ST_F32, m->n_items, 2 * m->F, m->C, err);
+    if (!st) st = duet_rec_st_put(w, prefix, "C", DUET_ST_F32, m->n_items, 2 * m->F, m->C, err);
     return st;
 }
 
-duet_status rec_neumf_import(const duet_st_file *f, const char *prefix, void **state, duet_err *err)
+duet_status duet_rec_neumf_import(const duet_st_file *f, const char *prefix, void **state, duet_err *err)
 {
     const void *p;
     int64_t nu, ni, F;
-    duet_status st = rec_st_get(f, prefix, "gmf.user", DUET_ST_F32, -1, -1, &p, &nu, &F, err);
-    if (!st) st = rec_st_get(f, prefix, "gmf.item", DUET_ST_F32, -1, F, &p, &ni, NULL, err);
+    duet_status st = duet_rec_st_get(f, prefix, "gmf.user", DUET_ST_F32, -1, -1, &p, &nu, &F, err);
+    if (!st) st = duet_rec_st_get(f, prefix, "gmf.item", DUET_ST_F32, -1, F, &p, &ni, NULL, err);
     if (st) return st;
     if (nu < 1 || ni < 1 || F < 1 || F > 1024 || nu > INT32_MAX || ni > INT32_MAX)
         return duet_err_set(err, DUET_ERR_FORMAT, "model file: bad neumf shapes");
@@ -363,7 +363,7 @@ duet_status rec_neumf_import(const duet_st_file *f, const char *prefix, void **s
     m->n_users = (int32_t)nu;
     m->n_items = (int32_t)ni;
     m->F = (int)F;
-    st = rec_neumf_params_new(m->n_users, m->n_items, m->F, &m->P, err);
+    st = duet_rec_neumf_params_new(m->n_users, m->n_items, m->F, &m->P, err);
     char nm[256];
     for (size_t t = 0; !st && t < m->P->count; t++) {
         const duet_param_info *in = &m->P->info[t];
@@ -373,12 +373,12 @@ duet_status rec_neumf_import(const duet_st_file *f, const char *prefix, void **s
         if (!st) memcpy(duet_params_data(m->P, t), src, in->numel * sizeof(float));
     }
     const void *c;
-    if (!st) st = rec_st_get(f, prefix, "C", DUET_ST_F32, ni, 2 * F, &c, NULL, NULL, err);
+    if (!st) st = duet_rec_st_get(f, prefix, "C", DUET_ST_F32, ni, 2 * F, &c, NULL, NULL, err);
     if (!st && !(m->C = malloc((size_t)ni * 2 * (size_t)F * sizeof *m->C)))
         st = duet_err_set(err, DUET_ERR_NOMEM, "neumf: out of memory");
     if (!st) memcpy(m->C, c, (size_t)ni * 2 * (size_t)F * sizeof *m->C);
     if (st) {
-        rec_neumf_free(m);
+        duet_rec_neumf_free(m);
         return st;
     }
     *state = m;

@@ -18,7 +18,7 @@ static void pop_free(void *s)
     free(p);
 }
 
-duet_status rec_pop_fit(const rec_fit_ctx *ctx, const rec_params *prm, void **state, duet_err *err)
+duet_status duet_rec_pop_fit(const duet_rec_fit_ctx *ctx, const duet_rec_params *prm, void **state, duet_err *err)
 {
     (void)prm;
     pop_state *p = calloc(1, sizeof *p);
@@ -33,8 +33,8 @@ duet_status rec_pop_fit(const rec_fit_ctx *ctx, const rec_params *prm, void **st
     return DUET_OK;
 }
 
-duet_status rec_pop_score(const void *state, const rec_csr *train, const int32_t *users, int32_t n, float *out,
-                          duet_err *err)
+duet_status duet_rec_pop_score(const void *state, const duet_rec_csr *train, const int32_t *users, int32_t n,
+                               float *out, duet_err *err)
 {
     (void)train;
     (void)users;
@@ -44,23 +44,23 @@ duet_status rec_pop_score(const void *state, const rec_csr *train, const int32_t
     return DUET_OK;
 }
 
-void rec_pop_free(void *s) { pop_free(s); }
+void duet_rec_pop_free(void *s) { pop_free(s); }
 
 /* ------------------------------------------------------------ state file */
 
 #include "state_io.h"
 
-duet_status rec_pop_export(const void *state, duet_st_writer *w, const char *prefix, duet_err *err)
+duet_status duet_rec_pop_export(const void *state, duet_st_writer *w, const char *prefix, duet_err *err)
 {
     const pop_state *p = state;
-    return rec_st_put(w, prefix, "count", DUET_ST_F32, p->n_items, 0, p->count, err);
+    return duet_rec_st_put(w, prefix, "count", DUET_ST_F32, p->n_items, 0, p->count, err);
 }
 
-duet_status rec_pop_import(const duet_st_file *f, const char *prefix, void **state, duet_err *err)
+duet_status duet_rec_pop_import(const duet_st_file *f, const char *prefix, void **state, duet_err *err)
 {
     const void *c;
     int64_t n;
-    duet_status st = rec_st_get(f, prefix, "count", DUET_ST_F32, -1, 0, &c, &n, NULL, err);
+    duet_status st = duet_rec_st_get(f, prefix, "count", DUET_ST_F32, -1, 0, &c, &n, NULL, err);
     if (st) return st;
     pop_state *p = calloc(1, sizeof *p);
     if (p) p->count = malloc((size_t)(n ? n : 1) * sizeof *p->count);

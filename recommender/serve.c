@@ -16,43 +16,49 @@
 
 #define SERVE_FORMAT "duet-rec-model"
 
-struct rec_served {
-    const rec_model_def *m;
-    rec_params p;
+struct duet_rec_served {
+    const duet_rec_model_def *m;
+    duet_rec_params p;
     void *state;
-    rec_csr train;
+    duet_rec_csr train;
     int32_t nu, ni;
     char **user_ids, **item_ids, **item_names;
     char desc[512];
 };
 
 
-void rec_served_free(rec_served *s)
+void duet_rec_served_free(duet_rec_served *s)
 {
     if (!s) return;
     if (s->m && s->state) s->m->free_state(s->state);
-    rec_csr_free(&s->train);
-    rec_free_lines(s->user_ids, s->nu);
-    rec_free_lines(s->item_ids, s->ni);
-    rec_free_lines(s->item_names, s->ni);
+    duet_rec_csr_free(&s->train);
+    duet_rec_free_lines(s->user_ids, s->nu);
+    duet_rec_free_lines(s->item_ids, s->ni);
+    duet_rec_free_lines(s->item_names, s->ni);
     free(s);
 }
 
-const rec_model_def *rec_served_model(const rec_served *s) { return s->m; }
-const rec_params *rec_served_params(const rec_served *s) { return &s->p; }
-int32_t rec_served_n_users(const rec_served *s) { return s->nu; }
-int32_t rec_served_n_items(const rec_served *s) { return s->ni; }
-const char *rec_served_describe(const rec_served *s) { return s->desc; }
-const char *rec_served_user_id(const rec_served *s, int32_t u) { return u >= 0 && u < s->nu ? s->user_ids[u] : NULL; }
-const char *rec_served_item_id(const rec_served *s, int32_t i) { return i >= 0 && i < s->ni ? s->item_ids[i] : NULL; }
-const char *rec_served_item_name(const rec_served *s, int32_t i)
+const duet_rec_model_def *duet_rec_served_model(const duet_rec_served *s) { return s->m; }
+const duet_rec_params *duet_rec_served_params(const duet_rec_served *s) { return &s->p; }
+int32_t duet_rec_served_n_users(const duet_rec_served *s) { return s->nu; }
+int32_t duet_rec_served_n_items(const duet_rec_served *s) { return s->ni; }
+const char *duet_rec_served_describe(const duet_rec_served *s) { return s->desc; }
+const char *duet_rec_served_user_id(const duet_rec_served *s, int32_t u)
+{
+    return u >= 0 && u < s->nu ? s->user_ids[u] : NULL;
+}
+const char *duet_rec_served_item_id(const duet_rec_served *s, int32_t i)
+{
+    return i >= 0 && i < s->ni ? s->item_ids[i] : NULL;
+}
+const char *duet_rec_served_item_name(const duet_rec_served *s, int32_t i)
 {
     return i >= 0 && i < s->ni && s->item_names[i][0] ? s->item_names[i] : NULL;
 }
 
-duet_status rec_served_save(const char *path, const rec_model_def *m, const rec_params *p, const void *state,
-                            const rec_csr *train, const char *const *user_ids, const char *const *item_ids,
-                            const char *const *item_names, duet_err *err)
+duet_status duet_rec_served_save(const char *path, const duet_rec_model_def *m, const duet_rec_params *p,
+                                 const void *state, const duet_rec_csr *train, const char *const *user_ids,
+                                 const char *const *item_ids, const char *const *item_names, duet_err *err)
 {
     duet_st_writer *w = NULL;
     duet_status st = duet_st_writer_new(&w, err);
@@ -60,10 +66,10 @@ duet_status rec_served_save(const char *path, const rec_model_def *m, const rec_
     float pv[9] = {(float)p->weighting, (float)p->k, (float)p->dim, (float)p->epochs, p->lr, p->reg, p->alpha,
                    p->shrink, p->decay};
     char cfg[256];
-    rec_params_describe(m, p, cfg, sizeof cfg);
-    st = rec_st_put(w, "", "params", DUET_ST_F32, 9, 0, pv, err);
-    if (!st) st = rec_st_put_csr(w, "", "train", train, err);
-    if (!st) st = rec_state_export(m, state, w, "state.", err);
+    duet_rec_params_describe(m, p, cfg, sizeof cfg);
+    st = duet_rec_st_put(w, "", "params", DUET_ST_F32, 9, 0, pv, err);
+    if (!st) st = duet_rec_st_put_csr(w, "", "train", train, err);
+    if (!st) st = duet_rec_state_export(m, state, w, "state.", err);
     if (!st) st = duet_st_writer_meta(w, "format", SERVE_FORMAT, err);
     if (!st) st = duet_st_writer_meta(w, "version", "1", err);
     if (!st) st = duet_st_writer_meta(w, "model", m->name, err);
@@ -71,7 +77,7 @@ duet_status rec_served_save(const char *path, const rec_model_def *m, const rec_
     const char *const *lists[3] = {user_ids, item_ids, item_names};
     const char *keys[3] = {"user_ids", "item_ids", "item_names"};
     for (int k = 0; k < 3 && !st; k++) {
-        char *j = rec_join_lines(lists[k], k ? train->n_cols : train->n_rows, k == 2);
+        char *j = duet_rec_join_lines(lists[k], k ? train->n_cols : train->n_rows, k == 2);
         if (!j) st = duet_err_set(err, DUET_ERR_NOMEM, "%s: out of memory", path);
         else st = duet_st_writer_meta(w, keys[k], j, err);
         free(j);
@@ -82,43 +88,44 @@ duet_status rec_served_save(const char *path, const rec_model_def *m, const rec_
 }
 
 /* A file of the first improved-NCF format, as the model improved-ncf-deep. */
-static duet_status load_legacy(const char *path, rec_served *s, duet_err *err)
+static duet_status load_legacy(const char *path, duet_rec_served *s, duet_err *err)
 {
-    rec_incf *m = NULL;
-    duet_status st = rec_incf_load(path, &m, err);
+    duet_rec_incf *m = NULL;
+    duet_status st = duet_rec_incf_load(path, &m, err);
     if (st) return st;
-    s->m = rec_model_find("improved-ncf-deep");
+    s->m = duet_rec_model_find("improved-ncf-deep");
     s->state = m;
-    s->nu = rec_incf_n_users(m);
-    s->ni = rec_incf_n_items(m);
+    s->nu = duet_rec_incf_n_users(m);
+    s->ni = duet_rec_incf_n_items(m);
     s->user_ids = calloc((size_t)s->nu, sizeof *s->user_ids);
     s->item_ids = calloc((size_t)s->ni, sizeof *s->item_ids);
     s->item_names = calloc((size_t)s->ni, sizeof *s->item_names);
     int64_t nnz = 0, n;
     for (int32_t u = 0; u < s->nu; u++) {
-        rec_incf_seen(m, u, &n);
+        duet_rec_incf_seen(m, u, &n);
         nnz += n;
     }
-    rec_triple *t = malloc((size_t)(nnz ? nnz : 1) * sizeof *t);
+    duet_rec_triple *t = malloc((size_t)(nnz ? nnz : 1) * sizeof *t);
     if (!s->user_ids || !s->item_ids || !s->item_names || !t) {
         free(t);
         return duet_err_set(err, DUET_ERR_NOMEM, "%s: out of memory", path);
     }
     int64_t k = 0;
     for (int32_t u = 0; u < s->nu; u++) {
-        const int32_t *it = rec_incf_seen(m, u, &n);
-        for (int64_t q = 0; q < n; q++) t[k++] = (rec_triple){u, it[q], 1.0f, 0};
+        const int32_t *it = duet_rec_incf_seen(m, u, &n);
+        for (int64_t q = 0; q < n; q++) t[k++] = (duet_rec_triple){u, it[q], 1.0f, 0};
     }
-    st = rec_csr_from_triples(&s->train, s->nu, s->ni, t, nnz, 1, path, err);
+    st = duet_rec_csr_from_triples(&s->train, s->nu, s->ni, t, nnz, 1, path, err);
     free(t);
     for (int32_t u = 0; !st && u < s->nu; u++)
-        if (!(s->user_ids[u] = strdup(rec_incf_user_id(m, u)))) st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+        if (!(s->user_ids[u] = strdup(duet_rec_incf_user_id(m, u))))
+            st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     for (int32_t i = 0; !st && i < s->ni; i++) {
-        const char *nm = rec_incf_item_name(m, i);
-        if (!(s->item_ids[i] = strdup(rec_incf_item_id(m, i))) || !(s->item_names[i] = strdup(nm ? nm : "")))
+        const char *nm = duet_rec_incf_item_name(m, i);
+        if (!(s->item_ids[i] = strdup(duet_rec_incf_item_id(m, i))) || !(s->item_names[i] = strdup(nm ? nm : "")))
             st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     }
-    snprintf(s->desc, sizeof s->desc, "improved-ncf-deep (%s)", rec_incf_describe(m));
+    snprintf(s->desc, sizeof s->desc, "improved-ncf-deep (%s)", duet_rec_incf_describe(m));
     return st;
 }
 
@@ -133,13 +140,13 @@ static duet_status name_error(duet_status st, duet_err *err, const char *path)
     return st;
 }
 
-duet_status rec_served_load(const char *path, rec_served **out, duet_err *err)
+duet_status duet_rec_served_load(const char *path, duet_rec_served **out, duet_err *err)
 {
     *out = NULL;
     duet_st_file *f = NULL;
     duet_status st = duet_st_load(path, &f, err);
     if (st) return name_error(st, err, path);
-    rec_served *s = calloc(1, sizeof *s);
+    duet_rec_served *s = calloc(1, sizeof *s);
     if (!s) {
         duet_st_free(f);
         return duet_err_set(err, DUET_ERR_NOMEM, "%s: out of memory", path);
@@ -148,21 +155,21 @@ duet_status rec_served_load(const char *path, rec_served **out, duet_err *err)
     if (fmt && !strcmp(fmt, "duet-rec-incf")) {
         duet_st_free(f);
         st = load_legacy(path, s, err);
-        if (st) rec_served_free(s);
+        if (st) duet_rec_served_free(s);
         else *out = s;
         return st ? name_error(st, err, path) : st;
     }
     if (!fmt || strcmp(fmt, SERVE_FORMAT) != 0)
         st = duet_err_set(err, DUET_ERR_FORMAT, "%s: not a duet model file (format %s)", path, fmt ? fmt : "missing");
-    else if (!name || !(s->m = rec_model_find(name)))
+    else if (!name || !(s->m = duet_rec_model_find(name)))
         st = duet_err_set(err, DUET_ERR_FORMAT, "%s: unknown model '%s'", path, name ? name : "(none)");
     const void *pv = NULL, *ip = NULL;
     int64_t n_ptr = 0;
-    if (!st) st = rec_st_get(f, "", "params", DUET_ST_F32, 9, 0, &pv, NULL, NULL, err);
-    if (!st) st = rec_st_get(f, "", "train.indptr", DUET_ST_I64, -1, 0, &ip, &n_ptr, NULL, err);
+    if (!st) st = duet_rec_st_get(f, "", "params", DUET_ST_F32, 9, 0, &pv, NULL, NULL, err);
+    if (!st) st = duet_rec_st_get(f, "", "train.indptr", DUET_ST_I64, -1, 0, &ip, &n_ptr, NULL, err);
     if (!st) {
         const float *q = pv;
-        s->p = (rec_params){(int)q[0], (int)q[1], (int)q[2], (int)q[3], q[4], q[5], q[6], q[7], q[8]};
+        s->p = (duet_rec_params){(int)q[0], (int)q[1], (int)q[2], (int)q[3], q[4], q[5], q[6], q[7], q[8]};
         s->nu = (int32_t)(n_ptr - 1);
         const char *ids = duet_st_meta(f, "item_ids");
         int64_t ni = 0;
@@ -170,26 +177,26 @@ duet_status rec_served_load(const char *path, rec_served **out, duet_err *err)
         s->ni = (int32_t)ni;
         if (s->nu < 1 || s->ni < 1) st = duet_err_set(err, DUET_ERR_FORMAT, "%s: bad id lists in the metadata", path);
     }
-    if (!st) st = rec_st_get_csr(f, "", "train", s->nu, s->ni, &s->train, err);
-    if (!st) st = rec_state_import(s->m, f, "state.", &s->state, err);
+    if (!st) st = duet_rec_st_get_csr(f, "", "train", s->nu, s->ni, &s->train, err);
+    if (!st) st = duet_rec_state_import(s->m, f, "state.", &s->state, err);
     if (!st) {
-        s->user_ids = rec_split_lines(duet_st_meta(f, "user_ids"), s->nu);
-        s->item_ids = rec_split_lines(duet_st_meta(f, "item_ids"), s->ni);
-        s->item_names = rec_split_lines(duet_st_meta(f, "item_names"), s->ni);
+        s->user_ids = duet_rec_split_lines(duet_st_meta(f, "user_ids"), s->nu);
+        s->item_ids = duet_rec_split_lines(duet_st_meta(f, "item_ids"), s->ni);
+        s->item_names = duet_rec_split_lines(duet_st_meta(f, "item_names"), s->ni);
         if (!s->user_ids || !s->item_ids || !s->item_names)
             st = duet_err_set(err, DUET_ERR_FORMAT, "%s: bad id lists in the metadata", path);
     }
     if (!st) snprintf(s->desc, sizeof s->desc, "%s (%s)", s->m->name, cfg ? cfg : "");
     duet_st_free(f);
     if (st) {
-        rec_served_free(s);
+        duet_rec_served_free(s);
         return name_error(st, err, path);
     }
     *out = s;
     return DUET_OK;
 }
 
-int32_t rec_served_find_user(const rec_served *s, const char *id)
+int32_t duet_rec_served_find_user(const duet_rec_served *s, const char *id)
 {
     for (int32_t u = 0; u < s->nu; u++)
         if (!strcmp(s->user_ids[u], id)) return u;
@@ -215,7 +222,7 @@ static int icontains(const char *hay, const char *needle)
     return 0;
 }
 
-int32_t rec_served_find_item(const rec_served *s, const char *q, int32_t *near, int max_near, int *n_near)
+int32_t duet_rec_served_find_item(const duet_rec_served *s, const char *q, int32_t *near, int max_near, int *n_near)
 {
     *n_near = 0;
     for (int32_t i = 0; i < s->ni; i++)
@@ -243,19 +250,19 @@ int32_t rec_served_find_item(const rec_served *s, const char *q, int32_t *near, 
     return -1;
 }
 
-duet_status rec_served_score_user(const rec_served *s, int32_t u, float *out, duet_err *err)
+duet_status duet_rec_served_score_user(const duet_rec_served *s, int32_t u, float *out, duet_err *err)
 {
     if (u < 0 || u >= s->nu) return duet_err_set(err, DUET_ERR_ARG, "user index out of range");
-    duet_status st = rec_model_score(s->m, s->state, &s->train, &u, 1, out, err);
+    duet_status st = duet_rec_model_score(s->m, s->state, &s->train, &u, 1, out, err);
     if (st) return st;
     for (int64_t q = s->train.indptr[u]; q < s->train.indptr[u + 1]; q++) out[s->train.indices[q]] = -INFINITY;
     return DUET_OK;
 }
 
 /* user-knn for a new row h: the k training users most similar (cosine of binary rows). */
-static duet_status userknn_history(const rec_served *s, const rec_csr *h, float *out, duet_err *err)
+static duet_status userknn_history(const duet_rec_served *s, const duet_rec_csr *h, float *out, duet_err *err)
 {
-    const rec_csr *X = &s->train;
+    const duet_rec_csr *X = &s->train;
     int32_t nu = s->nu, ni = s->ni, k = s->p.k > 0 ? s->p.k : 50;
     uint8_t *in = calloc((size_t)ni, 1);
     float *sim = malloc((size_t)nu * sizeof *sim);
@@ -272,12 +279,12 @@ static duet_status userknn_history(const rec_served *s, const rec_csr *h, float 
         for (int64_t q = X->indptr[v]; q < X->indptr[v + 1]; q++) common += in[X->indices[q]];
         sim[v] = common > 0 ? (float)(common / sqrt((double)len * (double)h->nnz)) : -INFINITY;
     }
-    int got = rec_topk(sim, nu, NULL, k < nu ? k : nu, nb);
+    int got = duet_rec_topk(sim, nu, NULL, k < nu ? k : nu, nb);
     memset(out, 0, (size_t)ni * sizeof *out);
     for (int j = 0; j < got; j++) {
         int32_t v = nb[j];
         for (int64_t q = X->indptr[v]; q < X->indptr[v + 1]; q++)
-            out[X->indices[q]] += sim[v] * rec_weight(X->values[q], s->p.weighting);
+            out[X->indices[q]] += sim[v] * duet_rec_weight(X->values[q], s->p.weighting);
     }
     free(in);
     free(sim);
@@ -285,19 +292,19 @@ static duet_status userknn_history(const rec_served *s, const rec_csr *h, float 
     return DUET_OK;
 }
 
-duet_status rec_served_score_history(const rec_served *s, const int32_t *items, int n, uint64_t seed, float *out,
-                                     duet_err *err)
+duet_status duet_rec_served_score_history(const duet_rec_served *s, const int32_t *items, int n, uint64_t seed,
+                                          float *out, duet_err *err)
 {
     if (n < 1) return duet_err_set(err, DUET_ERR_ARG, "a history needs at least one item");
     for (int k = 0; k < n; k++)
         if (items[k] < 0 || items[k] >= s->ni) return duet_err_set(err, DUET_ERR_ARG, "history item out of range");
     const char *name = s->m->name;
     duet_status st = DUET_OK;
-    rec_triple *t = malloc((size_t)n * sizeof *t);
-    rec_csr h = {0};
+    duet_rec_triple *t = malloc((size_t)n * sizeof *t);
+    duet_rec_csr h = {0};
     if (!t) return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-    for (int k = 0; k < n; k++) t[k] = (rec_triple){0, items[k], 1.0f, 0};
-    st = rec_csr_from_triples(&h, 1, s->ni, t, n, 1, "history", err);
+    for (int k = 0; k < n; k++) t[k] = (duet_rec_triple){0, items[k], 1.0f, 0};
+    st = duet_rec_csr_from_triples(&h, 1, s->ni, t, n, 1, "history", err);
     free(t);
     for (int64_t q = 0; !st && q < h.nnz; q++) h.values[q] = 1.0f; /* repeats count once */
     int32_t u0 = 0;
@@ -308,30 +315,30 @@ duet_status rec_served_score_history(const rec_served *s, const int32_t *items, 
     } else if (!strncmp(name, "user-knn", 8)) {
         st = userknn_history(s, &h, out, err);
     } else if (!strcmp(name, "bpr-mf") || !strcmp(name, "ials")) {
-        const rec_factors *f = s->state;
+        const duet_rec_factors *f = s->state;
         float *u = malloc((size_t)f->dim * sizeof *u);
         if (!u) st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
         /* ials: its reg and the confidence of one play; bpr-mf: ridge with reg >= 0.1, confidence 2 */
         float reg = !strcmp(name, "ials") ? s->p.reg : (s->p.reg > 0.1f ? s->p.reg : 0.1f);
-        float conf = !strcmp(name, "ials") ? 1.0f + s->p.alpha * rec_weight(1.0f, s->p.weighting) : 2.0f;
-        if (!st) st = rec_factors_fold_in(f, h.indices, (int)h.nnz, reg, conf, u, err);
-        if (!st) st = rec_factors_score_vec(f, u, out);
+        float conf = !strcmp(name, "ials") ? 1.0f + s->p.alpha * duet_rec_weight(1.0f, s->p.weighting) : 2.0f;
+        if (!st) st = duet_rec_factors_fold_in(f, h.indices, (int)h.nnz, reg, conf, u, err);
+        if (!st) st = duet_rec_factors_score_vec(f, u, out);
         free(u);
     } else if (!strncmp(name, "improved-ncf-deep", 17)) {
-        const rec_incf *m = s->state;
-        float *rep = malloc((size_t)rec_incf_user_rep_len(m) * sizeof *rep);
+        const duet_rec_incf *m = s->state;
+        float *rep = malloc((size_t)duet_rec_incf_user_rep_len(m) * sizeof *rep);
         if (!rep) st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-        if (!st) st = rec_incf_fold_in(m, h.indices, (int)h.nnz, seed, rep, err);
-        if (!st) st = rec_incf_score_rep(m, rep, out, err);
+        if (!st) st = duet_rec_incf_fold_in(m, h.indices, (int)h.nnz, seed, rep, err);
+        if (!st) st = duet_rec_incf_score_rep(m, rep, out, err);
         free(rep);
     } else if (!strncmp(name, "improved-ncf", 12)) {
-        st = rec_fused_score_history(s->state, &s->train, h.indices, (int)h.nnz, seed, out, err);
+        st = duet_rec_fused_score_history(s->state, &s->train, h.indices, (int)h.nnz, seed, out, err);
     } else {
         st = duet_err_set(err, DUET_ERR_UNSUPPORTED,
                           "%s cannot score a new listener's history (no fold-in); use --user", name);
     }
     if (!st && !s->m->scores_cold) {
-        /* as rec_model_score: items without training interactions have no signal */
+        /* as duet_rec_model_score: items without training interactions have no signal */
         uint8_t *warm = calloc((size_t)s->ni, 1);
         if (!warm) st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
         for (int64_t q = 0; !st && q < s->train.nnz; q++) warm[s->train.indices[q]] = 1;
@@ -340,11 +347,11 @@ duet_status rec_served_score_history(const rec_served *s, const int32_t *items, 
         free(warm);
     }
     for (int64_t q = 0; !st && q < h.nnz; q++) out[h.indices[q]] = -INFINITY;
-    rec_csr_free(&h);
+    duet_rec_csr_free(&h);
     return st;
 }
 
-const char *rec_served_score_doc(const char *name)
+const char *duet_rec_served_score_doc(const char *name)
 {
     static const struct {
         const char *prefix, *doc;

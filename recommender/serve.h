@@ -2,7 +2,7 @@
  * train-rec --model NAME` writes them, `duet recommend` serves them).
  *
  * A model file is safetensors with metadata format "duet-rec-model",
- * version 1, the model name, its configuration (rec_params_describe) and
+ * version 1, the model name, its configuration (duet_rec_params_describe) and
  * the user ids, item ids and item names (one per line); tensors: the
  * configuration (params), the training matrix the model was fitted on
  * (train.indptr/indices/values: the users' histories, to score users and
@@ -11,7 +11,7 @@
  * versions) load as the model improved-ncf-deep.
  *
  * What a score means: higher is better; it orders items for one query and
- * is not comparable across queries or models (rec_served_score_doc). */
+ * is not comparable across queries or models (duet_rec_served_score_doc). */
 #ifndef DUET_RECOMMENDER_SERVE_H
 #define DUET_RECOMMENDER_SERVE_H
 
@@ -24,54 +24,55 @@
 extern "C" {
 #endif
 
-typedef struct rec_served rec_served;
+typedef struct duet_rec_served duet_rec_served;
 
 /* Write a fitted model atomically. ids/names: arrays of n_users / n_items
  * strings (any may be NULL: ids default to indices, names to empty); tabs
  * and line breaks become spaces. Errors: IO, NOMEM, UNSUPPORTED (a model
  * without a state format). */
-duet_status rec_served_save(const char *path, const rec_model_def *m, const rec_params *p, const void *state,
-                            const rec_csr *train, const char *const *user_ids, const char *const *item_ids,
-                            const char *const *item_names, duet_err *err);
+duet_status duet_rec_served_save(const char *path, const duet_rec_model_def *m, const duet_rec_params *p,
+                                 const void *state, const duet_rec_csr *train, const char *const *user_ids,
+                                 const char *const *item_ids, const char *const *item_names, duet_err *err);
 /* Read a model file. Errors: IO, FORMAT (not a model file, unknown model,
  * bad tensors or metadata), NOMEM. */
-duet_status rec_served_load(const char *path, rec_served **out, duet_err *err);
-void rec_served_free(rec_served *s);
+duet_status duet_rec_served_load(const char *path, duet_rec_served **out, duet_err *err);
+void duet_rec_served_free(duet_rec_served *s);
 
-const rec_model_def *rec_served_model(const rec_served *s);
-const rec_params *rec_served_params(const rec_served *s);
-int32_t rec_served_n_users(const rec_served *s);
-int32_t rec_served_n_items(const rec_served *s);
-const char *rec_served_user_id(const rec_served *s, int32_t u);
-const char *rec_served_item_id(const rec_served *s, int32_t i);
+const duet_rec_model_def *duet_rec_served_model(const duet_rec_served *s);
+const duet_rec_params *duet_rec_served_params(const duet_rec_served *s);
+int32_t duet_rec_served_n_users(const duet_rec_served *s);
+int32_t duet_rec_served_n_items(const duet_rec_served *s);
+const char *duet_rec_served_user_id(const duet_rec_served *s, int32_t u);
+const char *duet_rec_served_item_id(const duet_rec_served *s, int32_t i);
 /* NULL when the item has no name. */
-const char *rec_served_item_name(const rec_served *s, int32_t i);
+const char *duet_rec_served_item_name(const duet_rec_served *s, int32_t i);
 /* A one-line description: "model (configuration)". */
-const char *rec_served_describe(const rec_served *s);
+const char *duet_rec_served_describe(const duet_rec_served *s);
 
 /* User index by id, or -1. */
-int32_t rec_served_find_user(const rec_served *s, const char *id);
+int32_t duet_rec_served_find_user(const duet_rec_served *s, const char *id);
 /* Item by id, then by exact name, then by case-insensitive name (ASCII
  * letters). Returns the index; -1 when nothing matches, -2 when several
  * items match (ambiguous). near (capacity max_near) receives the matching
  * items when ambiguous, or the items whose name or id contains the query
  * case-insensitively when nothing matches; *n_near their count. */
-int32_t rec_served_find_item(const rec_served *s, const char *query, int32_t *near, int max_near, int *n_near);
+int32_t duet_rec_served_find_item(const duet_rec_served *s, const char *query, int32_t *near, int max_near,
+                                  int *n_near);
 
 /* Scores (n_items) of a training user; the user's own items get -INFINITY.
  * Errors: ARG, the model's scoring errors, NOMEM. */
-duet_status rec_served_score_user(const rec_served *s, int32_t u, float *out, duet_err *err);
+duet_status duet_rec_served_score_user(const duet_rec_served *s, int32_t u, float *out, duet_err *err);
 /* Scores for a new listener with history items[0..n); the history's items
  * get -INFINITY. How each model folds a history in: popularity, item-knn,
  * ease and content read it as a user row; user-knn and user-knn-adj take
  * the k training users most similar to it (cosine of binary rows); bpr-mf
- * and ials solve the user's factors (rec_factors_fold_in); the improved-ncf
- * models as rec_fused_score_history / rec_incf_fold_in (seeded). neumf
+ * and ials solve the user's factors (duet_rec_factors_fold_in); the improved-ncf
+ * models as duet_rec_fused_score_history / duet_rec_incf_fold_in (seeded). neumf
  * cannot (UNSUPPORTED). Errors: ARG, UNSUPPORTED, NOMEM. */
-duet_status rec_served_score_history(const rec_served *s, const int32_t *items, int n, uint64_t seed, float *out,
-                                     duet_err *err);
+duet_status duet_rec_served_score_history(const duet_rec_served *s, const int32_t *items, int n, uint64_t seed,
+                                          float *out, duet_err *err);
 /* What the model's score means, one sentence (static). */
-const char *rec_served_score_doc(const char *model_name);
+const char *duet_rec_served_score_doc(const char *model_name);
 
 #ifdef __cplusplus
 }

@@ -8,7 +8,8 @@
 #include "../common/rng.h"
 
 /* Build a CSR with the entries of `ui` whose flag equals `want`. */
-static duet_status select_entries(const rec_csr *ui, const uint8_t *flag, int want, rec_csr *out, duet_err *err)
+static duet_status select_entries(const duet_rec_csr *ui, const uint8_t *flag, int want, duet_rec_csr *out,
+                                  duet_err *err)
 {
     memset(out, 0, sizeof *out);
     int64_t n = 0;
@@ -17,7 +18,7 @@ static duet_status select_entries(const rec_csr *ui, const uint8_t *flag, int wa
     out->indices = malloc((size_t)(n ? n : 1) * sizeof *out->indices);
     out->values = malloc((size_t)(n ? n : 1) * sizeof *out->values);
     if (!out->indptr || !out->indices || !out->values) {
-        rec_csr_free(out);
+        duet_rec_csr_free(out);
         return duet_err_set(err, DUET_ERR_NOMEM, "out of memory splitting interactions");
     }
     out->n_rows = ui->n_rows;
@@ -35,18 +36,18 @@ static duet_status select_entries(const rec_csr *ui, const uint8_t *flag, int wa
     return DUET_OK;
 }
 
-static duet_status split_by_flag(const rec_csr *ui, const uint8_t *flag, rec_csr *train, rec_csr *test,
+static duet_status split_by_flag(const duet_rec_csr *ui, const uint8_t *flag, duet_rec_csr *train, duet_rec_csr *test,
                                  duet_err *err)
 {
     duet_status st = select_entries(ui, flag, 0, train, err);
     if (st) return st;
     st = select_entries(ui, flag, 1, test, err);
-    if (st) rec_csr_free(train);
+    if (st) duet_rec_csr_free(train);
     return st;
 }
 
-duet_status rec_split_users(const rec_csr *ui, double test_frac, int min_inter, uint64_t seed, rec_csr *train,
-                            rec_csr *test, duet_err *err)
+duet_status duet_rec_split_users(const duet_rec_csr *ui, double test_frac, int min_inter, uint64_t seed,
+                                 duet_rec_csr *train, duet_rec_csr *test, duet_err *err)
 {
     memset(train, 0, sizeof *train);
     memset(test, 0, sizeof *test);
@@ -85,8 +86,8 @@ duet_status rec_split_users(const rec_csr *ui, double test_frac, int min_inter, 
     return st;
 }
 
-duet_status rec_split_cold_items(const rec_csr *ui, double item_frac, uint64_t seed, rec_csr *train,
-                                 rec_csr *test, uint8_t *cold, duet_err *err)
+duet_status duet_rec_split_cold_items(const duet_rec_csr *ui, double item_frac, uint64_t seed, duet_rec_csr *train,
+                                      duet_rec_csr *test, uint8_t *cold, duet_err *err)
 {
     memset(train, 0, sizeof *train);
     memset(test, 0, sizeof *test);

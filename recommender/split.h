@@ -23,14 +23,14 @@ extern "C" {
 #endif
 
 /* Split `ui` into *train and *test (same shape, caller-owned, free with
- * rec_csr_free). test_frac in (0, 1); min_inter >= 2. Errors: ARG, NOMEM. */
-duet_status rec_split_users(const rec_csr *ui, double test_frac, int min_inter, uint64_t seed, rec_csr *train,
-                            rec_csr *test, duet_err *err);
+ * duet_rec_csr_free). test_frac in (0, 1); min_inter >= 2. Errors: ARG, NOMEM. */
+duet_status duet_rec_split_users(const duet_rec_csr *ui, double test_frac, int min_inter, uint64_t seed,
+                                 duet_rec_csr *train, duet_rec_csr *test, duet_err *err);
 
 /* Hold out items. `cold` (n_items, caller-allocated) receives 1 for held-out
  * items. item_frac in (0, 1). Errors: ARG (no item would be held out), NOMEM. */
-duet_status rec_split_cold_items(const rec_csr *ui, double item_frac, uint64_t seed, rec_csr *train,
-                                 rec_csr *test, uint8_t *cold, duet_err *err);
+duet_status duet_rec_split_cold_items(const duet_rec_csr *ui, double item_frac, uint64_t seed, duet_rec_csr *train,
+                                      duet_rec_csr *test, uint8_t *cold, duet_err *err);
 
 #ifdef __cplusplus
 }

@@ -15,8 +15,8 @@ static void full_name(char *buf, size_t n, const char *prefix, const char *name)
     snprintf(buf, n, "%s%s", prefix ? prefix : "", name);
 }
 
-duet_status rec_st_put(duet_st_writer *w, const char *prefix, const char *name, duet_st_dtype dtype, int64_t rows,
-                       int64_t cols, const void *data, duet_err *err)
+duet_status duet_rec_st_put(duet_st_writer *w, const char *prefix, const char *name, duet_st_dtype dtype, int64_t rows,
+                            int64_t cols, const void *data, duet_err *err)
 {
     char nm[256];
     full_name(nm, sizeof nm, prefix, name);
@@ -25,9 +25,9 @@ duet_status rec_st_put(duet_st_writer *w, const char *prefix, const char *name, 
     return duet_st_writer_add(w, nm, dtype, cols > 0 ? 2 : 1, sh, rows * (cols > 0 ? cols : 1) != 0 ? data : empty, err);
 }
 
-duet_status rec_st_get(const duet_st_file *f, const char *prefix, const char *name, duet_st_dtype dtype,
-                       int64_t want_rows, int64_t want_cols, const void **data, int64_t *rows, int64_t *cols,
-                       duet_err *err)
+duet_status duet_rec_st_get(const duet_st_file *f, const char *prefix, const char *name, duet_st_dtype dtype,
+                            int64_t want_rows, int64_t want_cols, const void **data, int64_t *rows, int64_t *cols,
+                            duet_err *err)
 {
     char nm[256];
     full_name(nm, sizeof nm, prefix, name);
@@ -43,31 +43,32 @@ duet_status rec_st_get(const duet_st_file *f, const char *prefix, const char *na
     return DUET_OK;
 }
 
-duet_status rec_st_put_csr(duet_st_writer *w, const char *prefix, const char *name, const rec_csr *a, duet_err *err)
+duet_status duet_rec_st_put_csr(duet_st_writer *w, const char *prefix, const char *name, const duet_rec_csr *a,
+                                duet_err *err)
 {
     char nm[200];
     snprintf(nm, sizeof nm, "%s.indptr", name);
-    duet_status st = rec_st_put(w, prefix, nm, DUET_ST_I64, a->n_rows + 1, 0, a->indptr, err);
+    duet_status st = duet_rec_st_put(w, prefix, nm, DUET_ST_I64, a->n_rows + 1, 0, a->indptr, err);
     snprintf(nm, sizeof nm, "%s.indices", name);
-    if (!st) st = rec_st_put(w, prefix, nm, DUET_ST_I32, a->nnz, 0, a->indices, err);
+    if (!st) st = duet_rec_st_put(w, prefix, nm, DUET_ST_I32, a->nnz, 0, a->indices, err);
     snprintf(nm, sizeof nm, "%s.values", name);
-    if (!st) st = rec_st_put(w, prefix, nm, DUET_ST_F32, a->nnz, 0, a->values, err);
+    if (!st) st = duet_rec_st_put(w, prefix, nm, DUET_ST_F32, a->nnz, 0, a->values, err);
     return st;
 }
 
-duet_status rec_st_get_csr(const duet_st_file *f, const char *prefix, const char *name, int32_t n_rows,
-                           int32_t n_cols, rec_csr *out, duet_err *err)
+duet_status duet_rec_st_get_csr(const duet_st_file *f, const char *prefix, const char *name, int32_t n_rows,
+                                int32_t n_cols, duet_rec_csr *out, duet_err *err)
 {
     memset(out, 0, sizeof *out);
     char nm[200];
     const void *p, *x, *v;
     int64_t nnz;
     snprintf(nm, sizeof nm, "%s.indptr", name);
-    duet_status st = rec_st_get(f, prefix, nm, DUET_ST_I64, (int64_t)n_rows + 1, 0, &p, NULL, NULL, err);
+    duet_status st = duet_rec_st_get(f, prefix, nm, DUET_ST_I64, (int64_t)n_rows + 1, 0, &p, NULL, NULL, err);
     snprintf(nm, sizeof nm, "%s.indices", name);
-    if (!st) st = rec_st_get(f, prefix, nm, DUET_ST_I32, -1, 0, &x, &nnz, NULL, err);
+    if (!st) st = duet_rec_st_get(f, prefix, nm, DUET_ST_I32, -1, 0, &x, &nnz, NULL, err);
     snprintf(nm, sizeof nm, "%s.values", name);
-    if (!st) st = rec_st_get(f, prefix, nm, DUET_ST_F32, nnz, 0, &v, NULL, NULL, err);
+    if (!st) st = duet_rec_st_get(f, prefix, nm, DUET_ST_F32, nnz, 0, &v, NULL, NULL, err);
     if (st) return st;
     const int64_t *ip = p;
     const int32_t *ix = x;
@@ -87,7 +88,7 @@ duet_status rec_st_get_csr(const duet_st_file *f, const char *prefix, const char
     out->indices = malloc((size_t)(nnz ? nnz : 1) * sizeof *out->indices);
     out->values = malloc((size_t)(nnz ? nnz : 1) * sizeof *out->values);
     if (!out->indptr || !out->indices || !out->values) {
-        rec_csr_free(out);
+        duet_rec_csr_free(out);
         return duet_err_set(err, DUET_ERR_NOMEM, "model file: out of memory");
     }
     memcpy(out->indptr, ip, (size_t)(n_rows + 1) * sizeof *out->indptr);
@@ -107,41 +108,41 @@ typedef struct state_fmt {
 
 static duet_status incf_exp(const void *s, duet_st_writer *w, const char *p, duet_err *e)
 {
-    return rec_incf_export(s, w, p, e);
+    return duet_rec_incf_export(s, w, p, e);
 }
 static duet_status incf_imp(const duet_st_file *f, const char *p, void **s, duet_err *e)
 {
-    rec_incf *m = NULL;
-    duet_status st = rec_incf_import(f, p, &m, e);
+    duet_rec_incf *m = NULL;
+    duet_status st = duet_rec_incf_import(f, p, &m, e);
     *s = m;
     return st;
 }
 static duet_status fused_exp(const void *s, duet_st_writer *w, const char *p, duet_err *e)
 {
-    return rec_fused_export(s, w, p, e);
+    return duet_rec_fused_export(s, w, p, e);
 }
 static duet_status fused_imp(const duet_st_file *f, const char *p, void **s, duet_err *e)
 {
-    rec_fused *m = NULL;
-    duet_status st = rec_fused_import(f, p, &m, e);
+    duet_rec_fused *m = NULL;
+    duet_status st = duet_rec_fused_import(f, p, &m, e);
     *s = m;
     return st;
 }
 
 static const state_fmt fmts[] = {
-    {"popularity", 1, rec_pop_export, rec_pop_import},
-    {"user-knn", 0, rec_knn_export, rec_knn_import},
-    {"item-knn", 1, rec_knn_export, rec_knn_import},
-    {"bpr-mf", 1, rec_factors_export, rec_factors_import},
-    {"ials", 1, rec_factors_export, rec_factors_import},
-    {"ease", 1, rec_ease_export, rec_ease_import},
-    {"content", 1, rec_content_export, rec_content_import},
-    {"neumf", 1, rec_neumf_export, rec_neumf_import},
+    {"popularity", 1, duet_rec_pop_export, duet_rec_pop_import},
+    {"user-knn", 0, duet_rec_knn_export, duet_rec_knn_import},
+    {"item-knn", 1, duet_rec_knn_export, duet_rec_knn_import},
+    {"bpr-mf", 1, duet_rec_factors_export, duet_rec_factors_import},
+    {"ials", 1, duet_rec_factors_export, duet_rec_factors_import},
+    {"ease", 1, duet_rec_ease_export, duet_rec_ease_import},
+    {"content", 1, duet_rec_content_export, duet_rec_content_import},
+    {"neumf", 1, duet_rec_neumf_export, duet_rec_neumf_import},
     {"improved-ncf-deep", 0, incf_exp, incf_imp},
     {"improved-ncf", 0, fused_exp, fused_imp},
 };
 
-static const state_fmt *fmt_of(const rec_model_def *m)
+static const state_fmt *fmt_of(const duet_rec_model_def *m)
 {
     for (size_t k = 0; k < sizeof fmts / sizeof fmts[0]; k++) {
         size_t l = strlen(fmts[k].prefix);
@@ -150,16 +151,16 @@ static const state_fmt *fmt_of(const rec_model_def *m)
     return NULL;
 }
 
-duet_status rec_state_export(const rec_model_def *m, const void *state, duet_st_writer *w, const char *prefix,
-                             duet_err *err)
+duet_status duet_rec_state_export(const duet_rec_model_def *m, const void *state, duet_st_writer *w, const char *prefix,
+                                  duet_err *err)
 {
     const state_fmt *f = fmt_of(m);
     if (!f) return duet_err_set(err, DUET_ERR_UNSUPPORTED, "%s: no model file format", m->name);
     return f->exp(state, w, prefix, err);
 }
 
-duet_status rec_state_import(const rec_model_def *m, const duet_st_file *file, const char *prefix, void **state,
-                             duet_err *err)
+duet_status duet_rec_state_import(const duet_rec_model_def *m, const duet_st_file *file, const char *prefix,
+                                  void **state, duet_err *err)
 {
     *state = NULL;
     const state_fmt *f = fmt_of(m);
@@ -167,7 +168,7 @@ duet_status rec_state_import(const rec_model_def *m, const duet_st_file *file, c
     return f->imp(file, prefix, state, err);
 }
 
-void rec_free_lines(char **s, int32_t n)
+void duet_rec_free_lines(char **s, int32_t n)
 {
     if (!s) return;
     for (int32_t i = 0; i < n; i++) free(s[i]);
@@ -175,7 +176,7 @@ void rec_free_lines(char **s, int32_t n)
 }
 
 /* n strings joined by '\n' (NULL entries: the index for ids, empty for names). */
-char *rec_join_lines(const char *const *s, int32_t n, int names)
+char *duet_rec_join_lines(const char *const *s, int32_t n, int names)
 {
     size_t len = 1;
     char num[24];
@@ -199,20 +200,20 @@ char *rec_join_lines(const char *const *s, int32_t n, int names)
     return o;
 }
 
-char **rec_split_lines(const char *s, int32_t n)
+char **duet_rec_split_lines(const char *s, int32_t n)
 {
     char **o = calloc((size_t)(n ? n : 1), sizeof *o);
     if (!o) return NULL;
     for (int32_t i = 0; i < n; i++) {
         const char *e = s ? strchr(s, '\n') : NULL;
         if (!e || !(o[i] = strndup(s, (size_t)(e - s)))) {
-            rec_free_lines(o, n);
+            duet_rec_free_lines(o, n);
             return NULL;
         }
         s = e + 1;
     }
     if (s && *s) {
-        rec_free_lines(o, n);
+        duet_rec_free_lines(o, n);
         return NULL;
     }
     return o;

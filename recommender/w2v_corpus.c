@@ -12,7 +12,7 @@
 
 #include "../common/rng.h"
 
-void w2v_hetrec_opts_default(w2v_hetrec_opts *o)
+void duet_w2v_hetrec_opts_default(duet_w2v_hetrec_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->artist_sentences = 1;
@@ -22,14 +22,14 @@ void w2v_hetrec_opts_default(w2v_hetrec_opts *o)
     o->seed = 1;
 }
 
-void w2v_hetrec_artist_token(long id, char *buf, size_t size)
+void duet_w2v_hetrec_artist_token(long id, char *buf, size_t size)
 {
     snprintf(buf, size, "artist:%ld", id);
 }
 
 static int latin1_blank(unsigned char c) { return c <= 0x20 || c == 0x7F || c == 0xA0; }
 
-duet_status w2v_hetrec_tag_token(const char *latin1, size_t n, char **out, duet_err *err)
+duet_status duet_w2v_hetrec_tag_token(const char *latin1, size_t n, char **out, duet_err *err)
 {
     *out = NULL;
     /* trim */
@@ -226,7 +226,7 @@ static duet_status read_tags(const char *dir, tag_entry **out, size_t *n_out, du
             t = nt;
         }
         t[n].id = id;
-        st = w2v_hetrec_tag_token(rest, strlen(rest), &t[n].token, err);
+        st = duet_w2v_hetrec_tag_token(rest, strlen(rest), &t[n].token, err);
         if (st) goto fail;
         n++;
     }
@@ -319,7 +319,7 @@ static int cmp_tag_count(const void *x, const void *y)
     return (p->tag > q->tag) - (p->tag < q->tag);
 }
 
-static duet_status build_artist_sentences(const w2v_hetrec_opts *o, sent_list *out,
+static duet_status build_artist_sentences(const duet_w2v_hetrec_opts *o, sent_list *out,
                                           duet_rng *rng, duet_err *err)
 {
     tag_entry *tags = NULL;
@@ -365,7 +365,7 @@ static duet_status build_artist_sentences(const w2v_hetrec_opts *o, sent_list *o
         sentence s = {malloc((n_tc + 1) * sizeof(char *)), 0};
         if (!s.tok) goto nomem;
         char abuf[32];
-        w2v_hetrec_artist_token(artist, abuf, sizeof abuf);
+        duet_w2v_hetrec_artist_token(artist, abuf, sizeof abuf);
         s.tok[s.n] = strdup(abuf);
         if (!s.tok[s.n]) {
             free(s.tok);
@@ -409,7 +409,7 @@ done:
     return st;
 }
 
-static duet_status build_user_sentences(const w2v_hetrec_opts *o, sent_list *out,
+static duet_status build_user_sentences(const duet_w2v_hetrec_opts *o, sent_list *out,
                                         duet_rng *rng, duet_err *err)
 {
     triple *ua = NULL;
@@ -435,7 +435,7 @@ static duet_status build_user_sentences(const w2v_hetrec_opts *o, sent_list *out
             if (k > i && ua[k].b == ua[k - 1].b) continue; /* duplicate row */
             if (o->keep_play && !o->keep_play(o->keep_ctx, user, ua[k].b)) continue;
             char abuf[32];
-            w2v_hetrec_artist_token(ua[k].b, abuf, sizeof abuf);
+            duet_w2v_hetrec_artist_token(ua[k].b, abuf, sizeof abuf);
             s.tok[s.n] = strdup(abuf);
             if (!s.tok[s.n]) {
                 for (size_t q = 0; q < s.n; q++) free(s.tok[q]);
@@ -465,8 +465,8 @@ done:
     return st;
 }
 
-duet_status w2v_hetrec_build(const w2v_hetrec_opts *o, w2v_corpus **out,
-                             w2v_hetrec_stats *stats, duet_err *err)
+duet_status duet_w2v_hetrec_build(const duet_w2v_hetrec_opts *o, duet_w2v_corpus **out,
+                                  duet_w2v_hetrec_stats *stats, duet_err *err)
 {
     *out = NULL;
     if (!o || !o->dir || !o->dir[0]) return duet_err_set(err, DUET_ERR_ARG, "no HetRec folder given");
@@ -477,7 +477,7 @@ duet_status w2v_hetrec_build(const w2v_hetrec_opts *o, w2v_corpus **out,
     sent_list l = {0};
     size_t n_artist = 0;
     duet_status st = DUET_OK;
-    w2v_corpus *c = NULL;
+    duet_w2v_corpus *c = NULL;
     if (o->artist_sentences) {
         st = build_artist_sentences(o, &l, &rng, err);
         if (st) goto done;
@@ -498,21 +498,21 @@ duet_status w2v_hetrec_build(const w2v_hetrec_opts *o, w2v_corpus **out,
         l.s[i - 1] = l.s[j];
         l.s[j] = x;
     }
-    st = w2v_corpus_new(&c, err);
+    st = duet_w2v_corpus_new(&c, err);
     if (st) goto done;
     for (size_t i = 0; i < l.n; i++) {
-        st = w2v_corpus_add_sentence(c, (const char *const *)l.s[i].tok, l.s[i].n, err);
+        st = duet_w2v_corpus_add_sentence(c, (const char *const *)l.s[i].tok, l.s[i].n, err);
         if (st) goto done;
     }
     if (stats) {
         stats->artist_sentences = n_artist;
         stats->user_sentences = l.n - n_artist;
-        stats->tokens = w2v_corpus_n_tokens(c);
+        stats->tokens = duet_w2v_corpus_n_tokens(c);
     }
     *out = c;
     c = NULL;
 done:
-    w2v_corpus_free(c);
+    duet_w2v_corpus_free(c);
     sent_list_free(&l);
     return st;
 }

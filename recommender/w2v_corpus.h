@@ -12,7 +12,7 @@
  * Order inside a sentence means nothing (tags are a set; HetRec has no
  * listening timestamps), so the builder shuffles the tokens of every
  * sentence (seeded) and the order of the sentences; train with
- * w2v_params.shuffle = 1 (`duet word2vec --shuffle`) to reshuffle every epoch,
+ * duet_w2v_params.shuffle = 1 (`duet word2vec --shuffle`) to reshuffle every epoch,
  * so every pair of tokens of a sentence falls within the window over the
  * epochs without the quadratic cost of a window as long as the sentence.
  * Artists without tags get no attribute sentence (a one-token sentence
@@ -30,7 +30,7 @@
 extern "C" {
 #endif
 
-typedef struct w2v_hetrec_opts {
+typedef struct duet_w2v_hetrec_opts {
     const char *dir;       /* folder with tags.dat, user_taggedartists.dat, user_artists.dat */
     int artist_sentences;  /* 1 = emit the artist/tag sentences (default 1) */
     int user_sentences;    /* 1 = emit the per-user artist sentences (default 1) */
@@ -41,31 +41,31 @@ typedef struct w2v_hetrec_opts {
      * the row. NULL keeps all. */
     int (*keep_play)(void *ctx, long user, long artist);
     void *keep_ctx;
-} w2v_hetrec_opts;
+} duet_w2v_hetrec_opts;
 
-typedef struct w2v_hetrec_stats {
+typedef struct duet_w2v_hetrec_stats {
     size_t artist_sentences, user_sentences, tokens;
-} w2v_hetrec_stats;
+} duet_w2v_hetrec_stats;
 
 /* Defaults as listed above (dir = NULL: the caller must set it). */
-void w2v_hetrec_opts_default(w2v_hetrec_opts *o);
+void duet_w2v_hetrec_opts_default(duet_w2v_hetrec_opts *o);
 
-/* Build the corpus into a new *out (caller frees with w2v_corpus_free);
+/* Build the corpus into a new *out (caller frees with duet_w2v_corpus_free);
  * *stats (may be NULL) receives counts. Errors: DUET_ERR_ARG (no dir, nothing
  * to emit), DUET_ERR_IO (a file cannot be opened or read; the message names
  * it), DUET_ERR_FORMAT (a malformed row or a tag id missing from tags.dat:
  * file and line named), DUET_ERR_EMPTY (no sentence), DUET_ERR_NOMEM. */
-duet_status w2v_hetrec_build(const w2v_hetrec_opts *o, w2v_corpus **out,
-                             w2v_hetrec_stats *stats, duet_err *err);
+duet_status duet_w2v_hetrec_build(const duet_w2v_hetrec_opts *o, duet_w2v_corpus **out,
+                                  duet_w2v_hetrec_stats *stats, duet_err *err);
 
 /* The token of a HetRec tag given as ISO-8859-1 bytes: "tag:" + normalised
  * text, in a new NUL-terminated UTF-8 string (*out, caller frees with
  * free()); *out = NULL (and DUET_OK) when the tag is empty after
  * normalisation. Errors: DUET_ERR_NOMEM. */
-duet_status w2v_hetrec_tag_token(const char *latin1, size_t n, char **out, duet_err *err);
+duet_status duet_w2v_hetrec_tag_token(const char *latin1, size_t n, char **out, duet_err *err);
 
 /* The token of artist `id` ("artist:<id>") into buf (size >= 32). */
-void w2v_hetrec_artist_token(long id, char *buf, size_t size);
+void duet_w2v_hetrec_artist_token(long id, char *buf, size_t size);
 
 #ifdef __cplusplus
 }

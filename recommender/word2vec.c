@@ -222,7 +222,7 @@ static duet_status vocab_intern(vocab *v, const char *s, size_t n, uint64_t h, s
 
 /* -------------------------------------------------------------- corpus */
 
-struct w2v_corpus {
+struct duet_w2v_corpus {
     vocab voc;
     uint32_t *ids;
     size_t n_ids, cap_ids;
@@ -230,14 +230,14 @@ struct w2v_corpus {
     size_t n_sent, cap_sent;
 };
 
-duet_status w2v_corpus_new(w2v_corpus **out, duet_err *err)
+duet_status duet_w2v_corpus_new(duet_w2v_corpus **out, duet_err *err)
 {
     *out = calloc(1, sizeof **out);
     if (!*out) return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     return DUET_OK;
 }
 
-void w2v_corpus_free(w2v_corpus *c)
+void duet_w2v_corpus_free(duet_w2v_corpus *c)
 {
     if (!c) return;
     vocab_free(&c->voc);
@@ -246,16 +246,16 @@ void w2v_corpus_free(w2v_corpus *c)
     free(c);
 }
 
-size_t w2v_corpus_n_sentences(const w2v_corpus *c) { return c->n_sent; }
-size_t w2v_corpus_n_tokens(const w2v_corpus *c) { return c->n_ids; }
-size_t w2v_corpus_n_distinct(const w2v_corpus *c)
+size_t duet_w2v_corpus_n_sentences(const duet_w2v_corpus *c) { return c->n_sent; }
+size_t duet_w2v_corpus_n_tokens(const duet_w2v_corpus *c) { return c->n_ids; }
+size_t duet_w2v_corpus_n_distinct(const duet_w2v_corpus *c)
 {
     size_t k = 0;
     for (size_t i = 0; i < c->voc.n; i++) k += c->voc.count[i] > 0;
     return k;
 }
 
-static duet_status corpus_push_id(w2v_corpus *c, uint32_t id)
+static duet_status corpus_push_id(duet_w2v_corpus *c, uint32_t id)
 {
     if (c->n_ids == c->cap_ids) {
         size_t nc = c->cap_ids ? c->cap_ids * 2 : 4096;
@@ -268,7 +268,7 @@ static duet_status corpus_push_id(w2v_corpus *c, uint32_t id)
     return DUET_OK;
 }
 
-static duet_status corpus_end_sentence(w2v_corpus *c)
+static duet_status corpus_end_sentence(duet_w2v_corpus *c)
 {
     size_t start = c->n_sent ? c->sent_end[c->n_sent - 1] : 0;
     if (c->n_ids == start) return DUET_OK;
@@ -284,14 +284,14 @@ static duet_status corpus_end_sentence(w2v_corpus *c)
 }
 
 /* Drop the tokens of an unfinished sentence (after an error). */
-static void corpus_rollback(w2v_corpus *c)
+static void corpus_rollback(duet_w2v_corpus *c)
 {
     size_t start = c->n_sent ? c->sent_end[c->n_sent - 1] : 0;
     for (size_t i = start; i < c->n_ids; i++) c->voc.count[c->ids[i]]--;
     c->n_ids = start;
 }
 
-static duet_status corpus_add_token(w2v_corpus *c, const char *s, size_t n)
+static duet_status corpus_add_token(duet_w2v_corpus *c, const char *s, size_t n)
 {
     size_t id;
     duet_status st = vocab_intern(&c->voc, s, n, hash_bytes(s, n), &id);
@@ -309,8 +309,8 @@ static duet_status add_status_err(duet_status st, duet_err *err)
     return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
 }
 
-duet_status w2v_corpus_add_sentence(w2v_corpus *c, const char *const *tokens, size_t n,
-                                    duet_err *err)
+duet_status duet_w2v_corpus_add_sentence(duet_w2v_corpus *c, const char *const *tokens, size_t n,
+                                         duet_err *err)
 {
     if (!c || (n && !tokens)) return duet_err_set(err, DUET_ERR_ARG, "NULL corpus or tokens");
     for (size_t i = 0; i < n; i++) {
@@ -333,7 +333,7 @@ duet_status w2v_corpus_add_sentence(w2v_corpus *c, const char *const *tokens, si
     return DUET_OK;
 }
 
-duet_status w2v_corpus_read_stream(w2v_corpus *c, FILE *fp, duet_err *err)
+duet_status duet_w2v_corpus_read_stream(duet_w2v_corpus *c, FILE *fp, duet_err *err)
 {
     enum { CHUNK = 1 << 16 };
     char *chunk = malloc(CHUNK);
@@ -425,24 +425,24 @@ done:
     return st;
 }
 
-duet_status w2v_corpus_read_file(const char *path, w2v_corpus **out, duet_err *err)
+duet_status duet_w2v_corpus_read_file(const char *path, duet_w2v_corpus **out, duet_err *err)
 {
     *out = NULL;
     FILE *fp = fopen(path, "rb");
     if (!fp) return duet_err_set(err, DUET_ERR_IO, "cannot open: %s", strerror(errno));
-    w2v_corpus *c;
-    duet_status st = w2v_corpus_new(&c, err);
-    if (!st) st = w2v_corpus_read_stream(c, fp, err);
+    duet_w2v_corpus *c;
+    duet_status st = duet_w2v_corpus_new(&c, err);
+    if (!st) st = duet_w2v_corpus_read_stream(c, fp, err);
     fclose(fp);
     if (st) {
-        w2v_corpus_free(c);
+        duet_w2v_corpus_free(c);
         return st;
     }
     *out = c;
     return DUET_OK;
 }
 
-duet_status w2v_corpus_write_file(const w2v_corpus *c, const char *path, duet_err *err)
+duet_status duet_w2v_corpus_write_file(const duet_w2v_corpus *c, const char *path, duet_err *err)
 {
     duet_atomic_file *af;
     duet_status st = duet_atomic_open(path, &af, err);
@@ -466,7 +466,7 @@ duet_status w2v_corpus_write_file(const w2v_corpus *c, const char *path, duet_er
 
 /* ------------------------------------------------------ schedules, tables */
 
-void w2v_params_default(w2v_params *p)
+void duet_w2v_params_default(duet_w2v_params *p)
 {
     memset(p, 0, sizeof *p);
     p->dim = 64;
@@ -481,7 +481,7 @@ void w2v_params_default(w2v_params *p)
     p->seed = 1;
 }
 
-double w2v_learning_rate(double alpha0, double min_alpha, uint64_t done, uint64_t total)
+double duet_w2v_learning_rate(double alpha0, double min_alpha, uint64_t done, uint64_t total)
 {
     double frac = total ? (double)done / (double)total : 1.0;
     if (frac > 1) frac = 1;
@@ -489,7 +489,7 @@ double w2v_learning_rate(double alpha0, double min_alpha, uint64_t done, uint64_
     return a < min_alpha ? min_alpha : a;
 }
 
-double w2v_keep_probability(uint64_t count, uint64_t total, double sample)
+double duet_w2v_keep_probability(uint64_t count, uint64_t total, double sample)
 {
     if (!(sample > 0) || count == 0) return 1.0;
     double t = sample * (double)total, c = (double)count;
@@ -504,33 +504,33 @@ typedef struct alias_entry {
     uint32_t thr, alias;
 } alias_entry;
 
-struct w2v_negative_table {
+struct duet_w2v_negative_table {
     size_t n;
     alias_entry *e;
 };
 
-void w2v_negative_table_free(w2v_negative_table *t)
+void duet_w2v_negative_table_free(duet_w2v_negative_table *t)
 {
     if (!t) return;
     free(t->e);
     free(t);
 }
 
-duet_status w2v_negative_table_new(const uint64_t *counts, size_t n, double power,
-                                   w2v_negative_table **out, duet_err *err)
+duet_status duet_w2v_negative_table_new(const uint64_t *counts, size_t n, double power,
+                                        duet_w2v_negative_table **out, duet_err *err)
 {
     *out = NULL;
     if (n == 0 || n > W2V_MAX_IDS || !isfinite(power))
         return duet_err_set(err, DUET_ERR_ARG, "negative table: bad size or power");
     double *p = malloc(n * sizeof *p);
     size_t *small = malloc(n * sizeof *small), *large = malloc(n * sizeof *large);
-    w2v_negative_table *t = calloc(1, sizeof *t);
+    duet_w2v_negative_table *t = calloc(1, sizeof *t);
     if (t) t->e = malloc(n * sizeof *t->e);
     if (!p || !small || !large || !t || !t->e) {
         free(p);
         free(small);
         free(large);
-        w2v_negative_table_free(t);
+        duet_w2v_negative_table_free(t);
         return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     }
     t->n = n;
@@ -543,7 +543,7 @@ duet_status w2v_negative_table_new(const uint64_t *counts, size_t n, double powe
         free(p);
         free(small);
         free(large);
-        w2v_negative_table_free(t);
+        duet_w2v_negative_table_free(t);
         return duet_err_set(err, DUET_ERR_ARG, "negative table: all counts are zero");
     }
     /* Vose's alias method: scale to mean 1, pair each under-full column with
@@ -590,12 +590,12 @@ static inline uint32_t neg_draw(const alias_entry *e, size_t n, uint64_t bits)
     return (a.thr == UINT32_MAX || u < a.thr) ? col : a.alias;
 }
 
-uint32_t w2v_negative_table_draw(const w2v_negative_table *t, uint64_t bits)
+uint32_t duet_w2v_negative_table_draw(const duet_w2v_negative_table *t, uint64_t bits)
 {
     return neg_draw(t->e, t->n, bits);
 }
 
-double w2v_negative_table_prob(const w2v_negative_table *t, size_t i)
+double duet_w2v_negative_table_prob(const duet_w2v_negative_table *t, size_t i)
 {
     double p = 0;
     for (size_t c = 0; c < t->n; c++) {
@@ -608,28 +608,28 @@ double w2v_negative_table_prob(const w2v_negative_table *t, size_t i)
 
 /* ------------------------------------------------------------- vectors */
 
-struct w2v_vectors {
+struct duet_w2v_vectors {
     vocab voc;
     size_t dim;
     float *vec;  /* n x dim */
     float *norm; /* n */
 };
 
-size_t w2v_vectors_count(const w2v_vectors *v) { return v->voc.n; }
-size_t w2v_vectors_dim(const w2v_vectors *v) { return v->dim; }
-const char *w2v_vectors_token(const w2v_vectors *v, size_t i) { return vocab_str(&v->voc, i); }
-uint64_t w2v_vectors_token_count(const w2v_vectors *v, size_t i) { return v->voc.count[i]; }
-const float *w2v_vectors_row(const w2v_vectors *v, size_t i) { return v->vec + i * v->dim; }
-float w2v_vectors_norm(const w2v_vectors *v, size_t i) { return v->norm[i]; }
+size_t duet_w2v_vectors_count(const duet_w2v_vectors *v) { return v->voc.n; }
+size_t duet_w2v_vectors_dim(const duet_w2v_vectors *v) { return v->dim; }
+const char *duet_w2v_vectors_token(const duet_w2v_vectors *v, size_t i) { return vocab_str(&v->voc, i); }
+uint64_t duet_w2v_vectors_token_count(const duet_w2v_vectors *v, size_t i) { return v->voc.count[i]; }
+const float *duet_w2v_vectors_row(const duet_w2v_vectors *v, size_t i) { return v->vec + i * v->dim; }
+float duet_w2v_vectors_norm(const duet_w2v_vectors *v, size_t i) { return v->norm[i]; }
 
-long w2v_vectors_find(const w2v_vectors *v, const char *token)
+long duet_w2v_vectors_find(const duet_w2v_vectors *v, const char *token)
 {
     if (!token) return -1;
     size_t n = strlen(token);
     return vocab_find(&v->voc, token, n, hash_bytes(token, n));
 }
 
-void w2v_vectors_free(w2v_vectors *v)
+void duet_w2v_vectors_free(duet_w2v_vectors *v)
 {
     if (!v) return;
     vocab_free(&v->voc);
@@ -655,9 +655,9 @@ static void *weights_alloc(size_t bytes)
     return p;
 }
 
-static duet_status vectors_alloc(size_t n, size_t dim, w2v_vectors **out)
+static duet_status vectors_alloc(size_t n, size_t dim, duet_w2v_vectors **out)
 {
-    w2v_vectors *v = calloc(1, sizeof *v);
+    duet_w2v_vectors *v = calloc(1, sizeof *v);
     if (!v) return DUET_ERR_NOMEM;
     v->dim = dim;
     if (n > SIZE_MAX / sizeof(float) / dim) {
@@ -667,14 +667,14 @@ static duet_status vectors_alloc(size_t n, size_t dim, w2v_vectors **out)
     v->vec = weights_alloc(n * dim * sizeof *v->vec);
     v->norm = malloc(n * sizeof *v->norm);
     if (!v->vec || !v->norm) {
-        w2v_vectors_free(v);
+        duet_w2v_vectors_free(v);
         return DUET_ERR_NOMEM;
     }
     *out = v;
     return DUET_OK;
 }
 
-static void vectors_compute_norms(w2v_vectors *v)
+static void vectors_compute_norms(duet_w2v_vectors *v)
 {
     for (size_t i = 0; i < v->voc.n; i++) {
         const float *r = v->vec + i * v->dim;
@@ -684,8 +684,8 @@ static void vectors_compute_norms(w2v_vectors *v)
     }
 }
 
-duet_status w2v_vectors_from_arrays(const char *const *tokens, const float *rows, size_t n,
-                                    size_t dim, w2v_vectors **out, duet_err *err)
+duet_status duet_w2v_vectors_from_arrays(const char *const *tokens, const float *rows, size_t n,
+                                         size_t dim, duet_w2v_vectors **out, duet_err *err)
 {
     *out = NULL;
     if (!n || !dim || !tokens || !rows)
@@ -695,25 +695,25 @@ duet_status w2v_vectors_from_arrays(const char *const *tokens, const float *rows
     for (size_t i = 0; i < n * dim; i++)
         if (!isfinite(rows[i]))
             return duet_err_set(err, DUET_ERR_NAN, "non-finite value in row %zu", i / dim);
-    w2v_vectors *v;
+    duet_w2v_vectors *v;
     if (vectors_alloc(n, dim, &v)) return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
         size_t len = tokens[i] ? strlen(tokens[i]) : 0;
         duet_err why;
         duet_err_clear(&why);
         if (!tokens[i] || token_check(tokens[i], len, &why, DUET_ERR_ARG)) {
-            w2v_vectors_free(v);
+            duet_w2v_vectors_free(v);
             return duet_err_set(err, DUET_ERR_ARG, "token %zu: %.400s", i,
                                 tokens[i] ? why.msg : "NULL");
         }
         uint64_t h = hash_bytes(tokens[i], len);
         if (vocab_find(&v->voc, tokens[i], len, h) >= 0) {
-            w2v_vectors_free(v);
+            duet_w2v_vectors_free(v);
             return duet_err_set(err, DUET_ERR_FORMAT, "duplicate token '%s'", tokens[i]);
         }
         size_t id;
         if (vocab_intern(&v->voc, tokens[i], len, h, &id)) {
-            w2v_vectors_free(v);
+            duet_w2v_vectors_free(v);
             return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
         }
     }
@@ -742,7 +742,7 @@ typedef struct trainer {
     size_t vocab_n;
     float *syn0, *syn1;
     const uint32_t *ids;      /* in-vocabulary ids, dropped tokens removed */
-    const size_t *sent_end;   /* as in w2v_corpus */
+    const size_t *sent_end;   /* as in duet_w2v_corpus */
     size_t n_sent;
     const size_t *chunk_start; /* threads + 1 sentence indices */
     const uint32_t *keep_thr;  /* subsampling: keep when u32 < thr; UINT32_MAX = always */
@@ -752,7 +752,7 @@ typedef struct trainer {
     _Atomic uint64_t trained;
     float exp_table[W2V_EXP_TABLE];
     double start_s;
-    void (*progress)(void *ctx, const w2v_progress_info *info);
+    void (*progress)(void *ctx, const duet_w2v_progress_info *info);
     void *progress_ctx;
 } trainer;
 
@@ -893,7 +893,7 @@ W2V_INLINE void ns_step(trainer *t, worker_state *ws, const float *l1, uint32_t 
 static void report_progress(trainer *t, uint64_t done, double alpha)
 {
     if (!t->progress) return;
-    w2v_progress_info info;
+    duet_w2v_progress_info info;
     info.tokens_done = done;
     info.fraction = t->total_words ? (double)done / (double)t->total_words : 1.0;
     if (info.fraction > 1) info.fraction = 1;
@@ -925,7 +925,7 @@ W2V_INLINE void worker_body(trainer *t, worker_state *ws, size_t chunk, int repo
             if (pending >= W2V_ALPHA_EVERY) {
                 uint64_t done = atomic_fetch_add(&t->words_done, pending) + pending;
                 pending = 0;
-                alpha = (float)w2v_learning_rate(t->alpha0, t->min_alpha, done, t->total_words);
+                alpha = (float)duet_w2v_learning_rate(t->alpha0, t->min_alpha, done, t->total_words);
                 if (report) report_progress(t, done, alpha);
             }
             if (t->shuffle)
@@ -1001,7 +1001,7 @@ static int use_avx2(void)
 #endif
 }
 
-static duet_status check_params(const w2v_params *p, duet_err *err)
+static duet_status check_params(const duet_w2v_params *p, duet_err *err)
 {
     if (p->dim == 0) return duet_err_set(err, DUET_ERR_ARG, "dim must be at least 1");
     if (p->dim > W2V_MAX_DIM)
@@ -1031,13 +1031,13 @@ static int cmp_sort_item(const void *a, const void *b)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
-duet_status w2v_train(const w2v_corpus *corpus, const w2v_params *params, w2v_vectors **out,
-                      w2v_train_stats *stats, duet_err *err)
+duet_status duet_w2v_train(const duet_w2v_corpus *corpus, const duet_w2v_params *params, duet_w2v_vectors **out,
+                           duet_w2v_train_stats *stats, duet_err *err)
 {
     *out = NULL;
-    w2v_params defp;
+    duet_w2v_params defp;
     if (!params) {
-        w2v_params_default(&defp);
+        duet_w2v_params_default(&defp);
         params = &defp;
     }
     duet_status st = check_params(params, err);
@@ -1051,11 +1051,11 @@ duet_status w2v_train(const w2v_corpus *corpus, const w2v_params *params, w2v_ve
     sort_item *items = malloc((cv->n ? cv->n : 1) * sizeof *items);
     uint32_t *remap = malloc((cv->n ? cv->n : 1) * sizeof *remap);
     size_t V = 0;
-    w2v_vectors *vec = NULL;
+    duet_w2v_vectors *vec = NULL;
     uint32_t *ids = NULL, *keep = NULL, *bufs = NULL, *negbuf = NULL;
     size_t *sent_end = NULL, *chunk_start = NULL;
     float *syn1 = NULL, *scratch = NULL;
-    w2v_negative_table *neg = NULL;
+    duet_w2v_negative_table *neg = NULL;
     worker_state *ws = NULL;
     trainer *t = NULL;
     if (!items || !remap) goto nomem;
@@ -1110,10 +1110,10 @@ duet_status w2v_train(const w2v_corpus *corpus, const w2v_params *params, w2v_ve
     }
     for (size_t i = 0; i < V; i++) {
         counts[i] = items[i].count;
-        double p = w2v_keep_probability(items[i].count, (uint64_t)n_ids, params->sample);
+        double p = duet_w2v_keep_probability(items[i].count, (uint64_t)n_ids, params->sample);
         keep[i] = p >= 1.0 ? UINT32_MAX : (uint32_t)ldexp(p, 32);
     }
-    st = w2v_negative_table_new(counts, V, 0.75, &neg, err);
+    st = duet_w2v_negative_table_new(counts, V, 0.75, &neg, err);
     free(counts);
     if (st) goto fail;
 
@@ -1228,13 +1228,13 @@ nomem:
     st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
 fail:
 cleanup:
-    w2v_vectors_free(vec);
+    duet_w2v_vectors_free(vec);
     free(items);
     free(remap);
     free(ids);
     free(sent_end);
     free(keep);
-    w2v_negative_table_free(neg);
+    duet_w2v_negative_table_free(neg);
     free(syn1);
     free(chunk_start);
     free(t);
@@ -1255,8 +1255,8 @@ static int host_is_le(void)
     return b == 1;
 }
 
-duet_status w2v_vectors_save(const w2v_vectors *v, const char *path, w2v_format fmt,
-                             duet_err *err)
+duet_status duet_w2v_vectors_save(const duet_w2v_vectors *v, const char *path, duet_w2v_format fmt,
+                                  duet_err *err)
 {
     if (fmt != W2V_FORMAT_TEXT && fmt != W2V_FORMAT_BINARY)
         return duet_err_set(err, DUET_ERR_ARG, "choose text or binary output");
@@ -1367,9 +1367,9 @@ static int is_text_byte(unsigned char c)
 /* Parse n records of dim values from buf[p..size) in format fmt (TEXT or
  * BINARY) into new vectors *out (NULL on error); the norms are computed. */
 static duet_status parse_records(const char *buf, size_t size, size_t p, size_t n, size_t dim,
-                                 w2v_format fmt, w2v_vectors **out, duet_err *err)
+                                 duet_w2v_format fmt, duet_w2v_vectors **out, duet_err *err)
 {
-    w2v_vectors *v;
+    duet_w2v_vectors *v;
     *out = NULL;
     if (vectors_alloc(n, dim, &v)) return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     duet_status st;
@@ -1473,19 +1473,19 @@ static duet_status parse_records(const char *buf, size_t size, size_t p, size_t 
     *out = v;
     return DUET_OK;
 fail:
-    w2v_vectors_free(v);
+    duet_w2v_vectors_free(v);
     return st;
 }
 
-duet_status w2v_vectors_load(const char *path, w2v_format fmt, w2v_vectors **out,
-                             duet_err *err)
+duet_status duet_w2v_vectors_load(const char *path, duet_w2v_format fmt, duet_w2v_vectors **out,
+                                  duet_err *err)
 {
     *out = NULL;
     char *buf;
     size_t size;
     duet_status st = read_all(path, &buf, &size, err);
     if (st) return st;
-    w2v_vectors *v = NULL;
+    duet_w2v_vectors *v = NULL;
     size_t p = 0;
     uint64_t n, dim;
     if (size == 0) {
@@ -1546,12 +1546,12 @@ duet_status w2v_vectors_load(const char *path, w2v_format fmt, w2v_vectors **out
                 textlike = 0;
                 break;
             }
-        w2v_format first = textlike ? W2V_FORMAT_TEXT : W2V_FORMAT_BINARY;
+        duet_w2v_format first = textlike ? W2V_FORMAT_TEXT : W2V_FORMAT_BINARY;
         st = parse_records(buf, size, p, (size_t)n, (size_t)dim, first, &v, err);
         if (st == DUET_ERR_FORMAT || st == DUET_ERR_NAN) {
             duet_err e2;
             duet_err_clear(&e2);
-            w2v_format other = first == W2V_FORMAT_TEXT ? W2V_FORMAT_BINARY : W2V_FORMAT_TEXT;
+            duet_w2v_format other = first == W2V_FORMAT_TEXT ? W2V_FORMAT_BINARY : W2V_FORMAT_TEXT;
             if (parse_records(buf, size, p, (size_t)n, (size_t)dim, other, &v, &e2) == DUET_OK)
                 st = DUET_OK;
         }
@@ -1563,14 +1563,14 @@ duet_status w2v_vectors_load(const char *path, w2v_format fmt, w2v_vectors **out
     v = NULL;
     st = DUET_OK;
 out:
-    w2v_vectors_free(v);
+    duet_w2v_vectors_free(v);
     free(buf);
     return st;
 }
 
 /* ------------------------------------------------------------ queries */
 
-float w2v_vectors_cosine(const w2v_vectors *v, size_t i, size_t j)
+float duet_w2v_vectors_cosine(const duet_w2v_vectors *v, size_t i, size_t j)
 {
     float ni = v->norm[i], nj = v->norm[j];
     if (ni == 0 || nj == 0) return 0.0f;
@@ -1595,9 +1595,9 @@ static void heap_sift_down(long *idx, float *sim, size_t n, size_t i)
     }
 }
 
-duet_status w2v_vectors_most_similar(const w2v_vectors *v, const float *query,
-                                     const long *exclude, size_t n_exclude, size_t k,
-                                     long *idx, float *sim, size_t *n_out, duet_err *err)
+duet_status duet_w2v_vectors_most_similar(const duet_w2v_vectors *v, const float *query,
+                                          const long *exclude, size_t n_exclude, size_t k,
+                                          long *idx, float *sim, size_t *n_out, duet_err *err)
 {
     if (n_out) *n_out = 0;
     if (!v || !query || !idx || !sim || !n_out || k == 0)
@@ -1644,9 +1644,9 @@ duet_status w2v_vectors_most_similar(const w2v_vectors *v, const float *query,
     return DUET_OK;
 }
 
-duet_status w2v_content_vector_ids(const w2v_vectors *v, const long *ids, const float *weights,
-                                   size_t n, unsigned flags, float *out, size_t *n_known,
-                                   duet_err *err)
+duet_status duet_w2v_content_vector_ids(const duet_w2v_vectors *v, const long *ids, const float *weights,
+                                        size_t n, unsigned flags, float *out, size_t *n_known,
+                                        duet_err *err)
 {
     if (n_known) *n_known = 0;
     if (!v || !out || (n && !ids))
@@ -1689,9 +1689,9 @@ duet_status w2v_content_vector_ids(const w2v_vectors *v, const long *ids, const 
     return DUET_OK;
 }
 
-duet_status w2v_content_vector(const w2v_vectors *v, const char *const *tokens,
-                               const float *weights, size_t n, unsigned flags, float *out,
-                               size_t *n_known, duet_err *err)
+duet_status duet_w2v_content_vector(const duet_w2v_vectors *v, const char *const *tokens,
+                                    const float *weights, size_t n, unsigned flags, float *out,
+                                    size_t *n_known, duet_err *err)
 {
     if (n_known) *n_known = 0;
     if (!v || !out || (n && !tokens))
@@ -1699,8 +1699,8 @@ duet_status w2v_content_vector(const w2v_vectors *v, const char *const *tokens,
     long stack_ids[64] = {0};
     long *ids = n <= 64 ? stack_ids : malloc(n * sizeof *ids);
     if (!ids) return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) ids[i] = w2v_vectors_find(v, tokens[i]);
-    duet_status st = w2v_content_vector_ids(v, ids, weights, n, flags, out, n_known, err);
+    for (size_t i = 0; i < n; i++) ids[i] = duet_w2v_vectors_find(v, tokens[i]);
+    duet_status st = duet_w2v_content_vector_ids(v, ids, weights, n, flags, out, n_known, err);
     if (ids != stack_ids) free(ids);
     return st;
 }

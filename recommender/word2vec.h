@@ -12,13 +12,13 @@
  *    before windowing; windows never cross sentence boundaries;
  *  - frequent-token subsampling: a token with count c is kept with probability
  *    min(1, (sqrt(c / (s*N)) + 1) * (s*N) / c), s = `sample`, N = total count
- *    of in-vocabulary tokens (w2v_keep_probability);
+ *    of in-vocabulary tokens (duet_w2v_keep_probability);
  *  - negatives drawn from unigram^0.75 (count^0.75 / sum), by Walker's alias
- *    method (exact probabilities, O(1) per draw; w2v_negative_table);
+ *    method (exact probabilities, O(1) per draw; duet_w2v_negative_table);
  *  - a random effective window: for each centre token, b uniform in
  *    [0, window) and the context is the (window - b) tokens on each side;
  *  - learning rate decays linearly from alpha to min_alpha over all epochs'
- *    tokens (w2v_learning_rate), updated every 10,000 tokens per thread;
+ *    tokens (duet_w2v_learning_rate), updated every 10,000 tokens per thread;
  *  - sigmoid from a 1000-entry table over [-6, 6]; a pair whose score is
  *    outside that range is saturated and gets no update (as gensim);
  *  - input vectors start uniform in [-1, 1) / dim (as gensim 4; word2vec.c
@@ -61,24 +61,24 @@ extern "C" {
 /* A corpus: sentences of tokens, held in memory as 32-bit token ids plus a
  * vocabulary with counts (about 4 bytes per token plus the distinct strings).
  * Tokens are non-empty byte strings of valid UTF-8 without ASCII whitespace
- * (space, tab, CR, LF, VT, FF) or NUL. Created with w2v_corpus_new() or
- * w2v_corpus_read_file(); free with w2v_corpus_free(). */
-typedef struct w2v_corpus w2v_corpus;
+ * (space, tab, CR, LF, VT, FF) or NUL. Created with duet_w2v_corpus_new() or
+ * duet_w2v_corpus_read_file(); free with duet_w2v_corpus_free(). */
+typedef struct duet_w2v_corpus duet_w2v_corpus;
 
-/* New empty corpus in *out (caller frees with w2v_corpus_free).
+/* New empty corpus in *out (caller frees with duet_w2v_corpus_free).
  * Errors: DUET_ERR_NOMEM. */
-duet_status w2v_corpus_new(w2v_corpus **out, duet_err *err);
+duet_status duet_w2v_corpus_new(duet_w2v_corpus **out, duet_err *err);
 
 /* Free a corpus (NULL is ignored). */
-void w2v_corpus_free(w2v_corpus *c);
+void duet_w2v_corpus_free(duet_w2v_corpus *c);
 
 /* Append one sentence of n tokens (the strings are copied; n = 0 is a no-op).
  * Errors: DUET_ERR_ARG (empty token, whitespace or NUL in a token, invalid
  * UTF-8), DUET_ERR_RANGE (more than 2^32 - 2 distinct tokens), DUET_ERR_NOMEM.
  * On error the corpus is unchanged apart from vocabulary entries with count 0
  * (which training ignores). */
-duet_status w2v_corpus_add_sentence(w2v_corpus *c, const char *const *tokens, size_t n,
-                                    duet_err *err);
+duet_status duet_w2v_corpus_add_sentence(duet_w2v_corpus *c, const char *const *tokens, size_t n,
+                                         duet_err *err);
 
 /* Read a corpus from a text stream: one sentence per line ('\n'; a '\r'
  * before it is ignored), tokens separated by runs of ASCII whitespace.
@@ -87,33 +87,33 @@ duet_status w2v_corpus_add_sentence(w2v_corpus *c, const char *const *tokens, si
  * byte: the message names the line), DUET_ERR_IO, DUET_ERR_RANGE,
  * DUET_ERR_NOMEM. An empty stream is not an error here (training reports
  * it). */
-duet_status w2v_corpus_read_stream(w2v_corpus *c, FILE *fp, duet_err *err);
+duet_status duet_w2v_corpus_read_stream(duet_w2v_corpus *c, FILE *fp, duet_err *err);
 
 /* Open `path` and read it into a new corpus *out (caller frees).
- * Errors: those of w2v_corpus_read_stream, DUET_ERR_IO when it cannot be
+ * Errors: those of duet_w2v_corpus_read_stream, DUET_ERR_IO when it cannot be
  * opened (errno text in err). */
-duet_status w2v_corpus_read_file(const char *path, w2v_corpus **out, duet_err *err);
+duet_status duet_w2v_corpus_read_file(const char *path, duet_w2v_corpus **out, duet_err *err);
 
 /* Write the corpus as text (one sentence per line, single spaces) to `path`
  * through an atomic file. Errors: DUET_ERR_IO, DUET_ERR_NOMEM. */
-duet_status w2v_corpus_write_file(const w2v_corpus *c, const char *path, duet_err *err);
+duet_status duet_w2v_corpus_write_file(const duet_w2v_corpus *c, const char *path, duet_err *err);
 
 /* Sizes: number of sentences, of tokens (all occurrences), of distinct tokens. */
-size_t w2v_corpus_n_sentences(const w2v_corpus *c);
-size_t w2v_corpus_n_tokens(const w2v_corpus *c);
-size_t w2v_corpus_n_distinct(const w2v_corpus *c);
+size_t duet_w2v_corpus_n_sentences(const duet_w2v_corpus *c);
+size_t duet_w2v_corpus_n_tokens(const duet_w2v_corpus *c);
+size_t duet_w2v_corpus_n_distinct(const duet_w2v_corpus *c);
 
 /* -------------------------------------------------------------- training */
 
-typedef struct w2v_progress_info {
+typedef struct duet_w2v_progress_info {
     double fraction;     /* tokens processed / (epochs * tokens), in [0, 1] */
     uint64_t tokens_done; /* raw in-vocabulary tokens processed so far, all threads */
     double alpha;        /* current learning rate */
     double tokens_per_s; /* raw tokens per second since the start */
     double elapsed_s;
-} w2v_progress_info;
+} duet_w2v_progress_info;
 
-typedef struct w2v_params {
+typedef struct duet_w2v_params {
     size_t dim;          /* vector size (>= 1); default 64 */
     int window;          /* max context on each side (>= 1); default 5 */
     int negative;        /* negative samples per positive (>= 1); default 5 */
@@ -130,25 +130,25 @@ typedef struct w2v_params {
     /* Optional progress callback, called from the first thread about every
      * 10,000 tokens (and once at the end); it must be cheap and must not call
      * back into this module. */
-    void (*progress)(void *ctx, const w2v_progress_info *info);
+    void (*progress)(void *ctx, const duet_w2v_progress_info *info);
     void *progress_ctx;
-} w2v_params;
+} duet_w2v_params;
 
 /* Fill *p with the defaults listed above. */
-void w2v_params_default(w2v_params *p);
+void duet_w2v_params_default(duet_w2v_params *p);
 
-/* Statistics of a finished run (optional output of w2v_train). */
-typedef struct w2v_train_stats {
+/* Statistics of a finished run (optional output of duet_w2v_train). */
+typedef struct duet_w2v_train_stats {
     size_t vocab_size;        /* tokens kept by min_count */
     uint64_t corpus_tokens;   /* in-vocabulary tokens per epoch */
     uint64_t trained_tokens;  /* tokens kept by subsampling, summed over epochs */
     double seconds;           /* wall time of the training loop */
-} w2v_train_stats;
+} duet_w2v_train_stats;
 
 /* Trained or loaded vectors: tokens, counts and one float row per token. The
  * object is immutable after creation (safe to query from many threads). Free
- * with w2v_vectors_free(). */
-typedef struct w2v_vectors w2v_vectors;
+ * with duet_w2v_vectors_free(). */
+typedef struct duet_w2v_vectors duet_w2v_vectors;
 
 /* Train on `corpus` with `params` (NULL = defaults). On success *out owns new
  * vectors (caller frees) in vocabulary order (count descending).
@@ -157,70 +157,70 @@ typedef struct w2v_vectors w2v_vectors;
  * DUET_ERR_EMPTY (no tokens, or none left after min_count),
  * DUET_ERR_RANGE (a vocabulary of one token: nothing to contrast it with),
  * DUET_ERR_NAN (training diverged), DUET_ERR_NOMEM. */
-duet_status w2v_train(const w2v_corpus *corpus, const w2v_params *params, w2v_vectors **out,
-                      w2v_train_stats *stats, duet_err *err);
+duet_status duet_w2v_train(const duet_w2v_corpus *corpus, const duet_w2v_params *params, duet_w2v_vectors **out,
+                           duet_w2v_train_stats *stats, duet_err *err);
 
 /* The learning rate after `done` of `total` tokens:
  * alpha0 - (alpha0 - min_alpha) * done / total, never below min_alpha. */
-double w2v_learning_rate(double alpha0, double min_alpha, uint64_t done, uint64_t total);
+double duet_w2v_learning_rate(double alpha0, double min_alpha, uint64_t done, uint64_t total);
 
 /* Probability that a token with `count` occurrences out of `total` is kept by
  * subsampling with threshold `sample` (1 when sample <= 0). */
-double w2v_keep_probability(uint64_t count, uint64_t total, double sample);
+double duet_w2v_keep_probability(uint64_t count, uint64_t total, double sample);
 
 /* The negative-sampling distribution as an alias table (Walker 1977) over
  * n >= 1 outcomes with weights count[i]^power. Free with
- * w2v_negative_table_free(). */
-typedef struct w2v_negative_table w2v_negative_table;
+ * duet_w2v_negative_table_free(). */
+typedef struct duet_w2v_negative_table duet_w2v_negative_table;
 
 /* Build the table for counts[0..n) (counts may be 0, not all 0) with exponent
  * `power` (0.75 in word2vec). Errors: DUET_ERR_ARG (n = 0, all counts 0,
  * power not finite), DUET_ERR_NOMEM. */
-duet_status w2v_negative_table_new(const uint64_t *counts, size_t n, double power,
-                                   w2v_negative_table **out, duet_err *err);
-void w2v_negative_table_free(w2v_negative_table *t);
+duet_status duet_w2v_negative_table_new(const uint64_t *counts, size_t n, double power,
+                                        duet_w2v_negative_table **out, duet_err *err);
+void duet_w2v_negative_table_free(duet_w2v_negative_table *t);
 
 /* Draw an outcome from 64 random bits (e.g. duet_rng_u64). */
-uint32_t w2v_negative_table_draw(const w2v_negative_table *t, uint64_t bits);
+uint32_t duet_w2v_negative_table_draw(const duet_w2v_negative_table *t, uint64_t bits);
 
 /* Exact probability of outcome i implied by the table (for tests). */
-double w2v_negative_table_prob(const w2v_negative_table *t, size_t i);
+double duet_w2v_negative_table_prob(const duet_w2v_negative_table *t, size_t i);
 
 /* ---------------------------------------------------------------- vectors */
 
 /* Sizes and rows. Indices are in [0, n). Returned pointers are owned by v. */
-size_t w2v_vectors_count(const w2v_vectors *v);
-size_t w2v_vectors_dim(const w2v_vectors *v);
-const char *w2v_vectors_token(const w2v_vectors *v, size_t i);
+size_t duet_w2v_vectors_count(const duet_w2v_vectors *v);
+size_t duet_w2v_vectors_dim(const duet_w2v_vectors *v);
+const char *duet_w2v_vectors_token(const duet_w2v_vectors *v, size_t i);
 /* Corpus count of token i (0 for vectors read from a file). */
-uint64_t w2v_vectors_token_count(const w2v_vectors *v, size_t i);
-const float *w2v_vectors_row(const w2v_vectors *v, size_t i);
+uint64_t duet_w2v_vectors_token_count(const duet_w2v_vectors *v, size_t i);
+const float *duet_w2v_vectors_row(const duet_w2v_vectors *v, size_t i);
 /* Euclidean norm of row i. */
-float w2v_vectors_norm(const w2v_vectors *v, size_t i);
+float duet_w2v_vectors_norm(const duet_w2v_vectors *v, size_t i);
 
 /* Index of `token` or -1 when it is not in the vocabulary (the "unknown"
  * path). */
-long w2v_vectors_find(const w2v_vectors *v, const char *token);
+long duet_w2v_vectors_find(const duet_w2v_vectors *v, const char *token);
 
 /* New vectors from parallel arrays (tokens copied; rows: n x dim floats,
  * copied). Errors: DUET_ERR_ARG (n or dim 0, invalid token), DUET_ERR_FORMAT
  * (duplicate token), DUET_ERR_NAN, DUET_ERR_NOMEM. */
-duet_status w2v_vectors_from_arrays(const char *const *tokens, const float *rows, size_t n,
-                                    size_t dim, w2v_vectors **out, duet_err *err);
+duet_status duet_w2v_vectors_from_arrays(const char *const *tokens, const float *rows, size_t n,
+                                         size_t dim, duet_w2v_vectors **out, duet_err *err);
 
-void w2v_vectors_free(w2v_vectors *v);
+void duet_w2v_vectors_free(duet_w2v_vectors *v);
 
-typedef enum w2v_format {
+typedef enum duet_w2v_format {
     W2V_FORMAT_AUTO = 0, /* load only: binary unless the first vector reads as text */
     W2V_FORMAT_TEXT,     /* "N D\n" then "token v1 ... vD\n" per token */
     W2V_FORMAT_BINARY    /* "N D\n" then "token " + D little-endian float32 + "\n" */
-} w2v_format;
+} duet_w2v_format;
 
 /* Write vectors to `path` (atomically) in the given format (TEXT or BINARY).
  * Text values are printed with 9 significant digits (float32 round trip is
  * exact). Errors: DUET_ERR_ARG (AUTO), DUET_ERR_IO, DUET_ERR_NOMEM. */
-duet_status w2v_vectors_save(const w2v_vectors *v, const char *path, w2v_format fmt,
-                             duet_err *err);
+duet_status duet_w2v_vectors_save(const duet_w2v_vectors *v, const char *path, duet_w2v_format fmt,
+                                  duet_err *err);
 
 /* Read vectors from `path`. Strict: the header must be two positive integers,
  * the file must hold exactly that many tokens with exactly dim values each
@@ -229,20 +229,20 @@ duet_status w2v_vectors_save(const w2v_vectors *v, const char *path, w2v_format 
  * which record), DUET_ERR_NAN, DUET_ERR_RANGE (dim > 100000 or a header
  * larger than the file can hold), DUET_ERR_EMPTY (empty file),
  * DUET_ERR_NOMEM. *out owns the result (caller frees). */
-duet_status w2v_vectors_load(const char *path, w2v_format fmt, w2v_vectors **out,
-                             duet_err *err);
+duet_status duet_w2v_vectors_load(const char *path, duet_w2v_format fmt, duet_w2v_vectors **out,
+                                  duet_err *err);
 
 /* The k rows most cosine-similar to `query` (dim floats), best first,
  * skipping indices listed in exclude[0..n_exclude) (may be NULL). Writes up
  * to k results to idx/sim (caller arrays of k) and their number to *n_out.
  * Rows of norm 0 have similarity 0. Errors: DUET_ERR_ARG (k = 0, NULL
  * arrays), DUET_ERR_NAN (query not finite), DUET_ERR_RANGE (query of norm 0). */
-duet_status w2v_vectors_most_similar(const w2v_vectors *v, const float *query,
-                                     const long *exclude, size_t n_exclude, size_t k,
-                                     long *idx, float *sim, size_t *n_out, duet_err *err);
+duet_status duet_w2v_vectors_most_similar(const duet_w2v_vectors *v, const float *query,
+                                          const long *exclude, size_t n_exclude, size_t k,
+                                          long *idx, float *sim, size_t *n_out, duet_err *err);
 
 /* Cosine similarity of rows i and j (0 if either has norm 0). */
-float w2v_vectors_cosine(const w2v_vectors *v, size_t i, size_t j);
+float duet_w2v_vectors_cosine(const duet_w2v_vectors *v, size_t i, size_t j);
 
 /* ------------------------------------------------------- content vectors */
 
@@ -260,15 +260,15 @@ enum {
  * *n_known to 0 and DUET_ERR_NOTFOUND is returned, so the caller decides
  * (e.g. falls back to another feature group). Errors: DUET_ERR_NOTFOUND as
  * said, DUET_ERR_ARG (NULL out, negative or non-finite weight). */
-duet_status w2v_content_vector(const w2v_vectors *v, const char *const *tokens,
-                               const float *weights, size_t n, unsigned flags, float *out,
-                               size_t *n_known, duet_err *err);
+duet_status duet_w2v_content_vector(const duet_w2v_vectors *v, const char *const *tokens,
+                                    const float *weights, size_t n, unsigned flags, float *out,
+                                    size_t *n_known, duet_err *err);
 
-/* The same with token indices (from w2v_vectors_find; negative = unknown,
- * skipped). Errors as w2v_content_vector plus DUET_ERR_RANGE (index >= count). */
-duet_status w2v_content_vector_ids(const w2v_vectors *v, const long *ids, const float *weights,
-                                   size_t n, unsigned flags, float *out, size_t *n_known,
-                                   duet_err *err);
+/* The same with token indices (from duet_w2v_vectors_find; negative = unknown,
+ * skipped). Errors as duet_w2v_content_vector plus DUET_ERR_RANGE (index >= count). */
+duet_status duet_w2v_content_vector_ids(const duet_w2v_vectors *v, const long *ids, const float *weights,
+                                        size_t n, unsigned flags, float *out, size_t *n_known,
+                                        duet_err *err);
 
 #ifdef __cplusplus
 }

@@ -20,9 +20,9 @@ static char err_buf[8192], out_buf[65536];
 
 static void test_load_union(void)
 {
-    rec_ncf *d = NULL;
+    duet_rec_ncf *d = NULL;
     duet_err err = {0};
-    REQUIRE(rec_load_ncf(FIXTURE("rec/cold_ncf"), &d, &err) == DUET_OK);
+    REQUIRE(duet_rec_load_ncf(FIXTURE("rec/cold_ncf"), &d, &err) == DUET_OK);
     CHECK(d->n_users == 21 && d->n_items == 30 && d->n_neg == 5);
     CHECK_MSG(d->n_cold_items == 4 && d->n_cold_users == 1, "cold items %d users %d", d->n_cold_items,
               d->n_cold_users);
@@ -31,29 +31,29 @@ static void test_load_union(void)
     int col26 = 0;
     for (int64_t q = 0; q < d->train.nnz; q++) col26 += d->train.indices[q] >= 26;
     CHECK(col26 == 0);
-    rec_ncf_free(d);
+    duet_rec_ncf_free(d);
 }
 
 /* Cold items of a collaborative model: REC_COLD_SCORE, below every warm item. */
 static void test_cold_score_constant(void)
 {
-    rec_ncf *d = NULL;
+    duet_rec_ncf *d = NULL;
     duet_err err = {0};
-    REQUIRE(rec_load_ncf(FIXTURE("rec/cold_ncf"), &d, &err) == DUET_OK);
+    REQUIRE(duet_rec_load_ncf(FIXTURE("rec/cold_ncf"), &d, &err) == DUET_OK);
     const char *names[] = {"popularity", "item-knn", "user-knn", "bpr-mf", "ials", "ease", "neumf"};
     float *s = malloc(30 * sizeof *s);
     REQUIRE(s);
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
-        const rec_model_def *m = rec_model_find(names[k]);
+        const duet_rec_model_def *m = duet_rec_model_find(names[k]);
         REQUIRE(m);
-        rec_fit_ctx ctx = {0};
+        duet_rec_fit_ctx ctx = {0};
         ctx.train = &d->train;
         ctx.seed = 3;
         ctx.progress = -1;
         void *state = NULL;
         REQUIRE(m->fit(&ctx, &m->grid[0], &state, &err) == DUET_OK);
         int32_t u = 1;
-        CHECK(rec_model_score(m, state, &d->train, &u, 1, s, &err) == DUET_OK);
+        CHECK(duet_rec_model_score(m, state, &d->train, &u, 1, s, &err) == DUET_OK);
         float lo_warm = INFINITY;
         for (int i = 0; i < 26; i++)
             if (s[i] < lo_warm) lo_warm = s[i];
@@ -61,32 +61,32 @@ static void test_cold_score_constant(void)
         CHECK_MSG(lo_warm > REC_COLD_SCORE && isfinite(lo_warm), "%s: lowest warm score %g", names[k],
                   (double)lo_warm);
         int32_t top[30];
-        CHECK(rec_recommend(m, state, &d->train, &u, 1, 30, 8, top, &err) == DUET_OK);
+        CHECK(duet_rec_recommend(m, state, &d->train, &u, 1, 30, 8, top, &err) == DUET_OK);
         /* 30 items - 6 seen = 24 ranked; the 4 cold ones last */
         for (int j = 20; j < 24; j++) CHECK_MSG(top[j] >= 26, "%s: rank %d is item %d", names[k], j + 1, top[j]);
         m->free_state(state);
     }
     free(s);
-    rec_ncf_free(d);
+    duet_rec_ncf_free(d);
 }
 
 /* Every model of the table under 1+N on data with cold test users and items. */
 static void test_sampled_protocol_runs(void)
 {
-    rec_ncf *d = NULL;
+    duet_rec_ncf *d = NULL;
     duet_err err = {0};
-    REQUIRE(rec_load_ncf(FIXTURE("rec/cold_ncf"), &d, &err) == DUET_OK);
+    REQUIRE(duet_rec_load_ncf(FIXTURE("rec/cold_ncf"), &d, &err) == DUET_OK);
     int n;
-    const rec_model_def *t = rec_models(&n);
-    rec_eval_opts o;
-    rec_eval_opts_default(&o);
+    const duet_rec_model_def *t = duet_rec_models(&n);
+    duet_rec_eval_opts o;
+    duet_rec_eval_opts_default(&o);
     o.n_seeds = 1;
     o.no_tune = 1;
     o.progress = -1;
     for (int k = 0; k < n; k++) {
         if (t[k].uses_side) continue; /* content: needs attributes, NCF files have none */
-        rec_eval_result res;
-        duet_status st = rec_eval_sampled(&t[k], d, &o, &res, &err);
+        duet_rec_eval_result res;
+        duet_status st = duet_rec_eval_sampled(&t[k], d, &o, &res, &err);
         CHECK_MSG(st == DUET_OK, "%s: %s", t[k].name, err.msg);
         if (st) continue;
         /* users 0 and 10 (cold test items) can never hit with a collaborative model: HR@10 over 20
@@ -94,7 +94,7 @@ static void test_sampled_protocol_runs(void)
         CHECK_MSG(res.n_users >= 20, "%s: %lld users", t[k].name, (long long)res.n_users);
         CHECK(res.mean[1][REC_HR] >= 0 && res.mean[1][REC_HR] <= 1);
     }
-    rec_ncf_free(d);
+    duet_rec_ncf_free(d);
 }
 
 static int run(const char *args)

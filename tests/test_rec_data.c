@@ -24,9 +24,9 @@ static const char *tmpfile_with(const char *name, const char *content)
     return p;
 }
 
-static float weight_of(const rec_dataset *ds, const char *u, const char *i)
+static float weight_of(const duet_rec_dataset *ds, const char *u, const char *i)
 {
-    int32_t ui = rec_dataset_find_user(ds, u), ii = rec_dataset_find_item(ds, i);
+    int32_t ui = duet_rec_dataset_find_user(ds, u), ii = duet_rec_dataset_find_item(ds, i);
     if (ui < 0 || ii < 0) return -1;
     for (int64_t q = ds->ui.indptr[ui]; q < ds->ui.indptr[ui + 1]; q++)
         if (ds->ui.indices[q] == ii) return ds->ui.values[q];
@@ -35,9 +35,9 @@ static float weight_of(const rec_dataset *ds, const char *u, const char *i)
 
 static void test_tiny_interactions(void)
 {
-    rec_dataset *ds = NULL;
+    duet_rec_dataset *ds = NULL;
     duet_err err = {0};
-    REQUIRE(rec_load_interactions_tsv(FIXTURE("rec/tiny.tsv"), &ds, &err) == DUET_OK);
+    REQUIRE(duet_rec_load_interactions_tsv(FIXTURE("rec/tiny.tsv"), &ds, &err) == DUET_OK);
     CHECK(ds->n_users == 10);
     CHECK(ds->n_items == 12);
     CHECK(ds->ui.nnz == 52);
@@ -45,23 +45,23 @@ static void test_tiny_interactions(void)
     CHECK_NEAR(weight_of(ds, "u2", "r1"), 300, 0);
     CHECK_NEAR(weight_of(ds, "u10", "j4"), 700, 0);
     CHECK_NEAR(weight_of(ds, "u10", "r1"), 0, 0);
-    CHECK(rec_dataset_find_item(ds, "nope") == -1);
+    CHECK(duet_rec_dataset_find_item(ds, "nope") == -1);
     for (int32_t u = 0; u < ds->n_users; u++) /* rows sorted and unique */
         for (int64_t q = ds->ui.indptr[u] + 1; q < ds->ui.indptr[u + 1]; q++)
             CHECK(ds->ui.indices[q - 1] < ds->ui.indices[q]);
 
     /* attributes: tokens "key=value", repeated rows add up; an item only the attributes name is cold */
     const char *extra = tmpfile_with("attrs_extra.tsv", "r1\tgenre\trock\nzz\tgenre\tpolka\n");
-    REQUIRE(rec_load_item_attrs_tsv(ds, FIXTURE("rec/tiny_attrs.tsv"), &err) == DUET_OK);
-    REQUIRE(rec_load_item_attrs_tsv(ds, extra, &err) == DUET_OK);
+    REQUIRE(duet_rec_load_item_attrs_tsv(ds, FIXTURE("rec/tiny_attrs.tsv"), &err) == DUET_OK);
+    REQUIRE(duet_rec_load_item_attrs_tsv(ds, extra, &err) == DUET_OK);
     CHECK(ds->n_skipped == 0 && ds->n_cold_items == 1 && ds->n_items == 13 && ds->ui.n_cols == 13);
     CHECK(ds->n_tokens == 6); /* genre rock/jazz/blues/polka, mood loud/calm */
     {
-        int32_t zz = rec_dataset_find_item(ds, "zz");
+        int32_t zz = duet_rec_dataset_find_item(ds, "zz");
         CHECK(zz == 12 && ds->item_attr.n_rows == 13 && ds->item_attr.indptr[13] - ds->item_attr.indptr[12] == 1);
         CHECK(ds->ui.indptr[ds->n_users] == 52); /* no interaction added */
     }
-    int32_t r1 = rec_dataset_find_item(ds, "r1");
+    int32_t r1 = duet_rec_dataset_find_item(ds, "r1");
     double loud = 0, rock = 0;
     for (int64_t q = ds->item_attr.indptr[r1]; q < ds->item_attr.indptr[r1 + 1]; q++) {
         const char *t = ds->tokens[ds->item_attr.indices[q]];
@@ -73,13 +73,13 @@ static void test_tiny_interactions(void)
     CHECK(ds->item_attr.n_cols == ds->n_tokens);
 
     /* features with a header; r5 and j6 have none */
-    REQUIRE(rec_load_item_features_tsv(ds, FIXTURE("rec/tiny_features.tsv"), 0, 1, &err) == DUET_OK);
+    REQUIRE(duet_rec_load_item_features_tsv(ds, FIXTURE("rec/tiny_features.tsv"), 0, 1, &err) == DUET_OK);
     CHECK(ds->n_feats == 2 && !strcmp(ds->feat_names[1], "tempo"));
-    int32_t j5 = rec_dataset_find_item(ds, "j5"), r5 = rec_dataset_find_item(ds, "r5");
+    int32_t j5 = duet_rec_dataset_find_item(ds, "j5"), r5 = duet_rec_dataset_find_item(ds, "r5");
     CHECK(ds->has_feats[j5] && !ds->has_feats[r5]);
     CHECK_NEAR(ds->item_feats[(size_t)j5 * 2 + 0], 0.7, 1e-6);
     CHECK_NEAR(ds->item_feats[(size_t)j5 * 2 + 1], 150, 1e-4);
-    rec_dataset_free(ds);
+    duet_rec_dataset_free(ds);
 }
 
 /* Expect `st` and a message containing `needle`. */
@@ -93,8 +93,8 @@ static void test_tiny_interactions(void)
 
 static void test_bad_interactions(void)
 {
-    rec_dataset *ds = NULL;
-#define LOAD(content) rec_load_interactions_tsv(tmpfile_with("bad.tsv", content), &ds, &e_)
+    duet_rec_dataset *ds = NULL;
+#define LOAD(content) duet_rec_load_interactions_tsv(tmpfile_with("bad.tsv", content), &ds, &e_)
     EXPECT_ERR(LOAD("a\tx\t1\nb\ty\t2\na\tz\t-3\n"), DUET_ERR_FORMAT, ":3: weight -3 must be");
     EXPECT_ERR(LOAD("a\tx\t0\n"), DUET_ERR_FORMAT, ":1: weight 0");
     EXPECT_ERR(LOAD("a\tx\tnan\n"), DUET_ERR_NAN, ":1:");
@@ -108,7 +108,7 @@ static void test_bad_interactions(void)
     EXPECT_ERR(LOAD("# only a comment\n\n"), DUET_ERR_EMPTY, "no interactions");
     CHECK(ds == NULL);
 #undef LOAD
-    EXPECT_ERR(rec_load_interactions_tsv("/nonexistent/x.tsv", &ds, &e_), DUET_ERR_IO, "No such file");
+    EXPECT_ERR(duet_rec_load_interactions_tsv("/nonexistent/x.tsv", &ds, &e_), DUET_ERR_IO, "No such file");
     /* a NUL byte (binary file) */
     char p[256];
     snprintf(p, sizeof p, "%s/nul.tsv", tmpdir);
@@ -116,15 +116,15 @@ static void test_bad_interactions(void)
     REQUIRE(f);
     fwrite("a\tx\t1\nb\0y\t2\n", 1, 12, f);
     fclose(f);
-    EXPECT_ERR(rec_load_interactions_tsv(p, &ds, &e_), DUET_ERR_FORMAT, ":2: NUL byte");
+    EXPECT_ERR(duet_rec_load_interactions_tsv(p, &ds, &e_), DUET_ERR_FORMAT, ":2: NUL byte");
     /* missing weight means 1, CRLF is accepted */
     duet_err err = {0};
-    REQUIRE(rec_load_interactions_tsv(tmpfile_with("ok.tsv", "a\tx\r\nb\tx\t2.5\r\n"), &ds, &err) == DUET_OK);
+    REQUIRE(duet_rec_load_interactions_tsv(tmpfile_with("ok.tsv", "a\tx\r\nb\tx\t2.5\r\n"), &ds, &err) == DUET_OK);
     CHECK_NEAR(weight_of(ds, "a", "x"), 1, 0);
     CHECK_NEAR(weight_of(ds, "b", "x"), 2.5, 0);
 
     /* features: field counts, numbers, repeats */
-#define FEAT(content) rec_load_item_features_tsv(ds, tmpfile_with("f.tsv", content), 0, 1, &e_)
+#define FEAT(content) duet_rec_load_item_features_tsv(ds, tmpfile_with("f.tsv", content), 0, 1, &e_)
     EXPECT_ERR(FEAT("item\tf1\tf2\nx\t1\n"), DUET_ERR_FORMAT, ":2: 2 fields, the header has 3");
     EXPECT_ERR(FEAT("item\tf1\nx\tfoo\n"), DUET_ERR_FORMAT, ":2: column 2: 'foo' is not a number");
     EXPECT_ERR(FEAT("item\tf1\nx\tnan\n"), DUET_ERR_NAN, ":2: column 2");
@@ -138,13 +138,14 @@ static void test_bad_interactions(void)
         CHECK(FEAT("item\tf1\tf2\terror\nx\t1.5\t2\t\ny\t\t\tcannot decode\n") == DUET_OK);
         CHECK(ds->n_feats == 2);
         CHECK(ds->n_skipped == skipped0 + 1);
-        int32_t xi = rec_dataset_find_item(ds, "x");
+        int32_t xi = duet_rec_dataset_find_item(ds, "x");
         REQUIRE(xi >= 0);
         CHECK_NEAR(ds->item_feats[(size_t)xi * ds->n_feats + 0], 1.5, 0);
     }
 #undef FEAT
-    EXPECT_ERR(rec_load_item_attrs_tsv(ds, tmpfile_with("a.tsv", "x\tgenre\n"), &e_), DUET_ERR_FORMAT, ":1: expected");
-    rec_dataset_free(ds);
+    EXPECT_ERR(duet_rec_load_item_attrs_tsv(ds, tmpfile_with("a.tsv", "x\tgenre\n"), &e_), DUET_ERR_FORMAT,
+               ":1: expected");
+    duet_rec_dataset_free(ds);
 }
 
 static void write_hetrec(const char *dir, const char *user_artists_header)
@@ -178,14 +179,14 @@ static void test_hetrec_and_kg(void)
     char dir[256];
     snprintf(dir, sizeof dir, "%s/hetrec", tmpdir);
     write_hetrec(dir, "userID\tartistID\tweight");
-    rec_dataset *ds = NULL;
+    duet_rec_dataset *ds = NULL;
     duet_err err = {0};
-    REQUIRE(rec_load_hetrec(dir, &ds, &err) == DUET_OK);
+    REQUIRE(duet_rec_load_hetrec(dir, &ds, &err) == DUET_OK);
     CHECK(ds->n_users == 2 && ds->n_items == 3);
     CHECK_NEAR(weight_of(ds, "2", "51"), 13883, 0);
-    int32_t i52 = rec_dataset_find_item(ds, "52");
+    int32_t i52 = duet_rec_dataset_find_item(ds, "52");
     CHECK(ds->item_names && !strcmp(ds->item_names[i52], "Morcheeba"));
-    CHECK(ds->item_names[rec_dataset_find_item(ds, "99")] == NULL); /* not in artists.dat */
+    CHECK(ds->item_names[duet_rec_dataset_find_item(ds, "99")] == NULL); /* not in artists.dat */
     /* tags: item 52 has metal x1 and caf\u00e9 x2 (converted to UTF-8) */
     double metal = 0, cafe = 0;
     for (int64_t q = ds->item_attr.indptr[i52]; q < ds->item_attr.indptr[i52 + 1]; q++) {
@@ -195,7 +196,7 @@ static void test_hetrec_and_kg(void)
     }
     CHECK_NEAR(metal, 1, 0);
     CHECK_NEAR(cafe, 2, 0);
-    int32_t u3 = rec_dataset_find_user(ds, "3");
+    int32_t u3 = duet_rec_dataset_find_user(ds, "3");
     CHECK(ds->user_attr.indptr[u3 + 1] - ds->user_attr.indptr[u3] == 1); /* user 3 applied one distinct tag */
     CHECK(ds->friends.nnz == 2);
     CHECK(ds->n_skipped >= 3); /* artist 77, tagged artist 4242, friend 1000 */
@@ -216,9 +217,9 @@ static void test_hetrec_and_kg(void)
     fputs("0\tmusic.genre\t5\r\n7\tmember.of\t1\r\n8\tx\t9\r\n", f);
     fclose(f);
     int32_t nt = ds->n_tokens;
-    REQUIRE(rec_load_kgcn(ds, kg, &err) == DUET_OK);
+    REQUIRE(duet_rec_load_kgcn(ds, kg, &err) == DUET_OK);
     CHECK(ds->n_tokens == nt + 2);
-    int32_t i51 = rec_dataset_find_item(ds, "51");
+    int32_t i51 = duet_rec_dataset_find_item(ds, "51");
     int found = 0;
     for (int64_t q = ds->item_attr.indptr[i51]; q < ds->item_attr.indptr[i51 + 1]; q++)
         found += !strcmp(ds->tokens[ds->item_attr.indices[q]], "kg:music.genre=5");
@@ -231,65 +232,65 @@ static void test_hetrec_and_kg(void)
     REQUIRE(f);
     fputs("0\tmusic.genre\t5\nzero\tr\t1\n", f);
     fclose(f);
-    EXPECT_ERR(rec_load_kgcn(ds, kg, &e_), DUET_ERR_FORMAT, "kg.txt:2:");
-    rec_dataset_free(ds);
+    EXPECT_ERR(duet_rec_load_kgcn(ds, kg, &e_), DUET_ERR_FORMAT, "kg.txt:2:");
+    duet_rec_dataset_free(ds);
 
     /* wrong header: a clear error naming the file */
     write_hetrec(dir, "user\tartist\tweight");
-    EXPECT_ERR(rec_load_hetrec(dir, &ds, &e_), DUET_ERR_FORMAT, "user_artists.dat:1: expected the header");
+    EXPECT_ERR(duet_rec_load_hetrec(dir, &ds, &e_), DUET_ERR_FORMAT, "user_artists.dat:1: expected the header");
     CHECK(ds == NULL);
 }
 
 static void test_ncf(void)
 {
-    rec_ncf *d = NULL;
+    duet_rec_ncf *d = NULL;
     duet_err err = {0};
-    REQUIRE(rec_load_ncf(FIXTURE("rec/tiny_ncf"), &d, &err) == DUET_OK);
+    REQUIRE(duet_rec_load_ncf(FIXTURE("rec/tiny_ncf"), &d, &err) == DUET_OK);
     CHECK(d->n_users == 10);
     CHECK(d->n_items == 12);
     CHECK(d->train.nnz == 42);
     CHECK(d->n_neg == 5);
     CHECK(d->test_item[0] == 5); /* u1's last row is r5, the 6th distinct item */
     CHECK(d->negatives[0] == 11);
-    for (int32_t u = 0; u < d->n_users; u++) CHECK(!rec_csr_has(&d->train, u, d->test_item[u]));
-    rec_ncf_free(d);
+    for (int32_t u = 0; u < d->n_users; u++) CHECK(!duet_rec_csr_has(&d->train, u, d->test_item[u]));
+    duet_rec_ncf_free(d);
 
     char pre[256];
     snprintf(pre, sizeof pre, "%s/n", tmpdir);
     tmpfile_with("n.train.rating", "0\t1\t3\n1\t0\t2\n1\t3\t1\n");
     tmpfile_with("n.test.rating", "0\t2\t1\n1\t2\t1\n");
     tmpfile_with("n.test.negative", "(0,2)\t0\t3\n(1,2)\t1\t3\n");
-    REQUIRE(rec_load_ncf(pre, &d, &err) == DUET_OK);
+    REQUIRE(duet_rec_load_ncf(pre, &d, &err) == DUET_OK);
     CHECK(d->n_items == 4); /* item 2 has no training row but is inside the id range */
-    rec_ncf_free(d);
+    duet_rec_ncf_free(d);
     d = NULL;
     tmpfile_with("n.test.negative", "(0,2)\t0\t3\n(1,3)\t1\t3\n");
-    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT,
+    EXPECT_ERR(duet_rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT,
                "n.test.negative:2: pair (1,3) does not match the test pair in");
     tmpfile_with("n.test.negative", "(0,2)\t0\t3\n(1,2)\t1\n");
-    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, ":2: 1 negatives, earlier lines have 2");
+    EXPECT_ERR(duet_rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, ":2: 1 negatives, earlier lines have 2");
     tmpfile_with("n.test.negative", "(0,2)\t0\t3\n(1,2)\t-1\t3\n");
-    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, ":2: negative 1 '-1'");
+    EXPECT_ERR(duet_rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, ":2: negative 1 '-1'");
     tmpfile_with("n.test.negative", "(0,2)\t0\t3\n");
-    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, "1 lines, but");
+    EXPECT_ERR(duet_rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, "1 lines, but");
     tmpfile_with("n.test.negative", "(0,2)\t0\t3\n(1,2)\t1\t3\n");
     tmpfile_with("n.train.rating", "0\t1\t3\n0\t1\t2\n1\t3\t1\n");
-    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, "lines 1 and 2 repeat");
+    EXPECT_ERR(duet_rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, "lines 1 and 2 repeat");
     tmpfile_with("n.train.rating", "0\t1\n");
-    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, "n.train.rating:1: expected");
+    EXPECT_ERR(duet_rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, "n.train.rating:1: expected");
     tmpfile_with("n.train.rating", "99999999\t1\t1\n");
-    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_RANGE, ":1: id 99999999 is over the limit 16777215");
-    EXPECT_ERR(rec_load_ncf("/nonexistent/prefix", &d, &e_), DUET_ERR_IO, "prefix.train.rating");
+    EXPECT_ERR(duet_rec_load_ncf(pre, &d, &e_), DUET_ERR_RANGE, ":1: id 99999999 is over the limit 16777215");
+    EXPECT_ERR(duet_rec_load_ncf("/nonexistent/prefix", &d, &e_), DUET_ERR_IO, "prefix.train.rating");
     CHECK(d == NULL);
 }
 
 static void test_user_split(void)
 {
-    rec_dataset *ds = NULL;
+    duet_rec_dataset *ds = NULL;
     duet_err err = {0};
-    REQUIRE(rec_load_interactions_tsv(FIXTURE("rec/tiny.tsv"), &ds, &err) == DUET_OK);
-    rec_csr tr, te, tr2, te2;
-    REQUIRE(rec_split_users(&ds->ui, 0.2, 6, 42, &tr, &te, &err) == DUET_OK);
+    REQUIRE(duet_rec_load_interactions_tsv(FIXTURE("rec/tiny.tsv"), &ds, &err) == DUET_OK);
+    duet_rec_csr tr, te, tr2, te2;
+    REQUIRE(duet_rec_split_users(&ds->ui, 0.2, 6, 42, &tr, &te, &err) == DUET_OK);
     CHECK(tr.nnz + te.nnz == ds->ui.nnz);
     for (int32_t u = 0; u < ds->n_users; u++) {
         int64_t n = ds->ui.indptr[u + 1] - ds->ui.indptr[u], nt = te.indptr[u + 1] - te.indptr[u];
@@ -297,36 +298,36 @@ static void test_user_split(void)
         if (n >= 6 && want < 1) want = 1;
         CHECK_MSG(nt == want, "user %d: %lld test of %lld", u, (long long)nt, (long long)n);
         for (int64_t q = te.indptr[u]; q < te.indptr[u + 1]; q++) {
-            CHECK(!rec_csr_has(&tr, u, te.indices[q]));
-            CHECK(rec_csr_has(&ds->ui, u, te.indices[q]));
+            CHECK(!duet_rec_csr_has(&tr, u, te.indices[q]));
+            CHECK(duet_rec_csr_has(&ds->ui, u, te.indices[q]));
         }
     }
     /* same seed, same split; another seed, another split */
-    REQUIRE(rec_split_users(&ds->ui, 0.2, 6, 42, &tr2, &te2, &err) == DUET_OK);
+    REQUIRE(duet_rec_split_users(&ds->ui, 0.2, 6, 42, &tr2, &te2, &err) == DUET_OK);
     CHECK(te2.nnz == te.nnz && memcmp(te2.indices, te.indices, (size_t)te.nnz * 4) == 0);
-    rec_csr_free(&tr2);
-    rec_csr_free(&te2);
-    REQUIRE(rec_split_users(&ds->ui, 0.2, 6, 43, &tr2, &te2, &err) == DUET_OK);
+    duet_rec_csr_free(&tr2);
+    duet_rec_csr_free(&te2);
+    REQUIRE(duet_rec_split_users(&ds->ui, 0.2, 6, 43, &tr2, &te2, &err) == DUET_OK);
     CHECK(te2.nnz == te.nnz && memcmp(te2.indices, te.indices, (size_t)te.nnz * 4) != 0);
-    rec_csr_free(&tr2);
-    rec_csr_free(&te2);
-    EXPECT_ERR(rec_split_users(&ds->ui, 1.0, 5, 1, &tr2, &te2, &e_), DUET_ERR_ARG, "fraction");
+    duet_rec_csr_free(&tr2);
+    duet_rec_csr_free(&te2);
+    EXPECT_ERR(duet_rec_split_users(&ds->ui, 1.0, 5, 1, &tr2, &te2, &e_), DUET_ERR_ARG, "fraction");
 
     /* cold items: 10% of 12 items = 1 item, all its interactions in test */
     uint8_t cold[12];
-    REQUIRE(rec_split_cold_items(&ds->ui, 0.25, 7, &tr2, &te2, cold, &err) == DUET_OK);
+    REQUIRE(duet_rec_split_cold_items(&ds->ui, 0.25, 7, &tr2, &te2, cold, &err) == DUET_OK);
     int nc = 0;
     for (int i = 0; i < 12; i++) nc += cold[i];
     CHECK(nc == 3);
     for (int64_t q = 0; q < tr2.nnz; q++) CHECK(!cold[tr2.indices[q]]);
     for (int64_t q = 0; q < te2.nnz; q++) CHECK(cold[te2.indices[q]]);
     CHECK(tr2.nnz + te2.nnz == ds->ui.nnz);
-    rec_csr_free(&tr2);
-    rec_csr_free(&te2);
-    EXPECT_ERR(rec_split_cold_items(&ds->ui, 0.01, 7, &tr2, &te2, cold, &e_), DUET_ERR_ARG, "too few");
-    rec_csr_free(&tr);
-    rec_csr_free(&te);
-    rec_dataset_free(ds);
+    duet_rec_csr_free(&tr2);
+    duet_rec_csr_free(&te2);
+    EXPECT_ERR(duet_rec_split_cold_items(&ds->ui, 0.01, 7, &tr2, &te2, cold, &e_), DUET_ERR_ARG, "too few");
+    duet_rec_csr_free(&tr);
+    duet_rec_csr_free(&te);
+    duet_rec_dataset_free(ds);
 }
 
 /* Write `n` bytes (may hold NULs) to a temporary file. */
@@ -348,18 +349,18 @@ static const char *tmpfile_bytes(const char *name, const char *content, size_t n
  * HetRec and NCF training files refuse them (see data.h). */
 static void test_duplicates(void)
 {
-    rec_dataset *ds = NULL;
+    duet_rec_dataset *ds = NULL;
     duet_err err = {0};
-    REQUIRE(rec_load_interactions_tsv(tmpfile_with("dup.tsv", "u\ti\nu\ti\t2.5\nv\ti\nu\tj\t4\r\nu\ti\n"), &ds, &err) ==
-            DUET_OK);
+    REQUIRE(duet_rec_load_interactions_tsv(tmpfile_with("dup.tsv", "u\ti\nu\ti\t2.5\nv\ti\nu\tj\t4\r\nu\ti\n"), &ds,
+                                           &err) == DUET_OK);
     CHECK(ds->n_users == 2 && ds->n_items == 2 && ds->ui.nnz == 3);
     CHECK_NEAR(weight_of(ds, "u", "i"), 4.5, 0); /* 1 + 2.5 + 1 */
     CHECK_NEAR(weight_of(ds, "u", "j"), 4, 0);
     CHECK(ds->n_merged == 2);
-    rec_dataset_free(ds);
+    duet_rec_dataset_free(ds);
     ds = NULL;
     /* sums that leave the float range are refused */
-    EXPECT_ERR(rec_load_interactions_tsv(tmpfile_with("dup.tsv", "u\ti\t3e38\nu\ti\t3e38\n"), &ds, &e_),
+    EXPECT_ERR(duet_rec_load_interactions_tsv(tmpfile_with("dup.tsv", "u\ti\t3e38\nu\ti\t3e38\n"), &ds, &e_),
                DUET_ERR_RANGE, "user 'u' and item 'i' sum to more than");
     CHECK(ds == NULL);
     /* HetRec user_artists.dat: a repeat is an error naming both lines */
@@ -371,7 +372,7 @@ static void test_duplicates(void)
     REQUIRE(f);
     fputs("userID\tartistID\tweight\r\n2\t51\t3\r\n2\t52\t1\r\n2\t51\t4\r\n", f);
     fclose(f);
-    EXPECT_ERR(rec_load_hetrec(dir, &ds, &e_), DUET_ERR_FORMAT, "user_artists.dat: lines 2 and 4 repeat");
+    EXPECT_ERR(duet_rec_load_hetrec(dir, &ds, &e_), DUET_ERR_FORMAT, "user_artists.dat: lines 2 and 4 repeat");
     CHECK(ds == NULL);
 }
 
@@ -379,65 +380,67 @@ static void test_duplicates(void)
  * and the limits that refuse an input before allocating for it. */
 static void test_hostile_tsv(void)
 {
-    rec_dataset *ds = NULL;
+    duet_rec_dataset *ds = NULL;
     duet_err err = {0};
     /* a missing final newline, CRLF, comments and blank lines */
-    REQUIRE(rec_load_interactions_tsv(tmpfile_with("nl.tsv", "# c\r\n\r\na\tx\t1\r\nb\ty\t2"), &ds, &err) == DUET_OK);
+    REQUIRE(duet_rec_load_interactions_tsv(tmpfile_with("nl.tsv", "# c\r\n\r\na\tx\t1\r\nb\ty\t2"), &ds, &err) ==
+            DUET_OK);
     CHECK(ds->ui.nnz == 2);
     CHECK_NEAR(weight_of(ds, "b", "y"), 2, 0);
-    CHECK(rec_dataset_find_user(ds, "b") == 1); /* no '\r' kept in ids */
+    CHECK(duet_rec_dataset_find_user(ds, "b") == 1); /* no '\r' kept in ids */
     /* attributes and features: CRLF, no final newline, items only a side file names are cold */
     int64_t sk = ds->n_skipped;
-    CHECK(rec_load_item_attrs_tsv(ds, tmpfile_with("at.tsv", "x\tgenre\trock\r\nzz\tgenre\tpop\r\ny\tmood\tcalm"),
-                                  &err) == DUET_OK);
+    CHECK(duet_rec_load_item_attrs_tsv(ds, tmpfile_with("at.tsv", "x\tgenre\trock\r\nzz\tgenre\tpop\r\ny\tmood\tcalm"),
+                                       &err) == DUET_OK);
     CHECK(ds->n_tokens == 3 && ds->item_attr.nnz == 3 && ds->n_skipped == sk && ds->n_cold_items == 1);
     CHECK(!strcmp(ds->tokens[1], "genre=pop") && !strcmp(ds->tokens[2], "mood=calm"));
-    CHECK(rec_load_item_features_tsv(ds, tmpfile_with("ft.tsv", "item\tf1\r\nx\t0.5\r\nqq\t7\r\ny\t-2"), 0, 1, &err) ==
-          DUET_OK);
+    CHECK(duet_rec_load_item_features_tsv(ds, tmpfile_with("ft.tsv", "item\tf1\r\nx\t0.5\r\nqq\t7\r\ny\t-2"), 0, 1,
+                                          &err) == DUET_OK);
     CHECK(ds->n_skipped == sk && ds->n_cold_items == 2 && ds->n_items == 4 && ds->item_attr.n_rows == 4);
-    CHECK_NEAR(ds->item_feats[(size_t)rec_dataset_find_item(ds, "qq") * ds->n_feats], 7, 0);
-    CHECK(ds->has_feats[rec_dataset_find_item(ds, "qq")] && !ds->has_feats[rec_dataset_find_item(ds, "zz")]);
-    CHECK_NEAR(ds->item_feats[rec_dataset_find_item(ds, "y")], -2, 0);
+    CHECK_NEAR(ds->item_feats[(size_t)duet_rec_dataset_find_item(ds, "qq") * ds->n_feats], 7, 0);
+    CHECK(ds->has_feats[duet_rec_dataset_find_item(ds, "qq")] && !ds->has_feats[duet_rec_dataset_find_item(ds, "zz")]);
+    CHECK_NEAR(ds->item_feats[duet_rec_dataset_find_item(ds, "y")], -2, 0);
     CHECK(!strcmp(ds->feat_names[0], "f1"));
     /* empty side files */
-    EXPECT_ERR(rec_load_item_attrs_tsv(ds, tmpfile_with("at.tsv", ""), &e_), DUET_ERR_EMPTY, "at.tsv: no attribute rows");
-    EXPECT_ERR(rec_load_item_attrs_tsv(ds, tmpfile_with("at.tsv", "# nothing\n\n"), &e_), DUET_ERR_EMPTY, "no attribute");
-    EXPECT_ERR(rec_load_item_features_tsv(ds, tmpfile_with("ft.tsv", "item\tf1\r\n"), 0, 1, &e_), DUET_ERR_EMPTY,
+    EXPECT_ERR(duet_rec_load_item_attrs_tsv(ds, tmpfile_with("at.tsv", ""), &e_), DUET_ERR_EMPTY, "at.tsv: no attribute rows");
+    EXPECT_ERR(duet_rec_load_item_attrs_tsv(ds, tmpfile_with("at.tsv", "# nothing\n\n"), &e_), DUET_ERR_EMPTY, "no attribute");
+    EXPECT_ERR(duet_rec_load_item_features_tsv(ds, tmpfile_with("ft.tsv", "item\tf1\r\n"), 0, 1, &e_), DUET_ERR_EMPTY,
                "ft.tsv: a header but no feature rows");
     /* malformed attribute rows name the line */
-    EXPECT_ERR(rec_load_item_attrs_tsv(ds, tmpfile_with("at.tsv", "x\tgenre\trock\ny\tgenre\t\n"), &e_), DUET_ERR_FORMAT,
+    EXPECT_ERR(duet_rec_load_item_attrs_tsv(ds, tmpfile_with("at.tsv", "x\tgenre\trock\ny\tgenre\t\n"), &e_), DUET_ERR_FORMAT,
                "at.tsv:2: expected");
-    EXPECT_ERR(rec_load_item_attrs_tsv(ds, tmpfile_with("at.tsv", "x\tgenre\trock\tmore\n"), &e_), DUET_ERR_FORMAT,
+    EXPECT_ERR(duet_rec_load_item_attrs_tsv(ds, tmpfile_with("at.tsv", "x\tgenre\trock\tmore\n"), &e_), DUET_ERR_FORMAT,
                "at.tsv:1: expected");
-    EXPECT_ERR(rec_load_item_features_tsv(ds, tmpfile_with("ft.tsv", "item\tf1\nx\tinf\n"), 0, 1, &e_), DUET_ERR_NAN,
-               "ft.tsv:2: column 2: non-finite");
-    EXPECT_ERR(rec_load_item_features_tsv(ds, tmpfile_with("ft.tsv", "item\tf1\nx\t-1e39\n"), 0, 1, &e_), DUET_ERR_NAN,
-               "ft.tsv:2:");
+    EXPECT_ERR(duet_rec_load_item_features_tsv(ds, tmpfile_with("ft.tsv", "item\tf1\nx\tinf\n"), 0, 1, &e_),
+               DUET_ERR_NAN, "ft.tsv:2: column 2: non-finite");
+    EXPECT_ERR(duet_rec_load_item_features_tsv(ds, tmpfile_with("ft.tsv", "item\tf1\nx\t-1e39\n"), 0, 1, &e_),
+               DUET_ERR_NAN, "ft.tsv:2:");
     CHECK(ds->n_feats == 1); /* a failed load leaves the earlier features */
-    rec_dataset_free(ds);
+    duet_rec_dataset_free(ds);
     ds = NULL;
     /* negative / NaN / Inf weights with their line */
-    EXPECT_ERR(rec_load_interactions_tsv(tmpfile_with("w.tsv", "a\tx\t1\r\na\ty\t-0.5\r\n"), &ds, &e_), DUET_ERR_FORMAT,
-               "w.tsv:2: weight -0.5 must be a finite number > 0");
-    EXPECT_ERR(rec_load_interactions_tsv(tmpfile_with("w.tsv", "a\tx\t1\na\ty\tNaN"), &ds, &e_), DUET_ERR_NAN,
+    EXPECT_ERR(duet_rec_load_interactions_tsv(tmpfile_with("w.tsv", "a\tx\t1\r\na\ty\t-0.5\r\n"), &ds, &e_),
+               DUET_ERR_FORMAT, "w.tsv:2: weight -0.5 must be a finite number > 0");
+    EXPECT_ERR(duet_rec_load_interactions_tsv(tmpfile_with("w.tsv", "a\tx\t1\na\ty\tNaN"), &ds, &e_), DUET_ERR_NAN,
                "w.tsv:2: weight NaN");
-    EXPECT_ERR(rec_load_interactions_tsv(tmpfile_with("w.tsv", "a\tx\t-inf\n"), &ds, &e_), DUET_ERR_NAN, "w.tsv:1:");
+    EXPECT_ERR(duet_rec_load_interactions_tsv(tmpfile_with("w.tsv", "a\tx\t-inf\n"), &ds, &e_), DUET_ERR_NAN,
+               "w.tsv:1:");
     /* weights that a float cannot hold as a positive normal number (found by fuzz_rec_tsv: 1e-139 became 0) */
-    EXPECT_ERR(rec_load_interactions_tsv(tmpfile_with("w.tsv", "a\tx\t1e-139\n"), &ds, &e_), DUET_ERR_FORMAT,
+    EXPECT_ERR(duet_rec_load_interactions_tsv(tmpfile_with("w.tsv", "a\tx\t1e-139\n"), &ds, &e_), DUET_ERR_FORMAT,
                "w.tsv:1: weight 1e-139 must be a finite number > 0 (from 1.2e-38 to 3e38)");
-    EXPECT_ERR(rec_load_interactions_tsv(tmpfile_with("w.tsv", "a\tx\t1\nb\tx\t1e-40\n"), &ds, &e_), DUET_ERR_FORMAT,
-               "w.tsv:2: weight 1e-40");
-    REQUIRE(rec_load_interactions_tsv(tmpfile_with("w.tsv", "a\tx\t2e-38\n"), &ds, &err) == DUET_OK);
+    EXPECT_ERR(duet_rec_load_interactions_tsv(tmpfile_with("w.tsv", "a\tx\t1\nb\tx\t1e-40\n"), &ds, &e_),
+               DUET_ERR_FORMAT, "w.tsv:2: weight 1e-40");
+    REQUIRE(duet_rec_load_interactions_tsv(tmpfile_with("w.tsv", "a\tx\t2e-38\n"), &ds, &err) == DUET_OK);
     CHECK(weight_of(ds, "a", "x") > 0);
-    rec_dataset_free(ds);
+    duet_rec_dataset_free(ds);
     ds = NULL;
     /* huge ids are opaque strings */
     char big[6000];
     memset(big, '9', 5000);
     snprintf(big + 5000, sizeof big - 5000, "\tx\t3\n");
-    REQUIRE(rec_load_interactions_tsv(tmpfile_with("big.tsv", big), &ds, &err) == DUET_OK);
+    REQUIRE(duet_rec_load_interactions_tsv(tmpfile_with("big.tsv", big), &ds, &err) == DUET_OK);
     CHECK(ds->n_users == 1 && strlen(ds->user_ids[0]) == 5000);
-    rec_dataset_free(ds);
+    duet_rec_dataset_free(ds);
     ds = NULL;
     /* a line over the default 1 MiB cap: refused with its line number */
     size_t n = (1u << 20) + 100;
@@ -446,76 +449,77 @@ static void test_hostile_tsv(void)
     strcpy(huge, "a\tx\t1\n");
     memset(huge + 6, 'u', n - 6);
     memcpy(huge + n, "\tx\n", 3);
-    EXPECT_ERR(rec_load_interactions_tsv(tmpfile_bytes("long.tsv", huge, n + 3), &ds, &e_), DUET_ERR_RANGE,
+    EXPECT_ERR(duet_rec_load_interactions_tsv(tmpfile_bytes("long.tsv", huge, n + 3), &ds, &e_), DUET_ERR_RANGE,
                "long.tsv:2: line longer than 1048576 bytes");
     free(huge);
     /* configurable limits */
-    rec_limits lim = rec_limits_default();
+    duet_rec_limits lim = duet_rec_limits_default();
     lim.max_line = 8;
-    CHECK(rec_load_interactions_tsv_ex(tmpfile_with("l.tsv", "abc\txyz\n"), &lim, &ds, &err) == DUET_OK); /* 7 bytes */
-    rec_dataset_free(ds);
+    CHECK(duet_rec_load_interactions_tsv_ex(tmpfile_with("l.tsv", "abc\txyz\n"), &lim, &ds, &err) ==
+          DUET_OK); /* 7 bytes */
+    duet_rec_dataset_free(ds);
     ds = NULL;
-    CHECK(rec_load_interactions_tsv_ex(tmpfile_with("l.tsv", "abc\txyz\r\n"), &lim, &ds, &err) == DUET_OK); /* 8 with CR */
-    rec_dataset_free(ds);
+    CHECK(duet_rec_load_interactions_tsv_ex(tmpfile_with("l.tsv", "abc\txyz\r\n"), &lim, &ds, &err) == DUET_OK); /* 8 with CR */
+    duet_rec_dataset_free(ds);
     ds = NULL;
-    EXPECT_ERR(rec_load_interactions_tsv_ex(tmpfile_with("l.tsv", "a\tb\nabc\txyz\t1\n"), &lim, &ds, &e_), DUET_ERR_RANGE,
+    EXPECT_ERR(duet_rec_load_interactions_tsv_ex(tmpfile_with("l.tsv", "a\tb\nabc\txyz\t1\n"), &lim, &ds, &e_), DUET_ERR_RANGE,
                "l.tsv:2: line longer than 8 bytes");
-    lim = rec_limits_default();
+    lim = duet_rec_limits_default();
     lim.max_ids = 2;
-    EXPECT_ERR(rec_load_interactions_tsv_ex(tmpfile_with("l.tsv", "a\tx\nb\tx\nc\tx\n"), &lim, &ds, &e_), DUET_ERR_RANGE,
+    EXPECT_ERR(duet_rec_load_interactions_tsv_ex(tmpfile_with("l.tsv", "a\tx\nb\tx\nc\tx\n"), &lim, &ds, &e_), DUET_ERR_RANGE,
                "l.tsv:3: more than 2 distinct users");
-    EXPECT_ERR(rec_load_interactions_tsv_ex(tmpfile_with("l.tsv", "a\tx\na\ty\na\tz\n"), &lim, &ds, &e_), DUET_ERR_RANGE,
+    EXPECT_ERR(duet_rec_load_interactions_tsv_ex(tmpfile_with("l.tsv", "a\tx\na\ty\na\tz\n"), &lim, &ds, &e_), DUET_ERR_RANGE,
                "l.tsv:3: more than 2 distinct items");
-    REQUIRE(rec_load_interactions_tsv_ex(tmpfile_with("l.tsv", "a\tx\nb\ty\n"), &lim, &ds, &err) == DUET_OK);
-    EXPECT_ERR(rec_load_item_attrs_tsv(ds, tmpfile_with("at.tsv", "x\tg\t1\ny\tg\t2\nx\tg\t3\n"), &e_), DUET_ERR_RANGE,
-               "at.tsv:3: more than 2 distinct tokens"); /* the data set keeps its limits */
+    REQUIRE(duet_rec_load_interactions_tsv_ex(tmpfile_with("l.tsv", "a\tx\nb\ty\n"), &lim, &ds, &err) == DUET_OK);
+    EXPECT_ERR(duet_rec_load_item_attrs_tsv(ds, tmpfile_with("at.tsv", "x\tg\t1\ny\tg\t2\nx\tg\t3\n"), &e_),
+               DUET_ERR_RANGE, "at.tsv:3: more than 2 distinct tokens"); /* the data set keeps its limits */
     CHECK(ds->item_attr.n_rows == 0 || ds->item_attr.n_cols == ds->n_tokens);
-    rec_dataset_free(ds);
+    duet_rec_dataset_free(ds);
     ds = NULL;
-    lim = rec_limits_default();
+    lim = duet_rec_limits_default();
     lim.max_cells = 5; /* 2 items x 3 features = 6 cells */
-    REQUIRE(rec_load_interactions_tsv_ex(tmpfile_with("l.tsv", "a\tx\nb\ty\n"), &lim, &ds, &err) == DUET_OK);
-    EXPECT_ERR(rec_load_item_features_tsv(ds, tmpfile_with("ft.tsv", "item\ta\tb\tc\nx\t1\t2\t3\n"), 0, 1, &e_),
+    REQUIRE(duet_rec_load_interactions_tsv_ex(tmpfile_with("l.tsv", "a\tx\nb\ty\n"), &lim, &ds, &err) == DUET_OK);
+    EXPECT_ERR(duet_rec_load_item_features_tsv(ds, tmpfile_with("ft.tsv", "item\ta\tb\tc\nx\t1\t2\t3\n"), 0, 1, &e_),
                DUET_ERR_RANGE, "2 items x 3 features is more than the limit of 5 cells");
-    CHECK(rec_load_item_features_tsv(ds, tmpfile_with("ft.tsv", "item\ta\tb\nx\t1\t2\n"), 0, 1, &err) == DUET_OK);
-    rec_dataset_free(ds);
+    CHECK(duet_rec_load_item_features_tsv(ds, tmpfile_with("ft.tsv", "item\ta\tb\nx\t1\t2\n"), 0, 1, &err) == DUET_OK);
+    duet_rec_dataset_free(ds);
     ds = NULL;
-    lim = rec_limits_default();
+    lim = duet_rec_limits_default();
     lim.max_lines = 3;
-    EXPECT_ERR(rec_load_interactions_tsv_ex(tmpfile_with("l.tsv", "a\tx\nb\tx\nc\tx\nd\tx\n"), &lim, &ds, &e_),
+    EXPECT_ERR(duet_rec_load_interactions_tsv_ex(tmpfile_with("l.tsv", "a\tx\nb\tx\nc\tx\nd\tx\n"), &lim, &ds, &e_),
                DUET_ERR_RANGE, "l.tsv: more than 3 lines");
-    CHECK(rec_load_interactions_tsv_ex(tmpfile_with("l.tsv", "a\tx\nb\tx\nc\tx\n"), &lim, &ds, &err) == DUET_OK);
-    rec_dataset_free(ds);
+    CHECK(duet_rec_load_interactions_tsv_ex(tmpfile_with("l.tsv", "a\tx\nb\tx\nc\tx\n"), &lim, &ds, &err) == DUET_OK);
+    duet_rec_dataset_free(ds);
     ds = NULL;
     /* streams: the same result as the path, messages name the stream */
     const char text[] = "u1\ti1\t2\nu2\ti1\nu1\ti2\t0.5";
     FILE *f = fmemopen((void *)text, sizeof text - 1, "rb");
     REQUIRE(f);
-    REQUIRE(rec_load_interactions_file(f, "mem", NULL, &ds, &err) == DUET_OK);
+    REQUIRE(duet_rec_load_interactions_file(f, "mem", NULL, &ds, &err) == DUET_OK);
     fclose(f);
     CHECK(ds->ui.nnz == 3);
     CHECK_NEAR(weight_of(ds, "u1", "i2"), 0.5, 0);
     f = fmemopen((void *)"i1\tk\tv\n", 7, "rb");
     REQUIRE(f);
-    CHECK(rec_load_item_attrs_file(ds, f, "mem-attrs", &err) == DUET_OK);
+    CHECK(duet_rec_load_item_attrs_file(ds, f, "mem-attrs", &err) == DUET_OK);
     fclose(f);
     f = fmemopen((void *)"id\tname\tsp\tf\ni1\tone\ts\t3\ni2\ttwo\ts\tnot-a-number\n", 44, "rb");
     REQUIRE(f);
-    CHECK(rec_load_item_features_file(ds, f, "mem-spotify", 0, 3, 1, &err) == DUET_OK);
+    CHECK(duet_rec_load_item_features_file(ds, f, "mem-spotify", 0, 3, 1, &err) == DUET_OK);
     fclose(f);
-    CHECK(ds->has_feats[rec_dataset_find_item(ds, "i1")] && !ds->has_feats[rec_dataset_find_item(ds, "i2")]);
-    rec_dataset_free(ds);
+    CHECK(ds->has_feats[duet_rec_dataset_find_item(ds, "i1")] && !ds->has_feats[duet_rec_dataset_find_item(ds, "i2")]);
+    duet_rec_dataset_free(ds);
     ds = NULL;
     f = fmemopen((void *)"a\tb\tc\td\n", 8, "rb");
     REQUIRE(f);
-    EXPECT_ERR(rec_load_interactions_file(f, "mem", NULL, &ds, &e_), DUET_ERR_FORMAT, "mem:1: expected 2 to 3");
+    EXPECT_ERR(duet_rec_load_interactions_file(f, "mem", NULL, &ds, &e_), DUET_ERR_FORMAT, "mem:1: expected 2 to 3");
     fclose(f);
 }
 
 /* NCF: ids unknown to train.rating, empty files, weights, line ends, limits. */
 static void test_hostile_ncf(void)
 {
-    rec_ncf *d = NULL;
+    duet_rec_ncf *d = NULL;
     duet_err err = {0};
     char pre[256];
     snprintf(pre, sizeof pre, "%s/h", tmpdir);
@@ -527,80 +531,81 @@ static void test_hostile_ncf(void)
     } while (0)
     const char *tr = "0\t1\t3\t978300760\r\n1\t0\t2\r\n1\t3\t1"; /* CRLF, no final newline */
     NCF3(tr, "0\t2\r\n1\t2\t5", "(0,2)\t0\t3\r\n(1,2)\t1\t3");
-    REQUIRE(rec_load_ncf(pre, &d, &err) == DUET_OK);
+    REQUIRE(duet_rec_load_ncf(pre, &d, &err) == DUET_OK);
     CHECK(d->n_users == 2 && d->n_items == 4 && d->n_neg == 2 && d->test_item[1] == 2 && d->negatives[3] == 3);
-    rec_ncf_free(d);
+    duet_rec_ncf_free(d);
     d = NULL;
     /* ids absent from train.rating: the id space is the union of the files, such ids are cold */
     NCF3(tr, "0\t2\n2\t1\n", "(0,2)\t0\t3\n(2,1)\t1\t3\n");
-    REQUIRE(rec_load_ncf(pre, &d, &err) == DUET_OK);
+    REQUIRE(duet_rec_load_ncf(pre, &d, &err) == DUET_OK);
     CHECK(d->n_users == 3 && d->n_items == 4 && d->n_cold_users == 1 && d->n_cold_items == 1); /* user 2; item 2 */
     CHECK(d->train.n_rows == 3 && d->train.indptr[3] == d->train.indptr[2] && d->test_item[2] == 1);
-    rec_ncf_free(d);
+    duet_rec_ncf_free(d);
     NCF3(tr, "0\t2\n1\t4\n", "(0,2)\t0\t3\n(1,4)\t1\t3\n");
-    REQUIRE(rec_load_ncf(pre, &d, &err) == DUET_OK);
+    REQUIRE(duet_rec_load_ncf(pre, &d, &err) == DUET_OK);
     CHECK(d->n_users == 2 && d->n_items == 5 && d->n_cold_users == 0 && d->n_cold_items == 2); /* items 2, 4 */
     CHECK(d->train.n_cols == 5 && d->test_item[1] == 4);
-    rec_ncf_free(d);
+    duet_rec_ncf_free(d);
     NCF3(tr, "0\t2\n1\t2\n", "(0,2)\t0\t3\n(1,2)\t1\t9\n");
-    REQUIRE(rec_load_ncf(pre, &d, &err) == DUET_OK);
+    REQUIRE(duet_rec_load_ncf(pre, &d, &err) == DUET_OK);
     CHECK(d->n_items == 10 && d->n_cold_items == 2 && d->negatives[3] == 9); /* items 2, 9 */
-    rec_ncf_free(d);
+    duet_rec_ncf_free(d);
     d = NULL;
     NCF3(tr, "0\t2\n1\t2\n", "(0,2)\t0\t3\n(1,2)\t1\t16777216\n");
-    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_RANGE, "h.test.negative:2: negative 2: id 16777216 is over the limit");
+    EXPECT_ERR(duet_rec_load_ncf(pre, &d, &e_), DUET_ERR_RANGE, "h.test.negative:2: negative 2: id 16777216 is over the limit");
     NCF3(tr, "0\t2\n16777216\t2\n", "(0,2)\t0\t3\n(1,2)\t1\t3\n");
-    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_RANGE, "h.test.rating:2: id 16777216 is over the limit");
+    EXPECT_ERR(duet_rec_load_ncf(pre, &d, &e_), DUET_ERR_RANGE, "h.test.rating:2: id 16777216 is over the limit");
     NCF3(tr, "0\t2\n0\t3\n", "(0,2)\t0\t3\n(0,3)\t1\t2\n");
-    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, "h.test.rating:2: user 0 has a second test item");
+    EXPECT_ERR(duet_rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, "h.test.rating:2: user 0 has a second test item");
     /* empty files */
     NCF3("", "0\t2\n", "(0,2)\t1\n");
-    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_EMPTY, "h.train.rating: no rows");
+    EXPECT_ERR(duet_rec_load_ncf(pre, &d, &e_), DUET_ERR_EMPTY, "h.train.rating: no rows");
     NCF3(tr, "\r\n", "(0,2)\t1\n");
-    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_EMPTY, "h.test.rating: no rows");
+    EXPECT_ERR(duet_rec_load_ncf(pre, &d, &e_), DUET_ERR_EMPTY, "h.test.rating: no rows");
     NCF3(tr, "0\t2\n", "");
-    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_EMPTY, "h.test.negative: no rows");
+    EXPECT_ERR(duet_rec_load_ncf(pre, &d, &e_), DUET_ERR_EMPTY, "h.test.negative: no rows");
     /* weights */
     NCF3("0\t1\t1\n1\t0\t-2\n", "0\t2\n", "(0,2)\t1\n");
-    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, "h.train.rating:2: weight '-2' must be");
+    EXPECT_ERR(duet_rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, "h.train.rating:2: weight '-2' must be");
     NCF3("0\t1\tnan\n", "0\t2\n", "(0,2)\t1\n");
-    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, "h.train.rating:1: weight 'nan'");
+    EXPECT_ERR(duet_rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, "h.train.rating:1: weight 'nan'");
     NCF3("0\t1\t1e-45\n", "0\t2\n", "(0,2)\t1\n");
-    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, "h.train.rating:1: weight '1e-45'");
+    EXPECT_ERR(duet_rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, "h.train.rating:1: weight '1e-45'");
     NCF3("0\t1\tinf\n", "0\t2\n", "(0,2)\t1\n");
-    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, "h.train.rating:1: weight 'inf'");
+    EXPECT_ERR(duet_rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, "h.train.rating:1: weight 'inf'");
     /* huge ids: past long, past the 2^24 cap, past a configured cap */
     NCF3("0\t99999999999999999999999\t1\n", "0\t2\n", "(0,2)\t1\n");
-    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, "h.train.rating:1: expected");
+    EXPECT_ERR(duet_rec_load_ncf(pre, &d, &e_), DUET_ERR_FORMAT, "h.train.rating:1: expected");
     NCF3("16777216\t0\t1\n", "0\t0\n", "(0,0)\t1\n");
-    EXPECT_ERR(rec_load_ncf(pre, &d, &e_), DUET_ERR_RANGE, "h.train.rating:1: id 16777216 is over the limit");
-    rec_limits lim = rec_limits_default();
+    EXPECT_ERR(duet_rec_load_ncf(pre, &d, &e_), DUET_ERR_RANGE, "h.train.rating:1: id 16777216 is over the limit");
+    duet_rec_limits lim = duet_rec_limits_default();
     lim.max_ids = 100;
     NCF3("0\t100\t1\n", "0\t2\n", "(0,2)\t1\n");
-    EXPECT_ERR(rec_load_ncf_ex(pre, &lim, &d, &e_), DUET_ERR_RANGE, ":1: id 100 is over the limit 99");
+    EXPECT_ERR(duet_rec_load_ncf_ex(pre, &lim, &d, &e_), DUET_ERR_RANGE, ":1: id 100 is over the limit 99");
     /* the dense negatives table is refused before it is allocated */
-    lim = rec_limits_default();
+    lim = duet_rec_limits_default();
     lim.max_cells = 3; /* 2 users x 2 negatives */
     NCF3(tr, "0\t2\n", "(0,2)\t1\t0\n");
-    EXPECT_ERR(rec_load_ncf_ex(pre, &lim, &d, &e_), DUET_ERR_RANGE,
+    EXPECT_ERR(duet_rec_load_ncf_ex(pre, &lim, &d, &e_), DUET_ERR_RANGE,
                "h.test.negative:1: 2 users x 2 negatives is more than the limit of 3 cells");
     lim.max_cells = 4;
-    CHECK(rec_load_ncf_ex(pre, &lim, &d, &err) == DUET_OK);
-    rec_ncf_free(d);
+    CHECK(duet_rec_load_ncf_ex(pre, &lim, &d, &err) == DUET_OK);
+    duet_rec_ncf_free(d);
     d = NULL;
     /* a very long line */
-    lim = rec_limits_default();
+    lim = duet_rec_limits_default();
     lim.max_line = 20;
     NCF3(tr, "0\t2\n", "(0,2)\t1\t0\t1\t0\t1\t0\t1\t0\t1\t0\n");
-    EXPECT_ERR(rec_load_ncf_ex(pre, &lim, &d, &e_), DUET_ERR_RANGE, "h.test.negative:1: line longer than 20 bytes");
+    EXPECT_ERR(duet_rec_load_ncf_ex(pre, &lim, &d, &e_), DUET_ERR_RANGE,
+               "h.test.negative:1: line longer than 20 bytes");
     /* three streams */
     const char *s0 = "0\t1\t3\n1\t0\t2\n", *s1 = "1\t1\n", *s2 = "(1,1)\t0\n";
     FILE *f0 = fmemopen((void *)s0, strlen(s0), "rb"), *f1 = fmemopen((void *)s1, strlen(s1), "rb"),
          *f2 = fmemopen((void *)s2, strlen(s2), "rb");
     REQUIRE(f0 && f1 && f2);
-    CHECK(rec_load_ncf_files(f0, f1, f2, "mem", NULL, &d, &err) == DUET_OK);
+    CHECK(duet_rec_load_ncf_files(f0, f1, f2, "mem", NULL, &d, &err) == DUET_OK);
     CHECK(d && d->test_item[0] == -1 && d->test_item[1] == 1 && d->negatives[0] == -1 && d->negatives[1] == 0);
-    rec_ncf_free(d);
+    duet_rec_ncf_free(d);
     fclose(f0);
     fclose(f1);
     fclose(f2);

@@ -1,5 +1,5 @@
 /* tests/test_rec_fused.c: the improved NCF's fusion loss (recommender/fused.h,
- * rec_fused_listwise_loss: the listwise softmax of held-out items against
+ * duet_rec_fused_listwise_loss: the listwise softmax of held-out items against
  * weighted candidates, with its prior toward equal weights): its gradient
  * against central finite differences, its value against a direct
  * computation, and that descending it puts the weight on the informative
@@ -39,13 +39,13 @@ static void test_gradient(void)
     double w[NB] = {0.7, -0.3, 1.4}, g[NB], lg[32];
     for (int l2i = 0; l2i < 2; l2i++) {
         double l2 = l2i ? 0.3 : 0;
-        rec_fused_listwise_loss(w, NB, F, cw, uptr, npos, NU, l2, g, lg);
+        duet_rec_fused_listwise_loss(w, NB, F, cw, uptr, npos, NU, l2, g, lg);
         for (int k = 0; k < NB; k++) {
             double h = 1e-5, keep = w[k];
             w[k] = keep + h;
-            double lp = rec_fused_listwise_loss(w, NB, F, cw, uptr, npos, NU, l2, NULL, lg);
+            double lp = duet_rec_fused_listwise_loss(w, NB, F, cw, uptr, npos, NU, l2, NULL, lg);
             w[k] = keep - h;
-            double lm = rec_fused_listwise_loss(w, NB, F, cw, uptr, npos, NU, l2, NULL, lg);
+            double lm = duet_rec_fused_listwise_loss(w, NB, F, cw, uptr, npos, NU, l2, NULL, lg);
             w[k] = keep;
             double fd = (lp - lm) / (2 * h);
             CHECK_MSG(fabs(fd - g[k]) <= 1e-6 * (1 + fabs(fd)), "l2 %g w[%d]: analytic %.9g, numeric %.9g", l2, k, g[k],
@@ -71,8 +71,8 @@ static void test_gradient(void)
     }
     double prior = 0;
     for (int k = 0; k < NB; k++) prior += (w[k] - 1) * (w[k] - 1);
-    CHECK_NEAR(rec_fused_listwise_loss(w, NB, F, cw, uptr, npos, NU, 0.3, NULL, lg), direct / npos_all + 0.15 * prior,
-               1e-9);
+    CHECK_NEAR(duet_rec_fused_listwise_loss(w, NB, F, cw, uptr, npos, NU, 0.3, NULL, lg),
+               direct / npos_all + 0.15 * prior, 1e-9);
 }
 
 static void test_descent_prefers_the_informative_branch(void)
@@ -84,9 +84,9 @@ static void test_descent_prefers_the_informative_branch(void)
     int32_t npos[NU];
     make_lists(F, cw, uptr, npos, &r, 1);
     double w[NB] = {1, 1, 1}, g[NB], lg[32];
-    double l0 = rec_fused_listwise_loss(w, NB, F, cw, uptr, npos, NU, 0, g, lg), l1 = l0;
+    double l0 = duet_rec_fused_listwise_loss(w, NB, F, cw, uptr, npos, NU, 0, g, lg), l1 = l0;
     for (int t = 0; t < 500; t++) {
-        l1 = rec_fused_listwise_loss(w, NB, F, cw, uptr, npos, NU, 0, g, lg);
+        l1 = duet_rec_fused_listwise_loss(w, NB, F, cw, uptr, npos, NU, 0, g, lg);
         for (int k = 0; k < NB; k++) w[k] -= 0.1 * g[k];
     }
     CHECK(l1 < l0);

@@ -15,15 +15,15 @@
 #include "../recommender/model.h"
 #include "../recommender/split.h"
 
-static rec_dataset *ds;
-static rec_side side;
+static duet_rec_dataset *ds;
+static duet_rec_side side;
 
 static int load_toy(void)
 {
     duet_err e = {0};
-    if (rec_load_interactions_tsv(FIXTURE("rec/incf_toy.tsv"), &ds, &e)) return -1;
-    if (rec_load_item_attrs_tsv(ds, FIXTURE("rec/incf_toy_attrs.tsv"), &e)) return -1;
-    if (rec_load_item_features_tsv(ds, FIXTURE("rec/incf_toy_features.tsv"), 0, 1, &e)) return -1;
+    if (duet_rec_load_interactions_tsv(FIXTURE("rec/incf_toy.tsv"), &ds, &e)) return -1;
+    if (duet_rec_load_item_attrs_tsv(ds, FIXTURE("rec/incf_toy_attrs.tsv"), &e)) return -1;
+    if (duet_rec_load_item_features_tsv(ds, FIXTURE("rec/incf_toy_features.tsv"), 0, 1, &e)) return -1;
     memset(&side, 0, sizeof side);
     side.item_attr = &ds->item_attr;
     side.item_feats = ds->item_feats;
@@ -35,10 +35,10 @@ static int load_toy(void)
 }
 
 /* The training matrix without the "zcold" user (its items become cold). */
-static void train_matrix(rec_csr *out)
+static void train_matrix(duet_rec_csr *out)
 {
-    int32_t zc = rec_dataset_find_user(ds, "zcold");
-    REQUIRE(rec_csr_copy(&ds->ui, out, NULL) == DUET_OK);
+    int32_t zc = duet_rec_dataset_find_user(ds, "zcold");
+    REQUIRE(duet_rec_csr_copy(&ds->ui, out, NULL) == DUET_OK);
     int64_t lo = out->indptr[zc], hi = out->indptr[zc + 1], gone = hi - lo;
     memmove(out->indices + lo, out->indices + hi, (size_t)(out->nnz - hi) * sizeof(int32_t));
     memmove(out->values + lo, out->values + hi, (size_t)(out->nnz - hi) * sizeof(float));
@@ -46,16 +46,16 @@ static void train_matrix(rec_csr *out)
     out->nnz -= gone;
 }
 
-static rec_incf *train_variant(const rec_csr *tr, const rec_csr *va, int variant, int loss, int epochs)
+static duet_rec_incf *train_variant(const duet_rec_csr *tr, const duet_rec_csr *va, int variant, int loss, int epochs)
 {
-    rec_fit_ctx ctx = {0};
+    duet_rec_fit_ctx ctx = {0};
     ctx.train = tr;
     ctx.valid = va;
     ctx.side = side;
     ctx.seed = 7;
     ctx.progress = -1;
-    rec_incf_config c;
-    rec_incf_config_default(&c);
+    duet_rec_incf_config c;
+    duet_rec_incf_config_default(&c);
     c.variant = variant;
     c.dim = 8;
     c.wdim = 8;
@@ -64,22 +64,22 @@ static rec_incf *train_variant(const rec_csr *tr, const rec_csr *va, int variant
     c.lr = 0.01f;
     c.patience = 10;
     c.w2v_epochs = 5;
-    rec_incf *m = NULL;
+    duet_rec_incf *m = NULL;
     duet_err e = {0};
-    duet_status st = rec_incf_train(&ctx, &c, NULL, &m, &e);
+    duet_status st = duet_rec_incf_train(&ctx, &c, NULL, &m, &e);
     CHECK_MSG(st == DUET_OK, "%s", e.msg);
     return m;
 }
 
 static void test_gradients(void)
 {
-    rec_csr tr = {0};
+    duet_rec_csr tr = {0};
     train_matrix(&tr);
     duet_rng r;
     duet_rng_seed(&r, 3);
     for (int variant = 0; variant <= REC_INCF_NO_CONTENT; variant++)
         for (int loss = 0; loss < 2; loss++) {
-            rec_incf *m = train_variant(&tr, NULL, variant, loss, 1);
+            duet_rec_incf *m = train_variant(&tr, NULL, variant, loss, 1);
             REQUIRE(m);
             /* a batch of 3 groups of (1 positive + 4 negatives) */
             int B = 15;
@@ -92,17 +92,17 @@ static void test_gradients(void)
             }
             /* move the weights off the small-weight start, where many hidden
              * units sit next to their ReLU kink */
-            for (int t = 0; t < rec_incf_n_params(m); t++) {
+            for (int t = 0; t < duet_rec_incf_n_params(m); t++) {
                 size_t n;
-                float *w = rec_incf_param_data(m, t, &n);
+                float *w = duet_rec_incf_param_data(m, t, &n);
                 for (size_t i = 0; i < n; i++) w[i] += 0.2f * (duet_rng_uniform(&r) - 0.5f);
             }
-            rec_incf_batch_loss(m, u, it, y, B, 1);
+            duet_rec_incf_batch_loss(m, u, it, y, B, 1);
             int n_checked = 0, n_bad = 0;
-            for (int t = 0; t < rec_incf_n_params(m); t++) {
+            for (int t = 0; t < duet_rec_incf_n_params(m); t++) {
                 size_t n;
-                float *w = rec_incf_param_data(m, t, &n), *g = rec_incf_param_grad(m, t);
-                const char *name = rec_incf_param_name(m, t);
+                float *w = duet_rec_incf_param_data(m, t, &n), *g = duet_rec_incf_param_grad(m, t);
+                const char *name = duet_rec_incf_param_name(m, t);
                 if (!strcmp(name, "tok") && variant != REC_INCF_NO_W2V) continue; /* frozen word2vec */
                 /* gradient rows are sparse for tables: test touched and random entries */
                 for (int q = 0; q < 12; q++) {
@@ -125,9 +125,9 @@ static void test_gradients(void)
                     for (int hs = 0; hs < 3 && !ok; hs++) {
                         float keep = w[i], h = (hs == 0 ? 2e-3f : hs == 1 ? 5e-4f : 1e-4f) * (fabsf(keep) > 1 ? fabsf(keep) : 1);
                         w[i] = keep + h;
-                        double lp = rec_incf_batch_loss(m, u, it, y, B, 0);
+                        double lp = duet_rec_incf_batch_loss(m, u, it, y, B, 0);
                         w[i] = keep - h;
-                        double lm = rec_incf_batch_loss(m, u, it, y, B, 0);
+                        double lm = duet_rec_incf_batch_loss(m, u, it, y, B, 0);
                         w[i] = keep;
                         fd = (lp - lm) / (2.0 * (double)h);
                         ok = fabs(fd - g[i]) <= 1e-3 + 2e-2 * fabs(fd);
@@ -143,30 +143,30 @@ static void test_gradients(void)
             /* ReLU kinks can make a rare central difference disagree */
             CHECK_MSG(n_bad * 50 <= n_checked, "variant %d loss %d: %d of %d gradient entries off", variant, loss,
                       n_bad, n_checked);
-            rec_incf_free(m);
+            duet_rec_incf_free(m);
         }
-    rec_csr_free(&tr);
+    duet_rec_csr_free(&tr);
 }
 
 static void test_learns(void)
 {
-    const rec_model_def *tab = rec_model_find("improved-ncf-deep"), *pop = rec_model_find("popularity");
+    const duet_rec_model_def *tab = duet_rec_model_find("improved-ncf-deep"), *pop = duet_rec_model_find("popularity");
     REQUIRE(tab && pop && tab->fit);
     /* the table's model with a configuration for a data set this small
      * (more epochs: a toy epoch is a handful of batches) */
-    static const rec_params toy_grid[] = {{0, 4, 16, 40, 1e-2f, 8, 0.2f, 0, 0}}; /* reg = patience */
-    rec_model_def incd = *tab;
+    static const duet_rec_params toy_grid[] = {{0, 4, 16, 40, 1e-2f, 8, 0.2f, 0, 0}}; /* reg = patience */
+    duet_rec_model_def incd = *tab;
     incd.grid = toy_grid;
     incd.n_grid = 1;
-    const rec_model_def *inc = &incd;
-    rec_eval_opts o;
-    rec_eval_opts_default(&o);
+    const duet_rec_model_def *inc = &incd;
+    duet_rec_eval_opts o;
+    duet_rec_eval_opts_default(&o);
     o.n_seeds = 1;
     o.progress = -1;
-    rec_eval_result ri, rp;
+    duet_rec_eval_result ri, rp;
     duet_err e = {0};
-    REQUIRE(rec_eval_full(pop, &ds->ui, &side, 0, &o, &rp, &e) == DUET_OK);
-    duet_status st = rec_eval_full(inc, &ds->ui, &side, 0, &o, &ri, &e);
+    REQUIRE(duet_rec_eval_full(pop, &ds->ui, &side, 0, &o, &rp, &e) == DUET_OK);
+    duet_status st = duet_rec_eval_full(inc, &ds->ui, &side, 0, &o, &ri, &e);
     CHECK_MSG(st == DUET_OK, "%s", e.msg);
     int k10 = 1; /* ks 5, 10, 20 */
     fprintf(stderr, "  # toy NDCG@10: improved-ncf %.4f, popularity %.4f\n", ri.mean[k10][REC_NDCG],
@@ -176,40 +176,40 @@ static void test_learns(void)
     const char *abl[] = {"improved-ncf-deep-no-w2v", "improved-ncf-deep-no-outer", "improved-ncf-deep-no-group",
                          "improved-ncf-deep-no-content"};
     for (int k = 0; k < 4; k++) {
-        rec_model_def md = *rec_model_find(abl[k]);
+        duet_rec_model_def md = *duet_rec_model_find(abl[k]);
         md.grid = toy_grid;
-        const rec_model_def *m = &md;
+        const duet_rec_model_def *m = &md;
         REQUIRE(m->fit);
-        rec_eval_result r;
-        CHECK(rec_eval_full(m, &ds->ui, &side, 0, &o, &r, &e) == DUET_OK);
+        duet_rec_eval_result r;
+        CHECK(duet_rec_eval_full(m, &ds->ui, &side, 0, &o, &r, &e) == DUET_OK);
         CHECK(r.mean[k10][REC_NDCG] > 0);
     }
     /* cold start: runs and ranks held-out items from content */
-    rec_eval_result rc;
-    CHECK(rec_eval_full(inc, &ds->ui, &side, 1, &o, &rc, &e) == DUET_OK);
+    duet_rec_eval_result rc;
+    CHECK(duet_rec_eval_full(inc, &ds->ui, &side, 1, &o, &rc, &e) == DUET_OK);
 }
 
 static int genre_of(int32_t i) { return atoi(ds->item_ids[i] + 1) / 20; }
 
 static void test_fold_in_and_save(void)
 {
-    rec_csr tr = {0};
+    duet_rec_csr tr = {0};
     train_matrix(&tr);
-    rec_incf *m = train_variant(&tr, NULL, REC_INCF_FULL, 0, 40);
+    duet_rec_incf *m = train_variant(&tr, NULL, REC_INCF_FULL, 0, 40);
     REQUIRE(m);
     const char *hist_ids[] = {"a041", "a042", "a043"};
     int32_t hist[3];
-    for (int k = 0; k < 3; k++) hist[k] = rec_dataset_find_item(ds, hist_ids[k]);
-    int R = rec_incf_user_rep_len(m);
-    int32_t ni = rec_incf_n_items(m);
+    for (int k = 0; k < 3; k++) hist[k] = duet_rec_dataset_find_item(ds, hist_ids[k]);
+    int R = duet_rec_incf_user_rep_len(m);
+    int32_t ni = duet_rec_incf_n_items(m);
     float *rep = malloc((size_t)R * sizeof *rep), *sc = malloc((size_t)ni * sizeof *sc);
     REQUIRE(rep && sc);
-    REQUIRE(rec_incf_fold_in(m, hist, 3, 1, rep, NULL) == DUET_OK);
-    REQUIRE(rec_incf_score_rep(m, rep, sc, NULL) == DUET_OK);
+    REQUIRE(duet_rec_incf_fold_in(m, hist, 3, 1, rep, NULL) == DUET_OK);
+    REQUIRE(duet_rec_incf_score_rep(m, rep, sc, NULL) == DUET_OK);
     for (int k = 0; k < 3; k++) sc[hist[k]] = -INFINITY;
     int32_t top[5];
-    int got = rec_topk(sc, ni, NULL, 5, top);
-    int32_t planted = rec_dataset_find_item(ds, "a040");
+    int got = duet_rec_topk(sc, ni, NULL, 5, top);
+    int32_t planted = duet_rec_dataset_find_item(ds, "a040");
     int in_top = 0, same = 0;
     for (int k = 0; k < got; k++) {
         in_top |= top[k] == planted;
@@ -219,9 +219,9 @@ static void test_fold_in_and_save(void)
     CHECK_MSG(same >= 3, "%d of the fold-in top 5 are of the history's genre", same);
     /* cold items (a076..a079, genre 3, no training interaction) rank from content */
     const char *h3[] = {"a060", "a061", "a062"};
-    for (int k = 0; k < 3; k++) hist[k] = rec_dataset_find_item(ds, h3[k]);
-    REQUIRE(rec_incf_fold_in(m, hist, 3, 1, rep, NULL) == DUET_OK);
-    REQUIRE(rec_incf_score_rep(m, rep, sc, NULL) == DUET_OK);
+    for (int k = 0; k < 3; k++) hist[k] = duet_rec_dataset_find_item(ds, h3[k]);
+    REQUIRE(duet_rec_incf_fold_in(m, hist, 3, 1, rep, NULL) == DUET_OK);
+    REQUIRE(duet_rec_incf_score_rep(m, rep, sc, NULL) == DUET_OK);
     double cold3 = 0, warm0 = 0;
     int nc = 0, nw = 0;
     for (int32_t i = 0; i < ni; i++) {
@@ -238,49 +238,49 @@ static void test_fold_in_and_save(void)
     REQUIRE(fd >= 0);
     close(fd);
     duet_err e = {0};
-    REQUIRE(rec_incf_save(m, path, (const char *const *)ds->user_ids, (const char *const *)ds->item_ids, NULL, &e) ==
-            DUET_OK);
-    rec_incf *l = NULL;
-    CHECK_MSG(rec_incf_load(path, &l, &e) == DUET_OK, "%s", e.msg);
+    REQUIRE(duet_rec_incf_save(m, path, (const char *const *)ds->user_ids, (const char *const *)ds->item_ids, NULL,
+                               &e) == DUET_OK);
+    duet_rec_incf *l = NULL;
+    CHECK_MSG(duet_rec_incf_load(path, &l, &e) == DUET_OK, "%s", e.msg);
     REQUIRE(l);
-    int32_t nu = rec_incf_n_users(m);
+    int32_t nu = duet_rec_incf_n_users(m);
     float *a = malloc((size_t)nu * ni * sizeof *a), *b = malloc((size_t)nu * ni * sizeof *b);
     int32_t *us = malloc((size_t)nu * sizeof *us);
     REQUIRE(a && b && us);
     for (int32_t u = 0; u < nu; u++) us[u] = u;
-    REQUIRE(rec_incf_score(m, us, nu, a, NULL) == DUET_OK);
-    REQUIRE(rec_incf_score(l, us, nu, b, NULL) == DUET_OK);
+    REQUIRE(duet_rec_incf_score(m, us, nu, a, NULL) == DUET_OK);
+    REQUIRE(duet_rec_incf_score(l, us, nu, b, NULL) == DUET_OK);
     CHECK(memcmp(a, b, (size_t)nu * ni * sizeof *a) == 0);
-    CHECK(!strcmp(rec_incf_user_id(l, 3), ds->user_ids[3]));
-    CHECK(rec_incf_find_item(l, "a040") == planted);
-    CHECK(rec_incf_item_name(l, 0) == NULL);
+    CHECK(!strcmp(duet_rec_incf_user_id(l, 3), ds->user_ids[3]));
+    CHECK(duet_rec_incf_find_item(l, "a040") == planted);
+    CHECK(duet_rec_incf_item_name(l, 0) == NULL);
     float *rep2 = malloc((size_t)R * sizeof *rep2);
     REQUIRE(rep2);
-    REQUIRE(rec_incf_fold_in(m, hist, 3, 1, rep, NULL) == DUET_OK);
-    REQUIRE(rec_incf_fold_in(l, hist, 3, 1, rep2, NULL) == DUET_OK);
+    REQUIRE(duet_rec_incf_fold_in(m, hist, 3, 1, rep, NULL) == DUET_OK);
+    REQUIRE(duet_rec_incf_fold_in(l, hist, 3, 1, rep2, NULL) == DUET_OK);
     CHECK(memcmp(rep, rep2, (size_t)R * sizeof *rep) == 0);
     int32_t s1[5], s2[5];
     float v1[5], v2[5];
-    CHECK(rec_incf_similar(m, planted, 5, s1, v1) == 5);
-    CHECK(rec_incf_similar(l, planted, 5, s2, v2) == 5);
+    CHECK(duet_rec_incf_similar(m, planted, 5, s1, v1) == 5);
+    CHECK(duet_rec_incf_similar(l, planted, 5, s2, v2) == 5);
     CHECK(memcmp(s1, s2, sizeof s1) == 0);
     int same_sim = 0;
     for (int k = 0; k < 5; k++) same_sim += genre_of(s1[k]) == 2;
     CHECK(same_sim >= 3);
     /* bad input */
-    CHECK(rec_incf_fold_in(m, (int32_t[]){ni}, 1, 1, rep, &e) == DUET_ERR_ARG);
-    CHECK(rec_incf_fold_in(m, hist, 0, 1, rep, &e) == DUET_ERR_ARG);
-    CHECK(rec_incf_score(m, (int32_t[]){nu}, 1, a, &e) == DUET_ERR_ARG);
-    CHECK(rec_incf_similar(m, -1, 5, s1, v1) == -1);
-    rec_incf_free(l);
+    CHECK(duet_rec_incf_fold_in(m, (int32_t[]){ni}, 1, 1, rep, &e) == DUET_ERR_ARG);
+    CHECK(duet_rec_incf_fold_in(m, hist, 0, 1, rep, &e) == DUET_ERR_ARG);
+    CHECK(duet_rec_incf_score(m, (int32_t[]){nu}, 1, a, &e) == DUET_ERR_ARG);
+    CHECK(duet_rec_incf_similar(m, -1, 5, s1, v1) == -1);
+    duet_rec_incf_free(l);
     l = NULL;
-    CHECK(rec_incf_load("/nonexistent/model.safetensors", &l, &e) == DUET_ERR_IO && !l);
+    CHECK(duet_rec_incf_load("/nonexistent/model.safetensors", &l, &e) == DUET_ERR_IO && !l);
     FILE *f = fopen(path, "wb");
     REQUIRE(f);
     fputs("not a model", f);
     fclose(f);
-    CHECK(rec_incf_load(path, &l, &e) != DUET_OK && !l);
-    CHECK(rec_incf_load(FIXTURE("nn/golden.safetensors"), &l, &e) == DUET_ERR_FORMAT && !l);
+    CHECK(duet_rec_incf_load(path, &l, &e) != DUET_OK && !l);
+    CHECK(duet_rec_incf_load(FIXTURE("nn/golden.safetensors"), &l, &e) == DUET_ERR_FORMAT && !l);
     remove(path);
     free(a);
     free(b);
@@ -288,35 +288,35 @@ static void test_fold_in_and_save(void)
     free(rep);
     free(rep2);
     free(sc);
-    rec_incf_free(m);
-    rec_csr_free(&tr);
+    duet_rec_incf_free(m);
+    duet_rec_csr_free(&tr);
 }
 
 static void test_bad_config(void)
 {
-    rec_fit_ctx ctx = {0};
+    duet_rec_fit_ctx ctx = {0};
     ctx.train = &ds->ui;
     ctx.progress = -1;
-    rec_incf_config c;
-    rec_incf *m = NULL;
+    duet_rec_incf_config c;
+    duet_rec_incf *m = NULL;
     duet_err e = {0};
-    rec_incf_config_default(&c);
+    duet_rec_incf_config_default(&c);
     c.dim = 2;
-    CHECK(rec_incf_train(&ctx, &c, NULL, &m, &e) == DUET_ERR_ARG && !m);
-    rec_incf_config_default(&c);
+    CHECK(duet_rec_incf_train(&ctx, &c, NULL, &m, &e) == DUET_ERR_ARG && !m);
+    duet_rec_incf_config_default(&c);
     c.id_dropout = 1.0f;
-    CHECK(rec_incf_train(&ctx, &c, NULL, &m, &e) == DUET_ERR_ARG && !m);
-    rec_incf_config_default(&c);
+    CHECK(duet_rec_incf_train(&ctx, &c, NULL, &m, &e) == DUET_ERR_ARG && !m);
+    duet_rec_incf_config_default(&c);
     c.variant = 9;
-    CHECK(rec_incf_train(&ctx, &c, NULL, &m, &e) == DUET_ERR_ARG && !m);
-    rec_csr empty = {0};
+    CHECK(duet_rec_incf_train(&ctx, &c, NULL, &m, &e) == DUET_ERR_ARG && !m);
+    duet_rec_csr empty = {0};
     int64_t ptr[2] = {0, 0};
     empty.n_rows = 1;
     empty.n_cols = 3;
     empty.indptr = ptr;
-    rec_incf_config_default(&c);
+    duet_rec_incf_config_default(&c);
     ctx.train = &empty;
-    CHECK(rec_incf_train(&ctx, &c, NULL, &m, &e) == DUET_ERR_EMPTY && !m);
+    CHECK(duet_rec_incf_train(&ctx, &c, NULL, &m, &e) == DUET_ERR_EMPTY && !m);
     /* a checkpoint of another configuration is refused */
     ctx.train = &ds->ui;
     ctx.side = side;
@@ -327,13 +327,13 @@ static void test_bad_config(void)
     c.dim = 8;
     c.wdim = 8;
     c.max_epochs = 1;
-    rec_incf_train_opts t = {path, NULL};
-    REQUIRE(rec_incf_train(&ctx, &c, &t, &m, &e) == DUET_OK);
-    rec_incf_free(m);
+    duet_rec_incf_train_opts t = {path, NULL};
+    REQUIRE(duet_rec_incf_train(&ctx, &c, &t, &m, &e) == DUET_OK);
+    duet_rec_incf_free(m);
     m = NULL;
     c.negatives = 3;
-    rec_incf_train_opts t2 = {NULL, path};
-    CHECK(rec_incf_train(&ctx, &c, &t2, &m, &e) == DUET_ERR_FORMAT && !m);
+    duet_rec_incf_train_opts t2 = {NULL, path};
+    CHECK(duet_rec_incf_train(&ctx, &c, &t2, &m, &e) == DUET_ERR_FORMAT && !m);
     CHECK(strstr(e.msg, "another configuration") != NULL);
     remove(path);
 }
@@ -341,12 +341,12 @@ static void test_bad_config(void)
 /* Weight decay: same seed and data, the decayed run ends with smaller id
  * embeddings and different scores, and its description records it; wd = 0
  * leaves the description as before (old model files still match). */
-static double table_norm(rec_incf *m, const char *name)
+static double table_norm(duet_rec_incf *m, const char *name)
 {
-    for (int t = 0; t < rec_incf_n_params(m); t++)
-        if (!strcmp(rec_incf_param_name(m, t), name)) {
+    for (int t = 0; t < duet_rec_incf_n_params(m); t++)
+        if (!strcmp(duet_rec_incf_param_name(m, t), name)) {
             size_t n = 0;
-            const float *x = rec_incf_param_data(m, t, &n);
+            const float *x = duet_rec_incf_param_data(m, t, &n);
             double s = 0;
             for (size_t i = 0; i < n; i++) s += (double)x[i] * x[i];
             return sqrt(s);
@@ -356,25 +356,25 @@ static double table_norm(rec_incf *m, const char *name)
 
 static void test_weight_decay(void)
 {
-    rec_fit_ctx ctx = {0};
+    duet_rec_fit_ctx ctx = {0};
     ctx.train = &ds->ui;
     ctx.side = side;
     ctx.seed = 3;
     ctx.progress = -1;
-    rec_incf_config c;
-    rec_incf_config_default(&c);
+    duet_rec_incf_config c;
+    duet_rec_incf_config_default(&c);
     c.dim = 8;
     c.wdim = 8;
     c.max_epochs = 4;
     c.patience = 10;
     c.w2v_epochs = 2;
-    rec_incf *a = NULL, *b = NULL;
+    duet_rec_incf *a = NULL, *b = NULL;
     duet_err e = {0};
-    REQUIRE(rec_incf_train(&ctx, &c, NULL, &a, &e) == DUET_OK);
+    REQUIRE(duet_rec_incf_train(&ctx, &c, NULL, &a, &e) == DUET_OK);
     c.weight_decay = 20.0f;
-    REQUIRE(rec_incf_train(&ctx, &c, NULL, &b, &e) == DUET_OK);
-    CHECK(strstr(rec_incf_describe(a), "wd=") == NULL);
-    CHECK(strstr(rec_incf_describe(b), " wd=20") != NULL);
+    REQUIRE(duet_rec_incf_train(&ctx, &c, NULL, &b, &e) == DUET_OK);
+    CHECK(strstr(duet_rec_incf_describe(a), "wd=") == NULL);
+    CHECK(strstr(duet_rec_incf_describe(b), " wd=20") != NULL);
     const char *tabs[] = {"user.id", "item.id"};
     int found = 0, halved = 0;
     for (int k = 0; k < 2; k++) {
@@ -386,26 +386,26 @@ static void test_weight_decay(void)
         halved += nb < 0.5 * na;
     }
     CHECK(found == 2 && halved >= 1);
-    rec_incf_free(a);
-    rec_incf_free(b);
+    duet_rec_incf_free(a);
+    duet_rec_incf_free(b);
     b = NULL;
     c.weight_decay = -1.0f;
-    CHECK(rec_incf_train(&ctx, &c, NULL, &b, &e) == DUET_ERR_ARG && !b);
+    CHECK(duet_rec_incf_train(&ctx, &c, NULL, &b, &e) == DUET_ERR_ARG && !b);
 }
 
 /* eval-rec's table configuration (model.c's grid_incf, also the base of
- * --incf) is the library default that train-rec uses (rec_incf_config_default):
+ * --incf) is the library default that train-rec uses (duet_rec_incf_config_default):
  * one configuration, written twice only because a static table cannot call a
  * function. */
 static void test_table_matches_default(void)
 {
-    rec_incf_config d;
-    rec_incf_config_default(&d);
+    duet_rec_incf_config d;
+    duet_rec_incf_config_default(&d);
     const char *names[] = {"improved-ncf-deep", "improved-ncf-deep-no-w2v", "improved-ncf-deep-no-outer", "improved-ncf-deep-no-group"};
     for (int v = 0; v < 4; v++) {
-        const rec_model_def *m = rec_model_find(names[v]);
+        const duet_rec_model_def *m = duet_rec_model_find(names[v]);
         REQUIRE(m && m->n_grid == 1);
-        const rec_params *p = &m->grid[0];
+        const duet_rec_params *p = &m->grid[0];
         CHECK(p->weighting == d.loss && p->k == d.negatives && p->dim == d.dim && p->epochs == d.max_epochs);
         CHECK(p->lr == d.lr && p->alpha == d.id_dropout && (p->shrink > 0) == d.refit && p->decay == d.weight_decay);
         CHECK(p->reg < 1 || (int)p->reg == d.patience);
@@ -424,6 +424,6 @@ int main(void)
     RUN(test_bad_config);
     RUN(test_weight_decay);
     RUN(test_table_matches_default);
-    rec_dataset_free(ds);
+    duet_rec_dataset_free(ds);
     return check_summary();
 }

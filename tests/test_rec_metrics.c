@@ -12,7 +12,7 @@ static void test_hand_cases(void)
     double m[REC_N_METRICS];
     /* ranked 3 1 4 2 5, relevant {1, 2}: hits at ranks 2 and 4 */
     const int32_t ranked[] = {3, 1, 4, 2, 5}, rel[] = {1, 2};
-    rec_metrics_at_k(ranked, 5, rel, 2, 5, m);
+    duet_rec_metrics_at_k(ranked, 5, rel, 2, 5, m);
     CHECK_NEAR(m[REC_PREC], 0.4, 1e-12);              /* 2 / 5 */
     CHECK_NEAR(m[REC_RECALL], 1.0, 1e-12);            /* 2 / 2 */
     CHECK_NEAR(m[REC_F1], 2 * 0.4 / 1.4, 1e-12);      /* 0.5714 */
@@ -22,18 +22,18 @@ static void test_hand_cases(void)
     CHECK_NEAR(m[REC_NDCG], 0.650921, 1e-6);
     CHECK_NEAR(m[REC_HR], 1.0, 0);
     /* K = 3: one hit at rank 2 */
-    rec_metrics_at_k(ranked, 5, rel, 2, 3, m);
+    duet_rec_metrics_at_k(ranked, 5, rel, 2, 3, m);
     CHECK_NEAR(m[REC_PREC], 1.0 / 3, 1e-12);
     CHECK_NEAR(m[REC_RECALL], 0.5, 1e-12);
     CHECK_NEAR(m[REC_F1], 0.4, 1e-12);                /* 2 (1/3)(1/2) / (5/6) */
     CHECK_NEAR(m[REC_MAP], 0.25, 1e-12);              /* (1/2) / min(3, 2) */
     CHECK_NEAR(m[REC_NDCG], 0.386853, 1e-6);          /* (1/log2 3) / (1 + 1/log2 3) */
     /* K = 1: a miss everywhere */
-    rec_metrics_at_k(ranked, 5, rel, 2, 1, m);
+    duet_rec_metrics_at_k(ranked, 5, rel, 2, 1, m);
     for (int j = 0; j < REC_N_METRICS; j++) CHECK_NEAR(m[j], 0.0, 0);
     /* fewer ranked items than K (1+N style): hit at rank 2 of 3, K = 10 */
     const int32_t r2[] = {7, 9, 2}, rel2[] = {9};
-    rec_metrics_at_k(r2, 3, rel2, 1, 10, m);
+    duet_rec_metrics_at_k(r2, 3, rel2, 1, 10, m);
     CHECK_NEAR(m[REC_PREC], 0.1, 1e-12);
     CHECK_NEAR(m[REC_RECALL], 1.0, 1e-12);
     CHECK_NEAR(m[REC_MAP], 0.5, 1e-12);
@@ -41,7 +41,7 @@ static void test_hand_cases(void)
     CHECK_NEAR(m[REC_HR], 1.0, 0);
     /* more relevant items than K: a perfect list scores 1 on MAP and NDCG */
     const int32_t r3[] = {1, 2, 3}, rel3[] = {1, 2, 3, 4, 5, 6};
-    rec_metrics_at_k(r3, 3, rel3, 6, 3, m);
+    duet_rec_metrics_at_k(r3, 3, rel3, 6, 3, m);
     CHECK_NEAR(m[REC_PREC], 1.0, 1e-12);
     CHECK_NEAR(m[REC_RECALL], 0.5, 1e-12);
     CHECK_NEAR(m[REC_F1], 2.0 / 3, 1e-12);
@@ -53,18 +53,18 @@ static void test_accumulator_averages_per_user_f1(void)
 {
     /* user A: P = 1/2, R = 1 (F1 2/3); user B: P = 1/2, R = 1/4 (F1 1/3).
      * Mean per-user F1 = 1/2, while F1 of the mean P and R would be 0.5454. */
-    rec_metric_acc a;
+    duet_rec_metric_acc a;
     int ks[] = {2};
-    rec_acc_init(&a, ks, 1);
+    duet_rec_acc_init(&a, ks, 1);
     const int32_t ra[] = {1, 9}, rela[] = {1};
     const int32_t rb[] = {2, 9}, relb[] = {2, 3, 4, 5};
-    rec_acc_add(&a, ra, 2, rela, 1);
-    rec_acc_add(&a, rb, 2, relb, 4);
-    rec_acc_add(&a, rb, 2, relb, 0); /* no relevant items: not counted */
+    duet_rec_acc_add(&a, ra, 2, rela, 1);
+    duet_rec_acc_add(&a, rb, 2, relb, 4);
+    duet_rec_acc_add(&a, rb, 2, relb, 0); /* no relevant items: not counted */
     CHECK(a.n_users == 2);
-    CHECK_NEAR(rec_acc_mean(&a, 0, REC_F1), 0.5, 1e-12);
-    CHECK_NEAR(rec_acc_mean(&a, 0, REC_PREC), 0.5, 1e-12);
-    CHECK_NEAR(rec_acc_mean(&a, 0, REC_RECALL), 0.625, 1e-12);
+    CHECK_NEAR(duet_rec_acc_mean(&a, 0, REC_F1), 0.5, 1e-12);
+    CHECK_NEAR(duet_rec_acc_mean(&a, 0, REC_PREC), 0.5, 1e-12);
+    CHECK_NEAR(duet_rec_acc_mean(&a, 0, REC_RECALL), 0.625, 1e-12);
 }
 
 static int parse_list(char *s, int32_t *out, int max)
@@ -96,11 +96,11 @@ static void test_golden_python(void)
         int32_t ranked[64], rel[64];
         int nr = parse_list(rk, ranked, 64), nl = parse_list(rl, rel, 64);
         double m[REC_N_METRICS];
-        rec_metrics_at_k(ranked, nr, rel, nl, k, m);
+        duet_rec_metrics_at_k(ranked, nr, rel, nl, k, m);
         for (int j = 0; j < REC_N_METRICS; j++) {
             double d = fabs(m[j] - want[j]);
             if (d > worst) worst = d;
-            CHECK_MSG(d < 1e-9, "case %d metric %s: %.12g vs %.12g", cases, rec_metric_name(j), m[j], want[j]);
+            CHECK_MSG(d < 1e-9, "case %d metric %s: %.12g vs %.12g", cases, duet_rec_metric_name(j), m[j], want[j]);
         }
         cases++;
     }
@@ -144,16 +144,16 @@ static void test_topk_against_sort(void)
         g_scores = s;
         g_tb = tb;
         qsort(idx, (size_t)nc, sizeof *idx, ref_cmp);
-        int h = rec_topk(s, n, tb, k, got);
+        int h = duet_rec_topk(s, n, tb, k, got);
         CHECK(h == (nc < k ? nc : k));
         for (int j = 0; j < h; j++) CHECK_MSG(got[j] == idx[j], "trial %d pos %d: %d vs %d", trial, j, got[j], idx[j]);
     }
     /* without tie keys ties go to the smaller index */
     float t[] = {1, 3, 3, 2, 3};
     int32_t o[3];
-    CHECK(rec_topk(t, 5, NULL, 3, o) == 3);
+    CHECK(duet_rec_topk(t, 5, NULL, 3, o) == 3);
     CHECK(o[0] == 1 && o[1] == 2 && o[2] == 4);
-    CHECK(rec_topk(t, 5, NULL, 0, o) == 0);
+    CHECK(duet_rec_topk(t, 5, NULL, 0, o) == 0);
 }
 
 int main(void)

@@ -9,14 +9,14 @@
 #include "../recommender/eval.h"
 #include "../recommender/model.h"
 
-static rec_dataset *load_tiny(int with_side)
+static duet_rec_dataset *load_tiny(int with_side)
 {
-    rec_dataset *ds = NULL;
+    duet_rec_dataset *ds = NULL;
     duet_err err = {0};
-    if (rec_load_interactions_tsv(FIXTURE("rec/tiny.tsv"), &ds, &err) != DUET_OK) return NULL;
-    if (with_side && (rec_load_item_attrs_tsv(ds, FIXTURE("rec/tiny_attrs.tsv"), &err) != DUET_OK ||
-                      rec_load_item_features_tsv(ds, FIXTURE("rec/tiny_features.tsv"), 0, 1, &err) != DUET_OK)) {
-        rec_dataset_free(ds);
+    if (duet_rec_load_interactions_tsv(FIXTURE("rec/tiny.tsv"), &ds, &err) != DUET_OK) return NULL;
+    if (with_side && (duet_rec_load_item_attrs_tsv(ds, FIXTURE("rec/tiny_attrs.tsv"), &err) != DUET_OK ||
+                      duet_rec_load_item_features_tsv(ds, FIXTURE("rec/tiny_features.tsv"), 0, 1, &err) != DUET_OK)) {
+        duet_rec_dataset_free(ds);
         return NULL;
     }
     return ds;
@@ -24,15 +24,15 @@ static rec_dataset *load_tiny(int with_side)
 
 /* Fit `name` with p on the whole tiny matrix, score every user, and compare
  * with golden rows tagged `tag`. Returns the max relative difference. */
-static double compare_golden(const char *name, const rec_params *p, const char *tag, double tol)
+static double compare_golden(const char *name, const duet_rec_params *p, const char *tag, double tol)
 {
-    rec_dataset *ds = load_tiny(1);
+    duet_rec_dataset *ds = load_tiny(1);
     if (!ds) {
         CHECK(ds != NULL);
         return 1e9;
     }
-    const rec_model_def *m = rec_model_find(name);
-    rec_fit_ctx ctx = {0};
+    const duet_rec_model_def *m = duet_rec_model_find(name);
+    duet_rec_fit_ctx ctx = {0};
     ctx.train = &ds->ui;
     ctx.side.item_attr = &ds->item_attr;
     ctx.side.item_feats = ds->item_feats;
@@ -44,7 +44,7 @@ static double compare_golden(const char *name, const rec_params *p, const char *
     double worst = 1e9;
     if (!m || m->fit(&ctx, p, &state, &err) != DUET_OK) {
         CHECK_MSG(0, "%s: fit failed: %s", name, err.msg);
-        rec_dataset_free(ds);
+        duet_rec_dataset_free(ds);
         return worst;
     }
     int32_t users[10];
@@ -59,7 +59,7 @@ static double compare_golden(const char *name, const rec_params *p, const char *
     while (f && fgets(line, sizeof line, f)) {
         if (line[0] == '#' || sscanf(line, "%63s %15s %15s %lf", model, u, it, &want) != 4) continue;
         if (strcmp(model, tag)) continue;
-        int32_t ui = rec_dataset_find_user(ds, u), ii = rec_dataset_find_item(ds, it);
+        int32_t ui = duet_rec_dataset_find_user(ds, u), ii = duet_rec_dataset_find_item(ds, it);
         if (ui < 0 || ii < 0) {
             CHECK(ui >= 0 && ii >= 0);
             break;
@@ -74,13 +74,13 @@ static double compare_golden(const char *name, const rec_params *p, const char *
     CHECK(rows == 120);
     fprintf(stderr, "# %-18s vs NumPy: max rel diff %.2e (tol %.0e)\n", tag, worst, tol);
     m->free_state(state);
-    rec_dataset_free(ds);
+    duet_rec_dataset_free(ds);
     return worst;
 }
 
 static void test_knn_golden(void)
 {
-    rec_params p = {0};
+    duet_rec_params p = {0};
     p.k = 50; /* more than the 9 other users/11 other items: every positive similarity */
     p.weighting = 0;
     compare_golden("user-knn", &p, "user-knn/bin", 1e-5);
@@ -93,7 +93,7 @@ static void test_knn_golden(void)
 
 static void test_ease_golden(void)
 {
-    rec_params p = {0};
+    duet_rec_params p = {0};
     p.reg = 2;
     compare_golden("ease", &p, "ease/bin/2", 1e-4);
     p.weighting = 1;
@@ -103,7 +103,7 @@ static void test_ease_golden(void)
 
 static void test_content_golden(void)
 {
-    rec_params p = {0};
+    duet_rec_params p = {0};
     p.alpha = 0.5f;
     compare_golden("content", &p, "content/bin/0.5", 1e-5);
     p.weighting = 1;
@@ -114,36 +114,36 @@ static void test_content_golden(void)
 static void test_knn_keeps_k_neighbours(void)
 {
     /* with k = 1 each user is scored from its single most similar user only */
-    rec_dataset *ds = load_tiny(0);
+    duet_rec_dataset *ds = load_tiny(0);
     REQUIRE(ds);
-    rec_params p = {0};
+    duet_rec_params p = {0};
     p.k = 1;
-    rec_fit_ctx ctx = {0};
+    duet_rec_fit_ctx ctx = {0};
     ctx.train = &ds->ui;
     void *st = NULL;
-    REQUIRE(rec_userknn_fit(&ctx, &p, &st, NULL) == DUET_OK);
+    REQUIRE(duet_rec_userknn_fit(&ctx, &p, &st, NULL) == DUET_OK);
     int32_t u = 0;
     float S[12];
-    REQUIRE(rec_userknn_score(st, &ds->ui, &u, 1, S, NULL) == DUET_OK);
+    REQUIRE(duet_rec_userknn_score(st, &ds->ui, &u, 1, S, NULL) == DUET_OK);
     /* nonzero scores exactly on one other user's items */
     int best = -1, nz = 0;
     for (int i = 0; i < 12; i++) nz += S[i] != 0;
     for (int v = 1; v < 10 && best < 0; v++) {
         int same = 1;
-        for (int i = 0; i < 12; i++) same &= (S[i] != 0) == rec_csr_has(&ds->ui, v, i);
+        for (int i = 0; i < 12; i++) same &= (S[i] != 0) == duet_rec_csr_has(&ds->ui, v, i);
         if (same) best = v;
     }
     CHECK(nz > 0 && best > 0);
-    rec_knn_free(st);
-    rec_dataset_free(ds);
+    duet_rec_knn_free(st);
+    duet_rec_dataset_free(ds);
 }
 
 static void test_popularity(void)
 {
-    rec_dataset *ds = load_tiny(0);
+    duet_rec_dataset *ds = load_tiny(0);
     REQUIRE(ds);
-    const rec_model_def *m = rec_model_find("popularity");
-    rec_fit_ctx ctx = {0};
+    const duet_rec_model_def *m = duet_rec_model_find("popularity");
+    duet_rec_fit_ctx ctx = {0};
     ctx.train = &ds->ui;
     void *st = NULL;
     REQUIRE(m->fit(&ctx, &m->grid[0], &st, NULL) == DUET_OK);
@@ -152,33 +152,33 @@ static void test_popularity(void)
     REQUIRE(m->score(st, &ds->ui, users, 2, S, NULL) == DUET_OK);
     for (int i = 0; i < 12; i++) {
         int c = 0;
-        for (int u = 0; u < 10; u++) c += rec_csr_has(&ds->ui, u, i);
+        for (int u = 0; u < 10; u++) c += duet_rec_csr_has(&ds->ui, u, i);
         CHECK_NEAR(S[i], c, 0);
         CHECK_NEAR(S[12 + i], c, 0);
     }
     m->free_state(st);
-    rec_dataset_free(ds);
+    duet_rec_dataset_free(ds);
 }
 
 static void ials_check(int cg_steps, double tol)
 {
     /* After the last sweep the item factors solve their exact equations
      * (U^T C_i U + reg I) V_i = U^T C_i p_i given the final U. */
-    rec_dataset *ds = load_tiny(0);
+    duet_rec_dataset *ds = load_tiny(0);
     REQUIRE(ds);
-    rec_params p = {0};
+    duet_rec_params p = {0};
     p.weighting = 1;
     p.dim = 4;
     p.epochs = 5;
     p.reg = 0.5f;
     p.alpha = 3.0f;
     p.k = cg_steps;
-    rec_fit_ctx ctx = {0};
+    duet_rec_fit_ctx ctx = {0};
     ctx.train = &ds->ui;
     ctx.seed = 3;
     void *st = NULL;
-    REQUIRE(rec_ials_fit(&ctx, &p, &st, NULL) == DUET_OK);
-    const rec_factors *f = st;
+    REQUIRE(duet_rec_ials_fit(&ctx, &p, &st, NULL) == DUET_OK);
+    const duet_rec_factors *f = st;
     double worst = 0;
     for (int32_t i = 0; i < 12; i++) {
         double A[4][4] = {{0}}, b[4] = {0};
@@ -208,7 +208,7 @@ static void ials_check(int cg_steps, double tol)
     /* the sgemm scorer equals the plain dot product */
     int32_t users[3] = {7, 0, 4};
     float S[36];
-    REQUIRE(rec_factors_score(st, &ds->ui, users, 3, S, NULL) == DUET_OK);
+    REQUIRE(duet_rec_factors_score(st, &ds->ui, users, 3, S, NULL) == DUET_OK);
     double sd = 0;
     for (int b = 0; b < 3; b++)
         for (int i = 0; i < 12; i++) {
@@ -217,8 +217,8 @@ static void ials_check(int cg_steps, double tol)
             if (fabs(d - S[b * 12 + i]) > sd) sd = fabs(d - S[b * 12 + i]);
         }
     CHECK(sd < 1e-5);
-    rec_factors_free(st);
-    rec_dataset_free(ds);
+    duet_rec_factors_free(st);
+    duet_rec_dataset_free(ds);
 }
 
 static void test_ials_normal_equations(void)
@@ -232,42 +232,42 @@ static void test_bpr_learns_clusters(void)
     /* Trained on everything, BPR ranks a user's own items above the items of
      * the other cluster (AUC over (positive, negative) pairs > 0.9), and the
      * same seed gives the same factors. */
-    rec_dataset *ds = load_tiny(0);
+    duet_rec_dataset *ds = load_tiny(0);
     REQUIRE(ds);
-    rec_params p = {0};
+    duet_rec_params p = {0};
     p.dim = 8;
     p.epochs = 200;
     p.lr = 0.05f;
     p.reg = 0.01f;
-    rec_fit_ctx ctx = {0};
+    duet_rec_fit_ctx ctx = {0};
     ctx.train = &ds->ui;
     ctx.seed = 11;
     void *a = NULL, *b = NULL;
-    REQUIRE(rec_bpr_fit(&ctx, &p, &a, NULL) == DUET_OK);
-    REQUIRE(rec_bpr_fit(&ctx, &p, &b, NULL) == DUET_OK);
-    const rec_factors *fa = a, *fb = b;
+    REQUIRE(duet_rec_bpr_fit(&ctx, &p, &a, NULL) == DUET_OK);
+    REQUIRE(duet_rec_bpr_fit(&ctx, &p, &b, NULL) == DUET_OK);
+    const duet_rec_factors *fa = a, *fb = b;
     CHECK(memcmp(fa->V, fb->V, 12 * 8 * sizeof(float)) == 0);
     int32_t users[10];
     for (int u = 0; u < 10; u++) users[u] = u;
     float S[120];
-    REQUIRE(rec_factors_score(a, &ds->ui, users, 10, S, NULL) == DUET_OK);
+    REQUIRE(duet_rec_factors_score(a, &ds->ui, users, 10, S, NULL) == DUET_OK);
     long good = 0, all = 0;
     for (int u = 0; u < 10; u++)
         for (int i = 0; i < 12; i++)
             for (int j = 0; j < 12; j++)
-                if (rec_csr_has(&ds->ui, u, i) && !rec_csr_has(&ds->ui, u, j)) {
+                if (duet_rec_csr_has(&ds->ui, u, i) && !duet_rec_csr_has(&ds->ui, u, j)) {
                     good += S[u * 12 + i] > S[u * 12 + j];
                     all++;
                 }
     CHECK_MSG((double)good / all > 0.9, "AUC %.3f", (double)good / all);
     fprintf(stderr, "# bpr training AUC %.3f\n", (double)good / all);
-    rec_factors_free(a);
-    rec_factors_free(b);
-    rec_dataset_free(ds);
+    duet_rec_factors_free(a);
+    duet_rec_factors_free(b);
+    duet_rec_dataset_free(ds);
 }
 
 /* A model whose score is -item index: the ranking is 0, 1, 2, ... */
-static duet_status fixed_fit(const rec_fit_ctx *c, const rec_params *p, void **s, duet_err *e)
+static duet_status fixed_fit(const duet_rec_fit_ctx *c, const duet_rec_params *p, void **s, duet_err *e)
 {
     (void)c;
     (void)p;
@@ -275,7 +275,7 @@ static duet_status fixed_fit(const rec_fit_ctx *c, const rec_params *p, void **s
     *s = malloc(1);
     return DUET_OK;
 }
-static duet_status fixed_score(const void *s, const rec_csr *tr, const int32_t *users, int32_t n, float *out,
+static duet_status fixed_score(const void *s, const duet_rec_csr *tr, const int32_t *users, int32_t n, float *out,
                                duet_err *e)
 {
     (void)s;
@@ -286,20 +286,20 @@ static duet_status fixed_score(const void *s, const rec_csr *tr, const int32_t *
     return DUET_OK;
 }
 
-static void make_csr(rec_csr *m, int nr, int nc, const int *pairs, int np)
+static void make_csr(duet_rec_csr *m, int nr, int nc, const int *pairs, int np)
 {
-    rec_triple t[32];
-    for (int k = 0; k < np; k++) t[k] = (rec_triple){pairs[2 * k], pairs[2 * k + 1], 1.0f, k + 1};
-    duet_status st = rec_csr_from_triples(m, nr, nc, t, np, 0, "test", NULL);
+    duet_rec_triple t[32];
+    for (int k = 0; k < np; k++) t[k] = (duet_rec_triple){pairs[2 * k], pairs[2 * k + 1], 1.0f, k + 1};
+    duet_status st = duet_rec_csr_from_triples(m, nr, nc, t, np, 0, "test", NULL);
     CHECK(st == DUET_OK);
 }
 
 static void test_eval_split_masks_training_items(void)
 {
-    static const rec_params g = {0};
+    static const duet_rec_params g = {0};
     /* scores_cold = 1: its ranking covers items without training rows (2, 4, 5) */
-    rec_model_def m = {"fixed", "", fixed_fit, fixed_score, free, &g, 1, 0, 1};
-    rec_csr tr, te;
+    duet_rec_model_def m = {"fixed", "", fixed_fit, fixed_score, free, &g, 1, 0, 1};
+    duet_rec_csr tr, te;
     /* user 0 trained on items 0, 1; test items 2 and 5. Ranking after masking:
      * 2, 3, 4, 5, ... -> K=2: hits {2}: P 1/2, R 1/2, AP (1/1)/2 = 0.5.
      * user 1 trained on 3; test 0 -> rank 1: P@2 1/2, R 1, AP 1, NDCG 1.
@@ -307,51 +307,51 @@ static void test_eval_split_masks_training_items(void)
     const int trp[] = {0, 0, 0, 1, 1, 3}, tep[] = {0, 2, 0, 5, 1, 0, 2, 4};
     make_csr(&tr, 3, 8, trp, 3);
     make_csr(&te, 3, 8, tep, 4);
-    rec_metric_acc acc;
+    duet_rec_metric_acc acc;
     int ks[] = {2, 4};
-    rec_acc_init(&acc, ks, 2);
+    duet_rec_acc_init(&acc, ks, 2);
     void *s = NULL;
     REQUIRE(m.fit(NULL, &g, &s, NULL) == DUET_OK);
-    REQUIRE(rec_eval_split(&m, s, &tr, &te, NULL, NULL, 2, &acc, NULL) == DUET_OK);
+    REQUIRE(duet_rec_eval_split(&m, s, &tr, &te, NULL, NULL, 2, &acc, NULL) == DUET_OK);
     CHECK(acc.n_users == 2);
-    CHECK_NEAR(rec_acc_mean(&acc, 0, REC_PREC), 0.5, 1e-12);
-    CHECK_NEAR(rec_acc_mean(&acc, 0, REC_RECALL), (0.5 + 1) / 2, 1e-12);
-    CHECK_NEAR(rec_acc_mean(&acc, 0, REC_MAP), (0.5 + 1) / 2, 1e-12);
+    CHECK_NEAR(duet_rec_acc_mean(&acc, 0, REC_PREC), 0.5, 1e-12);
+    CHECK_NEAR(duet_rec_acc_mean(&acc, 0, REC_RECALL), (0.5 + 1) / 2, 1e-12);
+    CHECK_NEAR(duet_rec_acc_mean(&acc, 0, REC_MAP), (0.5 + 1) / 2, 1e-12);
     /* K=4 for user 0: ranked 2 3 4 5 -> hits at 1 and 4: AP = (1 + 2/4)/2 */
     CHECK_NEAR(acc.sum[1][REC_MAP], (1 + 0.5) / 2 + 1, 1e-12);
     /* candidates restricted to items {4, 5}: user 0 ranks 4, 5 -> hit at 2 */
     uint8_t cand[8] = {0, 0, 0, 0, 1, 1, 0, 0};
-    rec_acc_init(&acc, ks, 2);
-    REQUIRE(rec_eval_split(&m, s, &tr, &te, cand, NULL, 64, &acc, NULL) == DUET_OK);
+    duet_rec_acc_init(&acc, ks, 2);
+    REQUIRE(duet_rec_eval_split(&m, s, &tr, &te, cand, NULL, 64, &acc, NULL) == DUET_OK);
     CHECK(acc.n_users == 1); /* user 1's test item 0 is not a candidate */
-    CHECK_NEAR(rec_acc_mean(&acc, 0, REC_RECALL), 1.0, 1e-12);
-    CHECK_NEAR(rec_acc_mean(&acc, 0, REC_NDCG), (1 / log2(3.0)) / 1.0, 1e-12);
+    CHECK_NEAR(duet_rec_acc_mean(&acc, 0, REC_RECALL), 1.0, 1e-12);
+    CHECK_NEAR(duet_rec_acc_mean(&acc, 0, REC_NDCG), (1 / log2(3.0)) / 1.0, 1e-12);
     /* top-k recommendation excludes training items */
     int32_t users[2] = {0, 1}, out[6];
-    REQUIRE(rec_recommend(&m, s, &tr, users, 2, 3, 1, out, NULL) == DUET_OK);
+    REQUIRE(duet_rec_recommend(&m, s, &tr, users, 2, 3, 1, out, NULL) == DUET_OK);
     CHECK(out[0] == 2 && out[1] == 3 && out[2] == 4);
     CHECK(out[3] == 0 && out[4] == 1 && out[5] == 2);
     free(s);
-    rec_csr_free(&tr);
-    rec_csr_free(&te);
+    duet_rec_csr_free(&tr);
+    duet_rec_csr_free(&te);
 }
 
 static void test_protocols_run_and_repeat(void)
 {
-    rec_dataset *ds = load_tiny(1);
+    duet_rec_dataset *ds = load_tiny(1);
     REQUIRE(ds);
-    rec_eval_opts o;
-    rec_eval_opts_default(&o);
+    duet_rec_eval_opts o;
+    duet_rec_eval_opts_default(&o);
     o.n_seeds = 2;
     o.progress = -1;
-    rec_side side = {&ds->item_attr, ds->item_feats, ds->has_feats, ds->n_feats, NULL, NULL, NULL, NULL};
+    duet_rec_side side = {&ds->item_attr, ds->item_feats, ds->has_feats, ds->n_feats, NULL, NULL, NULL, NULL};
     const char *names[] = {"popularity", "item-knn", "ease", "content", "bpr-mf"};
     for (int n = 0; n < 5; n++) {
-        const rec_model_def *m = rec_model_find(names[n]);
-        rec_eval_result r1, r2;
+        const duet_rec_model_def *m = duet_rec_model_find(names[n]);
+        duet_rec_eval_result r1, r2;
         duet_err err = {0};
-        REQUIRE(rec_eval_full(m, &ds->ui, &side, 0, &o, &r1, &err) == DUET_OK);
-        REQUIRE(rec_eval_full(m, &ds->ui, &side, 0, &o, &r2, &err) == DUET_OK);
+        REQUIRE(duet_rec_eval_full(m, &ds->ui, &side, 0, &o, &r1, &err) == DUET_OK);
+        REQUIRE(duet_rec_eval_full(m, &ds->ui, &side, 0, &o, &r2, &err) == DUET_OK);
         CHECK(r1.n_runs == 2 && r1.n_users == 10);
         for (int k = 0; k < r1.n_k; k++) /* seeded: identical reruns (up to summation order) */
             for (int q = 0; q < REC_N_METRICS; q++) CHECK_NEAR(r1.mean[k][q], r2.mean[k][q], 1e-12);
@@ -359,26 +359,26 @@ static void test_protocols_run_and_repeat(void)
             for (int q = 0; q < REC_N_METRICS; q++) CHECK(r1.mean[k][q] >= 0 && r1.mean[k][q] <= 1);
         CHECK(r1.chosen[0] != '\0');
         o.cold_frac = 0.25;
-        REQUIRE(rec_eval_full(m, &ds->ui, &side, 1, &o, &r1, &err) == DUET_OK);
+        REQUIRE(duet_rec_eval_full(m, &ds->ui, &side, 1, &o, &r1, &err) == DUET_OK);
         CHECK(r1.n_users > 0);
         o.cold_frac = 0.1;
     }
     /* a model entry without a fit function is refused */
-    rec_eval_result r;
+    duet_rec_eval_result r;
     duet_err err = {0};
-    rec_model_def unbuilt = *rec_model_find("popularity");
+    duet_rec_model_def unbuilt = *duet_rec_model_find("popularity");
     unbuilt.fit = NULL;
-    CHECK(rec_eval_full(&unbuilt, &ds->ui, &side, 0, &o, &r, &err) == DUET_ERR_UNSUPPORTED);
-    rec_dataset_free(ds);
+    CHECK(duet_rec_eval_full(&unbuilt, &ds->ui, &side, 0, &o, &r, &err) == DUET_ERR_UNSUPPORTED);
+    duet_rec_dataset_free(ds);
 
-    rec_ncf *d = NULL;
-    REQUIRE(rec_load_ncf(FIXTURE("rec/tiny_ncf"), &d, &err) == DUET_OK);
-    REQUIRE(rec_eval_sampled(rec_model_find("item-knn"), d, &o, &r, &err) == DUET_OK);
+    duet_rec_ncf *d = NULL;
+    REQUIRE(duet_rec_load_ncf(FIXTURE("rec/tiny_ncf"), &d, &err) == DUET_OK);
+    REQUIRE(duet_rec_eval_sampled(duet_rec_model_find("item-knn"), d, &o, &r, &err) == DUET_OK);
     CHECK(r.n_users == 10);
     /* 6 candidates per user: HR@5 < 1 unless perfect, HR@10 = 1 always */
     CHECK_NEAR(r.mean[1][REC_HR], 1.0, 1e-12);
     CHECK(r.mean[0][REC_HR] > 0 && r.mean[0][REC_HR] <= 1);
-    rec_ncf_free(d);
+    duet_rec_ncf_free(d);
 }
 
 int main(void)

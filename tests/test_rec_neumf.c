@@ -61,7 +61,7 @@ static void test_step_matches_pytorch(void)
     REQUIRE(dims && dims->n == 4);
     int nu = (int)dims->v[0], ni = (int)dims->v[1], F = (int)dims->v[2], B = (int)dims->v[3];
     duet_params *P = NULL;
-    REQUIRE(rec_neumf_params_new(nu, ni, F, &P, NULL) == DUET_OK);
+    REQUIRE(duet_rec_neumf_params_new(nu, ni, F, &P, NULL) == DUET_OK);
     REQUIRE(duet_params_enable_training(P, NULL) == DUET_OK);
     for (size_t t = 0; t < P->count; t++) {
         const golden_row *r = find(P->info[t].name);
@@ -75,9 +75,9 @@ static void test_step_matches_pytorch(void)
         u[k] = (int32_t)gu->v[k];
         it[k] = (int32_t)gi->v[k];
     }
-    float *work = malloc(rec_neumf_work_floats(F, B) * sizeof *work), logits[64];
+    float *work = malloc(duet_rec_neumf_work_floats(F, B) * sizeof *work), logits[64];
     REQUIRE(work);
-    double loss = rec_neumf_step_grads(P, F, u, it, gy->v, B, logits, work);
+    double loss = duet_rec_neumf_step_grads(P, F, u, it, gy->v, B, logits, work);
     const golden_row *gl = find("logits"), *gloss = find("loss");
     REQUIRE(gl && gloss);
     double dl = check_max_abs_diff(logits, gl->v, (size_t)B);
@@ -101,16 +101,16 @@ static void test_step_matches_pytorch(void)
 
 static void test_train_and_score(void)
 {
-    rec_dataset *ds = NULL;
-    REQUIRE(rec_load_interactions_tsv(FIXTURE("rec/tiny.tsv"), &ds, NULL) == DUET_OK);
-    const rec_model_def *m = rec_model_find("neumf");
+    duet_rec_dataset *ds = NULL;
+    REQUIRE(duet_rec_load_interactions_tsv(FIXTURE("rec/tiny.tsv"), &ds, NULL) == DUET_OK);
+    const duet_rec_model_def *m = duet_rec_model_find("neumf");
     REQUIRE(m && m->fit);
-    rec_params p = {0};
+    duet_rec_params p = {0};
     p.dim = 4;
     p.k = 2;
     p.epochs = 150;
     p.lr = 0.01f;
-    rec_fit_ctx ctx = {0};
+    duet_rec_fit_ctx ctx = {0};
     ctx.train = &ds->ui;
     ctx.seed = 9;
     ctx.progress = -1;
@@ -125,14 +125,14 @@ static void test_train_and_score(void)
     for (int u = 0; u < 10; u++)
         for (int i = 0; i < 12; i++)
             for (int j = 0; j < 12; j++)
-                if (rec_csr_has(&ds->ui, u, i) && !rec_csr_has(&ds->ui, u, j)) {
+                if (duet_rec_csr_has(&ds->ui, u, i) && !duet_rec_csr_has(&ds->ui, u, j)) {
                     good += S[u * 12 + i] > S[u * 12 + j];
                     all++;
                 }
     CHECK_MSG((double)good / all > 0.9, "training AUC %.3f", (double)good / all);
     fprintf(stderr, "# neumf training AUC on the tiny set %.3f\n", (double)good / all);
     m->free_state(st);
-    rec_dataset_free(ds);
+    duet_rec_dataset_free(ds);
 }
 
 static void test_scorer_matches_forward(void)
@@ -140,7 +140,7 @@ static void test_scorer_matches_forward(void)
     /* random weights: score(u, i) from the all-items path == batch logits */
     duet_params *P = NULL;
     int nu = 3, ni = 7, F = 4;
-    REQUIRE(rec_neumf_params_new(nu, ni, F, &P, NULL) == DUET_OK);
+    REQUIRE(duet_rec_neumf_params_new(nu, ni, F, &P, NULL) == DUET_OK);
     REQUIRE(duet_params_enable_training(P, NULL) == DUET_OK);
     duet_rng r;
     duet_rng_seed(&r, 4);
@@ -151,13 +151,13 @@ static void test_scorer_matches_forward(void)
         u[k] = k / 7;
         it[k] = k % 7;
     }
-    float *work = malloc(rec_neumf_work_floats(F, 21) * sizeof *work);
+    float *work = malloc(duet_rec_neumf_work_floats(F, 21) * sizeof *work);
     REQUIRE(work);
-    rec_neumf_step_grads(P, F, u, it, y, 21, logits, work);
+    duet_rec_neumf_step_grads(P, F, u, it, y, 21, logits, work);
     free(work);
     float S[21];
     int32_t users[3] = {0, 1, 2};
-    REQUIRE(rec_neumf_score_params(P, F, users, 3, S, NULL) == DUET_OK);
+    REQUIRE(duet_rec_neumf_score_params(P, F, users, 3, S, NULL) == DUET_OK);
     double d = check_max_abs_diff(S, logits, 21);
     CHECK_MSG(d < 1e-5, "scorer vs forward %.3g", d);
     duet_params_free(P);

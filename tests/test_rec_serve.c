@@ -6,7 +6,7 @@
  *    LCG): `duet train-rec --interactions clusters.tsv --out m.safetensors`
  *    with no other option, then `duet recommend --user U` for every user:
  *    every top-10 is in the user's own cluster;
- *  - every model of the table: fitted, saved with rec_served_save, loaded:
+ *  - every model of the table: fitted, saved with duet_rec_served_save, loaded:
  *    the loaded model scores users exactly as the fitted one, a history can
  *    be scored (neumf: UNSUPPORTED), and user 0's top-10 is in its cluster
  *    (the quickly trained deep networks, bpr-mf's approximate fold-in and popularity aside);
@@ -185,68 +185,69 @@ static void test_defaults_two_clusters(void)
 
 static void test_every_model_round_trip(void)
 {
-    rec_dataset *ds = NULL;
+    duet_rec_dataset *ds = NULL;
     duet_err err = {0};
-    REQUIRE(rec_load_interactions_tsv(clusters, &ds, &err) == DUET_OK);
-    REQUIRE(rec_load_item_attrs_tsv(ds, attrs, &err) == DUET_OK);
-    rec_fit_ctx ctx = {0};
+    REQUIRE(duet_rec_load_interactions_tsv(clusters, &ds, &err) == DUET_OK);
+    REQUIRE(duet_rec_load_item_attrs_tsv(ds, attrs, &err) == DUET_OK);
+    duet_rec_fit_ctx ctx = {0};
     ctx.train = &ds->ui;
     ctx.side.item_attr = &ds->item_attr;
     ctx.side.tokens = (const char *const *)ds->tokens;
     ctx.seed = 4;
     ctx.progress = -1;
     int n;
-    const rec_model_def *t = rec_models(&n);
+    const duet_rec_model_def *t = duet_rec_models(&n);
     int32_t ni = ds->n_items;
     float *a = malloc((size_t)ni * sizeof *a), *b = malloc((size_t)ni * sizeof *b);
     REQUIRE(a && b);
     char path[160];
     snprintf(path, sizeof path, "%s/rt.safetensors", tmpdir);
     for (int k = 0; k < n; k++) {
-        const rec_model_def *m = &t[k];
-        rec_params p = m->grid[0];
+        const duet_rec_model_def *m = &t[k];
+        duet_rec_params p = m->grid[0];
         if (!strncmp(m->name, "improved-ncf", 12)) p.epochs = 3; /* quick */
         void *state = NULL;
         duet_status st = m->fit(&ctx, &p, &state, &err);
         CHECK_MSG(st == DUET_OK, "%s: %s", m->name, err.msg);
         if (st) continue;
-        st = rec_served_save(path, m, &p, state, &ds->ui, (const char *const *)ds->user_ids,
-                             (const char *const *)ds->item_ids, NULL, &err);
+        st = duet_rec_served_save(path, m, &p, state, &ds->ui, (const char *const *)ds->user_ids,
+                                  (const char *const *)ds->item_ids, NULL, &err);
         CHECK_MSG(st == DUET_OK, "%s: save: %s", m->name, err.msg);
-        rec_served *s = NULL;
-        if (!st) st = rec_served_load(path, &s, &err);
+        duet_rec_served *s = NULL;
+        if (!st) st = duet_rec_served_load(path, &s, &err);
         CHECK_MSG(st == DUET_OK, "%s: load: %s", m->name, err.msg);
         if (!st) {
-            CHECK(!strcmp(rec_served_model(s)->name, m->name) && rec_served_n_items(s) == ni);
+            CHECK(!strcmp(duet_rec_served_model(s)->name, m->name) && duet_rec_served_n_items(s) == ni);
             for (int32_t u = 0; u < 80; u += 17) {
-                CHECK(rec_model_score(m, state, &ds->ui, &u, 1, a, &err) == DUET_OK);
+                CHECK(duet_rec_model_score(m, state, &ds->ui, &u, 1, a, &err) == DUET_OK);
                 for (int64_t q = ds->ui.indptr[u]; q < ds->ui.indptr[u + 1]; q++) a[ds->ui.indices[q]] = -INFINITY;
-                CHECK(rec_served_score_user(s, u, b, &err) == DUET_OK);
+                CHECK(duet_rec_served_score_user(s, u, b, &err) == DUET_OK);
                 CHECK_MSG(memcmp(a, b, (size_t)ni * sizeof *a) == 0, "%s: user %d scores differ after loading",
                           m->name, u);
             }
-            int32_t top[10], u0 = 0, h[3] = {rec_dataset_find_item(ds, "a01"), rec_dataset_find_item(ds, "a02"),
-                                              rec_dataset_find_item(ds, "a05")};
-            rec_served_score_user(s, u0, b, &err);
-            int got = rec_topk(b, ni, NULL, 10, top), in = 0;
+            int32_t top[10], u0 = 0,
+                             h[3] = {duet_rec_dataset_find_item(ds, "a01"), duet_rec_dataset_find_item(ds, "a02"),
+                                     duet_rec_dataset_find_item(ds, "a05")};
+            duet_rec_served_score_user(s, u0, b, &err);
+            int got = duet_rec_topk(b, ni, NULL, 10, top), in = 0;
             for (int j = 0; j < got; j++) in += ds->item_ids[top[j]][0] == 'a';
             /* quality where the quick configuration is a real fit: not popularity, not the deep
              * networks trained 3 epochs (improved-ncf-deep*, neumf's 10), not bpr-mf's approximate fold-in */
             int judge = strcmp(m->name, "popularity") && strcmp(m->name, "neumf") && strcmp(m->name, "bpr-mf") &&
                         strncmp(m->name, "improved-ncf-deep", 17);
             if (judge) CHECK_MSG(in == 10, "%s: user 0 has %d of 10 in its cluster", m->name, in);
-            st = rec_served_score_history(s, h, 3, 1, b, &err);
+            st = duet_rec_served_score_history(s, h, 3, 1, b, &err);
             if (!strcmp(m->name, "neumf")) CHECK(st == DUET_ERR_UNSUPPORTED);
             else {
                 CHECK_MSG(st == DUET_OK, "%s: history: %s", m->name, err.msg);
-                got = rec_topk(b, ni, NULL, 10, top);
+                got = duet_rec_topk(b, ni, NULL, 10, top);
                 in = 0;
                 for (int j = 0; j < got; j++) in += ds->item_ids[top[j]][0] == 'a';
                 CHECK(b[h[0]] == -INFINITY);
                 if (judge) CHECK_MSG(in >= 9, "%s: a history of a-items gets %d of 10 a-items", m->name, in);
             }
         }
-        rec_served_free(s);
+        duet_rec_served_free(s);
         m->free_state(state);
     }
     /* a broken file is one clear error */
@@ -256,50 +257,50 @@ static void test_every_model_round_trip(void)
         fputs("garbage", f);
         fclose(f);
     }
-    rec_served *s = NULL;
-    CHECK(rec_served_load(path, &s, &err) != DUET_OK && s == NULL && strchr(err.msg, '\n') == NULL);
-    CHECK(rec_served_load("/nonexistent.safetensors", &s, &err) == DUET_ERR_IO);
+    duet_rec_served *s = NULL;
+    CHECK(duet_rec_served_load(path, &s, &err) != DUET_OK && s == NULL && strchr(err.msg, '\n') == NULL);
+    CHECK(duet_rec_served_load("/nonexistent.safetensors", &s, &err) == DUET_ERR_IO);
     free(a);
     free(b);
-    rec_dataset_free(ds);
+    duet_rec_dataset_free(ds);
 }
 
-/* A file of the first format (rec_incf_save, "duet-rec-incf") loads as improved-ncf-deep. */
+/* A file of the first format (duet_rec_incf_save, "duet-rec-incf") loads as improved-ncf-deep. */
 static void test_legacy_file(void)
 {
-    rec_dataset *ds = NULL;
+    duet_rec_dataset *ds = NULL;
     duet_err err = {0};
-    REQUIRE(rec_load_interactions_tsv(clusters, &ds, &err) == DUET_OK);
-    rec_fit_ctx ctx = {0};
+    REQUIRE(duet_rec_load_interactions_tsv(clusters, &ds, &err) == DUET_OK);
+    duet_rec_fit_ctx ctx = {0};
     ctx.train = &ds->ui;
     ctx.seed = 2;
     ctx.progress = -1;
-    rec_incf_config c;
-    rec_incf_config_default(&c);
+    duet_rec_incf_config c;
+    duet_rec_incf_config_default(&c);
     c.max_epochs = 2;
     c.dim = 8;
-    rec_incf *m = NULL;
-    REQUIRE(rec_incf_train(&ctx, &c, NULL, &m, &err) == DUET_OK);
+    duet_rec_incf *m = NULL;
+    REQUIRE(duet_rec_incf_train(&ctx, &c, NULL, &m, &err) == DUET_OK);
     char path[160];
     snprintf(path, sizeof path, "%s/legacy.safetensors", tmpdir);
-    REQUIRE(rec_incf_save(m, path, (const char *const *)ds->user_ids, (const char *const *)ds->item_ids, NULL, &err) ==
-            DUET_OK);
-    rec_served *s = NULL;
-    REQUIRE(rec_served_load(path, &s, &err) == DUET_OK);
-    CHECK(!strcmp(rec_served_model(s)->name, "improved-ncf-deep") && rec_served_n_users(s) == 80);
+    REQUIRE(duet_rec_incf_save(m, path, (const char *const *)ds->user_ids, (const char *const *)ds->item_ids, NULL,
+                               &err) == DUET_OK);
+    duet_rec_served *s = NULL;
+    REQUIRE(duet_rec_served_load(path, &s, &err) == DUET_OK);
+    CHECK(!strcmp(duet_rec_served_model(s)->name, "improved-ncf-deep") && duet_rec_served_n_users(s) == 80);
     int32_t ni = ds->n_items, u = 7;
     float *a = malloc((size_t)ni * sizeof *a), *b = malloc((size_t)ni * sizeof *b);
     REQUIRE(a && b);
-    CHECK(rec_incf_score(m, &u, 1, a, &err) == DUET_OK);
+    CHECK(duet_rec_incf_score(m, &u, 1, a, &err) == DUET_OK);
     for (int64_t q = ds->ui.indptr[u]; q < ds->ui.indptr[u + 1]; q++) a[ds->ui.indices[q]] = -INFINITY;
-    CHECK(rec_served_score_user(s, u, b, &err) == DUET_OK);
+    CHECK(duet_rec_served_score_user(s, u, b, &err) == DUET_OK);
     CHECK(memcmp(a, b, (size_t)ni * sizeof *a) == 0);
-    CHECK(rec_served_find_user(s, "u07") == 7 && !strcmp(rec_served_item_id(s, 0), ds->item_ids[0]));
+    CHECK(duet_rec_served_find_user(s, "u07") == 7 && !strcmp(duet_rec_served_item_id(s, 0), ds->item_ids[0]));
     free(a);
     free(b);
-    rec_served_free(s);
-    rec_incf_free(m);
-    rec_dataset_free(ds);
+    duet_rec_served_free(s);
+    duet_rec_incf_free(m);
+    duet_rec_dataset_free(ds);
 }
 
 static void test_cli_every_model(void)

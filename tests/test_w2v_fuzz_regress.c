@@ -69,19 +69,19 @@ static void test_replay_corpus(void)
  * the line end after them). */
 static void test_fixed_cases(void)
 {
-    w2v_vectors *v = NULL;
+    duet_w2v_vectors *v = NULL;
     duet_err e;
     duet_err_clear(&e);
-    CHECK(w2v_vectors_load("fuzz/regress/w2v_vectors/text_dim1_auto_read_as_binary.txt", W2V_FORMAT_AUTO, &v,
-                           &e) == DUET_OK);
+    CHECK(duet_w2v_vectors_load("fuzz/regress/w2v_vectors/text_dim1_auto_read_as_binary.txt", W2V_FORMAT_AUTO, &v,
+                                &e) == DUET_OK);
     if (v) {
-        CHECK(w2v_vectors_count(v) == 2 && w2v_vectors_dim(v) == 1);
-        CHECK(w2v_vectors_row(v, 1)[0] == 2.0f);
+        CHECK(duet_w2v_vectors_count(v) == 2 && duet_w2v_vectors_dim(v) == 1);
+        CHECK(duet_w2v_vectors_row(v, 1)[0] == 2.0f);
     }
-    w2v_vectors_free(v);
+    duet_w2v_vectors_free(v);
     v = NULL;
-    CHECK(w2v_vectors_load("fuzz/regress/w2v_vectors/text_value_after_vt_on_next_line.txt", W2V_FORMAT_TEXT, &v,
-                           &e) == DUET_ERR_FORMAT);
+    CHECK(duet_w2v_vectors_load("fuzz/regress/w2v_vectors/text_value_after_vt_on_next_line.txt", W2V_FORMAT_TEXT, &v,
+                                &e) == DUET_ERR_FORMAT);
     CHECK(v == NULL);
 }
 

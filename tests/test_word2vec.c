@@ -28,12 +28,12 @@ static void write_file(const char *path, const void *data, size_t n)
     fclose(f);
 }
 
-static w2v_corpus *corpus_from_string(const char *text, duet_status *st, duet_err *err)
+static duet_w2v_corpus *corpus_from_string(const char *text, duet_status *st, duet_err *err)
 {
     const char *p = tmp_path("corpus.txt");
     write_file(p, text, strlen(text));
-    w2v_corpus *c = NULL;
-    *st = w2v_corpus_read_file(p, &c, err);
+    duet_w2v_corpus *c = NULL;
+    *st = duet_w2v_corpus_read_file(p, &c, err);
     return c;
 }
 
@@ -75,14 +75,14 @@ static void test_tables_match_gensim(void)
     }
     double max_keep = 0, max_neg = 0;
     for (size_t i = 0; i < n; i++) {
-        double k = w2v_keep_probability(rows[i].count, total, 1e-2);
+        double k = duet_w2v_keep_probability(rows[i].count, total, 1e-2);
         max_keep = fmax(max_keep, fabs(k - rows[i].keep));
     }
-    w2v_negative_table *t;
-    REQUIRE(w2v_negative_table_new(counts, n, 0.75, &t, NULL) == DUET_OK);
+    duet_w2v_negative_table *t;
+    REQUIRE(duet_w2v_negative_table_new(counts, n, 0.75, &t, NULL) == DUET_OK);
     double psum = 0;
     for (size_t i = 0; i < n; i++) {
-        double p = w2v_negative_table_prob(t, i);
+        double p = duet_w2v_negative_table_prob(t, i);
         psum += p;
         max_neg = fmax(max_neg, fabs(p - rows[i].neg));
     }
@@ -90,27 +90,27 @@ static void test_tables_match_gensim(void)
     CHECK(max_keep < 1e-8);
     CHECK(max_neg < 1e-8);
     CHECK_NEAR(psum, 1.0, 1e-9);
-    w2v_negative_table_free(t);
+    duet_w2v_negative_table_free(t);
 
     /* the trainer builds the same vocabulary (counts, descending order) */
-    w2v_corpus *c;
-    REQUIRE(w2v_corpus_read_file(FIXTURE("word2vec/vocab_corpus.txt"), &c, NULL) == DUET_OK);
-    CHECK(w2v_corpus_n_tokens(c) == total);
-    w2v_params p;
-    w2v_params_default(&p);
+    duet_w2v_corpus *c;
+    REQUIRE(duet_w2v_corpus_read_file(FIXTURE("word2vec/vocab_corpus.txt"), &c, NULL) == DUET_OK);
+    CHECK(duet_w2v_corpus_n_tokens(c) == total);
+    duet_w2v_params p;
+    duet_w2v_params_default(&p);
     p.dim = 4;
     p.epochs = 1;
-    w2v_vectors *v;
-    REQUIRE(w2v_train(c, &p, &v, NULL, NULL) == DUET_OK);
-    CHECK(w2v_vectors_count(v) == n);
-    for (size_t i = 0; i < n && i < w2v_vectors_count(v); i++) {
-        long j = w2v_vectors_find(v, rows[i].tok);
+    duet_w2v_vectors *v;
+    REQUIRE(duet_w2v_train(c, &p, &v, NULL, NULL) == DUET_OK);
+    CHECK(duet_w2v_vectors_count(v) == n);
+    for (size_t i = 0; i < n && i < duet_w2v_vectors_count(v); i++) {
+        long j = duet_w2v_vectors_find(v, rows[i].tok);
         CHECK_MSG(j >= 0, "token %s", rows[i].tok);
-        if (j >= 0) CHECK(w2v_vectors_token_count(v, (size_t)j) == rows[i].count);
-        if (i > 0) CHECK(w2v_vectors_token_count(v, i) <= w2v_vectors_token_count(v, i - 1));
+        if (j >= 0) CHECK(duet_w2v_vectors_token_count(v, (size_t)j) == rows[i].count);
+        if (i > 0) CHECK(duet_w2v_vectors_token_count(v, i) <= duet_w2v_vectors_token_count(v, i - 1));
     }
-    w2v_vectors_free(v);
-    w2v_corpus_free(c);
+    duet_w2v_vectors_free(v);
+    duet_w2v_corpus_free(c);
 }
 
 /* The alias table: exact implied probabilities = c^0.75 / sum, and 10^6 draws
@@ -119,20 +119,20 @@ static void test_negative_table_distribution(void)
 {
     uint64_t counts[] = {1000, 1, 0, 37, 250, 5, 5, 90000, 12, 3};
     size_t n = sizeof counts / sizeof counts[0];
-    w2v_negative_table *t;
-    REQUIRE(w2v_negative_table_new(counts, n, 0.75, &t, NULL) == DUET_OK);
+    duet_w2v_negative_table *t;
+    REQUIRE(duet_w2v_negative_table_new(counts, n, 0.75, &t, NULL) == DUET_OK);
     double z = 0, expect[10];
     for (size_t i = 0; i < n; i++) z += pow((double)counts[i], 0.75);
     for (size_t i = 0; i < n; i++) {
         expect[i] = counts[i] ? pow((double)counts[i], 0.75) / z : 0.0;
-        CHECK_NEAR(w2v_negative_table_prob(t, i), expect[i], 1e-8);
+        CHECK_NEAR(duet_w2v_negative_table_prob(t, i), expect[i], 1e-8);
     }
     duet_rng r;
     duet_rng_seed(&r, 3);
     long hist[10] = {0};
     long draws = 1000000;
     for (long k = 0; k < draws; k++) {
-        uint32_t x = w2v_negative_table_draw(t, duet_rng_u64(&r));
+        uint32_t x = duet_w2v_negative_table_draw(t, duet_rng_u64(&r));
         REQUIRE(x < n);
         hist[x]++;
     }
@@ -147,25 +147,25 @@ static void test_negative_table_distribution(void)
     }
     fprintf(stderr, "  negative table: chi2 %.2f with %d dof\n", chi2, dof);
     CHECK(chi2 < 30.0); /* 8 dof: p ~ 2e-4 */
-    w2v_negative_table_free(t);
+    duet_w2v_negative_table_free(t);
     duet_err e;
     duet_err_clear(&e);
     uint64_t zeros[3] = {0, 0, 0};
-    CHECK(w2v_negative_table_new(zeros, 3, 0.75, &t, &e) == DUET_ERR_ARG);
-    CHECK(w2v_negative_table_new(counts, 0, 0.75, &t, &e) == DUET_ERR_ARG);
+    CHECK(duet_w2v_negative_table_new(zeros, 3, 0.75, &t, &e) == DUET_ERR_ARG);
+    CHECK(duet_w2v_negative_table_new(counts, 0, 0.75, &t, &e) == DUET_ERR_ARG);
 }
 
 /* Subsampling: the formula, and the trainer keeps tokens at that rate. */
 static void test_subsampling(void)
 {
     /* (sqrt(c/(sN)) + 1) sN / c, capped at 1 */
-    CHECK_NEAR(w2v_keep_probability(1000, 100000, 1e-3), (sqrt(1000 / 100.0) + 1) * 100 / 1000, 1e-12);
-    CHECK_NEAR(w2v_keep_probability(10, 100000, 1e-3), 1.0, 0);
-    CHECK_NEAR(w2v_keep_probability(1000, 100000, 0), 1.0, 0);
+    CHECK_NEAR(duet_w2v_keep_probability(1000, 100000, 1e-3), (sqrt(1000 / 100.0) + 1) * 100 / 1000, 1e-12);
+    CHECK_NEAR(duet_w2v_keep_probability(10, 100000, 1e-3), 1.0, 0);
+    CHECK_NEAR(duet_w2v_keep_probability(1000, 100000, 0), 1.0, 0);
 
     /* corpus: one token of 60% of the mass, 40 rare ones */
-    w2v_corpus *c;
-    REQUIRE(w2v_corpus_new(&c, NULL) == DUET_OK);
+    duet_w2v_corpus *c;
+    REQUIRE(duet_w2v_corpus_new(&c, NULL) == DUET_OK);
     duet_rng r;
     duet_rng_seed(&r, 9);
     char names[41][16];
@@ -174,29 +174,29 @@ static void test_subsampling(void)
     for (int s = 0; s < 2000; s++) {
         for (int k = 0; k < 10; k++)
             sent[k] = duet_rng_uniform(&r) < 0.6f ? names[0] : names[1 + duet_rng_below(&r, 40)];
-        REQUIRE(w2v_corpus_add_sentence(c, sent, 10, NULL) == DUET_OK);
+        REQUIRE(duet_w2v_corpus_add_sentence(c, sent, 10, NULL) == DUET_OK);
     }
-    w2v_params p;
-    w2v_params_default(&p);
+    duet_w2v_params p;
+    duet_w2v_params_default(&p);
     p.dim = 4;
     p.epochs = 3;
     p.sample = 1e-2;
-    w2v_vectors *v;
-    w2v_train_stats st;
-    REQUIRE(w2v_train(c, &p, &v, &st, NULL) == DUET_OK);
+    duet_w2v_vectors *v;
+    duet_w2v_train_stats st;
+    REQUIRE(duet_w2v_train(c, &p, &v, &st, NULL) == DUET_OK);
     double expect = 0, var = 0;
-    for (size_t i = 0; i < w2v_vectors_count(v); i++) {
-        double k = w2v_keep_probability(w2v_vectors_token_count(v, i), st.corpus_tokens, p.sample);
-        expect += k * (double)w2v_vectors_token_count(v, i) * p.epochs;
-        var += k * (1 - k) * (double)w2v_vectors_token_count(v, i) * p.epochs;
+    for (size_t i = 0; i < duet_w2v_vectors_count(v); i++) {
+        double k = duet_w2v_keep_probability(duet_w2v_vectors_token_count(v, i), st.corpus_tokens, p.sample);
+        expect += k * (double)duet_w2v_vectors_token_count(v, i) * p.epochs;
+        var += k * (1 - k) * (double)duet_w2v_vectors_token_count(v, i) * p.epochs;
     }
     fprintf(stderr, "  subsampling: kept %llu, expected %.0f +- %.0f\n",
             (unsigned long long)st.trained_tokens, expect, sqrt(var));
     CHECK(st.corpus_tokens == 20000);
     CHECK(fabs((double)st.trained_tokens - expect) < 5 * sqrt(var) + 1);
     CHECK(st.trained_tokens < 20000 * 3 * 0.6); /* it does bite */
-    w2v_vectors_free(v);
-    w2v_corpus_free(c);
+    duet_w2v_vectors_free(v);
+    duet_w2v_corpus_free(c);
 }
 
 typedef struct lr_trace {
@@ -205,10 +205,10 @@ typedef struct lr_trace {
     uint64_t total;
 } lr_trace;
 
-static void on_progress(void *ctx, const w2v_progress_info *info)
+static void on_progress(void *ctx, const duet_w2v_progress_info *info)
 {
     lr_trace *tr = ctx;
-    double want = w2v_learning_rate(tr->alpha0, tr->min_alpha, info->tokens_done, tr->total);
+    double want = duet_w2v_learning_rate(tr->alpha0, tr->min_alpha, info->tokens_done, tr->total);
     if (fabs(info->alpha - (double)(float)want) > 1e-9) tr->bad++;
     if (tr->n && info->alpha > tr->last) tr->nonmono++;
     tr->last = info->alpha;
@@ -218,40 +218,41 @@ static void on_progress(void *ctx, const w2v_progress_info *info)
 /* Linear decay from alpha to min_alpha over all epochs' tokens, used by the trainer. */
 static void test_learning_rate_schedule(void)
 {
-    CHECK_NEAR(w2v_learning_rate(0.025, 1e-4, 0, 1000), 0.025, 1e-15);
-    CHECK_NEAR(w2v_learning_rate(0.025, 1e-4, 500, 1000), 0.025 - 0.0249 * 0.5, 1e-15);
-    CHECK_NEAR(w2v_learning_rate(0.025, 1e-4, 1000, 1000), 1e-4, 1e-15);
-    CHECK_NEAR(w2v_learning_rate(0.025, 1e-4, 5000, 1000), 1e-4, 1e-15);
+    CHECK_NEAR(duet_w2v_learning_rate(0.025, 1e-4, 0, 1000), 0.025, 1e-15);
+    CHECK_NEAR(duet_w2v_learning_rate(0.025, 1e-4, 500, 1000), 0.025 - 0.0249 * 0.5, 1e-15);
+    CHECK_NEAR(duet_w2v_learning_rate(0.025, 1e-4, 1000, 1000), 1e-4, 1e-15);
+    CHECK_NEAR(duet_w2v_learning_rate(0.025, 1e-4, 5000, 1000), 1e-4, 1e-15);
 
-    w2v_corpus *c;
-    REQUIRE(w2v_corpus_read_file(FIXTURE("word2vec/vocab_corpus.txt"), &c, NULL) == DUET_OK);
-    w2v_params p;
-    w2v_params_default(&p);
+    duet_w2v_corpus *c;
+    REQUIRE(duet_w2v_corpus_read_file(FIXTURE("word2vec/vocab_corpus.txt"), &c, NULL) == DUET_OK);
+    duet_w2v_params p;
+    duet_w2v_params_default(&p);
     p.dim = 8;
     p.epochs = 40; /* 40 x 2,8xx tokens: about 11 updates of the rate */
     lr_trace tr = {0, 0, 0, 0, p.alpha, p.min_alpha, 0};
-    tr.total = (uint64_t)w2v_corpus_n_tokens(c) * (uint64_t)p.epochs;
+    tr.total = (uint64_t)duet_w2v_corpus_n_tokens(c) * (uint64_t)p.epochs;
     p.progress = on_progress;
     p.progress_ctx = &tr;
-    w2v_vectors *v;
-    REQUIRE(w2v_train(c, &p, &v, NULL, NULL) == DUET_OK);
+    duet_w2v_vectors *v;
+    REQUIRE(duet_w2v_train(c, &p, &v, NULL, NULL) == DUET_OK);
     fprintf(stderr, "  learning rate: %d reports, last alpha %.6g\n", tr.n, tr.last);
     CHECK(tr.n >= 10);
     CHECK(tr.bad == 0);
     CHECK(tr.nonmono == 0);
     CHECK_NEAR(tr.last, p.min_alpha, 1e-12);
-    w2v_vectors_free(v);
-    w2v_corpus_free(c);
+    duet_w2v_vectors_free(v);
+    duet_w2v_corpus_free(c);
 }
 
 /* ------------------------------------------------------------ vector files */
 
-static int vectors_equal(const w2v_vectors *a, const w2v_vectors *b)
+static int vectors_equal(const duet_w2v_vectors *a, const duet_w2v_vectors *b)
 {
-    if (w2v_vectors_count(a) != w2v_vectors_count(b) || w2v_vectors_dim(a) != w2v_vectors_dim(b)) return 0;
-    for (size_t i = 0; i < w2v_vectors_count(a); i++) {
-        if (strcmp(w2v_vectors_token(a, i), w2v_vectors_token(b, i))) return 0;
-        if (memcmp(w2v_vectors_row(a, i), w2v_vectors_row(b, i), w2v_vectors_dim(a) * sizeof(float)))
+    if (duet_w2v_vectors_count(a) != duet_w2v_vectors_count(b) || duet_w2v_vectors_dim(a) != duet_w2v_vectors_dim(b))
+        return 0;
+    for (size_t i = 0; i < duet_w2v_vectors_count(a); i++) {
+        if (strcmp(duet_w2v_vectors_token(a, i), duet_w2v_vectors_token(b, i))) return 0;
+        if (memcmp(duet_w2v_vectors_row(a, i), duet_w2v_vectors_row(b, i), duet_w2v_vectors_dim(a) * sizeof(float)))
             return 0;
     }
     return 1;
@@ -261,48 +262,48 @@ static void test_roundtrip_text_binary(void)
 {
     const char *toks[] = {"a", "tag:rock_français", "artist:7", "z"};
     float rows[4 * 3] = {0.1f, -2.5e-8f, 3.4e30f, 1, 2, 3, -0.333333343f, 1e-38f, 7.0f, 0, 0, 0};
-    w2v_vectors *v, *t, *b, *a1, *a2;
-    REQUIRE(w2v_vectors_from_arrays(toks, rows, 4, 3, &v, NULL) == DUET_OK);
-    REQUIRE(w2v_vectors_save(v, tmp_path("v.txt"), W2V_FORMAT_TEXT, NULL) == DUET_OK);
-    REQUIRE(w2v_vectors_save(v, tmp_path("v.bin"), W2V_FORMAT_BINARY, NULL) == DUET_OK);
-    REQUIRE(w2v_vectors_load(tmp_path("v.txt"), W2V_FORMAT_TEXT, &t, NULL) == DUET_OK);
-    REQUIRE(w2v_vectors_load(tmp_path("v.bin"), W2V_FORMAT_BINARY, &b, NULL) == DUET_OK);
-    REQUIRE(w2v_vectors_load(tmp_path("v.txt"), W2V_FORMAT_AUTO, &a1, NULL) == DUET_OK);
-    REQUIRE(w2v_vectors_load(tmp_path("v.bin"), W2V_FORMAT_AUTO, &a2, NULL) == DUET_OK);
+    duet_w2v_vectors *v, *t, *b, *a1, *a2;
+    REQUIRE(duet_w2v_vectors_from_arrays(toks, rows, 4, 3, &v, NULL) == DUET_OK);
+    REQUIRE(duet_w2v_vectors_save(v, tmp_path("v.txt"), W2V_FORMAT_TEXT, NULL) == DUET_OK);
+    REQUIRE(duet_w2v_vectors_save(v, tmp_path("v.bin"), W2V_FORMAT_BINARY, NULL) == DUET_OK);
+    REQUIRE(duet_w2v_vectors_load(tmp_path("v.txt"), W2V_FORMAT_TEXT, &t, NULL) == DUET_OK);
+    REQUIRE(duet_w2v_vectors_load(tmp_path("v.bin"), W2V_FORMAT_BINARY, &b, NULL) == DUET_OK);
+    REQUIRE(duet_w2v_vectors_load(tmp_path("v.txt"), W2V_FORMAT_AUTO, &a1, NULL) == DUET_OK);
+    REQUIRE(duet_w2v_vectors_load(tmp_path("v.bin"), W2V_FORMAT_AUTO, &a2, NULL) == DUET_OK);
     CHECK(vectors_equal(v, t));
     CHECK(vectors_equal(v, b));
     CHECK(vectors_equal(v, a1));
     CHECK(vectors_equal(v, a2));
-    CHECK(w2v_vectors_find(t, "tag:rock_français") == 1);
-    CHECK(w2v_vectors_find(t, "nope") == -1);
-    w2v_vectors_free(v);
-    w2v_vectors_free(t);
-    w2v_vectors_free(b);
-    w2v_vectors_free(a1);
-    w2v_vectors_free(a2);
+    CHECK(duet_w2v_vectors_find(t, "tag:rock_français") == 1);
+    CHECK(duet_w2v_vectors_find(t, "nope") == -1);
+    duet_w2v_vectors_free(v);
+    duet_w2v_vectors_free(t);
+    duet_w2v_vectors_free(b);
+    duet_w2v_vectors_free(a1);
+    duet_w2v_vectors_free(a2);
     /* unwritable output: error, nothing left behind */
     duet_err e;
     duet_err_clear(&e);
-    REQUIRE(w2v_vectors_from_arrays(toks, rows, 4, 3, &v, NULL) == DUET_OK);
-    CHECK(w2v_vectors_save(v, "/nonexistent_duet_dir/v.txt", W2V_FORMAT_TEXT, &e) == DUET_ERR_IO);
-    w2v_vectors_free(v);
+    REQUIRE(duet_w2v_vectors_from_arrays(toks, rows, 4, 3, &v, NULL) == DUET_OK);
+    CHECK(duet_w2v_vectors_save(v, "/nonexistent_duet_dir/v.txt", W2V_FORMAT_TEXT, &e) == DUET_ERR_IO);
+    duet_w2v_vectors_free(v);
 }
 
 /* Files written by gensim's save_word2vec_format load, agree with each other,
  * and most_similar agrees with gensim's. */
 static void test_reads_gensim_files(void)
 {
-    w2v_vectors *t, *b;
+    duet_w2v_vectors *t, *b;
     duet_err e;
     duet_err_clear(&e);
-    REQUIRE(w2v_vectors_load(FIXTURE("word2vec/gensim_kv.txt"), W2V_FORMAT_AUTO, &t, &e) == DUET_OK);
-    REQUIRE(w2v_vectors_load(FIXTURE("word2vec/gensim_kv.bin"), W2V_FORMAT_AUTO, &b, &e) == DUET_OK);
-    CHECK(w2v_vectors_count(t) == 8 && w2v_vectors_dim(t) == 6);
+    REQUIRE(duet_w2v_vectors_load(FIXTURE("word2vec/gensim_kv.txt"), W2V_FORMAT_AUTO, &t, &e) == DUET_OK);
+    REQUIRE(duet_w2v_vectors_load(FIXTURE("word2vec/gensim_kv.bin"), W2V_FORMAT_AUTO, &b, &e) == DUET_OK);
+    CHECK(duet_w2v_vectors_count(t) == 8 && duet_w2v_vectors_dim(t) == 6);
     CHECK(vectors_equal(t, b));
-    long x = w2v_vectors_find(t, "x");
+    long x = duet_w2v_vectors_find(t, "x");
     REQUIRE(x >= 0);
-    CHECK(w2v_vectors_row(t, (size_t)x)[2] == 1e-30f);
-    CHECK(w2v_vectors_row(t, (size_t)x)[3] == -3.5e7f);
+    CHECK(duet_w2v_vectors_row(t, (size_t)x)[2] == 1e-30f);
+    CHECK(duet_w2v_vectors_row(t, (size_t)x)[3] == -3.5e7f);
     FILE *f = fopen(FIXTURE("word2vec/gensim_kv_similar.tsv"), "r");
     REQUIRE(f);
     char q[64], tok[64];
@@ -314,35 +315,35 @@ static void test_reads_gensim_files(void)
     size_t n_out = 0;
     while (fscanf(f, "%63s %63s %lf", q, tok, &sim) == 3) {
         if (strcmp(q, prev)) {
-            long qi = w2v_vectors_find(t, q);
+            long qi = duet_w2v_vectors_find(t, q);
             REQUIRE(qi >= 0);
-            REQUIRE(w2v_vectors_most_similar(t, w2v_vectors_row(t, (size_t)qi), &qi, 1, 5, idx, sims,
-                                             &n_out, NULL) == DUET_OK);
+            REQUIRE(duet_w2v_vectors_most_similar(t, duet_w2v_vectors_row(t, (size_t)qi), &qi, 1, 5, idx, sims,
+                                                  &n_out, NULL) == DUET_OK);
             CHECK(n_out == 5);
             snprintf(prev, sizeof prev, "%s", q);
             rank = 0;
         }
-        CHECK_MSG(!strcmp(w2v_vectors_token(t, (size_t)idx[rank]), tok), "%s #%d: %s vs gensim %s", q,
-                  rank, w2v_vectors_token(t, (size_t)idx[rank]), tok);
+        CHECK_MSG(!strcmp(duet_w2v_vectors_token(t, (size_t)idx[rank]), tok), "%s #%d: %s vs gensim %s", q,
+                  rank, duet_w2v_vectors_token(t, (size_t)idx[rank]), tok);
         CHECK_NEAR(sims[rank], sim, 1e-6);
         rank++;
         lines++;
     }
     fclose(f);
     CHECK(lines == 15);
-    w2v_vectors_free(t);
-    w2v_vectors_free(b);
+    duet_w2v_vectors_free(t);
+    duet_w2v_vectors_free(b);
 }
 
-static duet_status load_text(const char *text, size_t n, w2v_format fmt, duet_err *e)
+static duet_status load_text(const char *text, size_t n, duet_w2v_format fmt, duet_err *e)
 {
     const char *p = tmp_path("bad.vec");
     write_file(p, text, n);
-    w2v_vectors *v = NULL;
+    duet_w2v_vectors *v = NULL;
     duet_err_clear(e);
-    duet_status st = w2v_vectors_load(p, fmt, &v, e);
+    duet_status st = duet_w2v_vectors_load(p, fmt, &v, e);
     if (st) CHECK(v == NULL);
-    w2v_vectors_free(v);
+    duet_w2v_vectors_free(v);
     if (st) fprintf(stderr, "    (expected) %s\n", e->msg);
     return st;
 }
@@ -383,8 +384,8 @@ static void test_reader_is_strict(void)
     CHECK(strstr(e.msg, "truncated") != NULL);
     memcpy(bin + k, "\nzz", 3);
     CHECK(load_text(bin, k + 3, W2V_FORMAT_BINARY, &e) == DUET_ERR_FORMAT);
-    w2v_vectors *v = NULL;
-    CHECK(w2v_vectors_load(tmp_path("does_not_exist"), W2V_FORMAT_AUTO, &v, &e) == DUET_ERR_IO);
+    duet_w2v_vectors *v = NULL;
+    CHECK(duet_w2v_vectors_load(tmp_path("does_not_exist"), W2V_FORMAT_AUTO, &v, &e) == DUET_ERR_IO);
 #undef T
 }
 
@@ -392,32 +393,32 @@ static void test_reader_is_strict(void)
 
 static void test_determinism(void)
 {
-    w2v_corpus *c;
-    REQUIRE(w2v_corpus_read_file(FIXTURE("word2vec/vocab_corpus.txt"), &c, NULL) == DUET_OK);
-    w2v_params p;
-    w2v_params_default(&p);
+    duet_w2v_corpus *c;
+    REQUIRE(duet_w2v_corpus_read_file(FIXTURE("word2vec/vocab_corpus.txt"), &c, NULL) == DUET_OK);
+    duet_w2v_params p;
+    duet_w2v_params_default(&p);
     p.dim = 16;
     p.seed = 7;
     p.threads = 1;
-    w2v_vectors *a, *b, *d;
-    REQUIRE(w2v_train(c, &p, &a, NULL, NULL) == DUET_OK);
-    REQUIRE(w2v_train(c, &p, &b, NULL, NULL) == DUET_OK);
+    duet_w2v_vectors *a, *b, *d;
+    REQUIRE(duet_w2v_train(c, &p, &a, NULL, NULL) == DUET_OK);
+    REQUIRE(duet_w2v_train(c, &p, &b, NULL, NULL) == DUET_OK);
     p.seed = 8;
-    REQUIRE(w2v_train(c, &p, &d, NULL, NULL) == DUET_OK);
+    REQUIRE(duet_w2v_train(c, &p, &d, NULL, NULL) == DUET_OK);
     CHECK(vectors_equal(a, b));
     CHECK(!vectors_equal(a, d));
-    w2v_vectors_free(a);
-    w2v_vectors_free(b);
-    w2v_vectors_free(d);
-    w2v_corpus_free(c);
+    duet_w2v_vectors_free(a);
+    duet_w2v_vectors_free(b);
+    duet_w2v_vectors_free(d);
+    duet_w2v_corpus_free(c);
 }
 
 /* Three clusters of 12 tokens; each sentence draws from one cluster. Every
  * token's 5 nearest neighbours must lie in its own cluster. */
 static int planted_clusters(int cbow, int threads, int shuffle)
 {
-    w2v_corpus *c;
-    if (w2v_corpus_new(&c, NULL)) return -1;
+    duet_w2v_corpus *c;
+    if (duet_w2v_corpus_new(&c, NULL)) return -1;
     duet_rng r;
     duet_rng_seed(&r, 11);
     char names[36][8];
@@ -426,30 +427,30 @@ static int planted_clusters(int cbow, int threads, int shuffle)
     for (int s = 0; s < 900; s++) {
         int cl = (int)duet_rng_below(&r, 3), len = 4 + (int)duet_rng_below(&r, 8);
         for (int k = 0; k < len; k++) sent[k] = names[cl * 12 + (int)duet_rng_below(&r, 12)];
-        if (w2v_corpus_add_sentence(c, sent, (size_t)len, NULL)) return -1;
+        if (duet_w2v_corpus_add_sentence(c, sent, (size_t)len, NULL)) return -1;
     }
-    w2v_params p;
-    w2v_params_default(&p);
+    duet_w2v_params p;
+    duet_w2v_params_default(&p);
     p.dim = 16;
     p.epochs = 10;
     p.cbow = cbow;
     p.threads = threads;
     p.shuffle = shuffle;
     if (cbow) p.alpha = 0.05;
-    w2v_vectors *v;
-    if (w2v_train(c, &p, &v, NULL, NULL)) return -1;
+    duet_w2v_vectors *v;
+    if (duet_w2v_train(c, &p, &v, NULL, NULL)) return -1;
     int wrong = 0;
-    for (size_t i = 0; i < w2v_vectors_count(v); i++) {
+    for (size_t i = 0; i < duet_w2v_vectors_count(v); i++) {
         long ex = (long)i, idx[5];
         float sim[5];
         size_t n = 0;
-        w2v_vectors_most_similar(v, w2v_vectors_row(v, i), &ex, 1, 5, idx, sim, &n, NULL);
+        duet_w2v_vectors_most_similar(v, duet_w2v_vectors_row(v, i), &ex, 1, 5, idx, sim, &n, NULL);
         for (size_t k = 0; k < n; k++)
-            if (w2v_vectors_token(v, (size_t)idx[k])[0] != w2v_vectors_token(v, i)[0]) wrong++;
+            if (duet_w2v_vectors_token(v, (size_t)idx[k])[0] != duet_w2v_vectors_token(v, i)[0]) wrong++;
         if (n != 5) wrong += 5;
     }
-    w2v_vectors_free(v);
-    w2v_corpus_free(c);
+    duet_w2v_vectors_free(v);
+    duet_w2v_corpus_free(c);
     return wrong;
 }
 
@@ -468,59 +469,59 @@ static void test_bad_inputs(void)
 {
     duet_err e;
     duet_status st;
-    w2v_vectors *v = NULL;
-    w2v_params p;
-    w2v_params_default(&p);
+    duet_w2v_vectors *v = NULL;
+    duet_w2v_params p;
+    duet_w2v_params_default(&p);
     p.dim = 8;
     /* empty corpus (only blank lines) */
     duet_err_clear(&e);
-    w2v_corpus *c = corpus_from_string("\n\n  \r\n", &st, &e);
+    duet_w2v_corpus *c = corpus_from_string("\n\n  \r\n", &st, &e);
     REQUIRE(st == DUET_OK);
-    CHECK(w2v_corpus_n_tokens(c) == 0);
-    CHECK(w2v_train(c, &p, &v, NULL, &e) == DUET_ERR_EMPTY);
+    CHECK(duet_w2v_corpus_n_tokens(c) == 0);
+    CHECK(duet_w2v_train(c, &p, &v, NULL, &e) == DUET_ERR_EMPTY);
     CHECK(v == NULL);
-    w2v_corpus_free(c);
+    duet_w2v_corpus_free(c);
     /* one-token vocabulary */
     c = corpus_from_string("solo solo solo\nsolo\n", &st, &e);
     REQUIRE(st == DUET_OK);
-    CHECK(w2v_train(c, &p, &v, NULL, &e) == DUET_ERR_RANGE);
+    CHECK(duet_w2v_train(c, &p, &v, NULL, &e) == DUET_ERR_RANGE);
     CHECK(strstr(e.msg, "single token") != NULL);
-    w2v_corpus_free(c);
+    duet_w2v_corpus_free(c);
     /* dim 0 and other bad parameters */
     c = corpus_from_string("a b c\nb c d\n", &st, &e);
     REQUIRE(st == DUET_OK);
     p.dim = 0;
-    CHECK(w2v_train(c, &p, &v, NULL, &e) == DUET_ERR_ARG);
+    CHECK(duet_w2v_train(c, &p, &v, NULL, &e) == DUET_ERR_ARG);
     CHECK(strstr(e.msg, "dim") != NULL);
     p.dim = 8;
     p.window = 0;
-    CHECK(w2v_train(c, &p, &v, NULL, &e) == DUET_ERR_ARG);
+    CHECK(duet_w2v_train(c, &p, &v, NULL, &e) == DUET_ERR_ARG);
     p.window = 5;
     p.alpha = NAN;
-    CHECK(w2v_train(c, &p, &v, NULL, &e) == DUET_ERR_ARG);
+    CHECK(duet_w2v_train(c, &p, &v, NULL, &e) == DUET_ERR_ARG);
     p.alpha = 0.025;
     p.min_count = 5;
-    CHECK(w2v_train(c, &p, &v, NULL, &e) == DUET_ERR_EMPTY);
+    CHECK(duet_w2v_train(c, &p, &v, NULL, &e) == DUET_ERR_EMPTY);
     p.min_count = 1;
-    CHECK(w2v_train(c, &p, &v, NULL, &e) == DUET_OK);
-    w2v_vectors_free(v);
-    w2v_corpus_free(c);
+    CHECK(duet_w2v_train(c, &p, &v, NULL, &e) == DUET_OK);
+    duet_w2v_vectors_free(v);
+    duet_w2v_corpus_free(c);
     /* non-UTF-8 byte on line 2, and a NUL byte */
     c = corpus_from_string("ok fine\nbad \xe9t\xe9\n", &st, &e);
     CHECK(st == DUET_ERR_FORMAT && c == NULL);
     CHECK(strstr(e.msg, "line 2") != NULL);
     const char nul[] = "a b\nc\0d\n";
     write_file(tmp_path("nul.txt"), nul, sizeof nul - 1);
-    CHECK(w2v_corpus_read_file(tmp_path("nul.txt"), &c, &e) == DUET_ERR_FORMAT);
-    CHECK(w2v_corpus_read_file(tmp_path("missing.txt"), &c, &e) == DUET_ERR_IO);
+    CHECK(duet_w2v_corpus_read_file(tmp_path("nul.txt"), &c, &e) == DUET_ERR_FORMAT);
+    CHECK(duet_w2v_corpus_read_file(tmp_path("missing.txt"), &c, &e) == DUET_ERR_IO);
     /* tokens through the API */
-    REQUIRE(w2v_corpus_new(&c, NULL) == DUET_OK);
+    REQUIRE(duet_w2v_corpus_new(&c, NULL) == DUET_OK);
     const char *bad1[] = {"ok", "has space"}, *bad2[] = {"\xc3"}, *bad3[] = {""};
-    CHECK(w2v_corpus_add_sentence(c, bad1, 2, &e) == DUET_ERR_ARG);
-    CHECK(w2v_corpus_add_sentence(c, bad2, 1, &e) == DUET_ERR_ARG);
-    CHECK(w2v_corpus_add_sentence(c, bad3, 1, &e) == DUET_ERR_ARG);
-    CHECK(w2v_corpus_n_tokens(c) == 0);
-    w2v_corpus_free(c);
+    CHECK(duet_w2v_corpus_add_sentence(c, bad1, 2, &e) == DUET_ERR_ARG);
+    CHECK(duet_w2v_corpus_add_sentence(c, bad2, 1, &e) == DUET_ERR_ARG);
+    CHECK(duet_w2v_corpus_add_sentence(c, bad3, 1, &e) == DUET_ERR_ARG);
+    CHECK(duet_w2v_corpus_n_tokens(c) == 0);
+    duet_w2v_corpus_free(c);
 }
 
 /* A 3 MB line with a 1 MB token, across read-buffer boundaries. */
@@ -539,28 +540,28 @@ static void test_long_line(void)
     memcpy(s + k, "\ncd ab\n", 7);
     k += 7;
     write_file(tmp_path("long.txt"), s, k);
-    w2v_corpus *c;
+    duet_w2v_corpus *c;
     duet_err e;
     duet_err_clear(&e);
-    REQUIRE(w2v_corpus_read_file(tmp_path("long.txt"), &c, &e) == DUET_OK);
-    CHECK(w2v_corpus_n_sentences(c) == 2);
-    CHECK(w2v_corpus_n_distinct(c) == 3);
+    REQUIRE(duet_w2v_corpus_read_file(tmp_path("long.txt"), &c, &e) == DUET_OK);
+    CHECK(duet_w2v_corpus_n_sentences(c) == 2);
+    CHECK(duet_w2v_corpus_n_distinct(c) == 3);
     size_t n_ab = (k - 7 - big - 1) / 3;
-    CHECK(w2v_corpus_n_tokens(c) == 1 + n_ab + 2);
-    w2v_params p;
-    w2v_params_default(&p);
+    CHECK(duet_w2v_corpus_n_tokens(c) == 1 + n_ab + 2);
+    duet_w2v_params p;
+    duet_w2v_params_default(&p);
     p.dim = 4;
     p.epochs = 1;
-    w2v_vectors *v;
-    CHECK(w2v_train(c, &p, &v, NULL, &e) == DUET_OK);
-    if (w2v_vectors_count(v) == 3) CHECK(strlen(w2v_vectors_token(v, 2)) == big || strlen(w2v_vectors_token(v, 1)) == big);
-    w2v_vectors_save(v, tmp_path("long.vec"), W2V_FORMAT_TEXT, &e);
-    w2v_vectors *back;
-    CHECK(w2v_vectors_load(tmp_path("long.vec"), W2V_FORMAT_AUTO, &back, &e) == DUET_OK);
+    duet_w2v_vectors *v;
+    CHECK(duet_w2v_train(c, &p, &v, NULL, &e) == DUET_OK);
+    if (duet_w2v_vectors_count(v) == 3) CHECK(strlen(duet_w2v_vectors_token(v, 2)) == big || strlen(duet_w2v_vectors_token(v, 1)) == big);
+    duet_w2v_vectors_save(v, tmp_path("long.vec"), W2V_FORMAT_TEXT, &e);
+    duet_w2v_vectors *back;
+    CHECK(duet_w2v_vectors_load(tmp_path("long.vec"), W2V_FORMAT_AUTO, &back, &e) == DUET_OK);
     CHECK(vectors_equal(v, back));
-    w2v_vectors_free(back);
-    w2v_vectors_free(v);
-    w2v_corpus_free(c);
+    duet_w2v_vectors_free(back);
+    duet_w2v_vectors_free(v);
+    duet_w2v_corpus_free(c);
     free(s);
 }
 
@@ -570,58 +571,58 @@ static void test_content_vectors(void)
 {
     const char *toks[] = {"a", "b", "c"};
     float rows[] = {1, 0, 0, 0, 2, 0, 3, 4, 0};
-    w2v_vectors *v;
-    REQUIRE(w2v_vectors_from_arrays(toks, rows, 3, 3, &v, NULL) == DUET_OK);
+    duet_w2v_vectors *v;
+    REQUIRE(duet_w2v_vectors_from_arrays(toks, rows, 3, 3, &v, NULL) == DUET_OK);
     float out[3];
     size_t known;
     duet_err e;
     duet_err_clear(&e);
     const char *item[] = {"a", "b", "unknown"};
-    CHECK(w2v_content_vector(v, item, NULL, 3, 0, out, &known, &e) == DUET_OK);
+    CHECK(duet_w2v_content_vector(v, item, NULL, 3, 0, out, &known, &e) == DUET_OK);
     CHECK(known == 2);
     CHECK_NEAR(out[0], 0.5, 1e-7);
     CHECK_NEAR(out[1], 1.0, 1e-7);
     CHECK_NEAR(out[2], 0.0, 1e-7);
     float w[] = {3, 1, 5};
-    CHECK(w2v_content_vector(v, item, w, 3, 0, out, &known, &e) == DUET_OK);
+    CHECK(duet_w2v_content_vector(v, item, w, 3, 0, out, &known, &e) == DUET_OK);
     CHECK_NEAR(out[0], 0.75, 1e-7);
     CHECK_NEAR(out[1], 0.5, 1e-7);
-    CHECK(w2v_content_vector(v, item, NULL, 3, W2V_CONTENT_UNIT_TOKENS, out, &known, &e) == DUET_OK);
+    CHECK(duet_w2v_content_vector(v, item, NULL, 3, W2V_CONTENT_UNIT_TOKENS, out, &known, &e) == DUET_OK);
     CHECK_NEAR(out[0], 0.5, 1e-7);
     CHECK_NEAR(out[1], 0.5, 1e-7);
     const char *item2[] = {"c"};
-    CHECK(w2v_content_vector(v, item2, NULL, 1, W2V_CONTENT_UNIT_RESULT, out, &known, &e) == DUET_OK);
+    CHECK(duet_w2v_content_vector(v, item2, NULL, 1, W2V_CONTENT_UNIT_RESULT, out, &known, &e) == DUET_OK);
     CHECK_NEAR(out[0], 0.6, 1e-6);
     CHECK_NEAR(out[1], 0.8, 1e-6);
     /* the unknown path */
     const char *cold[] = {"never", "seen"};
     out[0] = 9;
-    CHECK(w2v_content_vector(v, cold, NULL, 2, 0, out, &known, &e) == DUET_ERR_NOTFOUND);
+    CHECK(duet_w2v_content_vector(v, cold, NULL, 2, 0, out, &known, &e) == DUET_ERR_NOTFOUND);
     CHECK(known == 0 && out[0] == 0 && out[1] == 0 && out[2] == 0);
-    CHECK(w2v_content_vector(v, cold, NULL, 0, 0, out, &known, &e) == DUET_ERR_NOTFOUND);
+    CHECK(duet_w2v_content_vector(v, cold, NULL, 0, 0, out, &known, &e) == DUET_ERR_NOTFOUND);
     float negw[] = {-1, 1, 1};
-    CHECK(w2v_content_vector(v, item, negw, 3, 0, out, &known, &e) == DUET_ERR_ARG);
+    CHECK(duet_w2v_content_vector(v, item, negw, 3, 0, out, &known, &e) == DUET_ERR_ARG);
     long ids[] = {2, -1, 7};
-    CHECK(w2v_content_vector_ids(v, ids, NULL, 2, 0, out, &known, &e) == DUET_OK);
+    CHECK(duet_w2v_content_vector_ids(v, ids, NULL, 2, 0, out, &known, &e) == DUET_OK);
     CHECK(known == 1 && out[0] == 3 && out[1] == 4);
-    CHECK(w2v_content_vector_ids(v, ids, NULL, 3, 0, out, &known, &e) == DUET_ERR_RANGE);
+    CHECK(duet_w2v_content_vector_ids(v, ids, NULL, 3, 0, out, &known, &e) == DUET_ERR_RANGE);
     /* most_similar: order, exclusion, k > n, zero query */
     long idx[5];
     float sim[5];
     size_t n;
     float q[3] = {1, 0.1f, 0};
-    CHECK(w2v_vectors_most_similar(v, q, NULL, 0, 5, idx, sim, &n, &e) == DUET_OK);
+    CHECK(duet_w2v_vectors_most_similar(v, q, NULL, 0, 5, idx, sim, &n, &e) == DUET_OK);
     CHECK(n == 3 && idx[0] == 0 && idx[1] == 2 && idx[2] == 1);
     CHECK(sim[0] >= sim[1] && sim[1] >= sim[2]);
     long ex = 0;
-    CHECK(w2v_vectors_most_similar(v, q, &ex, 1, 1, idx, sim, &n, &e) == DUET_OK);
+    CHECK(duet_w2v_vectors_most_similar(v, q, &ex, 1, 1, idx, sim, &n, &e) == DUET_OK);
     CHECK(n == 1 && idx[0] == 2);
     CHECK_NEAR(sim[0], (3 + 0.4) / (sqrt(1.01) * 5), 1e-6);
     float zero[3] = {0, 0, 0};
-    CHECK(w2v_vectors_most_similar(v, zero, NULL, 0, 2, idx, sim, &n, &e) == DUET_ERR_RANGE);
-    w2v_vectors_free(v);
+    CHECK(duet_w2v_vectors_most_similar(v, zero, NULL, 0, 2, idx, sim, &n, &e) == DUET_ERR_RANGE);
+    duet_w2v_vectors_free(v);
     const char *dup[] = {"a", "a"};
-    CHECK(w2v_vectors_from_arrays(dup, rows, 2, 3, &v, &e) == DUET_ERR_FORMAT);
+    CHECK(duet_w2v_vectors_from_arrays(dup, rows, 2, 3, &v, &e) == DUET_ERR_FORMAT);
 }
 
 /* --------------------------------------------------------- corpus builder */
@@ -654,25 +655,25 @@ static int sentence_has(const char *text, const char *a, const char *b)
 static void test_hetrec_builder(void)
 {
     char *tok;
-    REQUIRE(w2v_hetrec_tag_token("  Rock Fran\xe7" "ais \r", 15, &tok, NULL) == DUET_OK);
+    REQUIRE(duet_w2v_hetrec_tag_token("  Rock Fran\xe7" "ais \r", 15, &tok, NULL) == DUET_OK);
     CHECK(tok && strcmp(tok, "tag:rock_fran\xc3\xa7" "ais") == 0);
     free(tok);
-    REQUIRE(w2v_hetrec_tag_token(" \t ", 3, &tok, NULL) == DUET_OK);
+    REQUIRE(duet_w2v_hetrec_tag_token(" \t ", 3, &tok, NULL) == DUET_OK);
     CHECK(tok == NULL);
 
-    w2v_hetrec_opts o;
-    w2v_hetrec_opts_default(&o);
+    duet_w2v_hetrec_opts o;
+    duet_w2v_hetrec_opts_default(&o);
     o.dir = FIXTURE("word2vec/hetrec_mini");
-    w2v_corpus *c;
-    w2v_hetrec_stats st;
+    duet_w2v_corpus *c;
+    duet_w2v_hetrec_stats st;
     duet_err e;
     duet_err_clear(&e);
-    REQUIRE(w2v_hetrec_build(&o, &c, &st, &e) == DUET_OK);
+    REQUIRE(duet_w2v_hetrec_build(&o, &c, &st, &e) == DUET_OK);
     /* artists 10 (rock x2 users, rock_français, "ROCK" = rock: deduplicated),
      * 11 (hip_hop, jazz_fusion); 12 has only an empty tag; 13 one tag. */
     CHECK(st.artist_sentences == 3);
     CHECK(st.user_sentences == 3);
-    REQUIRE(w2v_corpus_write_file(c, tmp_path("mini.txt"), &e) == DUET_OK);
+    REQUIRE(duet_w2v_corpus_write_file(c, tmp_path("mini.txt"), &e) == DUET_OK);
     FILE *f = fopen(tmp_path("mini.txt"), "rb");
     REQUIRE(f);
     char text[2048] = {0};
@@ -686,19 +687,19 @@ static void test_hetrec_builder(void)
     CHECK(sentence_has(text, "artist:10", "artist:12")); /* user 2's plays */
     CHECK(sentence_has(text, "artist:10", "artist:13")); /* user 3's plays */
     CHECK(strstr(text, "tag:rock tag:rock") == NULL);
-    CHECK(w2v_corpus_n_tokens(c) == 3 + 3 + 2 + 3 + 2 + 1);
-    w2v_corpus_free(c);
+    CHECK(duet_w2v_corpus_n_tokens(c) == 3 + 3 + 2 + 3 + 2 + 1);
+    duet_w2v_corpus_free(c);
     /* filters: min users per tag, dropped plays */
     o.min_tag_users = 2;
     o.keep_play = drop_user3;
-    REQUIRE(w2v_hetrec_build(&o, &c, &st, &e) == DUET_OK);
+    REQUIRE(duet_w2v_hetrec_build(&o, &c, &st, &e) == DUET_OK);
     CHECK(st.artist_sentences == 2); /* 10: rock; 11: hip_hop */
     CHECK(st.user_sentences == 2);
-    CHECK(w2v_corpus_n_tokens(c) == 2 + 2 + 3 + 1);
-    w2v_corpus_free(c);
+    CHECK(duet_w2v_corpus_n_tokens(c) == 2 + 2 + 3 + 1);
+    duet_w2v_corpus_free(c);
     /* errors */
     o.dir = tmp_path("no_such_dir");
-    CHECK(w2v_hetrec_build(&o, &c, &st, &e) == DUET_ERR_IO);
+    CHECK(duet_w2v_hetrec_build(&o, &c, &st, &e) == DUET_ERR_IO);
     CHECK(strstr(e.msg, "tags.dat") != NULL);
     char d[256];
     snprintf(d, sizeof d, "%s", tmp_path("het"));
@@ -707,7 +708,7 @@ static void test_hetrec_builder(void)
              d, FIXTURE("word2vec/hetrec_mini"), d, d);
     REQUIRE(system(cmd) == 0);
     o.dir = d;
-    CHECK(w2v_hetrec_build(&o, &c, &st, &e) == DUET_ERR_FORMAT);
+    CHECK(duet_w2v_hetrec_build(&o, &c, &st, &e) == DUET_ERR_FORMAT);
     CHECK(strstr(e.msg, "user_artists.dat line 8") != NULL);
 }
 
