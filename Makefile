@@ -60,7 +60,7 @@ CLI_OBJ    := $(patsubst %.c,$(B)/%.o,$(CLI_SRC))
 TEST_BIN   := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_SRC))
 BENCH_BIN  := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 
-.PHONY: all lib test check asan bench demo demo-run deps deps-check install uninstall clean valgrind fixtures tools fuzz docs
+.PHONY: all lib test check asan bench demo demo-run deps deps-check install uninstall clean valgrind fixtures tools peers backing fuzz docs
 SONAME     := libduet.so.$(SOVERSION)
 all: $(B)/libduet.a $(B)/$(SONAME) $(B)/duet docs
 docs: $(B)/duet.1 $(B)/duet.bash $(B)/_duet
@@ -104,21 +104,36 @@ $(B)/bench/%: bench/%.c $(B)/libduet.a $(HDRS)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(B)/libduet.a $(LIBS) $(LDFLAGS)
 
 # Dependencies: install what is missing when root, otherwise print the line.
-deps:
-	@missing=""; for p in $(DEB_PKGS); do dpkg-query -W -f="\$${Status}" $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; done; \
-	if [ -z "$$missing" ]; then echo "deps: all present"; \
-	elif [ "$$(id -u)" = 0 ]; then echo "deps: installing$$missing"; \
+# $(call apt_install,NAME,PACKAGES,QUIET-IF-PRESENT)
+define apt_install
+	@missing=""; for p in $(2); do dpkg-query -W -f="\$${Status}" $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then $(if $(3),:,echo "$(1): all present"); \
+	elif [ "$$(id -u)" = 0 ]; then echo "$(1): installing$$missing"; \
 	  (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
-	else echo "deps: missing packages; run:"; echo "  sudo apt-get install -y$$missing"; exit 1; fi
+	else echo "$(1): missing packages; run:"; echo "  sudo apt-get install -y$$missing"; exit 1; fi
+endef
+deps:
+	$(call apt_install,deps,$(DEB_PKGS))
 
 # Tools for the demo and for regenerating fixtures (not needed by the tests).
 TOOL_PKGS := sox espeak-ng fluidsynth fluid-soundfont-gm
 tools:
-	@missing=""; for p in $(TOOL_PKGS); do dpkg-query -W -f="\$${Status}" $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; done; \
-	if [ -z "$$missing" ]; then :; \
-	elif [ "$$(id -u)" = 0 ]; then echo "tools: installing$$missing"; \
-	  (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
-	else echo "tools: missing packages; run:"; echo "  sudo apt-get install -y$$missing"; exit 1; fi
+	$(call apt_install,tools,$(TOOL_PKGS),quiet)
+
+# The peers `make bench` measures against (Debian's /usr/bin/python3 and its
+# packages; also what fixtures/ uses to make the golden files).
+PEER_PKGS := python3-numpy python3-scipy python3-torch python3-gensim python3-mir-eval python3-soundfile
+peers:
+	$(call apt_install,peers,$(PEER_PKGS),quiet)
+
+# The MIDI backing tracks train-sep mixes in (scripts/render_backing.py:
+# POP909 and Groove MIDI from ../shared/data/midi through fluidsynth and
+# these soundfonts; 300 + 300 clips in ~/.cache/duet/backing, ~7 min).
+BACKING_PKGS := sox fluidsynth musescore-general-soundfont-small timgm6mb-soundfont avldrums.lv2-soundfont
+BACKING_DIR ?= $(HOME)/.cache/duet/backing
+backing:
+	$(call apt_install,backing,$(BACKING_PKGS),quiet)
+	scripts/render_backing.py --out $(BACKING_DIR) --harm 300 --drums 300 --seed 1 -j 2
 
 test: deps
 	$(MAKE) --no-print-directory check
@@ -146,6 +161,7 @@ valgrind: all $(TEST_BIN)
 	    { echo "valgrind: $$t failed"; exit 1; }; echo "valgrind: $$t clean"; done; echo "valgrind: clean"
 
 bench: deps
+	@$(MAKE) --no-print-directory peers
 	$(MAKE) --no-print-directory bench-run
 bench-run: all $(BENCH_BIN)
 	@sh bench/run.sh $(B)

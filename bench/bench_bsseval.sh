@@ -2,7 +2,7 @@
 # bench/bench_bsseval.sh BUILD_DIR: duet's bss_eval_sources against mir_eval
 # 0.7 (Debian's /usr/bin/python3) on the same 5 MIR-1K clips (read in place
 # from ../shared/data/sep/mir1k), same float signals, permutation search on
-# (mir_eval's default), one run each. Prints both times, the ratio and the
+# (mir_eval's default), each clip timed as the best of 3 runs on each side. Prints both times, the ratio and the
 # largest difference in the metrics.
 B=${1:-build}
 DATA=../shared/data/sep/mir1k

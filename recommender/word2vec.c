@@ -5,7 +5,6 @@
  * formula, 1000-entry sigmoid table over [-6, 6], learning rate updated every
  * 10,000 tokens; from gensim 4: no update for saturated scores, initial
  * vectors uniform in [-1, 1) / dim) and the reasoning behind the lock-free threads. */
-#define _DEFAULT_SOURCE /* madvise(MADV_HUGEPAGE) */
 #include "word2vec.h"
 
 #include <errno.h>
@@ -13,7 +12,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 
 #ifdef _OPENMP
@@ -21,6 +19,7 @@
 #endif
 
 #include "../common/atomic_file.h"
+#include "../common/mem.h"
 #include "../common/progress.h"
 #include "../common/rng.h"
 
@@ -638,22 +637,11 @@ void duet_w2v_vectors_free(duet_w2v_vectors *v)
     free(v);
 }
 
-/* Memory for a weight matrix (freed with free()). Large matrices are aligned
- * to 2 MiB and marked for transparent huge pages where the system offers
- * them: training touches rows all over the matrix, and with 4 KiB pages the
- * TLB misses cost as much as the arithmetic. */
-static void *weights_alloc(size_t bytes)
-{
-    size_t huge = (size_t)2 << 20;
-    if (bytes < huge) return malloc(bytes ? bytes : 1);
-    void *p = NULL;
-    size_t rounded = (bytes + huge - 1) / huge * huge;
-    if (posix_memalign(&p, huge, rounded) != 0) return NULL;
-#ifdef MADV_HUGEPAGE
-    (void)madvise(p, rounded, MADV_HUGEPAGE);
-#endif
-    return p;
-}
+/* Memory for a weight matrix (freed with free()): large matrices get
+ * transparent huge pages (common/mem.h), since training touches rows all
+ * over the matrix and with 4 KiB pages the TLB misses cost as much as the
+ * arithmetic. */
+static void *weights_alloc(size_t bytes) { return duet_alloc_large(bytes); }
 
 static duet_status vectors_alloc(size_t n, size_t dim, duet_w2v_vectors **out)
 {

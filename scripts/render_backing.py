@@ -396,7 +396,7 @@ def find_soundfonts():
         else:
             found[name] = path
     if missing:
-        raise Fatal("soundfont not found: " + "; ".join(missing))
+        raise Fatal("soundfont not found: " + "; ".join(missing) + " (`make backing` installs them)")
     return found
 
 

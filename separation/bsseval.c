@@ -16,8 +16,10 @@
  * spectra are summed and transformed back once. */
 #include "bsseval.h"
 #include "dfft.h"
+#include "../common/mem.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,19 +90,34 @@ static double safe_db(double num, double den)
 
 /* ---- projector: the references, their Gram matrices factored ---------- */
 
+/* n doubles on a 64-byte boundary, on huge pages when large (common/mem.h;
+ * freed with free()), or NULL */
+static double *bss_alloc(size_t n)
+{
+    if (n > SIZE_MAX / sizeof(double)) return NULL;
+    return duet_alloc_large(n * sizeof(double));
+}
+
 typedef struct bss_proj {
     int nsrc, nchan, R, L, K;  /* K = R * L */
     int64_t n;
     int M, B;                  /* FFT size, block length */
+    int S;                     /* stride of a stored spectrum: M + 8 doubles
+                                * (M/2 + 1 complex bins, padded so every
+                                * spectrum starts on a 64-byte boundary) */
     duet_dfft *fft;
     const float *const *ref;   /* R pointers, not owned */
     double *xc;                /* R*(R+1)/2 correlations, 2L-1 lags each */
     double *G;                 /* K x K Cholesky factor */
     double **Gj;               /* nsrc factors of (nchan L)^2 */
-    double *seg, *spec, *acc;  /* scratch: M, M+2, M+2 */
+    double *seg, *spec, *acc;  /* scratch: M, S, S */
+    double *su, *sv, *cacc;    /* correlate's spectra and sums: R S, R S,
+                                * max(R(R+1)/2, R nchan) S */
+    double *H, *hacc;          /* proj_apply's filter spectra and sums:
+                                * R nchan S, nchan S */
     int have_chol;             /* G and Gj factored (done on first need) */
     double *ext;               /* cached spectra of the extended reference
-                                * segments, [block][r][M+2], or NULL */
+                                * segments, [block][r][S], or NULL */
     int n_ext_blocks;
 } bss_proj;
 
@@ -111,7 +128,7 @@ typedef struct bss_proj {
 static void load_seg(const float *x, int64_t n, int64_t start, int len, double *seg, int M);
 static const double *ext_spec(const bss_proj *P, const float *x, int r, int64_t k, double *seg, double *scratch)
 {
-    if (P->ext && r >= 0 && k < P->n_ext_blocks) return P->ext + ((size_t)k * P->R + r) * (size_t)(P->M + 2);
+    if (P->ext && r >= 0 && k < P->n_ext_blocks) return P->ext + ((size_t)k * P->R + r) * (size_t)P->S;
     load_seg(x, P->n, k * P->B - (P->L - 1), P->B + 2 * P->L - 2, seg, P->M);
     duet_dfft_forward(P->fft, seg, scratch);
     return scratch;
@@ -129,6 +146,11 @@ static void proj_free(bss_proj *P)
     free(P->seg);
     free(P->spec);
     free(P->acc);
+    free(P->su);
+    free(P->sv);
+    free(P->cacc);
+    free(P->H);
+    free(P->hacc);
     free(P->ext);
     memset(P, 0, sizeof *P);
 }
@@ -175,39 +197,30 @@ static int pair_index(int i, int j, int R)
 static duet_status correlate(bss_proj *P, const float *const *u, int nu, const float *const *v, int nv,
                              int sym, double *out, duet_err *err)
 {
-    int M = P->M, B = P->B, L = P->L, nb = M / 2 + 1;
+    int M = P->M, B = P->B, L = P->L, nb = M / 2 + 1, S = P->S;
     int npair = sym ? nu * (nu + 1) / 2 : nu * nv;
-    double *su = malloc(sizeof(double) * (size_t)nu * (size_t)(M + 2));
-    double *sv = malloc(sizeof(double) * (size_t)nv * (size_t)(M + 2));
-    double *acc = calloc((size_t)npair * (size_t)(M + 2), sizeof(double));
-    if (!su || !sv || !acc) {
-        free(su);
-        free(sv);
-        free(acc);
-        return duet_err_set(err, DUET_ERR_NOMEM, "bsseval: out of memory");
-    }
+    double *su = P->su, *sv = P->sv, *acc = P->cacc;
+    (void)err;
+    memset(acc, 0, sizeof(double) * (size_t)npair * (size_t)S);
     for (int64_t b0 = 0; b0 < P->n; b0 += B) {
         for (int i = 0; i < nu; i++) {
-            const double *sp = ext_spec(P, u[i], u == P->ref ? i : -1, b0 / B, P->seg, su + (size_t)i * (M + 2));
-            if (sp != su + (size_t)i * (M + 2)) memcpy(su + (size_t)i * (M + 2), sp, sizeof(double) * (size_t)(M + 2));
+            const double *sp = ext_spec(P, u[i], u == P->ref ? i : -1, b0 / B, P->seg, su + (size_t)i * S);
+            if (sp != su + (size_t)i * S) memcpy(su + (size_t)i * S, sp, sizeof(double) * (size_t)S);
         }
         for (int i = 0; i < nv; i++) {
             load_seg(v[i], P->n, b0, B, P->seg, M);
-            duet_dfft_forward(P->fft, P->seg, sv + (size_t)i * (M + 2));
+            duet_dfft_forward(P->fft, P->seg, sv + (size_t)i * S);
         }
         for (int i = 0; i < nu; i++)
             for (int j = sym ? i : 0; j < nv; j++) {
                 int p = sym ? pair_index(i, j, nu) : i * nv + j;
-                cmac_conj(acc + (size_t)p * (M + 2), su + (size_t)i * (M + 2), sv + (size_t)j * (M + 2), nb);
+                cmac_conj(acc + (size_t)p * S, su + (size_t)i * S, sv + (size_t)j * S, nb);
             }
     }
     for (int p = 0; p < npair; p++) {
-        duet_dfft_inverse(P->fft, acc + (size_t)p * (M + 2), P->seg);
+        duet_dfft_inverse(P->fft, acc + (size_t)p * S, P->seg);
         memcpy(out + (size_t)p * (2 * L - 1), P->seg, sizeof(double) * (size_t)(2 * L - 1));
     }
-    free(su);
-    free(sv);
-    free(acc);
     return DUET_OK;
 }
 
@@ -263,16 +276,24 @@ static duet_status proj_new(bss_proj *P, const float *const *ref, int nsrc, int 
     while (M < 16384 && (int64_t)M < n + 2 * L - 2) M *= 2;
     P->M = M;
     P->B = M - 2 * L + 2;
+    P->S = M + 8;
+    int S = P->S;
     duet_status st = duet_dfft_new(M, &P->fft, err);
     if (st) return st;
     int R = P->R, npair = R * (R + 1) / 2;
-    P->seg = malloc(sizeof(double) * (size_t)M);
-    P->spec = malloc(sizeof(double) * (size_t)(M + 2));
-    P->acc = malloc(sizeof(double) * (size_t)(M + 2));
+    size_t ncorr = (size_t)(npair > R * nchan ? npair : R * nchan);
+    P->seg = bss_alloc((size_t)M);
+    P->spec = bss_alloc((size_t)S);
+    P->acc = bss_alloc((size_t)S);
+    P->su = bss_alloc((size_t)R * S);
+    P->sv = bss_alloc((size_t)R * S);
+    P->cacc = bss_alloc(ncorr * S);
+    P->H = bss_alloc((size_t)R * nchan * S);
+    P->hacc = bss_alloc((size_t)nchan * S);
     P->xc = malloc(sizeof(double) * (size_t)npair * (size_t)(2 * L - 1));
-    P->G = malloc(sizeof(double) * (size_t)P->K * (size_t)P->K);
+    P->G = bss_alloc((size_t)P->K * (size_t)P->K);
     P->Gj = calloc((size_t)nsrc, sizeof(double *));
-    if (!P->seg || !P->spec || !P->acc || !P->xc || !P->G || !P->Gj) goto nomem;
+    if (!P->seg || !P->spec || !P->acc || !P->su || !P->sv || !P->cacc || !P->H || !P->hacc || !P->xc || !P->G || !P->Gj) goto nomem;
     for (int j = 0; j < nsrc; j++) {
         size_t kj = (size_t)nchan * L;
         P->Gj[j] = malloc(sizeof(double) * kj * kj);
@@ -280,14 +301,14 @@ static duet_status proj_new(bss_proj *P, const float *const *ref, int nsrc, int 
     }
     /* cache the reference segment spectra when they fit in 256 MB */
     int64_t nbk = (n + L - 1 + P->B - 1) / P->B;
-    double bytes = (double)nbk * R * (M + 2) * sizeof(double);
+    double bytes = (double)nbk * R * S * sizeof(double);
     if (bytes <= 256.0 * 1024 * 1024) {
-        double *ext = malloc((size_t)bytes);
+        double *ext = bss_alloc((size_t)nbk * R * S);
         if (ext) {
             for (int64_t k = 0; k < nbk; k++)
                 for (int r = 0; r < R; r++) {
                     load_seg(ref[r], n, k * P->B - (L - 1), P->B + 2 * L - 2, P->seg, M);
-                    duet_dfft_forward(P->fft, P->seg, ext + ((size_t)k * R + r) * (size_t)(M + 2));
+                    duet_dfft_forward(P->fft, P->seg, ext + ((size_t)k * R + r) * (size_t)S);
                 }
             P->ext = ext;
             P->n_ext_blocks = (int)nbk;
@@ -314,190 +335,273 @@ static duet_status ensure_chol(bss_proj *P, duet_err *err)
  * A_d[r][q] = x_rq[d], A_{-d} = A_d^T, so the solve costs O(L^2 nr^3)
  * instead of Cholesky's O((nr L)^3). The answer is accepted only when its
  * residual |G x - b| is below 1e-10 |b|; otherwise (an ill-conditioned
- * Gram matrix) the caller falls back to Cholesky. Returns 0 on success. */
+ * Gram matrix) the caller falls back to Cholesky. Returns 0 on success.
+ *
+ * Layout: every sequence of nr x nr blocks is kept delay-innermost, A as
+ * A[(r nr + q)(2L - 1) + d + L - 1], the forward and backward predictors as
+ * F[(i nr + k) L + j], the solution as x[(q m + c) L + j], so every sum over
+ * delays is a dot product of two contiguous vectors and every update an
+ * axpy. The dot product keeps eight partial sums in a fixed order (two
+ * 4-lane vectors, GCC's vector extension, no fused multiply-add), so the
+ * result is the same on every x86-64 whichever copy runs: on x86-64 the
+ * solver is compiled twice, for the library's x86-64-v2 baseline and for
+ * AVX2, and the copy is chosen by CPU feature at run time. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("vect-cost-model=dynamic")
+#endif
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define LV_DISPATCH 1
+#define LV_INLINE static inline __attribute__((always_inline))
+#else
+#define LV_INLINE static inline
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+typedef double lv_v4 __attribute__((vector_size(32)));
+
+LV_INLINE double lv_dot(const double *a, const double *b, int n)
+{
+    lv_v4 s0 = {0, 0, 0, 0}, s1 = {0, 0, 0, 0};
+    int j = 0;
+    for (; j + 8 <= n; j += 8) {
+        lv_v4 a0, a1, b0, b1;
+        memcpy(&a0, a + j, sizeof a0);
+        memcpy(&a1, a + j + 4, sizeof a1);
+        memcpy(&b0, b + j, sizeof b0);
+        memcpy(&b1, b + j + 4, sizeof b1);
+        s0 += a0 * b0;
+        s1 += a1 * b1;
+    }
+    s0 += s1;
+    double s = (s0[0] + s0[1]) + (s0[2] + s0[3]);
+    for (; j < n; j++) s += a[j] * b[j];
+    return s;
+}
+#else
+LV_INLINE double lv_dot(const double *a, const double *b, int n)
+{
+    double p[8] = {0};
+    int j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (int u = 0; u < 8; u++) p[u] += a[j + u] * b[j + u];
+    double s = ((p[0] + p[4]) + (p[1] + p[5])) + ((p[2] + p[6]) + (p[3] + p[7]));
+    for (; j < n; j++) s += a[j] * b[j];
+    return s;
+}
+#endif
+
+/* y[0..n) += s x[0..n) */
+LV_INLINE void lv_axpy(double *restrict y, double s, const double *restrict x, int n)
+{
+    for (int j = 0; j < n; j++) y[j] += s * x[j];
+}
+
+/* Solve V Z = Z in place for ncol right-hand columns (V: nr x nr, Z: nr x
+ * ncol, row-major), Gaussian elimination with partial pivoting; V is
+ * destroyed. Returns 0, or -1 on a zero pivot. */
+LV_INLINE int lv_gauss(double *V, double *Z, int nr, int ncol)
+{
+    for (int col = 0; col < nr; col++) {
+        int piv = col;
+        for (int i = col + 1; i < nr; i++)
+            if (fabs(V[i * nr + col]) > fabs(V[piv * nr + col])) piv = i;
+        if (!(fabs(V[piv * nr + col]) > 0)) return -1;
+        if (piv != col) {
+            for (int j = 0; j < nr; j++) {
+                double t = V[col * nr + j];
+                V[col * nr + j] = V[piv * nr + j];
+                V[piv * nr + j] = t;
+            }
+            for (int j = 0; j < ncol; j++) {
+                double t = Z[col * ncol + j];
+                Z[col * ncol + j] = Z[piv * ncol + j];
+                Z[piv * ncol + j] = t;
+            }
+        }
+        for (int i = 0; i < nr; i++) {
+            if (i == col) continue;
+            double f = V[i * nr + col] / V[col * nr + col];
+            for (int j = col; j < nr; j++) V[i * nr + j] -= f * V[col * nr + j];
+            for (int j = 0; j < ncol; j++) Z[i * ncol + j] -= f * Z[col * ncol + j];
+        }
+    }
+    for (int i = 0; i < nr; i++)
+        for (int j = 0; j < ncol; j++) Z[i * ncol + j] /= V[i * nr + i];
+    return 0;
+}
+
+/* The recursion on prepared storage (see levinson_solve); returns 0 when
+ * the recursion completed, -1 on a zero pivot. */
+typedef struct lv_work {
+    int L, nr, m;
+    const double *A;                /* nr^2 x (2L - 1) */
+    double *F, *B, *F2, *B2;        /* nr^2 x L each */
+    double *x;                      /* nr m x L */
+    double *Vf, *Vb, *Vt, *df, *db, *Kf, *Kb; /* nr^2 each */
+    double *g;                      /* nr x m */
+    const double *b;                /* right-hand sides, as given */
+    int K;
+} lv_work;
+
+LV_INLINE int levinson_body(lv_work *w)
+{
+    const int L = w->L, nr = w->nr, m = w->m, R2 = nr * nr, K = w->K, W = 2 * L - 1;
+    const double *A = w->A;
+    double *F = w->F, *B = w->B, *F2 = w->F2, *B2 = w->B2, *x = w->x, *g = w->g;
+#define LV_A(r, q) (A + (size_t)((r) * nr + (q)) * W + (L - 1))
+#define LV_S(v, i, k) ((v) + (size_t)((i) * nr + (k)) * L)
+    for (int i = 0; i < nr; i++) LV_S(F, i, i)[0] = LV_S(B, i, i)[0] = 1.0;
+    for (int i = 0; i < nr; i++)
+        for (int k = 0; k < nr; k++) w->Vf[i * nr + k] = w->Vb[i * nr + k] = LV_A(i, k)[0];
+    for (int n = 0; n < L; n++) {
+        if (n > 0) {
+            /* df = sum_{j<n} A_{j-n} F_j, db = sum_{j<n} A_{j+1} B_j */
+            for (int i = 0; i < nr; i++)
+                for (int k = 0; k < nr; k++) {
+                    double sf = 0, sb = 0;
+                    for (int l = 0; l < nr; l++) {
+                        sf += lv_dot(LV_A(i, l) - n, LV_S(F, l, k), n);
+                        sb += lv_dot(LV_A(i, l) + 1, LV_S(B, l, k), n);
+                    }
+                    w->df[i * nr + k] = sf;
+                    w->db[i * nr + k] = sb;
+                }
+            /* Kf = -Vb^{-1} df, Kb = -Vf^{-1} db */
+            for (int i = 0; i < R2; i++) {
+                w->Kf[i] = -w->df[i];
+                w->Kb[i] = -w->db[i];
+            }
+            memcpy(w->Vt, w->Vb, sizeof(double) * (size_t)R2);
+            if (lv_gauss(w->Vt, w->Kf, nr, nr)) return -1;
+            memcpy(w->Vt, w->Vf, sizeof(double) * (size_t)R2);
+            if (lv_gauss(w->Vt, w->Kb, nr, nr)) return -1;
+            /* F' = [F; 0] + [0; B] Kf, B' = [0; B] + [F; 0] Kb */
+            for (int i = 0; i < nr; i++)
+                for (int k = 0; k < nr; k++) {
+                    double *f2 = LV_S(F2, i, k), *b2 = LV_S(B2, i, k);
+                    memcpy(f2, LV_S(F, i, k), sizeof(double) * (size_t)n);
+                    f2[n] = 0;
+                    b2[0] = 0;
+                    memcpy(b2 + 1, LV_S(B, i, k), sizeof(double) * (size_t)n);
+                    for (int l = 0; l < nr; l++) {
+                        lv_axpy(f2 + 1, w->Kf[l * nr + k], LV_S(B, i, l), n);
+                        lv_axpy(b2, w->Kb[l * nr + k], LV_S(F, i, l), n);
+                    }
+                }
+            double *t = F;
+            F = F2;
+            F2 = t;
+            t = B;
+            B = B2;
+            B2 = t;
+            /* Vf += db Kf, Vb += df Kb */
+            for (int i = 0; i < nr; i++)
+                for (int k = 0; k < nr; k++) {
+                    double sf = 0, sb = 0;
+                    for (int l = 0; l < nr; l++) {
+                        sf += w->db[i * nr + l] * w->Kf[l * nr + k];
+                        sb += w->df[i * nr + l] * w->Kb[l * nr + k];
+                    }
+                    w->Vf[i * nr + k] += sf;
+                    w->Vb[i * nr + k] += sb;
+                }
+        }
+        /* g = y_n - sum_{j<n} A_{j-n} x_j */
+        for (int r = 0; r < nr; r++)
+            for (int c = 0; c < m; c++) {
+                double e = 0;
+                for (int q = 0; q < nr; q++) e += lv_dot(LV_A(r, q) - n, x + (size_t)(q * m + c) * L, n);
+                g[r * m + c] = w->b[(size_t)c * K + (size_t)r * L + n] - e;
+            }
+        /* z = Vb^{-1} g, x_j += B_j z for j <= n */
+        memcpy(w->Vt, w->Vb, sizeof(double) * (size_t)R2);
+        if (lv_gauss(w->Vt, g, nr, m)) return -1;
+        for (int q = 0; q < nr; q++)
+            for (int c = 0; c < m; c++) {
+                double *xq = x + (size_t)(q * m + c) * L;
+                for (int l = 0; l < nr; l++) lv_axpy(xq, g[l * m + c], LV_S(B, q, l), n + 1);
+            }
+    }
+    w->F = F;
+    w->B = B;
+    w->F2 = F2;
+    w->B2 = B2;
+    return 0;
+}
+
+/* |G x - b|^2 into *rn and |b|^2 into *bn:
+ * (G x)[(r,a),c] = sum_q sum_b x_rq[b - a] x[(b,q),c] */
+LV_INLINE void levinson_residual_body(const lv_work *w, double *rn, double *bn)
+{
+    const int L = w->L, nr = w->nr, m = w->m, K = w->K, W = 2 * L - 1;
+    const double *A = w->A;
+    double r2 = 0, b2 = 0;
+    for (int c = 0; c < m; c++)
+        for (int r = 0; r < nr; r++)
+            for (int a = 0; a < L; a++) {
+                double s = 0;
+                for (int q = 0; q < nr; q++) s += lv_dot(LV_A(r, q) - a, w->x + (size_t)(q * m + c) * L, L);
+                double bv = w->b[(size_t)c * K + (size_t)r * L + a];
+                r2 += (s - bv) * (s - bv);
+                b2 += bv * bv;
+            }
+    *rn = r2;
+    *bn = b2;
+#undef LV_A
+#undef LV_S
+}
+
+static int levinson_base(lv_work *w, double *rn, double *bn)
+{
+    if (levinson_body(w)) return -1;
+    levinson_residual_body(w, rn, bn);
+    return 0;
+}
+
+#ifdef LV_DISPATCH
+__attribute__((target("avx2"))) static int levinson_avx2(lv_work *w, double *rn, double *bn)
+{
+    if (levinson_body(w)) return -1;
+    levinson_residual_body(w, rn, bn);
+    return 0;
+}
+#endif
+
 static int levinson_solve(const bss_proj *P, int r0, int nr, double *b, int m)
 {
-    int L = P->L, K = nr * L, R2 = nr * nr;
-    size_t nb = (size_t)L * R2;
-    double *A = malloc(sizeof(double) * (size_t)(2 * L - 1) * R2); /* A_d, d = -(L-1)..L-1 */
-    double *F = calloc(nb, sizeof(double)), *B = calloc(nb, sizeof(double));
-    double *F2 = malloc(sizeof(double) * nb), *B2 = malloc(sizeof(double) * nb);
-    double *x = calloc((size_t)L * nr * m, sizeof(double));
-    double *Vf = malloc(sizeof(double) * R2), *Vb = malloc(sizeof(double) * R2), *W = malloc(sizeof(double) * R2 * 4);
-    double *df = malloc(sizeof(double) * R2), *db = malloc(sizeof(double) * R2), *Kf = malloc(sizeof(double) * R2),
-           *Kb = malloc(sizeof(double) * R2);
-    double *eps = malloc(sizeof(double) * (size_t)nr * m), *g = malloc(sizeof(double) * (size_t)nr * m);
-    int ok = A && F && B && F2 && B2 && x && Vf && Vb && W && df && db && Kf && Kb && eps && g;
-    int fail = !ok;
-#define AD(d) (A + (size_t)((d) + L - 1) * R2)
-#define BLK(v, k) ((v) + (size_t)(k) * R2)
-    if (ok) {
-        for (int d = -(L - 1); d < L; d++)
-            for (int r = 0; r < nr; r++)
-                for (int q = 0; q < nr; q++) AD(d)[r * nr + q] = xc_at(P, r0 + r, r0 + q, d);
-        for (int i = 0; i < nr; i++) BLK(F, 0)[i * nr + i] = BLK(B, 0)[i * nr + i] = 1.0;
-        memcpy(Vf, AD(0), sizeof(double) * R2);
-        memcpy(Vb, AD(0), sizeof(double) * R2);
-    }
-    /* small dense helpers (row-major nr x nr) */
-#define MATMUL_ACC(C, X, Y, ncol)                                                   \
-    for (int i_ = 0; i_ < nr; i_++)                                                 \
-        for (int k_ = 0; k_ < nr; k_++) {                                           \
-            double xv_ = (X)[i_ * nr + k_];                                         \
-            for (int j_ = 0; j_ < (ncol); j_++) (C)[i_ * (ncol) + j_] += xv_ * (Y)[k_ * (ncol) + j_]; \
-        }
-    /* solve V z = w for ncol columns (w row-major nr x ncol), Gaussian
-     * elimination with partial pivoting on a copy; 0 on success */
-    int n_blocks = 0;
-    for (int n = 0; ok && !fail && n < L; n++) {
-        /* x block n: eps = sum_{j<n} A_{j-n} x_j; x_n-part via B */
-        if (n == 0) {
-            /* x_0 = A_0^{-1} y_0 */
-            for (int r = 0; r < nr; r++)
-                for (int c = 0; c < m; c++) g[r * m + c] = b[(size_t)c * K + (size_t)r * L + 0];
-            memcpy(W, Vb, sizeof(double) * R2);
-        } else {
-            /* extend predictors to order n */
-            memset(df, 0, sizeof(double) * R2);
-            memset(db, 0, sizeof(double) * R2);
-            for (int j = 0; j < n; j++) {
-                MATMUL_ACC(df, AD(j - n), BLK(F, j), nr);
-                MATMUL_ACC(db, AD(j + 1), BLK(B, j), nr);
-            }
-            /* Kf = -Vb^{-1} df ; Kb = -Vf^{-1} db */
-            for (int pass = 0; pass < 2 && !fail; pass++) {
-                double *V = pass ? Vf : Vb, *rhs = pass ? db : df, *Kx = pass ? Kb : Kf;
-                double *Mx = W; /* nr x 2nr augmented */
-                for (int i = 0; i < nr; i++)
-                    for (int j = 0; j < nr; j++) {
-                        Mx[i * 2 * nr + j] = V[i * nr + j];
-                        Mx[i * 2 * nr + nr + j] = -rhs[i * nr + j];
-                    }
-                for (int col = 0; col < nr && !fail; col++) {
-                    int piv = col;
-                    for (int i = col + 1; i < nr; i++)
-                        if (fabs(Mx[i * 2 * nr + col]) > fabs(Mx[piv * 2 * nr + col])) piv = i;
-                    if (!(fabs(Mx[piv * 2 * nr + col]) > 0)) {
-                        fail = 1;
-                        break;
-                    }
-                    for (int j = 0; j < 2 * nr; j++) {
-                        double t = Mx[col * 2 * nr + j];
-                        Mx[col * 2 * nr + j] = Mx[piv * 2 * nr + j];
-                        Mx[piv * 2 * nr + j] = t;
-                    }
-                    for (int i = 0; i < nr; i++) {
-                        if (i == col) continue;
-                        double f = Mx[i * 2 * nr + col] / Mx[col * 2 * nr + col];
-                        for (int j = col; j < 2 * nr; j++) Mx[i * 2 * nr + j] -= f * Mx[col * 2 * nr + j];
-                    }
-                }
-                if (fail) break;
-                for (int i = 0; i < nr; i++)
-                    for (int j = 0; j < nr; j++) Kx[i * nr + j] = Mx[i * 2 * nr + nr + j] / Mx[i * 2 * nr + i];
-            }
-            if (fail) break;
-            /* F' = [F;0] + [0;B] Kf ; B' = [0;B] + [F;0] Kb */
-            memset(F2, 0, sizeof(double) * (size_t)(n + 1) * R2);
-            memset(B2, 0, sizeof(double) * (size_t)(n + 1) * R2);
-            for (int j = 0; j <= n; j++) {
-                if (j < n) {
-                    memcpy(BLK(F2, j), BLK(F, j), sizeof(double) * R2);
-                    MATMUL_ACC(BLK(B2, j), BLK(F, j), Kb, nr);
-                }
-                if (j > 0) {
-                    MATMUL_ACC(BLK(F2, j), BLK(B, j - 1), Kf, nr);
-                    double *bb = BLK(B2, j);
-                    for (int i = 0; i < R2; i++) bb[i] += BLK(B, j - 1)[i];
-                }
-            }
-            memcpy(F, F2, sizeof(double) * (size_t)(n + 1) * R2);
-            memcpy(B, B2, sizeof(double) * (size_t)(n + 1) * R2);
-            /* Vf += db Kf ; Vb += df Kb */
-            MATMUL_ACC(Vf, db, Kf, nr);
-            MATMUL_ACC(Vb, df, Kb, nr);
-            /* eps = sum_{j<n} A_{j-n} x_j ; g = y_n - eps */
-            memset(eps, 0, sizeof(double) * (size_t)nr * m);
-            for (int j = 0; j < n; j++) MATMUL_ACC(eps, AD(j - n), x + (size_t)j * nr * m, m);
-            for (int r = 0; r < nr; r++)
-                for (int c = 0; c < m; c++) g[r * m + c] = b[(size_t)c * K + (size_t)r * L + n] - eps[r * m + c];
-            memcpy(W, Vb, sizeof(double) * R2);
-        }
-        /* solve Vb z = g (W holds Vb), then x += B z over blocks 0..n */
-        for (int col = 0; col < nr && !fail; col++) {
-            int piv = col;
-            for (int i = col + 1; i < nr; i++)
-                if (fabs(W[i * nr + col]) > fabs(W[piv * nr + col])) piv = i;
-            if (!(fabs(W[piv * nr + col]) > 0)) {
-                fail = 1;
-                break;
-            }
-            for (int j = 0; j < nr; j++) {
-                double t = W[col * nr + j];
-                W[col * nr + j] = W[piv * nr + j];
-                W[piv * nr + j] = t;
-            }
-            for (int j = 0; j < m; j++) {
-                double t = g[col * m + j];
-                g[col * m + j] = g[piv * m + j];
-                g[piv * m + j] = t;
-            }
-            for (int i = 0; i < nr; i++) {
-                if (i == col) continue;
-                double f = W[i * nr + col] / W[col * nr + col];
-                for (int j = col; j < nr; j++) W[i * nr + j] -= f * W[col * nr + j];
-                for (int j = 0; j < m; j++) g[i * m + j] -= f * g[col * m + j];
-            }
-        }
-        if (fail) break;
-        for (int i = 0; i < nr; i++)
-            for (int j = 0; j < m; j++) g[i * m + j] /= W[i * nr + i];
-        for (int j = 0; j <= n; j++) MATMUL_ACC(x + (size_t)j * nr * m, BLK(B, j), g, m);
-        n_blocks = n + 1;
-    }
-    (void)n_blocks;
+    int L = P->L, K = nr * L, R2 = nr * nr, W = 2 * L - 1;
+    size_t ns = (size_t)R2 * L;
+    double *A = malloc(sizeof(double) * (size_t)R2 * W);
+    double *pred = calloc(4 * ns, sizeof(double));
+    double *x = calloc((size_t)nr * m * L, sizeof(double));
+    double *small = malloc(sizeof(double) * ((size_t)7 * R2 + (size_t)nr * m));
     int result = -1;
-    if (ok && !fail) {
-        /* residual check: (G x)[(r,a),c] = sum_b sum_q x_rq[b-a] x[(b,q),c] */
+    if (A && pred && x && small) {
+        for (int r = 0; r < nr; r++)
+            for (int q = 0; q < nr; q++)
+                for (int d = -(L - 1); d < L; d++) A[(size_t)(r * nr + q) * W + d + L - 1] = xc_at(P, r0 + r, r0 + q, d);
+        lv_work w = {L, nr, m, A, pred, pred + ns, pred + 2 * ns, pred + 3 * ns, x,
+                     small, small + R2, small + 2 * R2, small + 3 * R2, small + 4 * R2, small + 5 * R2, small + 6 * R2,
+                     small + 7 * R2, b, K};
         double rn = 0, bn = 0;
-        for (int c = 0; c < m; c++)
-            for (int r = 0; r < nr; r++)
-                for (int a = 0; a < L; a++) {
-                    double s = 0;
-                    for (int bb = 0; bb < L; bb++) {
-                        const double *Ad = AD(bb - a) + (size_t)r * nr;
-                        const double *xb = x + (size_t)bb * nr * m + c;
-                        for (int q = 0; q < nr; q++) s += Ad[q] * xb[(size_t)q * m];
-                    }
-                    double bv = b[(size_t)c * K + (size_t)r * L + a];
-                    rn += (s - bv) * (s - bv);
-                    bn += bv * bv;
-                }
-        if (isfinite(rn) && rn <= 1e-20 * bn) {
+        int rc;
+#ifdef LV_DISPATCH
+        __builtin_cpu_init();
+        rc = __builtin_cpu_supports("avx2") ? levinson_avx2(&w, &rn, &bn) : levinson_base(&w, &rn, &bn);
+#else
+        rc = levinson_base(&w, &rn, &bn);
+#endif
+        if (rc == 0 && isfinite(rn) && rn <= 1e-20 * bn) {
             for (int c = 0; c < m; c++)
                 for (int r = 0; r < nr; r++)
-                    for (int a = 0; a < L; a++) b[(size_t)c * K + (size_t)r * L + a] = x[(size_t)a * nr * m + r * m + c];
+                    for (int a = 0; a < L; a++) b[(size_t)c * K + (size_t)r * L + a] = x[(size_t)(r * m + c) * L + a];
             result = 0;
         }
     }
-#undef AD
-#undef BLK
-#undef MATMUL_ACC
     free(A);
-    free(F);
-    free(B);
-    free(F2);
-    free(B2);
+    free(pred);
     free(x);
-    free(Vf);
-    free(Vb);
-    free(W);
-    free(df);
-    free(db);
-    free(Kf);
-    free(Kb);
-    free(eps);
-    free(g);
+    free(small);
     return result;
 }
 
@@ -557,29 +661,24 @@ static duet_status proj_filters(bss_proj *P, const float *const *est, double *C,
  * r0 .. r0+nr-1 (blockwise overlap-save). */
 static duet_status proj_apply(bss_proj *P, int r0, int nr, const double *coef, double *out, duet_err *err)
 {
-    int L = P->L, M = P->M, B = P->B, nc = P->nchan, nb = M / 2 + 1;
+    int L = P->L, M = P->M, B = P->B, nc = P->nchan, nb = M / 2 + 1, S = P->S;
     int64_t nout = P->n + L - 1;
-    double *H = malloc(sizeof(double) * (size_t)nr * nc * (M + 2));
-    double *acc = malloc(sizeof(double) * (size_t)nc * (M + 2));
-    if (!H || !acc) {
-        free(H);
-        free(acc);
-        return duet_err_set(err, DUET_ERR_NOMEM, "bsseval: out of memory");
-    }
+    double *H = P->H, *acc = P->hacc;
+    (void)err;
     for (int r = 0; r < nr; r++)
         for (int c = 0; c < nc; c++) {
             memset(P->seg, 0, sizeof(double) * (size_t)M);
             memcpy(P->seg, coef + (size_t)c * nr * L + (size_t)r * L, sizeof(double) * (size_t)L);
-            duet_dfft_forward(P->fft, P->seg, H + (size_t)(r * nc + c) * (M + 2));
+            duet_dfft_forward(P->fft, P->seg, H + (size_t)(r * nc + c) * S);
         }
     for (int64_t b0 = 0; b0 < nout; b0 += B) {
-        memset(acc, 0, sizeof(double) * (size_t)nc * (M + 2));
+        memset(acc, 0, sizeof(double) * (size_t)nc * S);
         for (int r = 0; r < nr; r++) {
             const double *sp = ext_spec(P, P->ref[r0 + r], r0 + r, b0 / B, P->seg, P->spec);
-            for (int c = 0; c < nc; c++) cmac(acc + (size_t)c * (M + 2), sp, H + (size_t)(r * nc + c) * (M + 2), nb);
+            for (int c = 0; c < nc; c++) cmac(acc + (size_t)c * S, sp, H + (size_t)(r * nc + c) * S, nb);
         }
         for (int c = 0; c < nc; c++) {
-            duet_dfft_inverse(P->fft, acc + (size_t)c * (M + 2), P->seg);
+            duet_dfft_inverse(P->fft, acc + (size_t)c * S, P->seg);
             for (int m = L - 1; m < L - 1 + B; m++) {
                 int64_t t = b0 + m - (L - 1);
                 if (t >= nout) break;
@@ -587,8 +686,6 @@ static duet_status proj_apply(bss_proj *P, int r0, int nr, const double *coef, d
             }
         }
     }
-    free(H);
-    free(acc);
     return DUET_OK;
 }
 
@@ -758,8 +855,8 @@ static duet_status v3_whole(const float *const *ref0, const float *const *est0, 
     if (st) goto done;
     int64_t nt = n + L - 1;
     C = malloc(sizeof(double) * (size_t)P.K * nchan);
-    pall = malloc(sizeof(double) * (size_t)nchan * nt);
-    pj = malloc(sizeof(double) * (size_t)nchan * nt);
+    pall = bss_alloc((size_t)nchan * nt);
+    pj = bss_alloc((size_t)nchan * nt);
     if (!C || !pall || !pj) {
         st = duet_err_set(err, DUET_ERR_NOMEM, "bsseval: out of memory");
         goto done;
@@ -920,11 +1017,11 @@ static duet_status v4_with(bss_proj *P, const float *const *est, int64_t window,
     }
     duet_status st = DUET_OK;
     double *C = malloc(sizeof(double) * (size_t)P->K * nchan);
-    double *pall = malloc(sizeof(double) * (size_t)nchan * nt);
-    double *pj = malloc(sizeof(double) * (size_t)nchan * nt);
+    double *pall = bss_alloc((size_t)nchan * nt);
+    double *pj = bss_alloc((size_t)nchan * nt);
     int64_t wmax = (window < n ? window : n) + L - 1;
-    double *la = malloc(sizeof(double) * (size_t)nchan * wmax);
-    double *lj = malloc(sizeof(double) * (size_t)nchan * wmax);
+    double *la = bss_alloc((size_t)nchan * wmax);
+    double *lj = bss_alloc((size_t)nchan * wmax);
     int *want = calloc((size_t)nsrc, sizeof(int));
     double **Cj = calloc((size_t)nsrc, sizeof(double *));
     if (!C || !pall || !pj || !la || !lj || !want || !Cj) {

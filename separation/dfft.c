@@ -1,11 +1,12 @@
 /* separation/dfft.c: double-precision real FFTs for the BSSEval metrics
  * through fftw3's double plans (libfftw3; the STFT uses libfftw3f).
  *
- * One r2c and one c2r plan per size, made with FFTW_ESTIMATE |
- * FFTW_UNALIGNED (callers pass pointers into larger arrays, so no alignment
- * is promised) and run through the new-array execute functions, which fftw
- * documents as thread-safe: a plan is shared by the OpenMP workers of
- * eval-sep. fftw's planner is not thread-safe, so plan creation and
+ * Two r2c and two c2r plans per size, made with FFTW_ESTIMATE: one pair for
+ * arrays aligned like fftw_malloc's (SIMD codelets, no copies), one pair
+ * with FFTW_UNALIGNED for any other pointer; each call picks by
+ * fftw_alignment_of() of its arrays. They run through the new-array execute
+ * functions, which fftw documents as thread-safe: a plan is shared by the
+ * OpenMP workers of eval-sep. fftw's planner is not thread-safe, so plan creation and
  * destruction run inside the named critical section audio/stft.c uses. */
 #include "dfft.h"
 
@@ -15,7 +16,8 @@
 
 struct duet_dfft {
     int m;
-    fftw_plan fwd, inv;
+    fftw_plan fwd, inv;     /* for arrays with fftw_alignment_of() == 0 */
+    fftw_plan fwd_u, inv_u; /* for any arrays */
 };
 
 duet_status duet_dfft_new(int m, duet_dfft **out, duet_err *err)
@@ -35,12 +37,14 @@ duet_status duet_dfft_new(int m, duet_dfft **out, duet_err *err)
     p->m = m;
 #pragma omp critical(duet_fftw_planner)
     {
-        p->fwd = fftw_plan_dft_r2c_1d(m, x, c, FFTW_ESTIMATE | FFTW_UNALIGNED);
-        p->inv = fftw_plan_dft_c2r_1d(m, c, x, FFTW_ESTIMATE | FFTW_UNALIGNED | FFTW_DESTROY_INPUT);
+        p->fwd = fftw_plan_dft_r2c_1d(m, x, c, FFTW_ESTIMATE);
+        p->inv = fftw_plan_dft_c2r_1d(m, c, x, FFTW_ESTIMATE | FFTW_DESTROY_INPUT);
+        p->fwd_u = fftw_plan_dft_r2c_1d(m, x, c, FFTW_ESTIMATE | FFTW_UNALIGNED);
+        p->inv_u = fftw_plan_dft_c2r_1d(m, c, x, FFTW_ESTIMATE | FFTW_UNALIGNED | FFTW_DESTROY_INPUT);
     }
     fftw_free(x);
     fftw_free(c);
-    if (!p->fwd || !p->inv) {
+    if (!p->fwd || !p->inv || !p->fwd_u || !p->inv_u) {
         duet_dfft_free(p);
         return duet_err_set(err, DUET_ERR_INTERNAL, "dfft: fftw cannot plan size %d", m);
     }
@@ -55,6 +59,8 @@ void duet_dfft_free(duet_dfft *p)
     {
         if (p->fwd) fftw_destroy_plan(p->fwd);
         if (p->inv) fftw_destroy_plan(p->inv);
+        if (p->fwd_u) fftw_destroy_plan(p->fwd_u);
+        if (p->inv_u) fftw_destroy_plan(p->inv_u);
     }
     free(p);
 }
@@ -64,7 +70,8 @@ int duet_dfft_size(const duet_dfft *p) { return p->m; }
 void duet_dfft_forward(const duet_dfft *p, const double *x, double *spec)
 {
     /* out-of-place r2c preserves its input */
-    fftw_execute_dft_r2c(p->fwd, (double *)x, (fftw_complex *)spec);
+    int al = fftw_alignment_of((double *)x) == 0 && fftw_alignment_of(spec) == 0;
+    fftw_execute_dft_r2c(al ? p->fwd : p->fwd_u, (double *)x, (fftw_complex *)spec);
 }
 
 void duet_dfft_inverse(const duet_dfft *p, double *spec, double *x)
@@ -72,7 +79,8 @@ void duet_dfft_inverse(const duet_dfft *p, double *spec, double *x)
     const int m = p->m;
     spec[1] = 0.0;     /* the imaginary parts of DC and Nyquist are ignored */
     spec[m + 1] = 0.0;
-    fftw_execute_dft_c2r(p->inv, (fftw_complex *)spec, x);
+    int al = fftw_alignment_of(spec) == 0 && fftw_alignment_of(x) == 0;
+    fftw_execute_dft_c2r(al ? p->inv : p->inv_u, (fftw_complex *)spec, x);
     const double s = 1.0 / m;
     for (int i = 0; i < m; i++) x[i] *= s;
 }

@@ -3,8 +3,11 @@
  * in double precision with scipy.fftpack; this goes through fftw3's double
  * plans (dfft.c).
  *
- * Real transforms of size m (a power of two >= 4). Spectra are interleaved (re, im) pairs for bins 0 .. m/2. The
- * plan is immutable after creation and may be shared by threads. */
+ * Real transforms of size m (a power of two >= 4). Spectra are interleaved
+ * (re, im) pairs for bins 0 .. m/2. Arrays need no particular alignment;
+ * arrays aligned like fftw_malloc's (16 bytes or more) take fftw's faster
+ * SIMD path. The plan is immutable after creation and may be shared by
+ * threads. */
 #ifndef DUET_SEPARATION_DFFT_H
 #define DUET_SEPARATION_DFFT_H
 
