@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "../common/atomic_file.h"
 #include "../recommender/data.h"
@@ -155,18 +154,6 @@ static int parse(int argc, char **argv, eval_rec_opts *o)
         return 2;
     }
     return 0;
-}
-
-static int is_dir(const char *p)
-{
-    struct stat sb;
-    return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
-}
-
-static int is_file(const char *p)
-{
-    struct stat sb;
-    return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
 static void print_cell(double m, double s) { printf(" %.4f ± %.4f |", m, s); }
@@ -327,7 +314,6 @@ int cmd_eval_rec(int argc, char **argv)
     duet_rec_dataset *ds = NULL;
     duet_rec_ncf *ncf = NULL;
     const char *protocol;
-    char spot_buf[4096], kg_buf[4096];
     if (o.ncf) {
         st = duet_rec_load_ncf(o.ncf, &ncf, &err);
         if (st) return cli_fail(NULL, st, &err);
@@ -338,24 +324,9 @@ int cmd_eval_rec(int argc, char **argv)
         printf("# eval-rec: %s, %d users, %d items, %lld training interactions, 1+%d sampled protocol, %ld seeds\n\n",
                o.ncf, ncf->n_users, ncf->n_items, (long long)ncf->train.nnz, ncf->n_neg, o.seeds);
     } else {
-        st = o.hetrec ? duet_rec_load_hetrec(o.hetrec, &ds, &err)
-                      : duet_rec_load_interactions_tsv(o.interactions, &ds, &err);
+        duet_rec_sources src = {o.interactions, o.hetrec, o.item_attrs, o.item_features, o.spotify, o.kg, o.no_side};
+        st = duet_rec_dataset_open(&src, &ds, &err);
         if (st) return cli_fail(NULL, st, &err);
-        if (o.hetrec && !o.no_side) {
-            snprintf(spot_buf, sizeof spot_buf, "%s/../spotify-artist-features/hetrec_artist_spotify_features.tsv",
-                     o.hetrec);
-            snprintf(kg_buf, sizeof kg_buf, "%s/../kgcn-music", o.hetrec);
-            if (!o.spotify && is_file(spot_buf)) o.spotify = spot_buf;
-            if (!o.kg && is_dir(kg_buf)) o.kg = kg_buf;
-        }
-        if (!st && o.item_attrs) st = duet_rec_load_item_attrs_tsv(ds, o.item_attrs, &err);
-        if (!st && o.kg) st = duet_rec_load_kgcn(ds, o.kg, &err);
-        if (!st && o.item_features) st = duet_rec_load_item_features_tsv(ds, o.item_features, 0, 1, &err);
-        if (!st && o.spotify) st = duet_rec_load_spotify_tsv(ds, o.spotify, &err);
-        if (st) {
-            duet_rec_dataset_free(ds);
-            return cli_fail(NULL, st, &err);
-        }
         if (ds->n_cold_items)
             cli_info(o.verbosity, "eval-rec", "%d items appear only in the side files (cold: no interactions)",
                      ds->n_cold_items);

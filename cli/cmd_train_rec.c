@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "../recommender/data.h"
 #include "../recommender/eval.h"
@@ -64,18 +63,6 @@ static void usage(FILE *f)
     cli_help_quiet_verbose(f, 23);
     fprintf(f, "  -h, --help           show this help\n"
                "Options take their value as --opt VALUE or --opt=VALUE.\n");
-}
-
-static int is_dir(const char *p)
-{
-    struct stat sb;
-    return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
-}
-
-static int is_file(const char *p)
-{
-    struct stat sb;
-    return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
 int cmd_train_rec(int argc, char **argv)
@@ -238,7 +225,6 @@ int cmd_train_rec(int argc, char **argv)
     duet_rec_dataset *ds = NULL;
     duet_rec_ncf *ncf = NULL;
     duet_rec_fit_ctx ctx = {0};
-    char spot_buf[4096], kg_buf[4096];
     if (ncfp) {
         st = duet_rec_load_ncf(ncfp, &ncf, &err);
         if (st) return cli_fail(NULL, st, &err);
@@ -247,23 +233,11 @@ int cmd_train_rec(int argc, char **argv)
                      ncfp, ncf->n_cold_items, ncf->n_cold_users);
         ctx.train = &ncf->train;
     } else {
-        st = hetrec ? duet_rec_load_hetrec(hetrec, &ds, &err) : duet_rec_load_interactions_tsv(inter, &ds, &err);
+        duet_rec_sources src = {inter, hetrec, attrs, feats, spotify, kg, no_side};
+        st = duet_rec_dataset_open(&src, &ds, &err);
         if (st) return cli_fail(NULL, st, &err);
-        if (hetrec && !no_side) {
-            snprintf(spot_buf, sizeof spot_buf, "%s/../spotify-artist-features/hetrec_artist_spotify_features.tsv",
-                     hetrec);
-            snprintf(kg_buf, sizeof kg_buf, "%s/../kgcn-music", hetrec);
-            if (!spotify && is_file(spot_buf)) spotify = spot_buf;
-            if (!kg && is_dir(kg_buf)) kg = kg_buf;
-        }
-        if (!st && attrs) st = duet_rec_load_item_attrs_tsv(ds, attrs, &err);
-        if (!st && kg) st = duet_rec_load_kgcn(ds, kg, &err);
-        if (!st && feats) st = duet_rec_load_item_features_tsv(ds, feats, 0, 1, &err);
-        if (!st && spotify) st = duet_rec_load_spotify_tsv(ds, spotify, &err);
-        if (st) {
-            duet_rec_dataset_free(ds);
-            return cli_fail(NULL, st, &err);
-        }
+        spotify = ds->spotify_file;
+        kg = ds->kg_dir;
         if (ds->n_cold_items)
             cli_info(verbosity, "train-rec", "%d items appear only in the side files (cold: no interactions)",
                      ds->n_cold_items);

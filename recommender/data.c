@@ -450,6 +450,8 @@ void duet_rec_dataset_free(duet_rec_dataset *ds)
     free(ds->feat_names);
     free(ds->item_feats);
     free(ds->has_feats);
+    free(ds->spotify_file);
+    free(ds->kg_dir);
     duet_rec_csr_free(&ds->ui);
     duet_rec_csr_free(&ds->item_attr);
     duet_rec_csr_free(&ds->user_attr);

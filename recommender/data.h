@@ -116,6 +116,8 @@ typedef struct duet_rec_dataset {
     void *maps_;       /* private id and token maps (and the limits) */
     int64_t n_merged;  /* interaction rows summed into an earlier row (duplicates) */
     int32_t n_cold_items; /* items added by a side file (attributes, features) without interactions */
+    char *spotify_file;   /* set by duet_rec_dataset_open: the Spotify features file and */
+    char *kg_dir;         /* the KGCN folder it loaded (given or found), else NULL */
 } duet_rec_dataset;
 
 /* Safety caps of the loaders (see the top of this file). */
@@ -193,6 +195,29 @@ duet_status duet_rec_load_hetrec(const char *dir, duet_rec_dataset **out, duet_e
  * item that is a head gets "kg:<relation>=<tail>", one that is a tail gets
  * "kg:~<relation>=<head>". Errors: IO, FORMAT, NOMEM. */
 duet_status duet_rec_load_kgcn(duet_rec_dataset *ds, const char *dir, duet_err *err);
+
+/* Where a data set comes from, for duet_rec_dataset_open: exactly one of
+ * `interactions` and `hetrec`, and any of the side files (NULL = none). */
+typedef struct duet_rec_sources {
+    const char *interactions;  /* interactions TSV (duet_rec_load_interactions_tsv) */
+    const char *hetrec;        /* HetRec 2011 Last.fm-2k folder (duet_rec_load_hetrec) */
+    const char *item_attrs;    /* item attribute tokens TSV (duet_rec_load_item_attrs_tsv) */
+    const char *item_features; /* numeric item features TSV, id in column 0, values from 1 */
+    const char *spotify;       /* HetRec-joined Spotify features (duet_rec_load_spotify_tsv) */
+    const char *kg;            /* KGCN folder (duet_rec_load_kgcn) */
+    int no_side;               /* 0: with `hetrec`, a side file not given is taken from the
+                                * sibling folders when present:
+                                * DIR/../spotify-artist-features/hetrec_artist_spotify_features.tsv
+                                * and DIR/../kgcn-music; 1: only what is given */
+} duet_rec_sources;
+
+/* Open a data set from its sources: the interactions, then the item
+ * attributes, the KG tokens, the item features and the Spotify features, in
+ * that order. *out is owned by the caller (duet_rec_dataset_free) and NULL on
+ * error; (*out)->spotify_file and ->kg_dir say which of those two were
+ * loaded. Errors: DUET_ERR_ARG (not exactly one of interactions and hetrec,
+ * a NULL argument), and those of the loaders, whose messages name the file. */
+duet_status duet_rec_dataset_open(const duet_rec_sources *src, duet_rec_dataset **out, duet_err *err);
 
 /* Free everything (NULL is ignored). */
 void duet_rec_dataset_free(duet_rec_dataset *ds);

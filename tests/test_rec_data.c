@@ -241,6 +241,79 @@ static void test_hetrec_and_kg(void)
     CHECK(ds == NULL);
 }
 
+/* duet_rec_dataset_open: sibling side folders next to a HetRec folder are
+ * found unless no_side, given files win, bad source sets are refused. */
+static void test_dataset_open(void)
+{
+    char root[256], dir[300], p[400];
+    snprintf(root, sizeof root, "%s/lastfm", tmpdir);
+    mkdir(root, 0777);
+    snprintf(dir, sizeof dir, "%s/hetrec", root);
+    write_hetrec(dir, "userID\tartistID\tweight");
+    snprintf(p, sizeof p, "%s/spotify-artist-features", root);
+    mkdir(p, 0777);
+    snprintf(p, sizeof p, "%s/spotify-artist-features/hetrec_artist_spotify_features.tsv", root);
+    FILE *f = fopen(p, "wb");
+    REQUIRE(f);
+    fputs("id\tname\tspotify_id\tdanceability\tenergy\n51\tDuran Duran\tx\t0.5\t0.7\n", f);
+    fclose(f);
+    snprintf(p, sizeof p, "%s/kgcn-music", root);
+    mkdir(p, 0777);
+    snprintf(p, sizeof p, "%s/kgcn-music/item_index2entity_id.txt", root);
+    f = fopen(p, "wb");
+    REQUIRE(f);
+    fputs("51\t0\n", f);
+    fclose(f);
+    snprintf(p, sizeof p, "%s/kgcn-music/kg.txt", root);
+    f = fopen(p, "wb");
+    REQUIRE(f);
+    fputs("0\tmusic.genre\t5\n", f);
+    fclose(f);
+
+    duet_rec_dataset *ds = NULL;
+    duet_err err = {0};
+    duet_rec_sources src = {0};
+    src.hetrec = dir;
+    REQUIRE(duet_rec_dataset_open(&src, &ds, &err) == DUET_OK);
+    CHECK(ds->spotify_file && strstr(ds->spotify_file, "hetrec_artist_spotify_features.tsv"));
+    CHECK(ds->kg_dir && strstr(ds->kg_dir, "kgcn-music"));
+    CHECK(ds->n_feats == 2);
+    int32_t i51 = duet_rec_dataset_find_item(ds, "51");
+    REQUIRE(i51 >= 0);
+    CHECK(ds->has_feats[i51] == 1);
+    CHECK_NEAR(ds->item_feats[(size_t)i51 * ds->n_feats + 1], 0.7, 1e-6);
+    int kg_found = 0;
+    for (int64_t q = ds->item_attr.indptr[i51]; q < ds->item_attr.indptr[i51 + 1]; q++)
+        kg_found += !strcmp(ds->tokens[ds->item_attr.indices[q]], "kg:music.genre=5");
+    CHECK(kg_found == 1);
+    duet_rec_dataset_free(ds);
+
+    /* no_side: only the interactions and tags */
+    src.no_side = 1;
+    REQUIRE(duet_rec_dataset_open(&src, &ds, &err) == DUET_OK);
+    CHECK(ds->spotify_file == NULL && ds->kg_dir == NULL && ds->n_feats == 0);
+    duet_rec_dataset_free(ds);
+
+    /* a given file that does not exist: the loader's error names it */
+    src.no_side = 0;
+    snprintf(p, sizeof p, "%s/missing.tsv", root);
+    src.spotify = p;
+    EXPECT_ERR(duet_rec_dataset_open(&src, &ds, &e_), DUET_ERR_IO, "missing.tsv");
+    CHECK(ds == NULL);
+
+    /* exactly one of interactions and hetrec */
+    duet_rec_sources both = {0}, none = {0};
+    both.hetrec = dir;
+    both.interactions = tmpfile_with("x.tsv", "u\ti\n");
+    EXPECT_ERR(duet_rec_dataset_open(&both, &ds, &e_), DUET_ERR_ARG, "exactly one");
+    EXPECT_ERR(duet_rec_dataset_open(&none, &ds, &e_), DUET_ERR_ARG, "exactly one");
+    CHECK(duet_rec_dataset_open(NULL, &ds, NULL) == DUET_ERR_ARG);
+    none.interactions = both.interactions;
+    REQUIRE(duet_rec_dataset_open(&none, &ds, &err) == DUET_OK);
+    CHECK(ds->ui.nnz == 1 && ds->spotify_file == NULL);
+    duet_rec_dataset_free(ds);
+}
+
 static void test_ncf(void)
 {
     duet_rec_ncf *d = NULL;
@@ -619,6 +692,7 @@ int main(void)
     RUN(test_tiny_interactions);
     RUN(test_bad_interactions);
     RUN(test_hetrec_and_kg);
+    RUN(test_dataset_open);
     RUN(test_ncf);
     RUN(test_duplicates);
     RUN(test_hostile_tsv);
