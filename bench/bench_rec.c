@@ -23,11 +23,10 @@
  *            with dense embedding gradients);
  *     lazy   the embedding tables updated only in the rows of the batch
  *            (duet_adam_update_rows; torch.optim.SparseAdam), the rest by Adam.
- *   The loop is the one of recommender/neumf.c (duet_rec_neumf_step_grads, same
- *   sampling); a third line times the library's duet_rec_neumf_fit for one epoch
- *   (lazy, including initialisation and the scoring precomputation) as a
- *   check that the loop here is the library's. Prints seconds per epoch,
- *   best of reps epochs (after one warm-up epoch). */
+ *   Both run the library's own loop (duet_rec_neumf_trainer_epoch, what
+ *   duet_rec_neumf_fit runs); a third line times duet_rec_neumf_fit for one
+ *   epoch (lazy, including initialisation and the scoring precomputation).
+ *   Prints seconds per epoch, best of reps epochs (after one warm-up epoch). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,140 +125,31 @@ static int bench_topk(int argc, char **argv)
     return rc ? 1 : 0;
 }
 
-enum { T_GU, T_GI, T_MU, T_MI, T_W1, T_B1, T_W2, T_B2, T_WO, T_BO, T_N };
-
-static int cmp_i32(const void *a, const void *b)
-{
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return (x > y) - (x < y);
-}
-
-static int unique_rows(int32_t *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_i32);
-    int m = 0;
-    for (int k = 0; k < n; k++)
-        if (m == 0 || v[m - 1] != v[k]) v[m++] = v[k];
-    return m;
-}
-
 /* Seconds of the best of `reps` epochs (after one warm-up) of NeuMF on X
- * with dense (1) or lazy (0) Adam for the embedding tables. */
+ * with dense (1) or lazy (0) Adam for the embedding tables: the library's
+ * training loop (duet_rec_neumf_trainer, what duet_rec_neumf_fit runs). */
 static double neumf_epochs(const duet_rec_csr *X, int F, int reps, int dense, double *loss_out, double *cpu_out)
 {
-    const int n_neg = 4;
-    const float lr = 0.001f;
-    duet_params *P = NULL;
     duet_err err = {0};
-    if (duet_rec_neumf_params_new(X->n_rows, X->n_cols, F, &P, &err) || duet_params_enable_training(P, &err)) {
+    duet_rec_neumf_trainer *t = NULL;
+    if (duet_rec_neumf_trainer_new(X, F, 4, 0.001f, 7, dense, &t, &err)) {
         fprintf(stderr, "bench_rec: %s\n", err.msg);
         exit(1);
     }
-    duet_rng r;
-    duet_rng_seed(&r, 7);
-    for (int k = T_GU; k <= T_MI; k++) duet_init_normal(duet_params_data(P, k), P->info[k].numel, 0, 0.01f, &r);
-    const int lin[3][3] = {{T_W1, T_B1, 4}, {T_W2, T_B2, 2}, {T_WO, T_BO, 2}};
-    for (int l = 0; l < 3; l++) {
-        float a = 1.0f / sqrtf((float)(lin[l][2] * F));
-        duet_init_uniform(duet_params_data(P, lin[l][0]), P->info[lin[l][0]].numel, -a, a, &r);
-        duet_init_uniform(duet_params_data(P, lin[l][1]), P->info[lin[l][1]].numel, -a, a, &r);
-    }
-    int64_t n_samp = X->nnz * (1 + n_neg);
-    int32_t *su = malloc((size_t)n_samp * sizeof *su), *si = malloc((size_t)n_samp * sizeof *si);
-    float *sy = malloc((size_t)n_samp * sizeof *sy);
-    int64_t *perm = malloc((size_t)n_samp * sizeof *perm);
-    float *work = malloc(duet_rec_neumf_work_floats(F, BATCH) * sizeof *work);
-    int32_t nmax = X->n_rows > X->n_cols ? X->n_rows : X->n_cols;
-    int32_t *all = malloc((size_t)nmax * sizeof *all);
-    if (!su || !si || !sy || !perm || !work || !all) {
-        fprintf(stderr, "bench_rec: out of memory\n");
-        exit(1);
-    }
-    for (int32_t k = 0; k < nmax; k++) all[k] = k;
-    int32_t bu[BATCH], bi[BATCH], ru[BATCH], ri[BATCH];
-    float by[BATCH];
-    duet_adam opt = duet_adam_default(0.0f, 0);
     double best = 1e30, best_cpu = 1e30, loss = 0;
     for (int ep = 0; ep <= reps; ep++) {
         double t0 = duet_now(), c0 = cpu_now();
-        int64_t s = 0;
-        for (int32_t u = 0; u < X->n_rows; u++) {
-            int64_t deg = X->indptr[u + 1] - X->indptr[u];
-            for (int64_t q = X->indptr[u]; q < X->indptr[u + 1]; q++) {
-                su[s] = u;
-                si[s] = X->indices[q];
-                sy[s++] = 1.0f;
-                if (deg >= X->n_cols) continue;
-                for (int k = 0; k < n_neg; k++) {
-                    int32_t j;
-                    do j = (int32_t)duet_rng_below(&r, (uint64_t)X->n_cols);
-                    while (duet_rec_csr_has(X, u, j));
-                    su[s] = u;
-                    si[s] = j;
-                    sy[s++] = 0.0f;
-                }
-            }
-        }
-        for (int64_t k = 0; k < s; k++) perm[k] = k;
-        for (int64_t k = s - 1; k > 0; k--) {
-            int64_t j = (int64_t)duet_rng_below(&r, (uint64_t)k + 1), tt = perm[k];
-            perm[k] = perm[j];
-            perm[j] = tt;
-        }
-        double loss_sum = 0;
-        int64_t nb = 0;
-        for (int64_t b0 = 0; b0 < s; b0 += BATCH) {
-            int B = (int)(s - b0 < BATCH ? s - b0 : BATCH);
-            for (int k = 0; k < B; k++) {
-                int64_t q = perm[b0 + k];
-                bu[k] = ru[k] = su[q];
-                bi[k] = ri[k] = si[q];
-                by[k] = sy[q];
-            }
-            loss_sum += duet_rec_neumf_step_grads(P, F, bu, bi, by, B, NULL, work);
-            nb++;
-            if (duet_adam_step(&opt, P, lr, &err)) {
-                fprintf(stderr, "bench_rec: %s\n", err.msg);
-                exit(1);
-            }
-            if (dense) {
-                duet_adam_update_rows(&opt, P, T_GU, all, (size_t)X->n_rows, lr);
-                duet_adam_update_rows(&opt, P, T_MU, all, (size_t)X->n_rows, lr);
-                duet_adam_update_rows(&opt, P, T_GI, all, (size_t)X->n_cols, lr);
-                duet_adam_update_rows(&opt, P, T_MI, all, (size_t)X->n_cols, lr);
-                for (int k = T_GU; k <= T_MI; k++)
-                    memset(duet_params_grad(P, k), 0, P->info[k].numel * sizeof(float));
-            } else {
-                int nru = unique_rows(ru, B), nri = unique_rows(ri, B);
-                duet_adam_update_rows(&opt, P, T_GU, ru, (size_t)nru, lr);
-                duet_adam_update_rows(&opt, P, T_MU, ru, (size_t)nru, lr);
-                duet_adam_update_rows(&opt, P, T_GI, ri, (size_t)nri, lr);
-                duet_adam_update_rows(&opt, P, T_MI, ri, (size_t)nri, lr);
-                for (int k = 0; k < nru; k++) {
-                    memset(duet_params_grad(P, T_GU) + (size_t)ru[k] * F, 0, (size_t)F * sizeof(float));
-                    memset(duet_params_grad(P, T_MU) + (size_t)ru[k] * 2 * F, 0, (size_t)2 * F * sizeof(float));
-                }
-                for (int k = 0; k < nri; k++) {
-                    memset(duet_params_grad(P, T_GI) + (size_t)ri[k] * F, 0, (size_t)F * sizeof(float));
-                    memset(duet_params_grad(P, T_MI) + (size_t)ri[k] * 2 * F, 0, (size_t)2 * F * sizeof(float));
-                }
-            }
-            for (int k = T_W1; k < T_N; k++) memset(duet_params_grad(P, k), 0, P->info[k].numel * sizeof(float));
+        if (duet_rec_neumf_trainer_epoch(t, &loss, &err)) {
+            fprintf(stderr, "bench_rec: %s\n", err.msg);
+            exit(1);
         }
         double dt = duet_now() - t0, dc = cpu_now() - c0;
-        loss = loss_sum / (double)nb;
         if (ep > 0 && dt < best) best = dt; /* epoch 0 is the warm-up */
         if (ep > 0 && dc < best_cpu) best_cpu = dc;
     }
     *loss_out = loss;
     *cpu_out = best_cpu;
-    duet_params_free(P);
-    free(su);
-    free(si);
-    free(sy);
-    free(perm);
-    free(work);
-    free(all);
+    duet_rec_neumf_trainer_free(t);
     return best;
 }
 

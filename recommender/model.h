@@ -168,6 +168,29 @@ duet_status duet_rec_neumf_params_new(int32_t n_users, int32_t n_items, int F, d
 size_t duet_rec_neumf_work_floats(int F, int B);
 double duet_rec_neumf_step_grads(duet_params *P, int F, const int32_t *u, const int32_t *it, const float *y, int B,
                                  float *logits_out, float *work);
+/* NeuMF training epoch by epoch: the loop of duet_rec_neumf_fit (the fit is
+ * new + epochs + take), which bench/bench_rec.c times against PyTorch.
+ * duet_rec_neumf_trainer_new: F predictive factors, n_neg sampled negatives
+ * per positive, Adam learning rate lr, the seed of the initialisation and
+ * the sampling; dense_adam 0 updates the embedding tables only in the rows
+ * of the batch (duet_adam_update_rows, the library's choice, as
+ * torch.optim.SparseAdam), 1 every row at every step (torch.optim.Adam with
+ * dense gradients). X is borrowed and must outlive the trainer; *out is
+ * owned by the caller (duet_rec_neumf_trainer_free). Errors: ARG (F outside
+ * [1,512], n_neg outside [1,100], lr <= 0), EMPTY (no interactions), NOMEM.
+ * duet_rec_neumf_trainer_epoch: one epoch (fresh negatives, shuffle, every
+ * batch's forward, backward and update); *mean_loss (may be NULL) the mean
+ * batch BCE. Errors: NAN (loss not finite), ARG (parameters taken), those of
+ * duet_adam_step.
+ * duet_rec_neumf_trainer_take: the trained parameters, now owned by the
+ * caller (duet_params_free); the trainer keeps none (free it still). */
+typedef struct duet_rec_neumf_trainer duet_rec_neumf_trainer;
+duet_status duet_rec_neumf_trainer_new(const duet_rec_csr *X, int F, int n_neg, float lr, uint64_t seed,
+                                       int dense_adam, duet_rec_neumf_trainer **out, duet_err *err);
+duet_status duet_rec_neumf_trainer_epoch(duet_rec_neumf_trainer *t, double *mean_loss, duet_err *err);
+duet_params *duet_rec_neumf_trainer_take(duet_rec_neumf_trainer *t);
+void duet_rec_neumf_trainer_free(duet_rec_neumf_trainer *t);
+
 /* Scores (n x n_items) of users from a parameter block (P is not changed).
  * Errors: ARG (user out of range), NOMEM. */
 duet_status duet_rec_neumf_score_params(const duet_params *P, int F, const int32_t *users, int32_t n, float *out,

@@ -152,111 +152,193 @@ static duet_status neumf_prepare(neumf_state *m, duet_err *err)
     return DUET_OK;
 }
 
+struct duet_rec_neumf_trainer {
+    const duet_rec_csr *X; /* borrowed */
+    int F, n_neg, dense;
+    float lr;
+    duet_params *P;        /* owned until taken */
+    duet_adam opt;
+    duet_rng r;
+    int32_t *su, *si, *all;
+    float *sy, *work;
+    int64_t *perm;
+    int32_t bu[NEUMF_BATCH], bi[NEUMF_BATCH], ru[NEUMF_BATCH], ri[NEUMF_BATCH];
+    float by[NEUMF_BATCH];
+};
+
+void duet_rec_neumf_trainer_free(duet_rec_neumf_trainer *t)
+{
+    if (!t) return;
+    duet_params_free(t->P);
+    free(t->su);
+    free(t->si);
+    free(t->sy);
+    free(t->perm);
+    free(t->work);
+    free(t->all);
+    free(t);
+}
+
+duet_status duet_rec_neumf_trainer_new(const duet_rec_csr *X, int F, int n_neg, float lr, uint64_t seed,
+                                       int dense_adam, duet_rec_neumf_trainer **out, duet_err *err)
+{
+    *out = NULL;
+    if (F < 1 || F > 512 || n_neg < 1 || n_neg > 100 || !(lr > 0))
+        return duet_err_set(err, DUET_ERR_ARG, "neumf: dim in [1,512], negatives (k) in [1,100], epochs >= 1, lr > 0");
+    if (X->nnz == 0) return duet_err_set(err, DUET_ERR_EMPTY, "neumf: no training interactions");
+    duet_rec_neumf_trainer *t = calloc(1, sizeof *t);
+    if (!t) return duet_err_set(err, DUET_ERR_NOMEM, "neumf: out of memory");
+    t->X = X;
+    t->F = F;
+    t->n_neg = n_neg;
+    t->lr = lr;
+    t->dense = dense_adam != 0;
+    duet_status st = duet_rec_neumf_params_new(X->n_rows, X->n_cols, F, &t->P, err);
+    if (!st) st = duet_params_enable_training(t->P, err);
+    int64_t n_samp = X->nnz * (1 + n_neg);
+    int32_t nmax = X->n_rows > X->n_cols ? X->n_rows : X->n_cols;
+    t->su = malloc((size_t)n_samp * sizeof *t->su);
+    t->si = malloc((size_t)n_samp * sizeof *t->si);
+    t->sy = malloc((size_t)n_samp * sizeof *t->sy);
+    t->perm = malloc((size_t)n_samp * sizeof *t->perm);
+    t->work = malloc(duet_rec_neumf_work_floats(F, NEUMF_BATCH) * sizeof *t->work);
+    if (t->dense) t->all = malloc((size_t)nmax * sizeof *t->all);
+    if (!st && (!t->su || !t->si || !t->sy || !t->perm || !t->work || (t->dense && !t->all)))
+        st = duet_err_set(err, DUET_ERR_NOMEM, "neumf: out of memory");
+    if (st) {
+        duet_rec_neumf_trainer_free(t);
+        return st;
+    }
+    for (int32_t k = 0; t->dense && k < nmax; k++) t->all[k] = k;
+    duet_rng_seed(&t->r, seed);
+    duet_params *P = t->P;
+    duet_init_normal(duet_params_data(P, T_GU), P->info[T_GU].numel, 0, 0.01f, &t->r);
+    duet_init_normal(duet_params_data(P, T_GI), P->info[T_GI].numel, 0, 0.01f, &t->r);
+    duet_init_normal(duet_params_data(P, T_MU), P->info[T_MU].numel, 0, 0.01f, &t->r);
+    duet_init_normal(duet_params_data(P, T_MI), P->info[T_MI].numel, 0, 0.01f, &t->r);
+    const int lin[3][3] = {{T_W1, T_B1, 4}, {T_W2, T_B2, 2}, {T_WO, T_BO, 2}};
+    for (int l = 0; l < 3; l++) {
+        float a = 1.0f / sqrtf((float)(lin[l][2] * F));
+        duet_init_uniform(duet_params_data(P, lin[l][0]), P->info[lin[l][0]].numel, -a, a, &t->r);
+        duet_init_uniform(duet_params_data(P, lin[l][1]), P->info[lin[l][1]].numel, -a, a, &t->r);
+    }
+    t->opt = duet_adam_default(0.0f, 0);
+    *out = t;
+    return DUET_OK;
+}
+
+duet_status duet_rec_neumf_trainer_epoch(duet_rec_neumf_trainer *t, double *mean_loss, duet_err *err)
+{
+    const duet_rec_csr *X = t->X;
+    const int F = t->F, n_neg = t->n_neg;
+    int32_t *su = t->su, *si = t->si, *bu = t->bu, *bi = t->bi, *ru = t->ru, *ri = t->ri;
+    float *sy = t->sy, *by = t->by;
+    int64_t *perm = t->perm;
+    duet_params *P = t->P;
+    duet_status st = DUET_OK;
+    if (!P) return duet_err_set(err, DUET_ERR_ARG, "neumf: the trainer's parameters were taken");
+    /* samples: every positive plus n_neg fresh negatives */
+    int64_t s = 0;
+    for (int32_t u = 0; u < X->n_rows; u++) {
+        int64_t deg = X->indptr[u + 1] - X->indptr[u];
+        for (int64_t q = X->indptr[u]; q < X->indptr[u + 1]; q++) {
+            su[s] = u;
+            si[s] = X->indices[q];
+            sy[s++] = 1.0f;
+            if (deg >= X->n_cols) continue;
+            for (int k = 0; k < n_neg; k++) {
+                int32_t j;
+                do j = (int32_t)duet_rng_below(&t->r, (uint64_t)X->n_cols);
+                while (duet_rec_csr_has(X, u, j));
+                su[s] = u;
+                si[s] = j;
+                sy[s++] = 0.0f;
+            }
+        }
+    }
+    for (int64_t k = 0; k < s; k++) perm[k] = k;
+    for (int64_t k = s - 1; k > 0; k--) {
+        int64_t j = (int64_t)duet_rng_below(&t->r, (uint64_t)k + 1), tmp = perm[k];
+        perm[k] = perm[j];
+        perm[j] = tmp;
+    }
+    double loss_sum = 0;
+    int64_t nb = 0;
+    for (int64_t b0 = 0; b0 < s && !st; b0 += NEUMF_BATCH) {
+        int B = (int)(s - b0 < NEUMF_BATCH ? s - b0 : NEUMF_BATCH);
+        for (int k = 0; k < B; k++) {
+            int64_t q = perm[b0 + k];
+            bu[k] = ru[k] = su[q];
+            bi[k] = ri[k] = si[q];
+            by[k] = sy[q];
+        }
+        loss_sum += duet_rec_neumf_step_grads(P, F, bu, bi, by, B, NULL, t->work);
+        nb++;
+        st = duet_adam_step(&t->opt, P, t->lr, err);
+        if (st) break;
+        if (t->dense) {
+            /* every embedding row, as torch.optim.Adam with dense gradients */
+            duet_adam_update_rows(&t->opt, P, T_GU, t->all, (size_t)X->n_rows, t->lr);
+            duet_adam_update_rows(&t->opt, P, T_MU, t->all, (size_t)X->n_rows, t->lr);
+            duet_adam_update_rows(&t->opt, P, T_GI, t->all, (size_t)X->n_cols, t->lr);
+            duet_adam_update_rows(&t->opt, P, T_MI, t->all, (size_t)X->n_cols, t->lr);
+            for (int k = T_GU; k <= T_MI; k++) memset(duet_params_grad(P, k), 0, P->info[k].numel * sizeof(float));
+        } else {
+            int nru = unique_rows(ru, B), nri = unique_rows(ri, B);
+            duet_adam_update_rows(&t->opt, P, T_GU, ru, (size_t)nru, t->lr);
+            duet_adam_update_rows(&t->opt, P, T_MU, ru, (size_t)nru, t->lr);
+            duet_adam_update_rows(&t->opt, P, T_GI, ri, (size_t)nri, t->lr);
+            duet_adam_update_rows(&t->opt, P, T_MI, ri, (size_t)nri, t->lr);
+            zero_rows(duet_params_grad(P, T_GU), ru, nru, F);
+            zero_rows(duet_params_grad(P, T_MU), ru, nru, 2 * F);
+            zero_rows(duet_params_grad(P, T_GI), ri, nri, F);
+            zero_rows(duet_params_grad(P, T_MI), ri, nri, 2 * F);
+        }
+        for (int k = T_W1; k < T_N; k++) memset(duet_params_grad(P, k), 0, P->info[k].numel * sizeof(float));
+    }
+    if (!st && !isfinite(loss_sum)) st = duet_err_set(err, DUET_ERR_NAN, "neumf: loss is not finite");
+    if (mean_loss) *mean_loss = nb ? loss_sum / (double)nb : 0.0;
+    return st;
+}
+
+duet_params *duet_rec_neumf_trainer_take(duet_rec_neumf_trainer *t)
+{
+    duet_params *P = t->P;
+    t->P = NULL;
+    return P;
+}
+
 duet_status duet_rec_neumf_fit(const duet_rec_fit_ctx *ctx, const duet_rec_params *p, void **state, duet_err *err)
 {
     const duet_rec_csr *X = ctx->train;
-    int F = p->dim, n_neg = p->k;
-    if (F < 1 || F > 512 || n_neg < 1 || n_neg > 100 || p->epochs < 1 || !(p->lr > 0))
+    if (p->epochs < 1)
         return duet_err_set(err, DUET_ERR_ARG, "neumf: dim in [1,512], negatives (k) in [1,100], epochs >= 1, lr > 0");
-    if (X->nnz == 0) return duet_err_set(err, DUET_ERR_EMPTY, "neumf: no training interactions");
-    neumf_state *m = calloc(1, sizeof *m);
-    if (!m) return duet_err_set(err, DUET_ERR_NOMEM, "neumf: out of memory");
-    m->n_users = X->n_rows;
-    m->n_items = X->n_cols;
-    m->F = F;
-    duet_status st = duet_rec_neumf_params_new(X->n_rows, X->n_cols, F, &m->P, err);
-    if (!st) st = duet_params_enable_training(m->P, err);
-    int64_t n_samp = X->nnz * (1 + n_neg);
-    int32_t *su = malloc((size_t)n_samp * sizeof *su), *si = malloc((size_t)n_samp * sizeof *si);
-    float *sy = malloc((size_t)n_samp * sizeof *sy);
-    int64_t *perm = malloc((size_t)n_samp * sizeof *perm);
-    float *work = malloc(duet_rec_neumf_work_floats(F, NEUMF_BATCH) * sizeof *work);
-    int32_t bu[NEUMF_BATCH], bi[NEUMF_BATCH], ru[NEUMF_BATCH], ri[NEUMF_BATCH];
-    float by[NEUMF_BATCH];
-    if (!st && (!su || !si || !sy || !perm || !work)) st = duet_err_set(err, DUET_ERR_NOMEM, "neumf: out of memory");
-    duet_rng r;
-    duet_rng_seed(&r, ctx->seed ^ 0x4E4D46ULL);
-    if (!st) {
-        duet_params *P = m->P;
-        duet_init_normal(duet_params_data(P, T_GU), P->info[T_GU].numel, 0, 0.01f, &r);
-        duet_init_normal(duet_params_data(P, T_GI), P->info[T_GI].numel, 0, 0.01f, &r);
-        duet_init_normal(duet_params_data(P, T_MU), P->info[T_MU].numel, 0, 0.01f, &r);
-        duet_init_normal(duet_params_data(P, T_MI), P->info[T_MI].numel, 0, 0.01f, &r);
-        const int lin[3][3] = {{T_W1, T_B1, 4}, {T_W2, T_B2, 2}, {T_WO, T_BO, 2}};
-        for (int l = 0; l < 3; l++) {
-            float a = 1.0f / sqrtf((float)(lin[l][2] * F));
-            duet_init_uniform(duet_params_data(P, lin[l][0]), P->info[lin[l][0]].numel, -a, a, &r);
-            duet_init_uniform(duet_params_data(P, lin[l][1]), P->info[lin[l][1]].numel, -a, a, &r);
-        }
-    }
-    duet_adam opt = duet_adam_default(0.0f, 0);
+    duet_rec_neumf_trainer *t = NULL;
+    duet_status st = duet_rec_neumf_trainer_new(X, p->dim, p->k, p->lr, ctx->seed ^ 0x4E4D46ULL, 0, &t, err);
+    if (st) return st;
     duet_progress pg;
     duet_progress_init(&pg, "neumf", p->epochs, ctx->progress);
     for (int ep = 0; !st && ep < p->epochs; ep++) {
-        /* samples: every positive plus n_neg fresh negatives */
-        int64_t s = 0;
-        for (int32_t u = 0; u < X->n_rows; u++) {
-            int64_t deg = X->indptr[u + 1] - X->indptr[u];
-            for (int64_t q = X->indptr[u]; q < X->indptr[u + 1]; q++) {
-                su[s] = u;
-                si[s] = X->indices[q];
-                sy[s++] = 1.0f;
-                if (deg >= X->n_cols) continue;
-                for (int k = 0; k < n_neg; k++) {
-                    int32_t j;
-                    do j = (int32_t)duet_rng_below(&r, (uint64_t)X->n_cols);
-                    while (duet_rec_csr_has(X, u, j));
-                    su[s] = u;
-                    si[s] = j;
-                    sy[s++] = 0.0f;
-                }
-            }
-        }
-        for (int64_t k = 0; k < s; k++) perm[k] = k;
-        for (int64_t k = s - 1; k > 0; k--) {
-            int64_t j = (int64_t)duet_rng_below(&r, (uint64_t)k + 1), t = perm[k];
-            perm[k] = perm[j];
-            perm[j] = t;
-        }
-        double loss_sum = 0;
-        int64_t nb = 0;
-        for (int64_t b0 = 0; b0 < s && !st; b0 += NEUMF_BATCH) {
-            int B = (int)(s - b0 < NEUMF_BATCH ? s - b0 : NEUMF_BATCH);
-            for (int k = 0; k < B; k++) {
-                int64_t q = perm[b0 + k];
-                bu[k] = ru[k] = su[q];
-                bi[k] = ri[k] = si[q];
-                by[k] = sy[q];
-            }
-            loss_sum += duet_rec_neumf_step_grads(m->P, F, bu, bi, by, B, NULL, work);
-            nb++;
-            int nru = unique_rows(ru, B), nri = unique_rows(ri, B);
-            st = duet_adam_step(&opt, m->P, p->lr, err);
-            if (st) break;
-            duet_adam_update_rows(&opt, m->P, T_GU, ru, (size_t)nru, p->lr);
-            duet_adam_update_rows(&opt, m->P, T_MU, ru, (size_t)nru, p->lr);
-            duet_adam_update_rows(&opt, m->P, T_GI, ri, (size_t)nri, p->lr);
-            duet_adam_update_rows(&opt, m->P, T_MI, ri, (size_t)nri, p->lr);
-            zero_rows(duet_params_grad(m->P, T_GU), ru, nru, F);
-            zero_rows(duet_params_grad(m->P, T_MU), ru, nru, 2 * F);
-            zero_rows(duet_params_grad(m->P, T_GI), ri, nri, F);
-            zero_rows(duet_params_grad(m->P, T_MI), ri, nri, 2 * F);
-            for (int t = T_W1; t < T_N; t++) memset(duet_params_grad(m->P, t), 0, m->P->info[t].numel * sizeof(float));
-        }
-        if (!st && !isfinite(loss_sum)) st = duet_err_set(err, DUET_ERR_NAN, "neumf: loss is not finite at epoch %d", ep + 1);
+        double loss = 0;
+        st = duet_rec_neumf_trainer_epoch(t, &loss, err);
+        if (st == DUET_ERR_NAN) st = duet_err_set(err, DUET_ERR_NAN, "neumf: loss is not finite at epoch %d", ep + 1);
         char extra[64];
-        snprintf(extra, sizeof extra, "epoch %d loss %.4f", ep + 1, nb ? loss_sum / nb : 0.0);
+        snprintf(extra, sizeof extra, "epoch %d loss %.4f", ep + 1, loss);
         duet_progress_update(&pg, ep + 1, extra);
     }
     duet_progress_done(&pg);
-    free(su);
-    free(si);
-    free(sy);
-    free(perm);
-    free(work);
-    if (!st) st = neumf_prepare(m, err);
+    neumf_state *m = st ? NULL : calloc(1, sizeof *m);
+    if (!st && !m) st = duet_err_set(err, DUET_ERR_NOMEM, "neumf: out of memory");
+    if (!st) {
+        m->n_users = X->n_rows;
+        m->n_items = X->n_cols;
+        m->F = p->dim;
+        m->P = duet_rec_neumf_trainer_take(t);
+        st = neumf_prepare(m, err);
+    }
+    duet_rec_neumf_trainer_free(t);
     if (st) {
-        duet_rec_neumf_free(m);
+        if (m) duet_rec_neumf_free(m);
         return st;
     }
     *state = m;
