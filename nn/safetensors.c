@@ -1,4 +1,5 @@
-/* nn/safetensors.c: the safetensors reader and writer of safetensors.h.
+/* nn/safetensors.c: the safetensors reader of safetensors.h, the dtype table
+ * and the message helpers (the writer is safetensors_write.c).
  *
  * Format (huggingface/safetensors, safetensors/src/tensor.rs and
  * https://huggingface.co/docs/safetensors): u64 little-endian header length
@@ -20,8 +21,8 @@
 #include "safetensors.h"
 
 #include "json.h"
-#include "../common/atomic_file.h"
 #include "../common/limits.h"
+#include "safetensors_impl.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -31,14 +32,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define N_DTYPES 12
 #define SLOT_ALIGN 64
 
-static const struct {
-    const char *name;
-    size_t size;
-    int rank; /* position in the reference implementation's Dtype enum */
-} dtype_info[N_DTYPES] = {
+const duet_st_dtype_desc duet_st_dtype_info[N_DTYPES] = {
     [DUET_ST_F32] = {"F32", 4, 11},  [DUET_ST_F64] = {"F64", 8, 12},
     [DUET_ST_F16] = {"F16", 2, 7},   [DUET_ST_BF16] = {"BF16", 2, 8},
     [DUET_ST_I64] = {"I64", 8, 13},  [DUET_ST_I32] = {"I32", 4, 9},
@@ -53,12 +49,12 @@ static const char *const other_dtypes[] = {"U16", "F8_E5M2", "F8_E4M3", "F8_E8M0
 
 size_t duet_st_dtype_size(duet_st_dtype t)
 {
-    return (unsigned)t < N_DTYPES ? dtype_info[t].size : 0;
+    return (unsigned)t < N_DTYPES ? duet_st_dtype_info[t].size : 0;
 }
 
 const char *duet_st_dtype_name(duet_st_dtype t)
 {
-    return (unsigned)t < N_DTYPES ? dtype_info[t].name : "?";
+    return (unsigned)t < N_DTYPES ? duet_st_dtype_info[t].name : "?";
 }
 
 /* ------------------------------------------------------------------ */
@@ -66,8 +62,7 @@ const char *duet_st_dtype_name(duet_st_dtype t)
 
 /* A printable, bounded copy of a name for error messages: control bytes
  * become '?', long names are cut (at a UTF-8 boundary) with "...". */
-#define SHOW_CAP 96
-static const char *show_name(const char *name, char buf[SHOW_CAP])
+const char *duet_st_show_name(const char *name, char buf[SHOW_CAP])
 {
     size_t n = strlen(name), cut = n;
     int dots = 0;
@@ -103,17 +98,14 @@ static duet_status prefix_tensor(duet_err *err, duet_status st, const char *name
     if (!err) return st;
     char shown[SHOW_CAP], msg[sizeof err->msg];
     memcpy(msg, err->msg, sizeof msg);
-    return duet_err_set(err, st, "tensor \"%s\": %s", show_name(name, shown), msg);
+    return duet_err_set(err, st, "tensor \"%s\": %s", duet_st_show_name(name, shown), msg);
 }
 
 /* ------------------------------------------------------------------ */
 /* Reader                                                              */
 
-typedef struct st_kv {
-    char *key, *val;
-} st_kv;
 
-static int cmp_kv(const void *a, const void *b)
+int duet_st_cmp_kv(const void *a, const void *b)
 {
     return strcmp(((const st_kv *)a)->key, ((const st_kv *)b)->key);
 }
@@ -148,7 +140,7 @@ void duet_st_free(duet_st_file *f)
     free(f);
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
+int duet_st_grow(void **p, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap) return 1;
     size_t nc = *cap ? *cap * 2 : 8;
@@ -175,11 +167,11 @@ static duet_status parse_metadata(duet_json *j, duet_st_file *f, duet_err *err)
             st = duet_err_set(err, DUET_ERR_FORMAT,
                               "__metadata__ value of \"%s\" at byte %zu is not a string "
                               "(metadata must map strings to strings)",
-                              show_name(key, shown), j->base + j->pos);
+                              duet_st_show_name(key, shown), j->base + j->pos);
             goto fail;
         }
         if ((st = duet_json_string(j, &val, NULL, err))) goto fail;
-        if (!grow((void **)&f->meta, &f->mcap, f->mcount + 1, sizeof *f->meta)) goto nomem;
+        if (!duet_st_grow((void **)&f->meta, &f->mcap, f->mcount + 1, sizeof *f->meta)) goto nomem;
         f->meta[f->mcount].key = key;
         f->meta[f->mcount].val = val;
         f->mcount++;
@@ -197,7 +189,7 @@ static duet_status parse_metadata(duet_json *j, duet_st_file *f, duet_err *err)
 static int dtype_lookup(const char *s, duet_st_dtype *out)
 {
     for (int i = 0; i < N_DTYPES; i++)
-        if (strcmp(s, dtype_info[i].name) == 0) {
+        if (strcmp(s, duet_st_dtype_info[i].name) == 0) {
             *out = (duet_st_dtype)i;
             return 1;
         }
@@ -235,7 +227,7 @@ static duet_status parse_tensor(duet_json *j, st_rec *r, uint64_t data_len, duet
                     char shown[SHOW_CAP];
                     st = duet_err_set(err, known ? DUET_ERR_UNSUPPORTED : DUET_ERR_FORMAT,
                                       "%s dtype \"%s\" at byte %zu",
-                                      known ? "unsupported" : "unknown", show_name(name, shown), nat);
+                                      known ? "unsupported" : "unknown", duet_st_show_name(name, shown), nat);
                     free(name);
                     return st;
                 }
@@ -275,7 +267,7 @@ static duet_status parse_tensor(duet_json *j, st_rec *r, uint64_t data_len, duet
                 char shown[SHOW_CAP];
                 st = duet_err_set(err, DUET_ERR_FORMAT,
                                   "unknown key \"%s\" at byte %zu (allowed: dtype, shape, data_offsets)",
-                                  show_name(key, shown), at);
+                                  duet_st_show_name(key, shown), at);
                 free(key);
                 return st;
             }
@@ -305,11 +297,11 @@ static duet_status parse_tensor(duet_json *j, st_rec *r, uint64_t data_len, duet
     } else {
         numel = 0;
     }
-    size_t esz = dtype_info[r->t.dtype].size;
+    size_t esz = duet_st_dtype_info[r->t.dtype].size;
     if ((uint64_t)numel > UINT64_MAX / esz || (uint64_t)numel * esz > SIZE_MAX) {
         fmt_shape(sh, sizeof sh, r->t.ndim, r->t.shape);
         return duet_err_set(err, DUET_ERR_RANGE, "shape %s of %s: byte size overflows", sh,
-                            dtype_info[r->t.dtype].name);
+                            duet_st_dtype_info[r->t.dtype].name);
     }
     uint64_t need = (uint64_t)numel * esz;
     /* refused before its slot is allocated (common/limits.h) */
@@ -318,7 +310,7 @@ static duet_status parse_tensor(duet_json *j, st_rec *r, uint64_t data_len, duet
         fmt_shape(sh, sizeof sh, r->t.ndim, r->t.shape);
         return duet_err_set(err, DUET_ERR_RANGE,
                             "%s shape %s needs %llu bytes, over the cap of %lld bytes (DUET_MAX_TENSOR_BYTES)",
-                            dtype_info[r->t.dtype].name, sh, (unsigned long long)need, (long long)cap);
+                            duet_st_dtype_info[r->t.dtype].name, sh, (unsigned long long)need, (long long)cap);
     }
     r->t.numel = numel;
     r->t.nbytes = (size_t)need;
@@ -335,7 +327,7 @@ static duet_status parse_tensor(duet_json *j, st_rec *r, uint64_t data_len, duet
         return duet_err_set(err, DUET_ERR_FORMAT,
                             "data_offsets [%llu,%llu] hold %llu bytes but %s shape %s needs %llu",
                             (unsigned long long)r->begin, (unsigned long long)r->end,
-                            (unsigned long long)(r->end - r->begin), dtype_info[r->t.dtype].name, sh,
+                            (unsigned long long)(r->end - r->begin), duet_st_dtype_info[r->t.dtype].name, sh,
                             (unsigned long long)need);
     }
     return DUET_OK;
@@ -404,7 +396,7 @@ static duet_status parse_header(const unsigned char *hdr, size_t n, uint64_t dat
                     st = duet_err_set(err, DUET_ERR_FORMAT, "empty tensor name at byte %zu", at);
                     goto fail;
                 }
-                if (!grow((void **)&f->rec, &f->cap, f->count + 1, sizeof(st_rec))) {
+                if (!duet_st_grow((void **)&f->rec, &f->cap, f->count + 1, sizeof(st_rec))) {
                     free(name);
                     st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
                     goto fail;
@@ -450,18 +442,18 @@ static duet_status parse_header(const unsigned char *hdr, size_t n, uint64_t dat
                 char shown[SHOW_CAP];
                 st = duet_err_set(err, DUET_ERR_FORMAT,
                                   "duplicate tensor name \"%s\" (at bytes %zu and %zu)",
-                                  show_name(ix[i].name, shown), f->rec[ix[i - 1].ix].at,
+                                  duet_st_show_name(ix[i].name, shown), f->rec[ix[i - 1].ix].at,
                                   f->rec[ix[i].ix].at);
                 goto fail;
             }
     }
     /* duplicate metadata keys; sorted by key for lookup */
-    if (f->mcount > 1) qsort(f->meta, f->mcount, sizeof *f->meta, cmp_kv);
+    if (f->mcount > 1) qsort(f->meta, f->mcount, sizeof *f->meta, duet_st_cmp_kv);
     for (size_t i = 1; i < f->mcount; i++)
         if (strcmp(f->meta[i - 1].key, f->meta[i].key) == 0) {
             char shown[SHOW_CAP];
             st = duet_err_set(err, DUET_ERR_FORMAT, "duplicate __metadata__ key \"%s\"",
-                              show_name(f->meta[i].key, shown));
+                              duet_st_show_name(f->meta[i].key, shown));
             goto fail;
         }
 
@@ -476,13 +468,13 @@ static duet_status parse_header(const unsigned char *hdr, size_t n, uint64_t dat
             if (r->begin < cursor)
                 st = duet_err_set(err, DUET_ERR_FORMAT,
                                   "tensor \"%s\": data_offsets [%llu,%llu] overlap tensor \"%s\"",
-                                  show_name(r->t.name, s1), (unsigned long long)r->begin,
-                                  (unsigned long long)r->end, show_name(f->rec[i - 1].t.name, s2));
+                                  duet_st_show_name(r->t.name, s1), (unsigned long long)r->begin,
+                                  (unsigned long long)r->end, duet_st_show_name(f->rec[i - 1].t.name, s2));
             else
                 st = duet_err_set(err, DUET_ERR_FORMAT,
                                   "tensor \"%s\": gap of %llu unused bytes before its data_offsets "
                                   "[%llu,%llu] (the data area must be fully covered)",
-                                  show_name(r->t.name, s1), (unsigned long long)(r->begin - cursor),
+                                  duet_st_show_name(r->t.name, s1), (unsigned long long)(r->begin - cursor),
                                   (unsigned long long)r->begin, (unsigned long long)r->end);
             goto fail;
         }
@@ -637,7 +629,7 @@ duet_status duet_st_load(const char *path, duet_st_file **out, duet_err *err)
         if (nb && fread((void *)f->rec[i].t.data, 1, nb, fp) != nb) {
             char shown[SHOW_CAP];
             st = duet_err_set(err, DUET_ERR_IO, "cannot read the data of tensor \"%s\": %s",
-                              show_name(f->rec[i].t.name, shown),
+                              duet_st_show_name(f->rec[i].t.name, shown),
                               ferror(fp) ? strerror(errno) : "unexpected end of file (file shrank?)");
             duet_st_free(f);
             f = NULL;
@@ -681,10 +673,10 @@ duet_status duet_st_get_f32(const duet_st_file *f, const char *name, int ndim,
     char shown[SHOW_CAP];
     if (!name) return duet_err_set(err, DUET_ERR_ARG, "NULL tensor name");
     const duet_st_tensor *t = duet_st_get(f, name);
-    if (!t) return duet_err_set(err, DUET_ERR_NOTFOUND, "tensor \"%s\" not found", show_name(name, shown));
+    if (!t) return duet_err_set(err, DUET_ERR_NOTFOUND, "tensor \"%s\" not found", duet_st_show_name(name, shown));
     if (t->dtype != DUET_ST_F32)
         return duet_err_set(err, DUET_ERR_SHAPE, "tensor \"%s\": expected dtype F32, found %s",
-                            show_name(name, shown), duet_st_dtype_name(t->dtype));
+                            duet_st_show_name(name, shown), duet_st_dtype_name(t->dtype));
     int same = ndim == t->ndim;
     for (int i = 0; same && i < ndim; i++) same = shape[i] == t->shape[i];
     if (!same) {
@@ -695,7 +687,7 @@ duet_status duet_st_get_f32(const duet_st_file *f, const char *name, int ndim,
             fmt_shape(want, sizeof want, ndim, shape);
         fmt_shape(got, sizeof got, t->ndim, t->shape);
         return duet_err_set(err, DUET_ERR_SHAPE, "tensor \"%s\": expected shape %s, found %s",
-                            show_name(name, shown), want, got);
+                            duet_st_show_name(name, shown), want, got);
     }
     if (data) *data = t->data;
     return DUET_OK;
@@ -722,316 +714,4 @@ void duet_st_meta_at(const duet_st_file *f, size_t i, const char **key, const ch
     int ok = f && i < f->mcount;
     if (key) *key = ok ? f->meta[i].key : NULL;
     if (value) *value = ok ? f->meta[i].val : NULL;
-}
-
-/* ------------------------------------------------------------------ */
-/* Writer                                                              */
-
-typedef struct st_wt {
-    char *name;
-    duet_st_dtype dtype;
-    int ndim;
-    int64_t shape[DUET_ST_MAX_DIMS];
-    size_t nbytes;
-    unsigned char *data;
-} st_wt;
-
-struct duet_st_writer {
-    st_wt *t;
-    size_t n, cap;
-    st_kv *meta; /* in insertion order; sorted when written */
-    size_t mn, mcap;
-};
-
-duet_status duet_st_writer_new(duet_st_writer **out, duet_err *err)
-{
-    *out = calloc(1, sizeof **out);
-    return *out ? DUET_OK : duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-}
-
-void duet_st_writer_free(duet_st_writer *w)
-{
-    if (!w) return;
-    for (size_t i = 0; i < w->n; i++) {
-        free(w->t[i].name);
-        free(w->t[i].data);
-    }
-    for (size_t i = 0; i < w->mn; i++) {
-        free(w->meta[i].key);
-        free(w->meta[i].val);
-    }
-    free(w->t);
-    free(w->meta);
-    free(w);
-}
-
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d) memcpy(d, s, n);
-    return d;
-}
-
-duet_status duet_st_writer_add(duet_st_writer *w, const char *name, duet_st_dtype dtype, int ndim,
-                               const int64_t *shape, const void *data, duet_err *err)
-{
-    char shown[SHOW_CAP];
-    if (!w || !name) return duet_err_set(err, DUET_ERR_ARG, "NULL writer or tensor name");
-    if (!name[0]) return duet_err_set(err, DUET_ERR_ARG, "empty tensor name");
-    show_name(name, shown);
-    if (!duet_json_utf8_valid(name, strlen(name)))
-        return duet_err_set(err, DUET_ERR_ARG, "tensor name \"%s\" is not valid UTF-8", shown);
-    if (strcmp(name, "__metadata__") == 0)
-        return duet_err_set(err, DUET_ERR_ARG, "\"__metadata__\" is reserved and cannot name a tensor");
-    if ((unsigned)dtype >= N_DTYPES)
-        return duet_err_set(err, DUET_ERR_ARG, "tensor \"%s\": invalid dtype %d", shown, (int)dtype);
-    if (ndim < 0 || ndim > DUET_ST_MAX_DIMS || (ndim > 0 && !shape))
-        return duet_err_set(err, DUET_ERR_ARG, "tensor \"%s\": bad ndim %d (0..%d)", shown, ndim,
-                            DUET_ST_MAX_DIMS);
-    int64_t numel = 1;
-    for (int i = 0; i < ndim; i++) {
-        if (shape[i] < 0)
-            return duet_err_set(err, DUET_ERR_ARG, "tensor \"%s\": negative dimension %lld", shown,
-                                (long long)shape[i]);
-        if (shape[i] == 0) numel = 0;
-    }
-    for (int i = 0; numel && i < ndim; i++) {
-        if (numel > INT64_MAX / shape[i])
-            return duet_err_set(err, DUET_ERR_RANGE, "tensor \"%s\": element count overflows", shown);
-        numel *= shape[i];
-    }
-    size_t esz = dtype_info[dtype].size;
-    if ((uint64_t)numel > SIZE_MAX / esz)
-        return duet_err_set(err, DUET_ERR_RANGE, "tensor \"%s\": byte size overflows", shown);
-    size_t nbytes = (size_t)numel * esz;
-    if (nbytes && !data) return duet_err_set(err, DUET_ERR_ARG, "tensor \"%s\": NULL data", shown);
-    for (size_t i = 0; i < w->n; i++)
-        if (strcmp(w->t[i].name, name) == 0)
-            return duet_err_set(err, DUET_ERR_ARG, "duplicate tensor name \"%s\"", shown);
-    if (!grow((void **)&w->t, &w->cap, w->n + 1, sizeof *w->t))
-        return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-    st_wt *t = &w->t[w->n];
-    memset(t, 0, sizeof *t);
-    t->name = dup_str(name);
-    t->data = malloc(nbytes ? nbytes : 1);
-    if (!t->name || !t->data) {
-        free(t->name);
-        free(t->data);
-        return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-    }
-    if (nbytes) memcpy(t->data, data, nbytes);
-    t->dtype = dtype;
-    t->ndim = ndim;
-    for (int i = 0; i < ndim; i++) t->shape[i] = shape[i];
-    t->nbytes = nbytes;
-    w->n++;
-    return DUET_OK;
-}
-
-duet_status duet_st_writer_meta(duet_st_writer *w, const char *key, const char *value, duet_err *err)
-{
-    if (!w || !key || !value) return duet_err_set(err, DUET_ERR_ARG, "NULL writer, key or value");
-    if (!duet_json_utf8_valid(key, strlen(key)) || !duet_json_utf8_valid(value, strlen(value)))
-        return duet_err_set(err, DUET_ERR_ARG, "metadata key or value is not valid UTF-8");
-    char *v = dup_str(value);
-    if (!v) return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < w->mn; i++)
-        if (strcmp(w->meta[i].key, key) == 0) {
-            free(w->meta[i].val);
-            w->meta[i].val = v;
-            return DUET_OK;
-        }
-    char *k = dup_str(key);
-    if (!k || !grow((void **)&w->meta, &w->mcap, w->mn + 1, sizeof *w->meta)) {
-        free(k);
-        free(v);
-        return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-    }
-    w->meta[w->mn].key = k;
-    w->meta[w->mn].val = v;
-    w->mn++;
-    return DUET_OK;
-}
-
-/* A growable byte buffer for the header. */
-typedef struct sbuf {
-    char *p;
-    size_t n, cap;
-    int oom;
-} sbuf;
-
-static void sb_put(sbuf *b, const char *s, size_t n)
-{
-    if (b->oom) return;
-    if (!grow((void **)&b->p, &b->cap, b->n + n + 1, 1)) {
-        b->oom = 1;
-        return;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-}
-
-static void sb_str(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
-
-static void sb_quoted(sbuf *b, const char *s)
-{
-    size_t n = strlen(s), q = duet_json_quote(NULL, s, n);
-    if (b->oom) return;
-    if (!grow((void **)&b->p, &b->cap, b->n + q + 1, 1)) {
-        b->oom = 1;
-        return;
-    }
-    duet_json_quote(b->p + b->n, s, n);
-    b->n += q;
-}
-
-/* Writer order: descending reference dtype rank, then name (bytes). */
-typedef struct wt_ref {
-    const st_wt *t;
-} wt_ref;
-
-static int cmp_wt(const void *a, const void *b)
-{
-    const st_wt *x = ((const wt_ref *)a)->t, *y = ((const wt_ref *)b)->t;
-    int rx = dtype_info[x->dtype].rank, ry = dtype_info[y->dtype].rank;
-    if (rx != ry) return rx > ry ? -1 : 1;
-    return strcmp(x->name, y->name);
-}
-
-/* Build the padded header (8-byte length + JSON + spaces) and the tensor
- * order. *hdr and *order are malloc'd. */
-static duet_status build_header(const duet_st_writer *w, char **hdr, size_t *hlen, wt_ref **order,
-                                uint64_t *data_len, duet_err *err)
-{
-    *hdr = NULL;
-    *order = NULL;
-    sbuf b = {0};
-    wt_ref *ord = malloc((w->n ? w->n : 1) * sizeof *ord);
-    st_kv *mk = malloc((w->mn ? w->mn : 1) * sizeof *mk);
-    if (!ord || !mk) {
-        free(ord);
-        free(mk);
-        return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < w->n; i++) ord[i].t = &w->t[i];
-    if (w->n > 1) qsort(ord, w->n, sizeof *ord, cmp_wt);
-    if (w->mn) memcpy(mk, w->meta, w->mn * sizeof *mk);
-    if (w->mn > 1) qsort(mk, w->mn, sizeof *mk, cmp_kv);
-
-    sb_put(&b, "\0\0\0\0\0\0\0\0{", 9);
-    if (w->mn) {
-        sb_str(&b, "\"__metadata__\":{");
-        for (size_t i = 0; i < w->mn; i++) {
-            if (i) sb_str(&b, ",");
-            sb_quoted(&b, mk[i].key);
-            sb_str(&b, ":");
-            sb_quoted(&b, mk[i].val);
-        }
-        sb_str(&b, "}");
-        if (w->n) sb_str(&b, ",");
-    }
-    free(mk);
-    uint64_t off = 0;
-    char num[64];
-    for (size_t i = 0; i < w->n; i++) {
-        const st_wt *t = ord[i].t;
-        if (i) sb_str(&b, ",");
-        sb_quoted(&b, t->name);
-        sb_str(&b, ":{\"dtype\":\"");
-        sb_str(&b, dtype_info[t->dtype].name);
-        sb_str(&b, "\",\"shape\":[");
-        for (int d = 0; d < t->ndim; d++) {
-            snprintf(num, sizeof num, "%s%lld", d ? "," : "", (long long)t->shape[d]);
-            sb_str(&b, num);
-        }
-        snprintf(num, sizeof num, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)off,
-                 (unsigned long long)(off + t->nbytes));
-        sb_str(&b, num);
-        off += t->nbytes;
-    }
-    sb_str(&b, "}");
-    while ((b.n - 8) % 8) sb_str(&b, " ");
-    if (b.oom) {
-        free(b.p);
-        free(ord);
-        return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-    }
-    uint64_t n = b.n - 8;
-    if (n > DUET_ST_MAX_HEADER) {
-        free(b.p);
-        free(ord);
-        return duet_err_set(err, DUET_ERR_RANGE, "header of %llu bytes exceeds the cap of %u",
-                            (unsigned long long)n, (unsigned)DUET_ST_MAX_HEADER);
-    }
-    for (int i = 0; i < 8; i++) b.p[i] = (char)(unsigned char)(n >> (8 * i));
-    *hdr = b.p;
-    *hlen = b.n;
-    *order = ord;
-    *data_len = off;
-    return DUET_OK;
-}
-
-duet_status duet_st_writer_serialize(const duet_st_writer *w, void **buf, size_t *len, duet_err *err)
-{
-    *buf = NULL;
-    *len = 0;
-    if (!w) return duet_err_set(err, DUET_ERR_ARG, "NULL writer");
-    char *hdr;
-    size_t hlen;
-    wt_ref *ord;
-    uint64_t dlen;
-    duet_status st = build_header(w, &hdr, &hlen, &ord, &dlen, err);
-    if (st) return st;
-    if (dlen > SIZE_MAX - hlen) {
-        free(hdr);
-        free(ord);
-        return duet_err_set(err, DUET_ERR_RANGE, "file too large for memory");
-    }
-    unsigned char *out = malloc(hlen + (size_t)dlen);
-    if (!out) {
-        free(hdr);
-        free(ord);
-        return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-    }
-    memcpy(out, hdr, hlen);
-    size_t o = hlen;
-    for (size_t i = 0; i < w->n; i++) {
-        if (ord[i].t->nbytes) memcpy(out + o, ord[i].t->data, ord[i].t->nbytes);
-        o += ord[i].t->nbytes;
-    }
-    free(hdr);
-    free(ord);
-    *buf = out;
-    *len = o;
-    return DUET_OK;
-}
-
-duet_status duet_st_writer_save(const duet_st_writer *w, const char *path, duet_err *err)
-{
-    if (!w) return duet_err_set(err, DUET_ERR_ARG, "NULL writer");
-    char *hdr;
-    size_t hlen;
-    wt_ref *ord;
-    uint64_t dlen;
-    duet_status st = build_header(w, &hdr, &hlen, &ord, &dlen, err);
-    if (st) return st;
-    duet_atomic_file *af;
-    if ((st = duet_atomic_open(path, &af, err))) {
-        free(hdr);
-        free(ord);
-        return st;
-    }
-    FILE *fp = duet_atomic_fp(af);
-    int ok = fwrite(hdr, 1, hlen, fp) == hlen;
-    for (size_t i = 0; ok && i < w->n; i++)
-        if (ord[i].t->nbytes) ok = fwrite(ord[i].t->data, 1, ord[i].t->nbytes, fp) == ord[i].t->nbytes;
-    free(hdr);
-    free(ord);
-    if (!ok) {
-        int e = errno;
-        duet_atomic_abort(af);
-        return duet_err_set(err, DUET_ERR_IO, "cannot write: %s", strerror(e));
-    }
-    return duet_atomic_commit(af, err);
 }

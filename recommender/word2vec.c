@@ -1,467 +1,31 @@
 /* recommender/word2vec.c: word2vec training (skip-gram / CBOW with negative
- * sampling), word2vec text/binary vector files, nearest neighbours and
- * content vectors. See word2vec.h for the algorithm, its constants (from
- * Mikolov et al. 2013 and the original word2vec.c: unigram^0.75, subsampling
- * formula, 1000-entry sigmoid table over [-6, 6], learning rate updated every
- * 10,000 tokens; from gensim 4: no update for saturated scores, initial
- * vectors uniform in [-1, 1) / dim) and the reasoning behind the lock-free threads. */
+ * sampling): the learning-rate and subsampling schedules, the negative table,
+ * the vectors object and the lock-free training threads (the corpus is
+ * w2v_vocab.c, the vector files w2v_io.c, the queries w2v_search.c). See
+ * word2vec.h for the algorithm, its constants (from Mikolov et al. 2013 and
+ * the original word2vec.c: unigram^0.75, subsampling formula, 1000-entry
+ * sigmoid table over [-6, 6], learning rate updated every 10,000 tokens; from
+ * gensim 4: no update for saturated scores, initial vectors uniform in
+ * [-1, 1) / dim) and the reasoning behind the lock-free threads. */
 #include "word2vec.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
-#include "../common/atomic_file.h"
 #include "../common/mem.h"
 #include "../common/progress.h"
 #include "../common/rng.h"
+#include "w2v_impl.h"
 
-#define W2V_MAX_DIM 100000
-#define W2V_MAX_IDS 0xFFFFFFFEu
 #define W2V_EXP_TABLE 1000
 #define W2V_MAX_EXP 6.0f
 #define W2V_ALPHA_EVERY 10000
-
-/* ------------------------------------------------------------ utilities */
-
-static uint64_t hash_bytes(const char *s, size_t n)
-{
-    /* FNV-1a, then a splitmix finaliser for well-mixed low bits. */
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    h ^= h >> 30;
-    h *= 0xbf58476d1ce4e5b9ULL;
-    h ^= h >> 27;
-    h *= 0x94d049bb133111ebULL;
-    return h ^ (h >> 31);
-}
-
-static int is_space(unsigned char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
-}
-
-/* Offset of the first invalid UTF-8 byte in s[0..n), or n when valid. */
-static size_t utf8_invalid_at(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        size_t need;
-        unsigned lo = 0x80, hi = 0xBF;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            need = 1;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            need = 2;
-            if (c == 0xE0) lo = 0xA0;
-            if (c == 0xED) hi = 0x9F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            need = 3;
-            if (c == 0xF0) lo = 0x90;
-            if (c == 0xF4) hi = 0x8F;
-        } else {
-            return i;
-        }
-        if (i + need >= n) return i; /* sequence cut short */
-        if (s[i + 1] < lo || s[i + 1] > hi) return i;
-        for (size_t k = 2; k <= need; k++)
-            if (s[i + k] < 0x80 || s[i + k] > 0xBF) return i;
-        i += need + 1;
-    }
-    return n;
-}
-
-/* Check a token: non-empty, valid UTF-8, no whitespace or NUL. Returns 0 when
- * fine, else writes a reason into err and returns -1. */
-static int token_check(const char *s, size_t n, duet_err *err, duet_status st)
-{
-    if (n == 0) {
-        duet_err_set(err, st, "empty token");
-        return -1;
-    }
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == 0 || is_space(c)) {
-            duet_err_set(err, st, "token contains %s", c ? "whitespace" : "a NUL byte");
-            return -1;
-        }
-    }
-    size_t bad = utf8_invalid_at((const unsigned char *)s, n);
-    if (bad < n) {
-        duet_err_set(err, st, "token has invalid UTF-8 (byte 0x%02x at offset %zu)",
-                     (unsigned char)s[bad], bad);
-        return -1;
-    }
-    return 0;
-}
-
-/* --------------------------------------------------------- vocabulary */
-
-/* Strings in one arena (offsets, so the arena may move), a count per token
- * and an open-addressing hash table of ids (slot value id + 1; 0 = empty). */
-typedef struct vocab {
-    char *arena;
-    size_t arena_len, arena_cap;
-    size_t *off;
-    size_t *len;
-    uint64_t *hash;
-    uint64_t *count;
-    size_t n, cap;
-    uint32_t *slots;
-    size_t n_slots; /* power of two */
-} vocab;
-
-static void vocab_free(vocab *v)
-{
-    free(v->arena);
-    free(v->off);
-    free(v->len);
-    free(v->hash);
-    free(v->count);
-    free(v->slots);
-    memset(v, 0, sizeof *v);
-}
-
-static const char *vocab_str(const vocab *v, size_t i) { return v->arena + v->off[i]; }
-
-static long vocab_find(const vocab *v, const char *s, size_t n, uint64_t h)
-{
-    if (!v->n_slots) return -1;
-    size_t mask = v->n_slots - 1;
-    for (size_t p = (size_t)h & mask;; p = (p + 1) & mask) {
-        uint32_t e = v->slots[p];
-        if (!e) return -1;
-        size_t id = e - 1;
-        if (v->hash[id] == h && v->len[id] == n && memcmp(vocab_str(v, id), s, n) == 0)
-            return (long)id;
-    }
-}
-
-static int vocab_rehash(vocab *v, size_t n_slots)
-{
-    uint32_t *s = calloc(n_slots, sizeof *s);
-    if (!s) return -1;
-    size_t mask = n_slots - 1;
-    for (size_t id = 0; id < v->n; id++) {
-        size_t p = (size_t)v->hash[id] & mask;
-        while (s[p]) p = (p + 1) & mask;
-        s[p] = (uint32_t)(id + 1);
-    }
-    free(v->slots);
-    v->slots = s;
-    v->n_slots = n_slots;
-    return 0;
-}
-
-/* Find or insert; *id receives the index. Returns DUET_OK, NOMEM or RANGE. */
-static duet_status vocab_intern(vocab *v, const char *s, size_t n, uint64_t h, size_t *id)
-{
-    long f = vocab_find(v, s, n, h);
-    if (f >= 0) {
-        *id = (size_t)f;
-        return DUET_OK;
-    }
-    if (v->n >= W2V_MAX_IDS) return DUET_ERR_RANGE;
-    if (v->n == v->cap) {
-        size_t nc = v->cap ? v->cap * 2 : 256;
-        size_t *no = realloc(v->off, nc * sizeof *no);
-        if (!no) return DUET_ERR_NOMEM;
-        v->off = no;
-        size_t *nl = realloc(v->len, nc * sizeof *nl);
-        if (!nl) return DUET_ERR_NOMEM;
-        v->len = nl;
-        uint64_t *nh = realloc(v->hash, nc * sizeof *nh);
-        if (!nh) return DUET_ERR_NOMEM;
-        v->hash = nh;
-        uint64_t *ncnt = realloc(v->count, nc * sizeof *ncnt);
-        if (!ncnt) return DUET_ERR_NOMEM;
-        v->count = ncnt;
-        v->cap = nc;
-    }
-    if (n + 1 > v->arena_cap - v->arena_len || !v->arena) {
-        size_t need = v->arena_len + n + 1;
-        size_t nc = v->arena_cap ? v->arena_cap : 4096;
-        while (nc < need) nc *= 2;
-        char *na = realloc(v->arena, nc);
-        if (!na) return DUET_ERR_NOMEM;
-        v->arena = na;
-        v->arena_cap = nc;
-    }
-    if ((v->n + 1) * 2 > v->n_slots) {
-        if (vocab_rehash(v, v->n_slots ? v->n_slots * 2 : 1024)) return DUET_ERR_NOMEM;
-    }
-    size_t i = v->n;
-    memcpy(v->arena + v->arena_len, s, n);
-    v->arena[v->arena_len + n] = '\0';
-    v->off[i] = v->arena_len;
-    v->len[i] = n;
-    v->hash[i] = h;
-    v->count[i] = 0;
-    v->arena_len += n + 1;
-    v->n++;
-    size_t mask = v->n_slots - 1, p = (size_t)h & mask;
-    while (v->slots[p]) p = (p + 1) & mask;
-    v->slots[p] = (uint32_t)(i + 1);
-    *id = i;
-    return DUET_OK;
-}
-
-/* -------------------------------------------------------------- corpus */
-
-struct duet_w2v_corpus {
-    vocab voc;
-    uint32_t *ids;
-    size_t n_ids, cap_ids;
-    size_t *sent_end; /* sentence s covers ids[sent_end[s-1] .. sent_end[s]) */
-    size_t n_sent, cap_sent;
-};
-
-duet_status duet_w2v_corpus_new(duet_w2v_corpus **out, duet_err *err)
-{
-    *out = calloc(1, sizeof **out);
-    if (!*out) return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-    return DUET_OK;
-}
-
-void duet_w2v_corpus_free(duet_w2v_corpus *c)
-{
-    if (!c) return;
-    vocab_free(&c->voc);
-    free(c->ids);
-    free(c->sent_end);
-    free(c);
-}
-
-size_t duet_w2v_corpus_n_sentences(const duet_w2v_corpus *c) { return c->n_sent; }
-size_t duet_w2v_corpus_n_tokens(const duet_w2v_corpus *c) { return c->n_ids; }
-size_t duet_w2v_corpus_n_distinct(const duet_w2v_corpus *c)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < c->voc.n; i++) k += c->voc.count[i] > 0;
-    return k;
-}
-
-static duet_status corpus_push_id(duet_w2v_corpus *c, uint32_t id)
-{
-    if (c->n_ids == c->cap_ids) {
-        size_t nc = c->cap_ids ? c->cap_ids * 2 : 4096;
-        uint32_t *n = realloc(c->ids, nc * sizeof *n);
-        if (!n) return DUET_ERR_NOMEM;
-        c->ids = n;
-        c->cap_ids = nc;
-    }
-    c->ids[c->n_ids++] = id;
-    return DUET_OK;
-}
-
-static duet_status corpus_end_sentence(duet_w2v_corpus *c)
-{
-    size_t start = c->n_sent ? c->sent_end[c->n_sent - 1] : 0;
-    if (c->n_ids == start) return DUET_OK;
-    if (c->n_sent == c->cap_sent) {
-        size_t nc = c->cap_sent ? c->cap_sent * 2 : 1024;
-        size_t *n = realloc(c->sent_end, nc * sizeof *n);
-        if (!n) return DUET_ERR_NOMEM;
-        c->sent_end = n;
-        c->cap_sent = nc;
-    }
-    c->sent_end[c->n_sent++] = c->n_ids;
-    return DUET_OK;
-}
-
-/* Drop the tokens of an unfinished sentence (after an error). */
-static void corpus_rollback(duet_w2v_corpus *c)
-{
-    size_t start = c->n_sent ? c->sent_end[c->n_sent - 1] : 0;
-    for (size_t i = start; i < c->n_ids; i++) c->voc.count[c->ids[i]]--;
-    c->n_ids = start;
-}
-
-static duet_status corpus_add_token(duet_w2v_corpus *c, const char *s, size_t n)
-{
-    size_t id;
-    duet_status st = vocab_intern(&c->voc, s, n, hash_bytes(s, n), &id);
-    if (st) return st;
-    st = corpus_push_id(c, (uint32_t)id);
-    if (st) return st;
-    c->voc.count[id]++;
-    return DUET_OK;
-}
-
-static duet_status add_status_err(duet_status st, duet_err *err)
-{
-    if (st == DUET_ERR_RANGE)
-        return duet_err_set(err, st, "more than %u distinct tokens", (unsigned)W2V_MAX_IDS);
-    return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-}
-
-duet_status duet_w2v_corpus_add_sentence(duet_w2v_corpus *c, const char *const *tokens, size_t n,
-                                         duet_err *err)
-{
-    if (!c || (n && !tokens)) return duet_err_set(err, DUET_ERR_ARG, "NULL corpus or tokens");
-    for (size_t i = 0; i < n; i++) {
-        if (!tokens[i]) return duet_err_set(err, DUET_ERR_ARG, "token %zu is NULL", i);
-        if (token_check(tokens[i], strlen(tokens[i]), err, DUET_ERR_ARG)) return DUET_ERR_ARG;
-    }
-    corpus_rollback(c); /* no-op: every sentence is closed */
-    for (size_t i = 0; i < n; i++) {
-        duet_status st = corpus_add_token(c, tokens[i], strlen(tokens[i]));
-        if (st) {
-            corpus_rollback(c);
-            return add_status_err(st, err);
-        }
-    }
-    duet_status st = corpus_end_sentence(c);
-    if (st) {
-        corpus_rollback(c);
-        return add_status_err(st, err);
-    }
-    return DUET_OK;
-}
-
-duet_status duet_w2v_corpus_read_stream(duet_w2v_corpus *c, FILE *fp, duet_err *err)
-{
-    enum { CHUNK = 1 << 16 };
-    char *chunk = malloc(CHUNK);
-    size_t tcap = 256, tlen = 0;
-    char *tok = malloc(tcap);
-    duet_status st = DUET_OK;
-    uint64_t line = 1;
-    if (!chunk || !tok) {
-        st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    for (;;) {
-        size_t got = fread(chunk, 1, CHUNK, fp);
-        if (got == 0 && ferror(fp)) {
-            st = duet_err_set(err, DUET_ERR_IO, "read error: %s", strerror(errno));
-            goto done;
-        }
-        int eof = got == 0;
-        size_t i = 0;
-        for (;;) {
-            int boundary = 0, newline = 0;
-            if (i < got) {
-                unsigned char ch = (unsigned char)chunk[i];
-                if (is_space(ch)) {
-                    boundary = 1;
-                    newline = ch == '\n';
-                } else {
-                    if (ch == 0) {
-                        st = duet_err_set(err, DUET_ERR_FORMAT, "line %llu: NUL byte",
-                                          (unsigned long long)line);
-                        goto done;
-                    }
-                    /* copy the run of token bytes in this chunk */
-                    size_t j = i;
-                    while (j < got && !is_space((unsigned char)chunk[j]) && chunk[j]) j++;
-                    size_t run = j - i;
-                    if (tlen + run > tcap) {
-                        size_t nc = tcap;
-                        while (nc < tlen + run) nc *= 2;
-                        char *nt = realloc(tok, nc);
-                        if (!nt) {
-                            st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-                            goto done;
-                        }
-                        tok = nt;
-                        tcap = nc;
-                    }
-                    memcpy(tok + tlen, chunk + i, run);
-                    tlen += run;
-                    i = j;
-                    continue;
-                }
-                i++;
-            } else if (eof) {
-                boundary = newline = 1;
-            } else {
-                break;
-            }
-            if (boundary && tlen) {
-                size_t bad = utf8_invalid_at((const unsigned char *)tok, tlen);
-                if (bad < tlen) {
-                    st = duet_err_set(err, DUET_ERR_FORMAT,
-                                      "line %llu: invalid UTF-8 (byte 0x%02x)",
-                                      (unsigned long long)line, (unsigned char)tok[bad]);
-                    goto done;
-                }
-                st = corpus_add_token(c, tok, tlen);
-                if (st) {
-                    add_status_err(st, err);
-                    goto done;
-                }
-                tlen = 0;
-            }
-            if (newline) {
-                st = corpus_end_sentence(c);
-                if (st) {
-                    add_status_err(st, err);
-                    goto done;
-                }
-                line++;
-            }
-            if (i >= got && eof) goto done;
-        }
-    }
-done:
-    if (st) corpus_rollback(c);
-    free(chunk);
-    free(tok);
-    return st;
-}
-
-duet_status duet_w2v_corpus_read_file(const char *path, duet_w2v_corpus **out, duet_err *err)
-{
-    *out = NULL;
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return duet_err_set(err, DUET_ERR_IO, "cannot open: %s", strerror(errno));
-    duet_w2v_corpus *c;
-    duet_status st = duet_w2v_corpus_new(&c, err);
-    if (!st) st = duet_w2v_corpus_read_stream(c, fp, err);
-    fclose(fp);
-    if (st) {
-        duet_w2v_corpus_free(c);
-        return st;
-    }
-    *out = c;
-    return DUET_OK;
-}
-
-duet_status duet_w2v_corpus_write_file(const duet_w2v_corpus *c, const char *path, duet_err *err)
-{
-    duet_atomic_file *af;
-    duet_status st = duet_atomic_open(path, &af, err);
-    if (st) return st;
-    FILE *fp = duet_atomic_fp(af);
-    size_t start = 0;
-    for (size_t s = 0; s < c->n_sent; s++) {
-        for (size_t i = start; i < c->sent_end[s]; i++) {
-            if (i > start) fputc(' ', fp);
-            fputs(vocab_str(&c->voc, c->ids[i]), fp);
-        }
-        fputc('\n', fp);
-        start = c->sent_end[s];
-    }
-    if (ferror(fp)) {
-        duet_atomic_abort(af);
-        return duet_err_set(err, DUET_ERR_IO, "write error");
-    }
-    return duet_atomic_commit(af, err);
-}
 
 /* ------------------------------------------------------ schedules, tables */
 
@@ -607,13 +171,6 @@ double duet_w2v_negative_table_prob(const duet_w2v_negative_table *t, size_t i)
 
 /* ------------------------------------------------------------- vectors */
 
-struct duet_w2v_vectors {
-    vocab voc;
-    size_t dim;
-    float *vec;  /* n x dim */
-    float *norm; /* n */
-};
-
 size_t duet_w2v_vectors_count(const duet_w2v_vectors *v) { return v->voc.n; }
 size_t duet_w2v_vectors_dim(const duet_w2v_vectors *v) { return v->dim; }
 const char *duet_w2v_vectors_token(const duet_w2v_vectors *v, size_t i) { return vocab_str(&v->voc, i); }
@@ -631,7 +188,7 @@ long duet_w2v_vectors_find(const duet_w2v_vectors *v, const char *token)
 void duet_w2v_vectors_free(duet_w2v_vectors *v)
 {
     if (!v) return;
-    vocab_free(&v->voc);
+    duet_w2v_vocab_free(&v->voc);
     free(v->vec);
     free(v->norm);
     free(v);
@@ -643,7 +200,7 @@ void duet_w2v_vectors_free(duet_w2v_vectors *v)
  * arithmetic. */
 static void *weights_alloc(size_t bytes) { return duet_alloc_large(bytes); }
 
-static duet_status vectors_alloc(size_t n, size_t dim, duet_w2v_vectors **out)
+duet_status duet_w2v_vectors_alloc(size_t n, size_t dim, duet_w2v_vectors **out)
 {
     duet_w2v_vectors *v = calloc(1, sizeof *v);
     if (!v) return DUET_ERR_NOMEM;
@@ -662,7 +219,7 @@ static duet_status vectors_alloc(size_t n, size_t dim, duet_w2v_vectors **out)
     return DUET_OK;
 }
 
-static void vectors_compute_norms(duet_w2v_vectors *v)
+void duet_w2v_vectors_compute_norms(duet_w2v_vectors *v)
 {
     for (size_t i = 0; i < v->voc.n; i++) {
         const float *r = v->vec + i * v->dim;
@@ -684,12 +241,12 @@ duet_status duet_w2v_vectors_from_arrays(const char *const *tokens, const float 
         if (!isfinite(rows[i]))
             return duet_err_set(err, DUET_ERR_NAN, "non-finite value in row %zu", i / dim);
     duet_w2v_vectors *v;
-    if (vectors_alloc(n, dim, &v)) return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
+    if (duet_w2v_vectors_alloc(n, dim, &v)) return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
         size_t len = tokens[i] ? strlen(tokens[i]) : 0;
         duet_err why;
         duet_err_clear(&why);
-        if (!tokens[i] || token_check(tokens[i], len, &why, DUET_ERR_ARG)) {
+        if (!tokens[i] || duet_w2v_token_check(tokens[i], len, &why, DUET_ERR_ARG)) {
             duet_w2v_vectors_free(v);
             return duet_err_set(err, DUET_ERR_ARG, "token %zu: %.400s", i,
                                 tokens[i] ? why.msg : "NULL");
@@ -700,13 +257,13 @@ duet_status duet_w2v_vectors_from_arrays(const char *const *tokens, const float 
             return duet_err_set(err, DUET_ERR_FORMAT, "duplicate token '%s'", tokens[i]);
         }
         size_t id;
-        if (vocab_intern(&v->voc, tokens[i], len, h, &id)) {
+        if (duet_w2v_vocab_intern(&v->voc, tokens[i], len, h, &id)) {
             duet_w2v_vectors_free(v);
             return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
         }
     }
     memcpy(v->vec, rows, n * dim * sizeof *rows);
-    vectors_compute_norms(v);
+    duet_w2v_vectors_compute_norms(v);
     *out = v;
     return DUET_OK;
 }
@@ -759,74 +316,6 @@ static inline float sigmoid_tab(const float *tab, float f)
     if (k >= W2V_EXP_TABLE) k = W2V_EXP_TABLE - 1;
     return tab[k];
 }
-
-/* Vector kernels. With GCC/Clang they use generic vector extensions, which
- * the compiler maps to AVX2 inside the AVX2 clone of the worker below and to
- * SSE elsewhere; a plain loop otherwise. */
-#if defined(__GNUC__)
-#define W2V_INLINE static inline __attribute__((always_inline))
-typedef float w2v_v8 __attribute__((vector_size(32)));
-
-W2V_INLINE float k_dot(const float *a, const float *b, size_t n)
-{
-    w2v_v8 acc0 = {0, 0, 0, 0, 0, 0, 0, 0}, acc1 = acc0;
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        w2v_v8 x0, y0, x1, y1;
-        memcpy(&x0, a + i, sizeof x0);
-        memcpy(&y0, b + i, sizeof y0);
-        memcpy(&x1, a + i + 8, sizeof x1);
-        memcpy(&y1, b + i + 8, sizeof y1);
-        acc0 += x0 * y0;
-        acc1 += x1 * y1;
-    }
-    for (; i + 8 <= n; i += 8) {
-        w2v_v8 x0, y0;
-        memcpy(&x0, a + i, sizeof x0);
-        memcpy(&y0, b + i, sizeof y0);
-        acc0 += x0 * y0;
-    }
-    acc0 += acc1;
-    float s = ((acc0[0] + acc0[4]) + (acc0[1] + acc0[5])) + ((acc0[2] + acc0[6]) + (acc0[3] + acc0[7]));
-    for (; i < n; i++) s += a[i] * b[i];
-    return s;
-}
-
-/* y += a * x */
-W2V_INLINE void k_axpy(float *y, float a, const float *x, size_t n)
-{
-    w2v_v8 av = {a, a, a, a, a, a, a, a};
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        w2v_v8 xv, yv;
-        memcpy(&xv, x + i, sizeof xv);
-        memcpy(&yv, y + i, sizeof yv);
-        yv += av * xv;
-        memcpy(y + i, &yv, sizeof yv);
-    }
-    for (; i < n; i++) y[i] += a * x[i];
-}
-#else
-#define W2V_INLINE static inline
-static inline float k_dot(const float *a, const float *b, size_t n)
-{
-    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        s0 += a[i] * b[i];
-        s1 += a[i + 1] * b[i + 1];
-        s2 += a[i + 2] * b[i + 2];
-        s3 += a[i + 3] * b[i + 3];
-    }
-    float s = (s0 + s1) + (s2 + s3);
-    for (; i < n; i++) s += a[i] * b[i];
-    return s;
-}
-static inline void k_axpy(float *y, float a, const float *x, size_t n)
-{
-    for (size_t i = 0; i < n; i++) y[i] += a * x[i];
-}
-#endif
 
 #if defined(__GNUC__)
 #define W2V_PREFETCH(p) __builtin_prefetch((p), 1, 3)
@@ -1064,10 +553,10 @@ duet_status duet_w2v_train(const duet_w2v_corpus *corpus, const duet_w2v_params 
     for (size_t i = 0; i < cv->n; i++) remap[i] = UINT32_MAX;
     for (size_t i = 0; i < V; i++) remap[items[i].id] = (uint32_t)i;
 
-    if (vectors_alloc(V, dim, &vec)) goto nomem;
+    if (duet_w2v_vectors_alloc(V, dim, &vec)) goto nomem;
     for (size_t i = 0; i < V; i++) {
         size_t id, o = items[i].id;
-        if (vocab_intern(&vec->voc, vocab_str(cv, o), cv->len[o], cv->hash[o], &id)) goto nomem;
+        if (duet_w2v_vocab_intern(&vec->voc, vocab_str(cv, o), cv->len[o], cv->hash[o], &id)) goto nomem;
         vec->voc.count[id] = items[i].count;
     }
 
@@ -1201,7 +690,7 @@ duet_status duet_w2v_train(const duet_w2v_corpus *corpus, const duet_w2v_params 
             st = duet_err_set(err, DUET_ERR_NAN, "training diverged (non-finite weights); lower alpha");
             goto fail;
         }
-    vectors_compute_norms(vec);
+    duet_w2v_vectors_compute_norms(vec);
     if (stats) {
         stats->vocab_size = V;
         stats->corpus_tokens = n_ids;
@@ -1230,465 +719,5 @@ cleanup:
     free(bufs);
     free(scratch);
     free(negbuf);
-    return st;
-}
-
-/* ------------------------------------------------------------- file I/O */
-
-static int host_is_le(void)
-{
-    uint16_t x = 1;
-    unsigned char b;
-    memcpy(&b, &x, 1);
-    return b == 1;
-}
-
-duet_status duet_w2v_vectors_save(const duet_w2v_vectors *v, const char *path, duet_w2v_format fmt,
-                                  duet_err *err)
-{
-    if (fmt != W2V_FORMAT_TEXT && fmt != W2V_FORMAT_BINARY)
-        return duet_err_set(err, DUET_ERR_ARG, "choose text or binary output");
-    duet_atomic_file *af;
-    duet_status st = duet_atomic_open(path, &af, err);
-    if (st) return st;
-    FILE *fp = duet_atomic_fp(af);
-    int le = host_is_le();
-    fprintf(fp, "%zu %zu\n", v->voc.n, v->dim);
-    for (size_t i = 0; i < v->voc.n && !ferror(fp); i++) {
-        const float *r = v->vec + i * v->dim;
-        fputs(vocab_str(&v->voc, i), fp);
-        if (fmt == W2V_FORMAT_TEXT) {
-            for (size_t d = 0; d < v->dim; d++) fprintf(fp, " %.9g", (double)r[d]);
-        } else {
-            fputc(' ', fp);
-            if (le) {
-                fwrite(r, sizeof *r, v->dim, fp);
-            } else {
-                for (size_t d = 0; d < v->dim; d++) {
-                    unsigned char b[4], o[4];
-                    memcpy(b, &r[d], 4);
-                    o[0] = b[3];
-                    o[1] = b[2];
-                    o[2] = b[1];
-                    o[3] = b[0];
-                    fwrite(o, 1, 4, fp);
-                }
-            }
-        }
-        fputc('\n', fp);
-    }
-    if (ferror(fp)) {
-        duet_atomic_abort(af);
-        return duet_err_set(err, DUET_ERR_IO, "write error");
-    }
-    return duet_atomic_commit(af, err);
-}
-
-static duet_status read_all(const char *path, char **data, size_t *size, duet_err *err)
-{
-    *data = NULL;
-    *size = 0;
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return duet_err_set(err, DUET_ERR_IO, "cannot open: %s", strerror(errno));
-    size_t cap = 1 << 16, n = 0;
-    struct stat sb;
-    if (fstat(fileno(fp), &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0)
-        cap = (size_t)sb.st_size + 1;
-    char *buf = malloc(cap + 1);
-    if (!buf) {
-        fclose(fp);
-        return duet_err_set(err, DUET_ERR_NOMEM, "out of memory (file of %zu bytes)", cap);
-    }
-    for (;;) {
-        if (n == cap) {
-            size_t nc = cap * 2;
-            char *nb = realloc(buf, nc + 1);
-            if (!nb) {
-                free(buf);
-                fclose(fp);
-                return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-            }
-            buf = nb;
-            cap = nc;
-        }
-        size_t got = fread(buf + n, 1, cap - n, fp);
-        n += got;
-        if (got == 0) {
-            if (ferror(fp)) {
-                int e = errno;
-                free(buf);
-                fclose(fp);
-                return duet_err_set(err, DUET_ERR_IO, "read error: %s", strerror(e));
-            }
-            break;
-        }
-    }
-    fclose(fp);
-    buf[n] = '\0';
-    *data = buf;
-    *size = n;
-    return DUET_OK;
-}
-
-static int parse_size(const char *buf, size_t size, size_t *pos, uint64_t *out)
-{
-    size_t p = *pos;
-    uint64_t v = 0;
-    size_t start = p;
-    while (p < size && buf[p] >= '0' && buf[p] <= '9') {
-        if (v > (UINT64_MAX - 9) / 10) return -1;
-        v = v * 10 + (uint64_t)(buf[p] - '0');
-        p++;
-    }
-    if (p == start) return -1;
-    *pos = p;
-    *out = v;
-    return 0;
-}
-
-static int is_text_byte(unsigned char c)
-{
-    return (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E' ||
-           c == ' ' || c == '\t' || c == '\r' || c == '\n' || strchr("nNaAiIfFtTyY", c) != NULL;
-}
-
-/* Parse n records of dim values from buf[p..size) in format fmt (TEXT or
- * BINARY) into new vectors *out (NULL on error); the norms are computed. */
-static duet_status parse_records(const char *buf, size_t size, size_t p, size_t n, size_t dim,
-                                 duet_w2v_format fmt, duet_w2v_vectors **out, duet_err *err)
-{
-    duet_w2v_vectors *v;
-    *out = NULL;
-    if (vectors_alloc(n, dim, &v)) return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-    duet_status st;
-    int le = host_is_le();
-    for (size_t i = 0; i < n; i++) {
-        while (p < size && (buf[p] == '\n' || (fmt == W2V_FORMAT_TEXT && is_space((unsigned char)buf[p]))))
-            p++;
-        if (p >= size) {
-            st = duet_err_set(err, DUET_ERR_FORMAT, "file ends after %zu of %llu declared vectors", i,
-                              (unsigned long long)n);
-            goto fail;
-        }
-        size_t ts = p;
-        while (p < size && buf[p] != ' ' && buf[p] != '\n' && buf[p] != '\t') p++;
-        if (p >= size || buf[p] == '\n') {
-            st = duet_err_set(err, DUET_ERR_FORMAT, "record %zu: token without values", i + 1);
-            goto fail;
-        }
-        size_t tl = p - ts;
-        duet_err why;
-        duet_err_clear(&why);
-        if (token_check(buf + ts, tl, &why, DUET_ERR_FORMAT)) {
-            st = duet_err_set(err, DUET_ERR_FORMAT, "record %zu: %.400s", i + 1, why.msg);
-            goto fail;
-        }
-        uint64_t h = hash_bytes(buf + ts, tl);
-        if (vocab_find(&v->voc, buf + ts, tl, h) >= 0) {
-            st = duet_err_set(err, DUET_ERR_FORMAT, "record %zu: duplicate token '%.*s'", i + 1,
-                              (int)(tl > 200 ? 200 : tl), buf + ts);
-            goto fail;
-        }
-        size_t id;
-        if (vocab_intern(&v->voc, buf + ts, tl, h, &id)) {
-            st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-            goto fail;
-        }
-        v->voc.count[id] = 0;
-        float *row = v->vec + i * dim;
-        if (fmt == W2V_FORMAT_BINARY) {
-            p++; /* the space */
-            if (size - p < 4 * dim) {
-                st = duet_err_set(err, DUET_ERR_FORMAT,
-                                  "record %zu: truncated (needs %llu bytes of floats, %zu left)",
-                                  i + 1, (unsigned long long)(4 * dim), size - p);
-                goto fail;
-            }
-            for (size_t d = 0; d < dim; d++) {
-                unsigned char b[4];
-                memcpy(b, buf + p + 4 * d, 4);
-                if (!le) {
-                    unsigned char x = b[0];
-                    b[0] = b[3];
-                    b[3] = x;
-                    x = b[1];
-                    b[1] = b[2];
-                    b[2] = x;
-                }
-                memcpy(&row[d], b, 4);
-            }
-            p += 4 * dim;
-        } else {
-            for (size_t d = 0; d < dim; d++) {
-                while (p < size && (buf[p] == ' ' || buf[p] == '\t')) p++;
-                if (p >= size || buf[p] == '\n' || buf[p] == '\r') {
-                    st = duet_err_set(err, DUET_ERR_FORMAT, "record %zu: %zu values, expected %llu",
-                                      i + 1, d, (unsigned long long)dim);
-                    goto fail;
-                }
-                char *end;
-                errno = 0;
-                /* strtof would skip a VT or FF and then a line end */
-                float x = is_space((unsigned char)buf[p]) ? 0.0f : strtof(buf + p, &end);
-                if (is_space((unsigned char)buf[p]) || end == buf + p || (end < buf + size && !is_space((unsigned char)*end))) {
-                    st = duet_err_set(err, DUET_ERR_FORMAT, "record %zu: value %zu is not a number",
-                                      i + 1, d + 1);
-                    goto fail;
-                }
-                row[d] = x;
-                p = (size_t)(end - buf);
-            }
-            while (p < size && (buf[p] == ' ' || buf[p] == '\t' || buf[p] == '\r')) p++;
-            if (p < size && buf[p] != '\n') {
-                st = duet_err_set(err, DUET_ERR_FORMAT, "record %zu: more than %llu values", i + 1,
-                                  (unsigned long long)dim);
-                goto fail;
-            }
-        }
-        for (size_t d = 0; d < dim; d++)
-            if (!isfinite(row[d])) {
-                st = duet_err_set(err, DUET_ERR_NAN, "record %zu: non-finite value", i + 1);
-                goto fail;
-            }
-    }
-    while (p < size && is_space((unsigned char)buf[p])) p++;
-    if (p < size) {
-        st = duet_err_set(err, DUET_ERR_FORMAT, "data after the %llu declared vectors",
-                          (unsigned long long)n);
-        goto fail;
-    }
-    vectors_compute_norms(v);
-    *out = v;
-    return DUET_OK;
-fail:
-    duet_w2v_vectors_free(v);
-    return st;
-}
-
-duet_status duet_w2v_vectors_load(const char *path, duet_w2v_format fmt, duet_w2v_vectors **out,
-                                  duet_err *err)
-{
-    *out = NULL;
-    char *buf;
-    size_t size;
-    duet_status st = read_all(path, &buf, &size, err);
-    if (st) return st;
-    duet_w2v_vectors *v = NULL;
-    size_t p = 0;
-    uint64_t n, dim;
-    if (size == 0) {
-        st = duet_err_set(err, DUET_ERR_EMPTY, "empty file");
-        goto out;
-    }
-    while (p < size && (buf[p] == ' ' || buf[p] == '\t')) p++;
-    if (parse_size(buf, size, &p, &n)) {
-        st = duet_err_set(err, DUET_ERR_FORMAT, "header: expected '<count> <dim>'");
-        goto out;
-    }
-    while (p < size && (buf[p] == ' ' || buf[p] == '\t')) p++;
-    if (parse_size(buf, size, &p, &dim)) {
-        st = duet_err_set(err, DUET_ERR_FORMAT, "header: expected '<count> <dim>'");
-        goto out;
-    }
-    while (p < size && (buf[p] == ' ' || buf[p] == '\t' || buf[p] == '\r')) p++;
-    if (p >= size || buf[p] != '\n') {
-        st = duet_err_set(err, DUET_ERR_FORMAT, "header: expected '<count> <dim>' and a newline");
-        goto out;
-    }
-    p++;
-    if (n == 0 || dim == 0) {
-        st = duet_err_set(err, DUET_ERR_FORMAT, "header declares %llu vectors of dim %llu",
-                          (unsigned long long)n, (unsigned long long)dim);
-        goto out;
-    }
-    if (dim > W2V_MAX_DIM) {
-        st = duet_err_set(err, DUET_ERR_RANGE, "dim %llu is over the limit %d",
-                          (unsigned long long)dim, W2V_MAX_DIM);
-        goto out;
-    }
-    /* Smallest record: text "t v v ...\n" = 2 * (dim + 1) bytes, binary
-     * "t " + 4 * dim bytes; refuse headers the file cannot hold before
-     * allocating anything. */
-    {
-        uint64_t min_rec = 2 + 2 * dim < 2 + 4 * dim ? 2 + 2 * dim : 2 + 4 * dim;
-        if (n > (uint64_t)(size - p) / (min_rec - 1) + 1 || n > W2V_MAX_IDS) {
-            st = duet_err_set(err, DUET_ERR_RANGE,
-                              "header declares %llu vectors of dim %llu but the file has only %zu bytes",
-                              (unsigned long long)n, (unsigned long long)dim, size);
-            goto out;
-        }
-    }
-    if (fmt == W2V_FORMAT_AUTO) {
-        /* Guess from the first record: text when the bytes after the first
-         * token, up to the end of its line (at most 4 * dim bytes), look like
-         * numbers; then fall back to the other format when the guess does not
-         * parse (a binary row can look like text, a text row of few values
-         * is shorter than 4 * dim bytes, a hex float does not look like
-         * text). */
-        size_t q = p;
-        while (q < size && buf[q] != ' ' && buf[q] != '\n') q++;
-        q++;
-        size_t look = 4 * (size_t)dim, textlike = 1;
-        for (size_t k = 0; k < look && q + k < size && buf[q + k] != '\n'; k++)
-            if (!is_text_byte((unsigned char)buf[q + k])) {
-                textlike = 0;
-                break;
-            }
-        duet_w2v_format first = textlike ? W2V_FORMAT_TEXT : W2V_FORMAT_BINARY;
-        st = parse_records(buf, size, p, (size_t)n, (size_t)dim, first, &v, err);
-        if (st == DUET_ERR_FORMAT || st == DUET_ERR_NAN) {
-            duet_err e2;
-            duet_err_clear(&e2);
-            duet_w2v_format other = first == W2V_FORMAT_TEXT ? W2V_FORMAT_BINARY : W2V_FORMAT_TEXT;
-            if (parse_records(buf, size, p, (size_t)n, (size_t)dim, other, &v, &e2) == DUET_OK)
-                st = DUET_OK;
-        }
-    } else {
-        st = parse_records(buf, size, p, (size_t)n, (size_t)dim, fmt, &v, err);
-    }
-    if (st) goto out;
-    *out = v;
-    v = NULL;
-    st = DUET_OK;
-out:
-    duet_w2v_vectors_free(v);
-    free(buf);
-    return st;
-}
-
-/* ------------------------------------------------------------ queries */
-
-float duet_w2v_vectors_cosine(const duet_w2v_vectors *v, size_t i, size_t j)
-{
-    float ni = v->norm[i], nj = v->norm[j];
-    if (ni == 0 || nj == 0) return 0.0f;
-    return k_dot(v->vec + i * v->dim, v->vec + j * v->dim, v->dim) / (ni * nj);
-}
-
-/* Min-heap on similarity of the current top k. */
-static void heap_sift_down(long *idx, float *sim, size_t n, size_t i)
-{
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < n && sim[l] < sim[m]) m = l;
-        if (r < n && sim[r] < sim[m]) m = r;
-        if (m == i) return;
-        float ts = sim[i];
-        sim[i] = sim[m];
-        sim[m] = ts;
-        long ti = idx[i];
-        idx[i] = idx[m];
-        idx[m] = ti;
-        i = m;
-    }
-}
-
-duet_status duet_w2v_vectors_most_similar(const duet_w2v_vectors *v, const float *query,
-                                          const long *exclude, size_t n_exclude, size_t k,
-                                          long *idx, float *sim, size_t *n_out, duet_err *err)
-{
-    if (n_out) *n_out = 0;
-    if (!v || !query || !idx || !sim || !n_out || k == 0)
-        return duet_err_set(err, DUET_ERR_ARG, "most_similar: NULL argument or k = 0");
-    double qn = 0;
-    for (size_t d = 0; d < v->dim; d++) {
-        if (!isfinite(query[d])) return duet_err_set(err, DUET_ERR_NAN, "query is not finite");
-        qn += (double)query[d] * query[d];
-    }
-    if (qn == 0) return duet_err_set(err, DUET_ERR_RANGE, "query vector has norm 0");
-    float qinv = (float)(1.0 / sqrt(qn));
-    size_t h = 0;
-    for (size_t i = 0; i < v->voc.n; i++) {
-        int skip = 0;
-        for (size_t e = 0; e < n_exclude; e++)
-            if (exclude[e] == (long)i) skip = 1;
-        if (skip) continue;
-        float s = v->norm[i] > 0 ? k_dot(query, v->vec + i * v->dim, v->dim) * qinv / v->norm[i] : 0.0f;
-        if (h < k) {
-            idx[h] = (long)i;
-            sim[h] = s;
-            h++;
-            if (h == k)
-                for (size_t j = k / 2 + 1; j-- > 0;) heap_sift_down(idx, sim, h, j);
-        } else if (s > sim[0]) {
-            idx[0] = (long)i;
-            sim[0] = s;
-            heap_sift_down(idx, sim, h, 0);
-        }
-    }
-    if (h < k)
-        for (size_t j = h / 2 + 1; j-- > 0;) heap_sift_down(idx, sim, h, j);
-    /* heap sort: repeatedly move the minimum to the end -> descending order */
-    for (size_t n = h; n > 1; n--) {
-        float ts = sim[0];
-        sim[0] = sim[n - 1];
-        sim[n - 1] = ts;
-        long ti = idx[0];
-        idx[0] = idx[n - 1];
-        idx[n - 1] = ti;
-        heap_sift_down(idx, sim, n - 1, 0);
-    }
-    *n_out = h;
-    return DUET_OK;
-}
-
-duet_status duet_w2v_content_vector_ids(const duet_w2v_vectors *v, const long *ids, const float *weights,
-                                        size_t n, unsigned flags, float *out, size_t *n_known,
-                                        duet_err *err)
-{
-    if (n_known) *n_known = 0;
-    if (!v || !out || (n && !ids))
-        return duet_err_set(err, DUET_ERR_ARG, "content vector: NULL argument");
-    size_t dim = v->dim, known = 0;
-    for (size_t d = 0; d < dim; d++) out[d] = 0.0f;
-    double wsum = 0;
-    for (size_t i = 0; i < n; i++) {
-        float w = weights ? weights[i] : 1.0f;
-        if (!isfinite(w) || w < 0)
-            return duet_err_set(err, DUET_ERR_ARG, "content vector: weight %zu is negative or not finite", i);
-        if (ids[i] < 0 || w == 0) continue;
-        if ((size_t)ids[i] >= v->voc.n) {
-            for (size_t d = 0; d < dim; d++) out[d] = 0.0f;
-            return duet_err_set(err, DUET_ERR_RANGE, "content vector: index %ld out of range", ids[i]);
-        }
-        size_t r = (size_t)ids[i];
-        float scale = w;
-        if (flags & W2V_CONTENT_UNIT_TOKENS) {
-            if (v->norm[r] == 0) continue;
-            scale = w / v->norm[r];
-        }
-        k_axpy(out, scale, v->vec + r * dim, dim);
-        wsum += w;
-        known++;
-    }
-    if (n_known) *n_known = known;
-    if (known == 0)
-        return duet_err_set(err, DUET_ERR_NOTFOUND, "none of the %zu tokens is in the vocabulary", n);
-    float inv = (float)(1.0 / wsum);
-    double nn = 0;
-    for (size_t d = 0; d < dim; d++) {
-        out[d] *= inv;
-        nn += (double)out[d] * out[d];
-    }
-    if ((flags & W2V_CONTENT_UNIT_RESULT) && nn > 0) {
-        float s = (float)(1.0 / sqrt(nn));
-        for (size_t d = 0; d < dim; d++) out[d] *= s;
-    }
-    return DUET_OK;
-}
-
-duet_status duet_w2v_content_vector(const duet_w2v_vectors *v, const char *const *tokens,
-                                    const float *weights, size_t n, unsigned flags, float *out,
-                                    size_t *n_known, duet_err *err)
-{
-    if (n_known) *n_known = 0;
-    if (!v || !out || (n && !tokens))
-        return duet_err_set(err, DUET_ERR_ARG, "content vector: NULL argument");
-    long stack_ids[64] = {0};
-    long *ids = n <= 64 ? stack_ids : malloc(n * sizeof *ids);
-    if (!ids) return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) ids[i] = duet_w2v_vectors_find(v, tokens[i]);
-    duet_status st = duet_w2v_content_vector_ids(v, ids, weights, n, flags, out, n_known, err);
-    if (ids != stack_ids) free(ids);
     return st;
 }
