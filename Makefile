@@ -196,7 +196,11 @@ INCDIR     := $(PREFIX)/include/duet
 MANDIR     := $(PREFIX)/share/man/man1
 BASHCOMPDIR := $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR := $(PREFIX)/share/zsh/site-functions
-HDR_PUB    := duet.h $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.h))
+# Installed headers: all but the private ones (*_impl.h: shared between the
+# files of one module; separation/dfft.h: BSSEval's FFT plans), which no
+# public header includes.
+HDR_PRIV   := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*_impl.h)) separation/dfft.h
+HDR_PUB    := duet.h $(filter-out $(HDR_PRIV),$(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.h)))
 INSTALLED  := $(PREFIX)/bin/duet $(LIBDIR)/libduet.a $(LIBDIR)/libduet.so.$(VERSION) $(LIBDIR)/$(SONAME) \
               $(LIBDIR)/libduet.so $(LIBDIR)/pkgconfig/duet.pc $(MANDIR)/duet.1 $(BASHCOMPDIR)/duet \
               $(ZSHCOMPDIR)/_duet $(addprefix $(INCDIR)/,$(HDR_PUB))

@@ -1,5 +1,5 @@
 /* separation/bss_levinson.c: the block Levinson solver of the BSSEval
- * projections (see bss_internal.h).
+ * projections (see bss_impl.h).
  *
  * Layout: every sequence of nr x nr blocks is kept delay-innermost, A as
  * A[(r nr + q)(2L - 1) + d + L - 1], the forward and backward predictors as
@@ -10,7 +10,7 @@
  * result is the same on every x86-64 whichever copy runs: on x86-64 the
  * solver is compiled twice, for the library's x86-64-v2 baseline and for
  * AVX2, and the copy is chosen by CPU feature at run time. */
-#include "bss_internal.h"
+#include "bss_impl.h"
 
 #include <math.h>
 #include <stdlib.h>

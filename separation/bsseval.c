@@ -15,7 +15,7 @@
  * 2L - 2, so no circular wrap reaches the needed lags); the per-block cross
  * spectra are summed and transformed back once. */
 #include "bsseval.h"
-#include "bss_internal.h"
+#include "bss_impl.h"
 #include "dfft.h"
 #include "../common/mem.h"
 

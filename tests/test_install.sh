@@ -2,7 +2,8 @@
 # tests/test_install.sh: `make install` to a temporary prefix and use duet
 # from there as a user would: the installed binary separates a file from an
 # unrelated folder with no options (the built-in model) and describes that
-# model; `man` finds the page; a C and a C++ program build through
+# model; the public headers are installed and the private ones not; `man`
+# finds the page; a C and a C++ program build through
 # `pkg-config --cflags --libs duet` (shared library) and the C one also
 # through `pkg-config --static` (libduet.a), all three run and their output
 # is checked; `make uninstall` leaves no file behind. Run from the
@@ -23,6 +24,10 @@ if make -s --no-print-directory B="$B" PREFIX="$p" install >"$tmp/install.log" 2
 else
     bad "make install"; cat "$tmp/install.log"; exit 1
 fi
+# the private headers (*_impl.h, separation/dfft.h) stay in the source tree
+priv=$(find "$p/include" -name '*_impl.h' -o -name 'dfft.h' | head -3)
+if [ -z "$priv" ] && [ -f "$p/include/duet/separation/bsseval.h" ]; then ok "public headers installed, private ones not"
+else bad "private headers installed: $priv (or bsseval.h missing)"; fi
 export PKG_CONFIG_PATH="$p/lib/pkgconfig"
 export LD_LIBRARY_PATH="$p/lib"
 mkdir -p "$tmp/elsewhere"

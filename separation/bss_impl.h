@@ -1,8 +1,8 @@
-/* separation/bss_internal.h: pieces of the BSSEval implementation shared
+/* separation/bss_impl.h: pieces of the BSSEval implementation shared
  * between bsseval.c and bss_levinson.c (private to separation/; not
  * installed). */
-#ifndef DUET_SEPARATION_BSS_INTERNAL_H
-#define DUET_SEPARATION_BSS_INTERNAL_H
+#ifndef DUET_SEPARATION_BSS_IMPL_H
+#define DUET_SEPARATION_BSS_IMPL_H
 
 /* Solve the Gram system of nr references for m right-hand sides in place,
  * by the block Levinson recursion (Whittle; Wiggins and Robinson): ordered
