@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../common/atomic_file.h"
+#include "../common/strmap.h"
 
 /* ---- LIST ---- */
 
@@ -111,12 +112,7 @@ duet_status duet_catalog_read(const char *list_path, duet_catalog *out, duet_err
 int duet_catalog_in_shard(const char *id, int shard_i, int shard_n)
 {
     if (shard_n <= 1) return 1;
-    uint64_t h = 1469598103934665603ull;
-    for (const unsigned char *p = (const unsigned char *)id; *p; p++) {
-        h ^= *p;
-        h *= 1099511628211ull;
-    }
-    return (int)(h % (uint64_t)shard_n) == shard_i - 1;
+    return (int)(duet_hash_str(id) % (uint64_t)shard_n) == shard_i - 1;
 }
 
 /* ---- output ---- */

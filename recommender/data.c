@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "data_impl.h"
+#include "../common/strmap.h"
 /* ------------------------------------------------------------------ CSR */
 
 static int triple_cmp(const void *a, const void *b)
@@ -132,89 +133,21 @@ void duet_rec_csr_free(duet_rec_csr *a)
 
 /* ------------------------------------------------------- string maps */
 
-typedef struct strmap {
-    char **keys;   /* (cap) borrowed from the id / token arrays, or NULL */
-    int32_t *vals; /* (cap) */
-    size_t cap, n;
-} strmap;
-
 typedef struct strvec {
     char **v;
     int32_t n, cap;
 } strvec;
 
 typedef struct duet_rec_maps {
-    strmap users, items, tokens;
+    duet_strmap users, items, tokens;
     duet_rec_limits lim;
 } duet_rec_maps;
 
-static uint64_t str_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
-static int32_t strmap_get(const strmap *m, const char *key)
-{
-    if (!m->cap) return -1;
-    size_t i = (size_t)(str_hash(key) & (m->cap - 1));
-    while (m->keys[i]) {
-        if (strcmp(m->keys[i], key) == 0) return m->vals[i];
-        i = (i + 1) & (m->cap - 1);
-    }
-    return -1;
-}
-
-static int strmap_grow(strmap *m)
-{
-    size_t ncap = m->cap ? m->cap * 2 : 64;
-    char **nk = calloc(ncap, sizeof *nk);
-    int32_t *nv = malloc(ncap * sizeof *nv);
-    if (!nk || !nv) {
-        free(nk);
-        free(nv);
-        return -1;
-    }
-    for (size_t i = 0; i < m->cap; i++)
-        if (m->keys[i]) {
-            size_t j = (size_t)(str_hash(m->keys[i]) & (ncap - 1));
-            while (nk[j]) j = (j + 1) & (ncap - 1);
-            nk[j] = m->keys[i];
-            nv[j] = m->vals[i];
-        }
-    free(m->keys);
-    free(m->vals);
-    m->keys = nk;
-    m->vals = nv;
-    m->cap = ncap;
-    return 0;
-}
-
-/* Add key (borrowed: it must outlive the map). */
-static int strmap_put(strmap *m, char *key, int32_t val)
-{
-    if ((m->n + 1) * 2 > m->cap && strmap_grow(m) != 0) return -1;
-    size_t i = (size_t)(str_hash(key) & (m->cap - 1));
-    while (m->keys[i]) i = (i + 1) & (m->cap - 1);
-    m->keys[i] = key;
-    m->vals[i] = val;
-    m->n++;
-    return 0;
-}
-
-static void strmap_free(strmap *m)
-{
-    free(m->keys);
-    free(m->vals);
-    memset(m, 0, sizeof *m);
-}
-
 /* Index of `key`, adding it (to map and to the id array *arr of size *n) if
  * new. -1 on out of memory, -2 when a new key would make more than max. */
-static int32_t intern(strmap *m, char ***arr, int32_t *n, int32_t *cap, const char *key, int32_t max)
+static int32_t intern(duet_strmap *m, char ***arr, int32_t *n, int32_t *cap, const char *key, int32_t max)
 {
-    int32_t v = strmap_get(m, key);
+    int32_t v = duet_strmap_get(m, key);
     if (v >= 0) return v;
     if (*n >= max) return -2;
     if (*n >= *cap) {
@@ -226,7 +159,7 @@ static int32_t intern(strmap *m, char ***arr, int32_t *n, int32_t *cap, const ch
     }
     char *copy = strdup(key);
     if (!copy) return -1;
-    if (strmap_put(m, copy, *n) != 0) {
+    if (duet_strmap_put(m, copy, *n) != 0) {
         free(copy);
         return -1;
     }
@@ -458,9 +391,9 @@ void duet_rec_dataset_free(duet_rec_dataset *ds)
     duet_rec_csr_free(&ds->friends);
     duet_rec_maps *m = maps_of(ds);
     if (m) {
-        strmap_free(&m->users);
-        strmap_free(&m->items);
-        strmap_free(&m->tokens);
+        duet_strmap_free(&m->users);
+        duet_strmap_free(&m->items);
+        duet_strmap_free(&m->tokens);
         free(m);
     }
     free(ds);
@@ -468,12 +401,12 @@ void duet_rec_dataset_free(duet_rec_dataset *ds)
 
 int32_t duet_rec_dataset_find_item(const duet_rec_dataset *ds, const char *id)
 {
-    return strmap_get(&((const duet_rec_maps *)ds->maps_)->items, id);
+    return duet_strmap_get(&((const duet_rec_maps *)ds->maps_)->items, id);
 }
 
 int32_t duet_rec_dataset_find_user(const duet_rec_dataset *ds, const char *id)
 {
-    return strmap_get(&((const duet_rec_maps *)ds->maps_)->users, id);
+    return duet_strmap_get(&((const duet_rec_maps *)ds->maps_)->users, id);
 }
 
 const duet_rec_limits *duet_rec_data_ds_limits(duet_rec_dataset *ds) { return &maps_of(ds)->lim; }

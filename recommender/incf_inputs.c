@@ -18,65 +18,29 @@
 #include "metrics.h"
 #include "split.h"
 #include "word2vec.h"
+#include "../common/strmap.h"
 
 /* ------------------------------------------------------------ data preparation */
 
-typedef struct strmap {
-    char **keys;
-    int32_t *vals;
-    size_t cap, n;
-} strmap;
-
-static uint64_t hash_str(const char *s)
+/* Value of key in mp (keys owned: strdup'ed here, freed by strmap_clear),
+ * inserting next_val when absent; -1 on out of memory. */
+static int32_t strmap_intern(duet_strmap *mp, const char *key, int32_t next_val)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ULL;
-    return h;
-}
-
-/* Value of key, inserting next_val when absent; -1 on out of memory. */
-static int32_t strmap_get(strmap *mp, const char *key, int32_t next_val, int insert)
-{
-    if (insert && (mp->n + 1) * 2 > mp->cap) {
-        size_t nc = mp->cap ? mp->cap * 2 : 1024;
-        char **nk = calloc(nc, sizeof *nk);
-        int32_t *nv = malloc(nc * sizeof *nv);
-        if (!nk || !nv) {
-            free(nk);
-            free(nv);
-            return -1;
-        }
-        for (size_t k = 0; k < mp->cap; k++)
-            if (mp->keys[k]) {
-                size_t h = hash_str(mp->keys[k]) & (nc - 1);
-                while (nk[h]) h = (h + 1) & (nc - 1);
-                nk[h] = mp->keys[k];
-                nv[h] = mp->vals[k];
-            }
-        free(mp->keys);
-        free(mp->vals);
-        mp->keys = nk;
-        mp->vals = nv;
-        mp->cap = nc;
+    int32_t v = duet_strmap_get(mp, key);
+    if (v >= 0) return v;
+    char *copy = strdup(key);
+    if (!copy) return -1;
+    if (duet_strmap_put(mp, copy, next_val) != 0) {
+        free(copy);
+        return -1;
     }
-    if (!mp->cap) return -2;
-    size_t h = hash_str(key) & (mp->cap - 1);
-    while (mp->keys[h]) {
-        if (!strcmp(mp->keys[h], key)) return mp->vals[h];
-        h = (h + 1) & (mp->cap - 1);
-    }
-    if (!insert) return -2;
-    if (!(mp->keys[h] = strdup(key))) return -1;
-    mp->vals[h] = next_val;
-    mp->n++;
     return next_val;
 }
 
-static void strmap_free(strmap *mp)
+static void strmap_clear(duet_strmap *mp)
 {
-    for (size_t k = 0; k < mp->cap; k++) free(mp->keys[k]);
-    free(mp->keys);
-    free(mp->vals);
+    for (size_t k = 0; k < mp->cap; k++) free((char *)mp->keys[k]);
+    duet_strmap_free(mp);
 }
 
 typedef struct tokc {
@@ -150,7 +114,7 @@ duet_status duet_incf_prepare_inputs(duet_rec_incf *m, const duet_rec_fit_ctx *c
     int32_t nds = (sd->item_attr ? sd->item_attr->n_cols : 0);
     if (sd->user_attr && sd->user_attr->n_cols > nds) nds = sd->user_attr->n_cols;
     /* name tokens: ids after the data set's tokens */
-    strmap mp = {0};
+    duet_strmap mp = {0};
     int32_t nt = nds;
     int64_t n_ia = 0, n_kg = 0, n_ut = 0;
     uint8_t *is_kg = NULL;
@@ -202,7 +166,7 @@ duet_status duet_incf_prepare_inputs(duet_rec_incf *m, const duet_rec_fit_ctx *c
         if (sd->item_names && sd->item_names[i]) {
             int nw = name_words(sd->item_names[i], words);
             for (int w = 0; w < nw; w++) {
-                int32_t id = strmap_get(&mp, words[w], nt, 1);
+                int32_t id = strmap_intern(&mp, words[w], nt);
                 if (id == -1) {
                     st = duet_err_set(err, DUET_ERR_NOMEM, "improved-ncf: out of memory");
                     break;
@@ -218,7 +182,7 @@ duet_status duet_incf_prepare_inputs(duet_rec_incf *m, const duet_rec_fit_ctx *c
             for (int64_t q = sd->user_attr->indptr[u]; q < sd->user_attr->indptr[u + 1]; q++)
                 tu[k++] = (tokc){sd->user_attr->indices[q], sd->user_attr->values[q]};
     }
-    strmap_free(&mp);
+    strmap_clear(&mp);
     m->nt = nt;
     m->has_ia = n_ia > 0;
     m->has_kg = n_kg > 0;

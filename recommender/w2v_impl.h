@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "word2vec.h"
+#include "../common/strmap.h"
 
 #define W2V_MAX_DIM 100000
 #define W2V_MAX_IDS 0xFFFFFFFEu
@@ -20,11 +21,7 @@
 static inline uint64_t hash_bytes(const char *s, size_t n)
 {
     /* FNV-1a, then a splitmix finaliser for well-mixed low bits. */
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
+    uint64_t h = duet_hash_bytes(s, n);
     h ^= h >> 30;
     h *= 0xbf58476d1ce4e5b9ULL;
     h ^= h >> 27;

@@ -1,0 +1,44 @@
+/* common/strmap.h: the string hash (64-bit FNV-1a) and the string -> int32
+ * map of libduet (internal): open addressing with linear probing, power-of-
+ * two capacity, at most half full. It maps ids and tokens to dense indices
+ * in the recommender's loaders and input preparation; the FNV-1a hash also
+ * picks a catalog item's shard (features/catalog.c), so it must never
+ * change. */
+#ifndef DUET_COMMON_STRMAP_H
+#define DUET_COMMON_STRMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* 64-bit FNV-1a of the n bytes at s. */
+uint64_t duet_hash_bytes(const char *s, size_t n);
+/* 64-bit FNV-1a of the NUL-terminated string s. */
+uint64_t duet_hash_str(const char *s);
+
+/* The map; zero-initialise it ({0}) before use. Keys are borrowed: each
+ * must stay valid and unchanged while the map holds it. */
+typedef struct duet_strmap {
+    const char **keys; /* (cap) NULL = empty slot */
+    int32_t *vals;     /* (cap) */
+    size_t cap, n;
+} duet_strmap;
+
+/* The value of key, or -1 when absent. */
+int32_t duet_strmap_get(const duet_strmap *m, const char *key);
+
+/* Add key -> val; key must be absent. Returns 0, or -1 out of memory (the
+ * map is unchanged). */
+int duet_strmap_put(duet_strmap *m, const char *key, int32_t val);
+
+/* Free the table (not the keys) and zero the map. */
+void duet_strmap_free(duet_strmap *m);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
