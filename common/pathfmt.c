@@ -1,6 +1,8 @@
-/* common/pathfmt.c: extension -> format name (see pathfmt.h). */
+/* common/pathfmt.c: extension -> format name, path joining (see pathfmt.h). */
 #include "pathfmt.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -35,4 +37,20 @@ int duet_format_is_audio(const char *name)
     for (size_t i = 0; i < sizeof TABLE / sizeof TABLE[0]; i++)
         if (!strcmp(name, TABLE[i].name)) return TABLE[i].audio;
     return 0;
+}
+
+char *duet_path_join(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (p) snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+char *duet_str_concat(const char *a, const char *b)
+{
+    size_t n = strlen(a) + strlen(b) + 1;
+    char *p = malloc(n);
+    if (p) snprintf(p, n, "%s%s", a, b);
+    return p;
 }

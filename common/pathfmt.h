@@ -1,4 +1,5 @@
-/* common/pathfmt.h: the file format a path's extension names.
+/* common/pathfmt.h: the file format a path's extension names, and path
+ * joining.
  *
  * Used to refuse writing one format under another format's name (WAV data
  * in "x.mp3", PNG data in "x.jpg"). Only extensions of well-known formats
@@ -21,6 +22,14 @@ const char *duet_path_format(const char *path);
 
 /* 1 when the name returned by duet_path_format is an audio format. */
 int duet_format_is_audio(const char *name);
+
+/* "dir/name" as a new string (the caller frees it), or NULL when out of
+ * memory. */
+char *duet_path_join(const char *dir, const char *name);
+
+/* a followed by b as a new string ("lastfm" + ".train.rating"; the caller
+ * frees it), or NULL when out of memory. */
+char *duet_str_concat(const char *a, const char *b);
 
 #ifdef __cplusplus
 }

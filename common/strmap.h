@@ -1,9 +1,14 @@
-/* common/strmap.h: the string hash (64-bit FNV-1a) and the string -> int32
- * map of libduet (internal): open addressing with linear probing, power-of-
- * two capacity, at most half full. It maps ids and tokens to dense indices
- * in the recommender's loaders and input preparation; the FNV-1a hash also
- * picks a catalog item's shard (features/catalog.c), so it must never
- * change. */
+/* common/strmap.h: the string hash and the string -> int32 map of libduet
+ * (internal): open addressing with linear probing, power-of-two capacity,
+ * at most half full. It maps ids and tokens to dense indices in the
+ * recommender's loaders and input preparation.
+ *
+ * The hash is 64-bit FNV-1a (prime 1099511628211) from the offset basis
+ * 1469598103934665603, which is FNV's 14695981039346656037 without its last
+ * digit: every copy of the hash in duet had that constant. It mixes as well
+ * (the basis only seeds the state), and it picks a catalog item's shard
+ * (features/catalog.c, `duet features --catalog --shard`), so it stays: a
+ * changed hash would move items between the shards of a resumable run. */
 #ifndef DUET_COMMON_STRMAP_H
 #define DUET_COMMON_STRMAP_H
 
@@ -14,9 +19,9 @@
 extern "C" {
 #endif
 
-/* 64-bit FNV-1a of the n bytes at s. */
+/* 64-bit FNV-1a (duet's offset basis, above) of the n bytes at s. */
 uint64_t duet_hash_bytes(const char *s, size_t n);
-/* 64-bit FNV-1a of the NUL-terminated string s. */
+/* The same of the NUL-terminated string s. */
 uint64_t duet_hash_str(const char *s);
 
 /* The map; zero-initialise it ({0}) before use. Keys are borrowed: each

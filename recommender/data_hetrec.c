@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "data_impl.h"
+#include "../common/pathfmt.h"
 
 /* ------------------------------------------------------------ HetRec */
 
@@ -21,14 +22,6 @@ static duet_status expect_header(linereader *lr, const char *header, duet_err *e
     if (strcmp(lr->buf, header) != 0)
         return duet_err_set(err, DUET_ERR_FORMAT, "%s:1: expected the header '%s'", lr->path, header);
     return DUET_OK;
-}
-
-static char *path_join(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    if (p) snprintf(p, n, "%s/%s", dir, name);
-    return p;
 }
 
 /* ISO-8859-1 to UTF-8 (each byte >= 0x80 becomes two bytes). Caller frees. */
@@ -51,7 +44,7 @@ static char *latin1_to_utf8(const char *s)
 
 static duet_status hetrec_artists(duet_rec_dataset *ds, const char *dir, duet_err *err)
 {
-    char *p = path_join(dir, "artists.dat");
+    char *p = duet_path_join(dir, "artists.dat");
     if (!p) return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     linereader lr;
     duet_status st = duet_rec_data_lr_open(&lr, p, duet_rec_data_ds_limits(ds), err);
@@ -84,7 +77,7 @@ static duet_status hetrec_artists(duet_rec_dataset *ds, const char *dir, duet_er
 
 static duet_status hetrec_tags(duet_rec_dataset *ds, const char *dir, duet_err *err)
 {
-    char *p1 = path_join(dir, "tags.dat"), *p2 = path_join(dir, "user_taggedartists.dat");
+    char *p1 = duet_path_join(dir, "tags.dat"), *p2 = duet_path_join(dir, "user_taggedartists.dat");
     char **tagtok = NULL; /* tag id -> token index as (int32) via array */
     int32_t *tag_index = NULL;
     long max_tag = -1;
@@ -195,7 +188,7 @@ done:
 
 static duet_status hetrec_friends(duet_rec_dataset *ds, const char *dir, duet_err *err)
 {
-    char *p = path_join(dir, "user_friends.dat");
+    char *p = duet_path_join(dir, "user_friends.dat");
     if (!p) return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     linereader lr;
     tripvec tv = {0};
@@ -233,7 +226,7 @@ duet_status duet_rec_load_hetrec(const char *dir, duet_rec_dataset **out, duet_e
     duet_rec_dataset *ds;
     duet_status st = duet_rec_data_ds_new(&ds, NULL, err);
     if (st) return st;
-    char *p = path_join(dir, "user_artists.dat");
+    char *p = duet_path_join(dir, "user_artists.dat");
     linereader lr;
     if (!p) st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
     if (!st) {
@@ -258,7 +251,7 @@ duet_status duet_rec_load_hetrec(const char *dir, duet_rec_dataset **out, duet_e
 
 duet_status duet_rec_load_kgcn(duet_rec_dataset *ds, const char *dir, duet_err *err)
 {
-    char *p1 = path_join(dir, "item_index2entity_id.txt"), *p2 = path_join(dir, "kg.txt");
+    char *p1 = duet_path_join(dir, "item_index2entity_id.txt"), *p2 = duet_path_join(dir, "kg.txt");
     int32_t *ent_item = NULL; /* entity -> item or -1 */
     size_t ent_cap = 0;
     tripvec tv = {0};

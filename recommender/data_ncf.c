@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "data_impl.h"
+#include "../common/pathfmt.h"
 
 /* --------------------------------------------------------------- NCF */
 
@@ -21,14 +22,6 @@ void duet_rec_ncf_free(duet_rec_ncf *d)
     free(d->test_item);
     free(d->negatives);
     free(d);
-}
-
-static char *path_cat(const char *a, const char *b)
-{
-    size_t n = strlen(a) + strlen(b) + 1;
-    char *p = malloc(n);
-    if (p) snprintf(p, n, "%s%s", a, b);
-    return p;
 }
 
 /* The three files from lr[0] (train), lr[1] (test), lr[2] (negatives); the
@@ -260,7 +253,7 @@ static duet_status ncf_load(const char *prefix, FILE **files, const duet_rec_lim
     memset(lr, 0, sizeof lr);
     char **f = malloc((NCF_MAX_NEG + 2) * sizeof *f);
     duet_status st = DUET_OK;
-    for (int k = 0; k < 3; k++) names[k] = path_cat(prefix, ncf_suffix[k]);
+    for (int k = 0; k < 3; k++) names[k] = duet_str_concat(prefix, ncf_suffix[k]);
     if (!f || !names[0] || !names[1] || !names[2])
         st = duet_err_set(err, DUET_ERR_NOMEM, "out of memory reading %s", prefix);
     for (int k = 0; k < 3 && !st; k++)

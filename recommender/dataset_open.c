@@ -2,6 +2,7 @@
  * sources (the interactions and the side files, see data.h), the one way
  * train-rec, eval-rec and the library's users load one. */
 #include "data.h"
+#include "../common/pathfmt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,10 +25,8 @@ static int is_file(const char *p)
  * new string; NULL when absent, too long or out of memory. */
 static char *sibling(const char *dir, const char *rel, int want_dir)
 {
-    size_t n = strlen(dir) + strlen(rel) + 2;
-    char *p = malloc(n);
+    char *p = duet_path_join(dir, rel);
     if (!p) return NULL;
-    snprintf(p, n, "%s/%s", dir, rel);
     if (want_dir ? is_dir(p) : is_file(p)) return p;
     free(p);
     return NULL;

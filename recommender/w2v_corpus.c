@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include "../common/pathfmt.h"
 #include "../common/rng.h"
 
 void duet_w2v_hetrec_opts_default(duet_w2v_hetrec_opts *o)
@@ -78,10 +79,8 @@ static duet_status tsv_open(tsv_reader *r, const char *dir, const char *name, du
 {
     memset(r, 0, sizeof *r);
     r->name = name;
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *path = malloc(n);
+    char *path = duet_path_join(dir, name);
     if (!path) return duet_err_set(err, DUET_ERR_NOMEM, "out of memory");
-    snprintf(path, n, "%s/%s", dir, name);
     r->fp = fopen(path, "rb");
     int e = errno;
     free(path);

@@ -5,6 +5,9 @@
 #include "../common/rng.h"
 #include "../common/atomic_file.h"
 #include "../common/limits.h"
+#include "../common/mem.h"
+#include "../common/pathfmt.h"
+#include "../common/strmap.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -188,6 +191,68 @@ static void test_limits(void)
     CHECK(duet_max_tensor_bytes() == DUET_DEFAULT_MAX_TENSOR_BYTES);
 }
 
+static void test_pathfmt_and_join(void)
+{
+    CHECK(!strcmp(duet_path_format("a/X.WAVE"), "wav"));
+    CHECK(!strcmp(duet_path_format("y.oga"), "ogg"));
+    CHECK(duet_path_format("/dev/null") == NULL);
+    CHECK(duet_format_is_audio("flac") && !duet_format_is_audio("png"));
+    char *p = duet_path_join("dir/sub", "file.tsv");
+    REQUIRE(p);
+    CHECK(!strcmp(p, "dir/sub/file.tsv"));
+    free(p);
+    p = duet_str_concat("lastfm", ".train.rating");
+    REQUIRE(p);
+    CHECK(!strcmp(p, "lastfm.train.rating"));
+    free(p);
+}
+
+/* The hash against values computed in Python (offset basis 1469598103934665603,
+ * see strmap.h); the map against a brute-force list through several growths. */
+static void test_strmap(void)
+{
+    CHECK(duet_hash_str("") == 0x14650fb0739d0383ULL);
+    CHECK(duet_hash_str("a") == 0x44bd8ad473cd9906ULL);
+    CHECK(duet_hash_str("foobar") == 0x88fad7c0a8ff07f2ULL);
+    CHECK(duet_hash_bytes("foobarXYZ", 6) == duet_hash_str("foobar"));
+    enum { N = 3000 };
+    static char keys[N][16];
+    duet_strmap m = {0};
+    CHECK(duet_strmap_get(&m, "x") == -1);
+    for (int i = 0; i < N; i++) {
+        snprintf(keys[i], sizeof keys[i], "k%d", i * 7);
+        REQUIRE(duet_strmap_put(&m, keys[i], i) == 0);
+    }
+    CHECK(m.n == N && m.cap >= 2 * N);
+    int bad = 0;
+    for (int i = 0; i < N; i++) bad += duet_strmap_get(&m, keys[i]) != i;
+    char probe[16];
+    for (int i = 0; i < N; i++) {
+        snprintf(probe, sizeof probe, "k%d", i * 7 + 1);
+        bad += (i * 7 + 1) % 7 != 0 && duet_strmap_get(&m, probe) != -1;
+    }
+    CHECK(bad == 0);
+    duet_strmap_free(&m);
+    CHECK(m.cap == 0 && m.keys == NULL);
+}
+
+static void test_alloc_large(void)
+{
+    size_t sizes[] = {0, 1, 100, ((size_t)2 << 20) - 1, (size_t)2 << 20, ((size_t)5 << 20) + 3};
+    for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+        unsigned char *p = duet_alloc_large(sizes[k]);
+        REQUIRE(p);
+        size_t align = sizes[k] >= ((size_t)2 << 20) ? ((size_t)2 << 20) : 64;
+        CHECK((uintptr_t)p % align == 0);
+        if (sizes[k]) {
+            p[0] = 1;
+            p[sizes[k] - 1] = 2; /* whole block writable (valgrind/ASan check the bounds) */
+        }
+        free(p);
+    }
+    CHECK(duet_alloc_large(SIZE_MAX - 10) == NULL);
+}
+
 int main(void)
 {
     RUN(test_strerror);
@@ -198,5 +263,8 @@ int main(void)
     RUN(test_atomic_refuses_non_regular);
     RUN(test_atomic_stale_temporaries);
     RUN(test_limits);
+    RUN(test_pathfmt_and_join);
+    RUN(test_strmap);
+    RUN(test_alloc_large);
     return check_summary();
 }
