@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/progress.h"
 #include "../recommender/metrics.h"
 #include "../recommender/serve.h"
 #include "cli.h"
@@ -22,12 +23,18 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: duet recommend --model MODEL (--user U | --history \"ITEM,ITEM,...\" | --similar ITEM) [-k N]\n"
+            "       duet recommend --model MODEL --all-users --out RECS.tsv [--shard i/N] [-k N]\n"
             "\n"
             "  --model MODEL        a model file written by duet train-rec (any model)\n"
             "  --user U             top items for a user of the training data, by id (items the user\n"
             "                       has interacted with are left out)\n"
             "  --history LIST       top items for a new listener who liked these items (comma-separated)\n"
             "  --similar ITEM       the items the model recommends to a listener of ITEM alone\n"
+            "  --all-users          top items for every training user (batch scoring), to --out as\n"
+            "                       TSV `user rank item score`, written atomically\n"
+            "  --shard i/N          with --all-users: only users whose id hashes to shard i of N\n"
+            "                       (1 <= i <= N; the rule of features --catalog --shard)\n"
+            "  -o, --out FILE       the --all-users output\n"
             "  -k, --k N            how many (default 10)\n"
             "  --json               one JSON object instead of the table\n"
             "  --seed N             fold-in seed of the neural models (default 1)\n");
@@ -85,8 +92,9 @@ int cmd_recommend(int argc, char **argv)
 {
     const char *model = NULL, *user = NULL, *history = NULL, *similar = NULL;
     long k = 10, seed = 1;
-    int n_quiet = 0, n_verbose = 0, json = 0;
-    enum { O_MODEL = 256, O_USER, O_HISTORY, O_SIMILAR, O_SEED, O_JSON };
+    const char *out = NULL;
+    int n_quiet = 0, n_verbose = 0, json = 0, all_users = 0, shard_i = 1, shard_n = 1;
+    enum { O_MODEL = 256, O_USER, O_HISTORY, O_SIMILAR, O_SEED, O_JSON, O_ALL, O_SHARD };
     static const struct option lo[] = {{"model", required_argument, 0, O_MODEL},
                                        {"user", required_argument, 0, O_USER},
                                        {"history", required_argument, 0, O_HISTORY},
@@ -94,13 +102,16 @@ int cmd_recommend(int argc, char **argv)
                                        {"k", required_argument, 0, 'k'},
                                        {"seed", required_argument, 0, O_SEED},
                                        {"json", no_argument, 0, O_JSON},
+                                       {"all-users", no_argument, 0, O_ALL},
+                                       {"shard", required_argument, 0, O_SHARD},
+                                       {"out", required_argument, 0, 'o'},
                                        CLI_OPT_QUIET_VERBOSE,
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     opterr = 0;
     optind = 1;
     int oc, li = 0;
-    while ((oc = getopt_long(argc, argv, ":k:qvh", lo, &li)) != -1) {
+    while ((oc = getopt_long(argc, argv, ":k:o:qvh", lo, &li)) != -1) {
         const char **slot = NULL;
         switch (oc) {
         case O_MODEL: slot = &model; break;
@@ -108,6 +119,18 @@ int cmd_recommend(int argc, char **argv)
         case O_HISTORY: slot = &history; break;
         case O_SIMILAR: slot = &similar; break;
         case O_JSON: json = 1; break;
+        case O_ALL: all_users = 1; break;
+        case 'o': slot = &out; break;
+        case O_SHARD: {
+            int i, n, used = 0;
+            if (!optarg || sscanf(optarg, "%d/%d%n", &i, &n, &used) != 2 || optarg[used] || n < 1 || i < 1 || i > n) {
+                cli_error("recommend", "--shard: expected i/N with 1 <= i <= N, got '%s'", optarg ? optarg : "");
+                return 2;
+            }
+            shard_i = i;
+            shard_n = n;
+            break;
+        }
         case 'k':
             if (cli_parse_int("-k", optarg, 1, 100000, &k)) return 2;
             break;
@@ -131,13 +154,28 @@ int cmd_recommend(int argc, char **argv)
         cli_error("recommend", "--model MODEL is required");
         return 2;
     }
-    if (!!user + !!history + !!similar != 1) {
-        cli_error("recommend", "give exactly one of --user, --history, --similar");
+    if (!!user + !!history + !!similar + all_users != 1) {
+        cli_error("recommend", "give exactly one of --user, --history, --similar, --all-users");
+        return 2;
+    }
+    if (all_users ? (!out || json) : (out || shard_n != 1)) {
+        cli_error("recommend", all_users ? "--all-users needs --out FILE (and no --json)"
+                                         : "--out and --shard go with --all-users");
         return 2;
     }
     duet_err err = {0};
     duet_rec_served *s = NULL;
     duet_status st = duet_rec_served_load(model, &s, &err);
+    if (!st && all_users) {
+        int64_t nu = 0;
+        double t0 = duet_now();
+        st = duet_rec_served_recommend_all(s, (int)k, shard_i, shard_n, out, &nu, &err);
+        if (!st)
+            cli_info(verbosity, "recommend", "%s: top %ld for %lld of %d users (shard %d/%d) in %.2f s", out, k,
+                     (long long)nu, duet_rec_served_n_users(s), shard_i, shard_n, duet_now() - t0);
+        duet_rec_served_free(s);
+        return st ? cli_fail(NULL, st, &err) : 0;
+    }
     if (st) return cli_fail(NULL, st, &err); /* the message names the file */
     int32_t ni = duet_rec_served_n_items(s);
     cli_debug(verbosity, "recommend", "%s: %s; %d users, %d items", model, duet_rec_served_describe(s),

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/atomic_file.h"
+#include "../common/strmap.h"
 #include "../nn/safetensors.h"
 #include "fused.h"
 #include "incf.h"
@@ -257,6 +259,63 @@ duet_status duet_rec_served_score_user(const duet_rec_served *s, int32_t u, floa
     if (st) return st;
     for (int64_t q = s->train.indptr[u]; q < s->train.indptr[u + 1]; q++) out[s->train.indices[q]] = -INFINITY;
     return DUET_OK;
+}
+
+#define RECOMMEND_ALL_BATCH 256
+
+duet_status duet_rec_served_recommend_all(const duet_rec_served *s, int k, int shard_i, int shard_n,
+                                          const char *path, int64_t *n_users, duet_err *err)
+{
+    if (n_users) *n_users = 0;
+    if (!s || !path) return duet_err_set(err, DUET_ERR_ARG, "recommend-all: NULL model or path");
+    if (k < 1) return duet_err_set(err, DUET_ERR_ARG, "recommend-all: k must be >= 1");
+    if (shard_n < 1 || shard_i < 1 || shard_i > shard_n)
+        return duet_err_set(err, DUET_ERR_ARG, "recommend-all: shard %d/%d: expected 1 <= i <= N", shard_i, shard_n);
+    int32_t ni = s->ni, kk = k < ni ? k : ni;
+    /* batches of 256 users, fewer when that many score rows would pass 64 MiB */
+    int bmax = RECOMMEND_ALL_BATCH;
+    if (ni > 0 && (int64_t)bmax * ni > ((int64_t)1 << 24)) bmax = (int)(((int64_t)1 << 24) / ni > 0 ? ((int64_t)1 << 24) / ni : 1);
+    int32_t *users = malloc(sizeof *users * (size_t)bmax);
+    float *scores = malloc(sizeof *scores * (size_t)bmax * (size_t)(ni > 0 ? ni : 1));
+    int32_t *top = malloc(sizeof *top * (size_t)(kk > 0 ? kk : 1));
+    if (!users || !scores || !top) {
+        free(users);
+        free(scores);
+        free(top);
+        return duet_err_set(err, DUET_ERR_NOMEM, "recommend-all: out of memory");
+    }
+    duet_atomic_file *af = NULL;
+    duet_status st = duet_atomic_open(path, &af, err);
+    FILE *f = st ? NULL : duet_atomic_fp(af);
+    if (f && fputs("user\trank\titem\tscore\n", f) < 0) st = duet_err_set(err, DUET_ERR_IO, "%s: write failed", path);
+    int64_t written = 0;
+    for (int32_t u0 = 0; !st && u0 < s->nu;) {
+        int nb = 0;
+        for (; u0 < s->nu && nb < bmax; u0++)
+            if (shard_n == 1 || (int)(duet_hash_str(s->user_ids[u0]) % (uint64_t)shard_n) == shard_i - 1)
+                users[nb++] = u0;
+        if (nb == 0) break;
+        st = duet_rec_model_score(s->m, s->state, &s->train, users, nb, scores, err);
+        for (int b = 0; !st && b < nb; b++) {
+            int32_t u = users[b];
+            float *row = scores + (size_t)b * (size_t)ni;
+            for (int64_t q = s->train.indptr[u]; q < s->train.indptr[u + 1]; q++) row[s->train.indices[q]] = -INFINITY;
+            int got = kk > 0 ? duet_rec_topk(row, ni, NULL, kk, top) : 0;
+            for (int j = 0; j < got; j++)
+                if (fprintf(f, "%s\t%d\t%s\t%.6f\n", s->user_ids[u], j + 1, s->item_ids[top[j]], (double)row[top[j]]) < 0) {
+                    st = duet_err_set(err, DUET_ERR_IO, "%s: write failed", path);
+                    break;
+                }
+            written++;
+        }
+    }
+    if (!st) st = duet_atomic_commit(af, err);
+    else if (af) duet_atomic_abort(af);
+    free(users);
+    free(scores);
+    free(top);
+    if (!st && n_users) *n_users = written;
+    return st;
 }
 
 /* user-knn for a new row h: the k training users most similar (cosine of binary rows). */

@@ -71,6 +71,20 @@ duet_status duet_rec_served_score_user(const duet_rec_served *s, int32_t u, floa
  * cannot (UNSUPPORTED). Errors: ARG, UNSUPPORTED, NOMEM. */
 duet_status duet_rec_served_score_history(const duet_rec_served *s, const int32_t *items, int n, uint64_t seed,
                                           float *out, duet_err *err);
+/* Batch scoring: the top k items of every training user in shard i of n
+ * (1 <= shard_i <= shard_n; a user is in the shard its id's string hash
+ * (common/strmap.h) picks, hash % n == i - 1, the rule of `duet features
+ * --catalog --shard`, so shards are fixed by the ids alone), users in index
+ * order, scored in batches through the model's batch scorer, each user's
+ * own items left out. Written atomically to `path` (temporary name, then
+ * rename) as TSV: the header `user<TAB>rank<TAB>item<TAB>score`, then one
+ * line per recommendation (fewer than k for a user with fewer candidates).
+ * *n_users (may be NULL) receives the number of users written. Errors: ARG
+ * (k < 1, bad shard, NULL path), IO (the output), the model's scoring
+ * errors, NOMEM; on error no output file is left. */
+duet_status duet_rec_served_recommend_all(const duet_rec_served *s, int k, int shard_i, int shard_n,
+                                          const char *path, int64_t *n_users, duet_err *err);
+
 /* What the model's score means, one sentence (static). */
 const char *duet_rec_served_score_doc(const char *model_name);
 

@@ -122,6 +122,85 @@ static void test_bad_input(void)
     CHECK(run(args) == 1 && strstr(err_buf, "no interactions"));
 }
 
+/* recommend --all-users: every user once, shards partition the users and
+ * together give the unsharded output, rows equal --user's, bad use refused. */
+static void test_recommend_all_users(void)
+{
+    char args[1024], model[128], all[128], cmd[2048];
+    snprintf(model, sizeof model, "%s/knn.model", tmpdir);
+    snprintf(all, sizeof all, "%s/all.tsv", tmpdir);
+    snprintf(args, sizeof args, "train-rec " TINY " --model item-knn --out %s -q", model);
+    int rc = run(args);
+    CHECK_MSG(rc == 0, "train-rec exit %d: %s", rc, err_buf);
+    REQUIRE(rc == 0);
+    snprintf(args, sizeof args, "recommend --model %s --all-users -k 3 --out %s", model, all);
+    rc = run(args);
+    CHECK_MSG(rc == 0, "exit %d: %s", rc, err_buf);
+    REQUIRE(rc == 0);
+    char *t = slurp(all);
+    REQUIRE(t != NULL);
+    CHECK(!strncmp(t, "user\trank\titem\tscore\n", 21));
+    /* the first user's rows are what --user gives */
+    char u[64] = "";
+    REQUIRE(sscanf(t + 21, "%63[^\t]", u) == 1);
+    char mine[4096] = "";
+    for (char *line = strchr(t, '\n') + 1; *line;) {
+        char *nl = strchr(line, '\n');
+        if (!nl) break;
+        size_t ul = strlen(u);
+        if (!strncmp(line, u, ul) && line[ul] == '\t') {
+            char item[128];
+            int rank;
+            if (sscanf(line + ul + 1, "%d\t%127[^\t]", &rank, item) == 2) {
+                strcat(mine, item);
+                strcat(mine, ",");
+            }
+        }
+        line = nl + 1;
+    }
+    snprintf(args, sizeof args, "recommend --model %s --user %s -k 3", model, u);
+    rc = run(args);
+    CHECK_MSG(rc == 0, "exit %d: %s", rc, err_buf);
+    REQUIRE(rc == 0);
+    char theirs[4096] = "";
+    for (char *line = strchr(out_buf, '\n') ? strchr(out_buf, '\n') + 1 : out_buf; *line;) {
+        char *nl = strchr(line, '\n');
+        if (!nl) break;
+        int rank;
+        char item[128];
+        if (sscanf(line, "%d\t%127[^\t\n]", &rank, item) == 2) {
+            strcat(theirs, item);
+            strcat(theirs, ",");
+        }
+        line = nl + 1;
+    }
+    CHECK_MSG(mine[0] && !strcmp(mine, theirs), "all-users rows '%s' vs --user '%s'", mine, theirs);
+    /* three shards: together exactly the unsharded rows, each user in one shard */
+    for (int i = 1; i <= 3; i++) {
+        snprintf(args, sizeof args, "recommend --model %s --all-users -k 3 --shard %d/3 --out %s/part-%d.tsv -q", model,
+                 i, tmpdir, i);
+        rc = run(args);
+        CHECK_MSG(rc == 0, "shard %d exit %d: %s", i, rc, err_buf);
+    }
+    snprintf(cmd, sizeof cmd,
+             "cd %s && tail -q -n +2 part-1.tsv part-2.tsv part-3.tsv | sort > parts.sorted && tail -n +2 all.tsv | sort > "
+             "all.sorted && cmp -s parts.sorted all.sorted && "
+             "test $(for i in 1 2 3; do tail -n +2 part-$i.tsv | cut -f1 | sort -u; done | sort | uniq -d | wc -l) = 0 && "
+             "test $(tail -n +2 all.tsv | cut -f1 | sort -u | wc -l) -ge 3",
+             tmpdir);
+    CHECK_MSG(system(cmd) == 0, "shards do not partition the unsharded output (%s)", tmpdir);
+    /* bad use */
+    snprintf(args, sizeof args, "recommend --model %s --all-users", model);
+    CHECK(run(args) == 2 && strstr(err_buf, "--out"));
+    snprintf(args, sizeof args, "recommend --model %s --all-users --shard 0/2 --out %s/x.tsv", model, tmpdir);
+    CHECK(run(args) == 2 && strstr(err_buf, "--shard"));
+    snprintf(args, sizeof args, "recommend --model %s --user %s --shard 1/2", model, u);
+    CHECK(run(args) == 2);
+    snprintf(args, sizeof args, "recommend --model %s --all-users --out /nonexistent-dir/recs.tsv", model);
+    rc = run(args);
+    CHECK(rc != 0 && rc != 2 && count_lines(err_buf) == 1 && access("/nonexistent-dir/recs.tsv", F_OK) != 0);
+}
+
 int main(void)
 {
     duet = getenv("DUET");
@@ -136,6 +215,7 @@ int main(void)
     RUN(test_full_ranking_table_and_json);
     RUN(test_cold_start_and_ncf);
     RUN(test_bad_input);
+    RUN(test_recommend_all_users);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd) != 0) fprintf(stderr, "# could not remove %s\n", tmpdir);
