@@ -1,6 +1,8 @@
 /* common/rng.c: xoshiro256** (Blackman & Vigna 2018) with splitmix64 seeding. */
 #include "rng.h"
 
+#include <string.h>
+
 #include <math.h>
 
 static uint64_t splitmix64(uint64_t *x)
@@ -58,4 +60,45 @@ duet_rng duet_rng_split(duet_rng *r)
     duet_rng child;
     duet_rng_seed(&child, duet_rng_u64(r));
     return child;
+}
+
+static void swap_bytes(unsigned char *x, unsigned char *y, size_t size)
+{
+    if (size == 8) {
+        uint64_t t;
+        memcpy(&t, x, 8);
+        memcpy(x, y, 8);
+        memcpy(y, &t, 8);
+    } else if (size == 4) {
+        uint32_t t;
+        memcpy(&t, x, 4);
+        memcpy(x, y, 4);
+        memcpy(y, &t, 4);
+    } else {
+        for (size_t k = 0; k < size; k++) {
+            unsigned char t = x[k];
+            x[k] = y[k];
+            y[k] = t;
+        }
+    }
+}
+
+void duet_rng_shuffle(duet_rng *r, void *base, size_t n, size_t size)
+{
+    unsigned char *a = base;
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)duet_rng_below(r, (uint64_t)i);
+        if (j != i - 1) swap_bytes(a + (i - 1) * size, a + j * size, size);
+    }
+}
+
+void duet_rng_shuffle2(duet_rng *r, void *a, size_t size_a, void *b, size_t size_b, size_t n)
+{
+    unsigned char *pa = a, *pb = b;
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)duet_rng_below(r, (uint64_t)i);
+        if (j == i - 1) continue;
+        swap_bytes(pa + (i - 1) * size_a, pa + j * size_a, size_a);
+        swap_bytes(pb + (i - 1) * size_b, pb + j * size_b, size_b);
+    }
 }

@@ -5,6 +5,7 @@
 #ifndef DUET_COMMON_RNG_H
 #define DUET_COMMON_RNG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -27,6 +28,13 @@ float duet_rng_uniform(duet_rng *r);
 double duet_rng_uniform_d(duet_rng *r);
 /* Standard normal (Box-Muller; uses two uniforms per call). */
 float duet_rng_normal(duet_rng *r);
+/* Shuffle n elements of `size` bytes at base in place (Fisher-Yates: for
+ * i = n-1 down to 1, swap element i with element duet_rng_below(r, i + 1)),
+ * so a seed always gives the same order. */
+void duet_rng_shuffle(duet_rng *r, void *base, size_t n, size_t size);
+/* The same permutation applied to two parallel arrays (n elements each, of
+ * size_a and size_b bytes), one draw per step. */
+void duet_rng_shuffle2(duet_rng *r, void *a, size_t size_a, void *b, size_t size_b, size_t n);
 /* A new independent stream derived from r (for per-thread generators). */
 duet_rng duet_rng_split(duet_rng *r);
 

@@ -144,12 +144,7 @@ static uint32_t *tiebreak_keys(int32_t n, uint64_t seed)
     duet_rng r;
     duet_rng_seed(&r, seed ^ 0x7E7E7E7EULL);
     for (int32_t i = 0; i < n; i++) t[i] = (uint32_t)i;
-    for (int32_t i = n - 1; i > 0; i--) {
-        int32_t j = (int32_t)duet_rng_below(&r, (uint64_t)i + 1);
-        uint32_t x = t[i];
-        t[i] = t[j];
-        t[j] = x;
-    }
+    duet_rng_shuffle(&r, t, (size_t)n, sizeof *t);
     return t;
 }
 

@@ -171,15 +171,7 @@ static double run_epoch(duet_rec_incf *m, const duet_rec_csr *X, train_ws *w, du
      * parallel arrays */
     fill_positives(w, X);
     int64_t np = w->n_pos;
-    for (int64_t k = np - 1; k > 0; k--) {
-        int64_t j = (int64_t)duet_rng_below(&r, (uint64_t)k + 1);
-        int32_t t = w->gu[k];
-        w->gu[k] = w->gu[j];
-        w->gu[j] = t;
-        t = w->gi[k];
-        w->gi[k] = w->gi[j];
-        w->gi[j] = t;
-    }
+    duet_rng_shuffle2(&r, w->gu, sizeof *w->gu, w->gi, sizeof *w->gi, (size_t)np);
     double loss_sum = 0;
     int64_t nb = 0;
     int d = m->d;
@@ -378,11 +370,7 @@ duet_status duet_rec_incf_train(const duet_rec_fit_ctx *ctx, const duet_rec_incf
             if (validX->indptr[u + 1] > validX->indptr[u] && trainX->indptr[u + 1] > trainX->indptr[u]) vusers[nv++] = u;
         duet_rng vr;
         duet_rng_seed(&vr, ctx->seed ^ 0xA11DA7EULL);
-        for (int32_t k = nv - 1; !st && k > 0; k--) {
-            int32_t j = (int32_t)duet_rng_below(&vr, (uint64_t)k + 1), t = vusers[k];
-            vusers[k] = vusers[j];
-            vusers[j] = t;
-        }
+        if (!st) duet_rng_shuffle(&vr, vusers, (size_t)nv, sizeof *vusers);
         if (nv > INCF_VALID_USERS) nv = INCF_VALID_USERS;
         qsort(vusers, (size_t)nv, sizeof *vusers, cmp_i32);
         /* cold validation: every validation item absent from training */

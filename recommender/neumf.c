@@ -257,11 +257,7 @@ duet_status duet_rec_neumf_trainer_epoch(duet_rec_neumf_trainer *t, double *mean
         }
     }
     for (int64_t k = 0; k < s; k++) perm[k] = k;
-    for (int64_t k = s - 1; k > 0; k--) {
-        int64_t j = (int64_t)duet_rng_below(&t->r, (uint64_t)k + 1), tmp = perm[k];
-        perm[k] = perm[j];
-        perm[j] = tmp;
-    }
+    duet_rng_shuffle(&t->r, perm, (size_t)s, sizeof *perm);
     double loss_sum = 0;
     int64_t nb = 0;
     for (int64_t b0 = 0; b0 < s && !st; b0 += NEUMF_BATCH) {

@@ -296,16 +296,6 @@ fail:
     return st;
 }
 
-static void shuffle_ptrs(char **a, size_t n, duet_rng *rng)
-{
-    for (size_t i = n; i > 1; i--) {
-        size_t j = (size_t)duet_rng_below(rng, i);
-        char *x = a[i - 1];
-        a[i - 1] = a[j];
-        a[j] = x;
-    }
-}
-
 typedef struct tag_count {
     long tag;
     long users;
@@ -389,7 +379,7 @@ static duet_status build_artist_sentences(const duet_w2v_hetrec_opts *o, sent_li
             free(s.tok);
             continue;
         }
-        shuffle_ptrs(s.tok, s.n, rng);
+        duet_rng_shuffle(rng, s.tok, s.n, sizeof(char *));
         if (sent_list_push(out, s)) {
             for (size_t j = 0; j < s.n; j++) free(s.tok[j]);
             free(s.tok);
@@ -448,7 +438,7 @@ static duet_status build_user_sentences(const duet_w2v_hetrec_opts *o, sent_list
             free(s.tok);
             continue;
         }
-        shuffle_ptrs(s.tok, s.n, rng);
+        duet_rng_shuffle(rng, s.tok, s.n, sizeof(char *));
         if (sent_list_push(out, s)) {
             for (size_t q = 0; q < s.n; q++) free(s.tok[q]);
             free(s.tok);
@@ -491,12 +481,7 @@ duet_status duet_w2v_hetrec_build(const duet_w2v_hetrec_opts *o, duet_w2v_corpus
         goto done;
     }
     /* shuffle sentence order, so artist and user sentences interleave */
-    for (size_t i = l.n; i > 1; i--) {
-        size_t j = (size_t)duet_rng_below(&rng, i);
-        sentence x = l.s[i - 1];
-        l.s[i - 1] = l.s[j];
-        l.s[j] = x;
-    }
+    duet_rng_shuffle(&rng, l.s, l.n, sizeof *l.s);
     st = duet_w2v_corpus_new(&c, err);
     if (st) goto done;
     for (size_t i = 0; i < l.n; i++) {

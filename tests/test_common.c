@@ -253,6 +253,49 @@ static void test_alloc_large(void)
     CHECK(duet_alloc_large(SIZE_MAX - 10) == NULL);
 }
 
+/* duet_rng_shuffle is Fisher-Yates with duet_rng_below (the order every
+ * shuffle in duet had before it), for any element size; shuffle2 moves two
+ * arrays together. */
+static void test_rng_shuffle(void)
+{
+    enum { N = 37 };
+    int64_t a[N], ref[N];
+    int32_t b[N], c[N];
+    struct {
+        char s[3];
+    } d[N];
+    for (int i = 0; i < N; i++) {
+        a[i] = ref[i] = i;
+        b[i] = i;
+        c[i] = 1000 + i;
+        d[i].s[0] = (char)i;
+        d[i].s[1] = d[i].s[2] = 0;
+    }
+    duet_rng r1, r2, r3, r4;
+    duet_rng_seed(&r1, 99);
+    r2 = r3 = r4 = r1;
+    duet_rng_shuffle(&r1, a, N, sizeof *a);
+    for (int k = N - 1; k > 0; k--) {
+        int j = (int)duet_rng_below(&r2, (uint64_t)k + 1);
+        int64_t t = ref[k];
+        ref[k] = ref[j];
+        ref[j] = t;
+    }
+    int same = 1, moved = 0;
+    for (int i = 0; i < N; i++) {
+        same &= a[i] == ref[i];
+        moved += a[i] != i;
+    }
+    CHECK(same && moved > N / 2);
+    duet_rng_shuffle2(&r3, b, sizeof *b, c, sizeof *c, N);
+    duet_rng_shuffle(&r4, d, N, sizeof *d);
+    int ok = 1;
+    for (int i = 0; i < N; i++) ok &= b[i] == a[i] && c[i] == 1000 + a[i] && d[i].s[0] == (char)a[i];
+    CHECK(ok);
+    duet_rng_shuffle(&r1, a, 0, sizeof *a); /* empty and single: nothing happens */
+    duet_rng_shuffle(&r1, a, 1, sizeof *a);
+}
+
 int main(void)
 {
     RUN(test_strerror);
@@ -265,6 +308,7 @@ int main(void)
     RUN(test_limits);
     RUN(test_pathfmt_and_join);
     RUN(test_strmap);
+    RUN(test_rng_shuffle);
     RUN(test_alloc_large);
     return check_summary();
 }
