@@ -109,6 +109,18 @@ duet_status duet_rec_csr_copy(const duet_rec_csr *a, duet_rec_csr *out, duet_err
     return DUET_OK;
 }
 
+int32_t duet_rec_draw_negative(duet_rng *r, const duet_rec_csr *a, int32_t u, const int32_t *pool, int32_t n_pool)
+{
+    int32_t j;
+    if (pool)
+        do j = pool[duet_rng_below(r, (uint64_t)n_pool)];
+        while (duet_rec_csr_has(a, u, j));
+    else
+        do j = (int32_t)duet_rng_below(r, (uint64_t)a->n_cols);
+        while (duet_rec_csr_has(a, u, j));
+    return j;
+}
+
 int duet_rec_csr_has(const duet_rec_csr *a, int32_t row, int32_t col)
 {
     if (row < 0 || row >= a->n_rows) return 0;

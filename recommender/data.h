@@ -51,6 +51,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include "../common/rng.h"
 #include "../common/status.h"
 
 #ifdef __cplusplus
@@ -86,6 +87,12 @@ duet_status duet_rec_csr_transpose(const duet_rec_csr *a, duet_rec_csr *out, due
 duet_status duet_rec_csr_copy(const duet_rec_csr *a, duet_rec_csr *out, duet_err *err);
 /* 1 if (row, col) is stored (binary search). */
 int duet_rec_csr_has(const duet_rec_csr *a, int32_t row, int32_t col);
+/* A sampled negative: an item drawn uniformly from pool[0..n_pool) (from
+ * 0 .. a->n_cols - 1 when pool is NULL) that row u of a does not hold,
+ * redrawn until it is one (one duet_rng_below per draw). The caller makes
+ * sure one exists (the row holds fewer than all of them); otherwise this
+ * does not return. */
+int32_t duet_rec_draw_negative(duet_rng *r, const duet_rec_csr *a, int32_t u, const int32_t *pool, int32_t n_pool);
 /* Free the arrays and zero the struct (NULL and zeroed structs are fine). */
 void duet_rec_csr_free(duet_rec_csr *a);
 

@@ -185,9 +185,7 @@ static double run_epoch(duet_rec_incf *m, const duet_rec_csr *X, train_ws *w, du
                 int32_t it = w->gi[g0 + g];
                 if (k > 0) {
                     if (deg >= w->n_warm) it = w->warm_items[duet_rng_below(&r, (uint64_t)w->n_warm)];
-                    else
-                        do it = w->warm_items[duet_rng_below(&r, (uint64_t)w->n_warm)];
-                        while (duet_rec_csr_has(X, u, it));
+                    else it = duet_rec_draw_negative(&r, X, u, w->warm_items, w->n_warm);
                 }
                 w->bu[B] = u;
                 w->bi[B] = it;

@@ -91,8 +91,7 @@ duet_status duet_rec_bpr_fit(const duet_rec_fit_ctx *ctx, const duet_rec_params 
             int32_t u = row_of[q], i = X->indices[q], j;
             int64_t deg = X->indptr[u + 1] - X->indptr[u];
             if (deg >= X->n_cols) continue; /* user has every item */
-            do j = (int32_t)duet_rng_below(&r, (uint64_t)X->n_cols);
-            while (duet_rec_csr_has(X, u, j));
+            j = duet_rec_draw_negative(&r, X, u, NULL, 0);
             float *Uu = f->U + (size_t)u * d, *Vi = f->V + (size_t)i * d, *Vj = f->V + (size_t)j * d;
             float x = f->item_bias[i] - f->item_bias[j];
             for (int t = 0; t < d; t++) x += Uu[t] * (Vi[t] - Vj[t]);

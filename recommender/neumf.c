@@ -247,9 +247,7 @@ duet_status duet_rec_neumf_trainer_epoch(duet_rec_neumf_trainer *t, double *mean
             sy[s++] = 1.0f;
             if (deg >= X->n_cols) continue;
             for (int k = 0; k < n_neg; k++) {
-                int32_t j;
-                do j = (int32_t)duet_rng_below(&t->r, (uint64_t)X->n_cols);
-                while (duet_rec_csr_has(X, u, j));
+                int32_t j = duet_rec_draw_negative(&t->r, X, u, NULL, 0);
                 su[s] = u;
                 si[s] = j;
                 sy[s++] = 0.0f;
