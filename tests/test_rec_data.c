@@ -241,6 +241,15 @@ static void test_hetrec_and_kg(void)
     CHECK(ds == NULL);
 }
 
+/* Write `content` to path; 1 on success. */
+static int put_file(const char *path, const char *content)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) return 0;
+    int ok = fputs(content, f) >= 0;
+    return fclose(f) == 0 && ok;
+}
+
 /* duet_rec_dataset_open: sibling side folders next to a HetRec folder are
  * found unless no_side, given files win, bad source sets are refused. */
 static void test_dataset_open(void)
@@ -253,22 +262,13 @@ static void test_dataset_open(void)
     snprintf(p, sizeof p, "%s/spotify-artist-features", root);
     mkdir(p, 0777);
     snprintf(p, sizeof p, "%s/spotify-artist-features/hetrec_artist_spotify_features.tsv", root);
-    FILE *f = fopen(p, "wb");
-    REQUIRE(f);
-    fputs("id\tname\tspotify_id\tdanceability\tenergy\n51\tDuran Duran\tx\t0.5\t0.7\n", f);
-    fclose(f);
+    REQUIRE(put_file(p, "id\tname\tspotify_id\tdanceability\tenergy\n51\tDuran Duran\tx\t0.5\t0.7\n"));
     snprintf(p, sizeof p, "%s/kgcn-music", root);
     mkdir(p, 0777);
     snprintf(p, sizeof p, "%s/kgcn-music/item_index2entity_id.txt", root);
-    f = fopen(p, "wb");
-    REQUIRE(f);
-    fputs("51\t0\n", f);
-    fclose(f);
+    REQUIRE(put_file(p, "51\t0\n"));
     snprintf(p, sizeof p, "%s/kgcn-music/kg.txt", root);
-    f = fopen(p, "wb");
-    REQUIRE(f);
-    fputs("0\tmusic.genre\t5\n", f);
-    fclose(f);
+    REQUIRE(put_file(p, "0\tmusic.genre\t5\n"));
 
     duet_rec_dataset *ds = NULL;
     duet_err err = {0};
