@@ -109,9 +109,9 @@ typedef struct bss_proj {
     duet_dfft *fft;
     const float *const *ref;   /* R pointers, not owned */
     double *xc;                /* R*(R+1)/2 correlations, 2L-1 lags each */
-    double *G;                 /* K x K Cholesky factor */
-    double **Gj;               /* nsrc factors of (nchan L)^2 */
-    double *seg, *spec, *acc;  /* scratch: M, S, S */
+    double *G;                 /* K x K Cholesky factor, or NULL until needed */
+    double **Gj;               /* nsrc factors of (nchan L)^2, or NULL */
+    double *seg, *spec;        /* scratch: M, S */
     double *su, *sv, *cacc;    /* correlate's spectra and sums: R S, R S,
                                 * max(R(R+1)/2, R nchan) S */
     double *H, *hacc;          /* proj_apply's filter spectra and sums:
@@ -146,7 +146,6 @@ static void proj_free(bss_proj *P)
     free(P->Gj);
     free(P->seg);
     free(P->spec);
-    free(P->acc);
     free(P->su);
     free(P->sv);
     free(P->cacc);
@@ -195,13 +194,12 @@ static int pair_index(int i, int j, int R)
 /* Correlations x_uv[d], |d| < L, of `nu` signals u against `nv` signals v:
  * out[(iu * nv + iv) * (2L-1) + d + L-1]. When `sym` is set u == v and
  * only pairs iu <= iv are computed, stored at pair_index. */
-static duet_status correlate(bss_proj *P, const float *const *u, int nu, const float *const *v, int nv,
-                             int sym, double *out, duet_err *err)
+static void correlate(bss_proj *P, const float *const *u, int nu, const float *const *v, int nv, int sym,
+                      double *out)
 {
     int M = P->M, B = P->B, L = P->L, nb = M / 2 + 1, S = P->S;
     int npair = sym ? nu * (nu + 1) / 2 : nu * nv;
     double *su = P->su, *sv = P->sv, *acc = P->cacc;
-    (void)err;
     memset(acc, 0, sizeof(double) * (size_t)npair * (size_t)S);
     for (int64_t b0 = 0; b0 < P->n; b0 += B) {
         for (int i = 0; i < nu; i++) {
@@ -222,7 +220,6 @@ static duet_status correlate(bss_proj *P, const float *const *u, int nu, const f
         duet_dfft_inverse(P->fft, acc + (size_t)p * S, P->seg);
         memcpy(out + (size_t)p * (2 * L - 1), P->seg, sizeof(double) * (size_t)(2 * L - 1));
     }
-    return DUET_OK;
 }
 
 /* x_rq[d] for any r, q from the symmetric pair store */
@@ -285,21 +282,13 @@ static duet_status proj_new(bss_proj *P, const float *const *ref, int nsrc, int 
     size_t ncorr = (size_t)(npair > R * nchan ? npair : R * nchan);
     P->seg = bss_alloc((size_t)M);
     P->spec = bss_alloc((size_t)S);
-    P->acc = bss_alloc((size_t)S);
     P->su = bss_alloc((size_t)R * S);
     P->sv = bss_alloc((size_t)R * S);
     P->cacc = bss_alloc(ncorr * S);
     P->H = bss_alloc((size_t)R * nchan * S);
     P->hacc = bss_alloc((size_t)nchan * S);
     P->xc = malloc(sizeof(double) * (size_t)npair * (size_t)(2 * L - 1));
-    P->G = bss_alloc((size_t)P->K * (size_t)P->K);
-    P->Gj = calloc((size_t)nsrc, sizeof(double *));
-    if (!P->seg || !P->spec || !P->acc || !P->su || !P->sv || !P->cacc || !P->H || !P->hacc || !P->xc || !P->G || !P->Gj) goto nomem;
-    for (int j = 0; j < nsrc; j++) {
-        size_t kj = (size_t)nchan * L;
-        P->Gj[j] = malloc(sizeof(double) * kj * kj);
-        if (!P->Gj[j]) goto nomem;
-    }
+    if (!P->seg || !P->spec || !P->su || !P->sv || !P->cacc || !P->H || !P->hacc || !P->xc) goto nomem;
     /* cache the reference segment spectra when they fit in 256 MB */
     int64_t nbk = (n + L - 1 + P->B - 1) / P->B;
     double bytes = (double)nbk * R * S * sizeof(double);
@@ -315,14 +304,24 @@ static duet_status proj_new(bss_proj *P, const float *const *ref, int nsrc, int 
             P->n_ext_blocks = (int)nbk;
         }
     }
-    return correlate(P, ref, R, ref, R, 1, P->xc, err);
+    correlate(P, ref, R, ref, R, 1, P->xc);
+    return DUET_OK;
 nomem:
     return duet_err_set(err, DUET_ERR_NOMEM, "bsseval: out of memory");
 }
 
+/* The Cholesky factors, allocated and computed on first need (only when
+ * the Levinson solve refuses an ill-conditioned system). */
 static duet_status ensure_chol(bss_proj *P, duet_err *err)
 {
     if (P->have_chol) return DUET_OK;
+    if (!P->G) P->G = bss_alloc((size_t)P->K * (size_t)P->K);
+    if (!P->Gj) P->Gj = calloc((size_t)P->nsrc, sizeof(double *));
+    if (!P->G || !P->Gj) return duet_err_set(err, DUET_ERR_NOMEM, "bsseval: out of memory");
+    size_t kj = (size_t)P->nchan * P->L;
+    for (int j = 0; j < P->nsrc; j++)
+        if (!P->Gj[j] && !(P->Gj[j] = malloc(sizeof(double) * kj * kj)))
+            return duet_err_set(err, DUET_ERR_NOMEM, "bsseval: out of memory");
     duet_status st = gram_factor(P, 0, P->R, P->G, err);
     for (int j = 0; j < P->nsrc && !st; j++) st = gram_factor(P, j * P->nchan, P->nchan, P->Gj[j], err);
     if (!st) P->have_chol = 1;
@@ -354,11 +353,8 @@ static duet_status proj_filters(bss_proj *P, const float *const *est, double *C,
     int L = P->L, R = P->R, K = P->K, nc = P->nchan;
     double *xr = malloc(sizeof(double) * (size_t)R * nc * (2 * L - 1));
     if (!xr) return duet_err_set(err, DUET_ERR_NOMEM, "bsseval: out of memory");
-    duet_status st = correlate(P, P->ref, R, est, nc, 0, xr, err);
-    if (st) {
-        free(xr);
-        return st;
-    }
+    correlate(P, P->ref, R, est, nc, 0, xr);
+    duet_status st = DUET_OK;
     /* D[(r,a), c] = x_{r,e_c}[-a] */
     for (int c = 0; c < nc; c++)
         for (int r = 0; r < R; r++)
@@ -399,12 +395,11 @@ static duet_status proj_filters(bss_proj *P, const float *const *est, double *C,
 /* out[c * (n+L-1) + t] = sum_r sum_a coef[c*nr*L + r*L + a] s_{r0+r}[t-a]
  * for t in [0, n+L-1): the projection with filters coef on references
  * r0 .. r0+nr-1 (blockwise overlap-save). */
-static duet_status proj_apply(bss_proj *P, int r0, int nr, const double *coef, double *out, duet_err *err)
+static void proj_apply(bss_proj *P, int r0, int nr, const double *coef, double *out)
 {
     int L = P->L, M = P->M, B = P->B, nc = P->nchan, nb = M / 2 + 1, S = P->S;
     int64_t nout = P->n + L - 1;
     double *H = P->H, *acc = P->hacc;
-    (void)err;
     for (int r = 0; r < nr; r++)
         for (int c = 0; c < nc; c++) {
             memset(P->seg, 0, sizeof(double) * (size_t)M);
@@ -426,7 +421,6 @@ static duet_status proj_apply(bss_proj *P, int r0, int nr, const double *coef, d
             }
         }
     }
-    return DUET_OK;
 }
 
 /* Frame-local projection: the same filters applied to the references cut
@@ -614,12 +608,10 @@ static duet_status v3_whole(const float *const *ref0, const float *const *est0, 
         for (int j = 0; j < nsrc; j++) want[j] = compute_perm ? 1 : (j == jest);
         st = proj_filters(&P, est + (size_t)jest * nchan, C, Cj, want, err);
         if (st) goto done;
-        st = proj_apply(&P, 0, R, C, pall, err);
-        if (st) goto done;
+        proj_apply(&P, 0, R, C, pall);
         for (int k = 0; k < np; k++) {
             int jtrue = compute_perm ? k : jest;
-            st = proj_apply(&P, jtrue * nchan, nchan, Cj[jtrue], pj, err);
-            if (st) goto done;
+            proj_apply(&P, jtrue * nchan, nchan, Cj[jtrue], pj);
             cr[jest * np + k] = criteria(ref + (size_t)jtrue * nchan, est + (size_t)jest * nchan, nchan, 0, n, pj,
                                          pall, nt, nt, images);
         }
@@ -788,9 +780,9 @@ static duet_status v4_with(bss_proj *P, const float *const *est, int64_t window,
         const float *const *ej = est + (size_t)j * nchan;
         const float *const *sj = P->ref + (size_t)j * nchan;
         st = proj_filters(P, ej, C, Cj, want, err);
-        if (!st) st = proj_apply(P, 0, R, C, pall, err);
-        if (!st) st = proj_apply(P, j * nchan, nchan, Cj[j], pj, err);
         if (st) goto done;
+        proj_apply(P, 0, R, C, pall);
+        proj_apply(P, j * nchan, nchan, Cj[j], pj);
         if (sources) {
             crit4 c = criteria(sj, ej, nchan, 0, n, pj, pall, nt, nt, 0);
             sources->sdr[j] = c.sdr;
