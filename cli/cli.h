@@ -24,6 +24,9 @@ int cli_fail(const char *what, duet_status st, const duet_err *err);
  * `opt` and return -1 when `s` is not a complete number in [lo, hi]. */
 int cli_parse_int(const char *opt, const char *s, long lo, long hi, long *out);
 int cli_parse_double(const char *opt, const char *s, double lo, double hi, double *out);
+/* --shard i/N: sets *i and *n (1 <= i <= N) and returns 0, or prints the
+ * error and returns -1. */
+int cli_parse_shard(const char *s, int *i, int *n);
 
 /* One-line message for a getopt_long failure, for parsers that set
  * opterr = 0 and start their short-option string with ':': c is what

@@ -381,16 +381,9 @@ int cmd_features(int argc, char **argv)
             if (cli_parse_int("--jobs", optarg, 1, 256, &v) != 0) return 2;
             o.jobs = (int)v;
             break;
-        case O_SHARD: {
-            int i, n, used = 0;
-            if (sscanf(optarg, "%d/%d%n", &i, &n, &used) != 2 || optarg[used] || n < 1 || i < 1 || i > n) {
-                cli_error(NULL, "--shard: expected i/N with 1 <= i <= N, got '%s'", optarg);
-                return 2;
-            }
-            o.shard_i = i;
-            o.shard_n = n;
+        case O_SHARD:
+            if (cli_parse_shard(optarg, &o.shard_i, &o.shard_n)) return 2;
             break;
-        }
         case O_PROG: o.progress = 1; break;
         case O_NOPROG: o.progress = -1; break;
         case O_LIST: list = 1; break;

@@ -121,16 +121,9 @@ int cmd_recommend(int argc, char **argv)
         case O_JSON: json = 1; break;
         case O_ALL: all_users = 1; break;
         case 'o': slot = &out; break;
-        case O_SHARD: {
-            int i, n, used = 0;
-            if (!optarg || sscanf(optarg, "%d/%d%n", &i, &n, &used) != 2 || optarg[used] || n < 1 || i < 1 || i > n) {
-                cli_error("recommend", "--shard: expected i/N with 1 <= i <= N, got '%s'", optarg ? optarg : "");
-                return 2;
-            }
-            shard_i = i;
-            shard_n = n;
+        case O_SHARD:
+            if (cli_parse_shard(optarg, &shard_i, &shard_n)) return 2;
             break;
-        }
         case 'k':
             if (cli_parse_int("-k", optarg, 1, 100000, &k)) return 2;
             break;

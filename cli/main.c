@@ -101,6 +101,18 @@ int cli_parse_int(const char *opt, const char *s, long lo, long hi, long *out)
     return 0;
 }
 
+int cli_parse_shard(const char *s, int *i, int *n)
+{
+    int a, b, used = 0;
+    if (!s || sscanf(s, "%d/%d%n", &a, &b, &used) != 2 || s[used] || b < 1 || a < 1 || a > b) {
+        cli_error(NULL, "--shard: expected i/N with 1 <= i <= N, got '%s'", s ? s : "");
+        return -1;
+    }
+    *i = a;
+    *n = b;
+    return 0;
+}
+
 int cli_parse_double(const char *opt, const char *s, double lo, double hi, double *out)
 {
     char *end;

@@ -1,9 +1,8 @@
 /* common/rng.c: xoshiro256** (Blackman & Vigna 2018) with splitmix64 seeding. */
 #include "rng.h"
 
-#include <string.h>
-
 #include <math.h>
+#include <string.h>
 
 static uint64_t splitmix64(uint64_t *x)
 {
@@ -83,15 +82,6 @@ static void swap_bytes(unsigned char *x, unsigned char *y, size_t size)
     }
 }
 
-void duet_rng_shuffle(duet_rng *r, void *base, size_t n, size_t size)
-{
-    unsigned char *a = base;
-    for (size_t i = n; i > 1; i--) {
-        size_t j = (size_t)duet_rng_below(r, (uint64_t)i);
-        if (j != i - 1) swap_bytes(a + (i - 1) * size, a + j * size, size);
-    }
-}
-
 void duet_rng_shuffle2(duet_rng *r, void *a, size_t size_a, void *b, size_t size_b, size_t n)
 {
     unsigned char *pa = a, *pb = b;
@@ -99,6 +89,8 @@ void duet_rng_shuffle2(duet_rng *r, void *a, size_t size_a, void *b, size_t size
         size_t j = (size_t)duet_rng_below(r, (uint64_t)i);
         if (j == i - 1) continue;
         swap_bytes(pa + (i - 1) * size_a, pa + j * size_a, size_a);
-        swap_bytes(pb + (i - 1) * size_b, pb + j * size_b, size_b);
+        if (pb) swap_bytes(pb + (i - 1) * size_b, pb + j * size_b, size_b);
     }
 }
+
+void duet_rng_shuffle(duet_rng *r, void *base, size_t n, size_t size) { duet_rng_shuffle2(r, base, size, NULL, 0, n); }

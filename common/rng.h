@@ -33,7 +33,7 @@ float duet_rng_normal(duet_rng *r);
  * so a seed always gives the same order. */
 void duet_rng_shuffle(duet_rng *r, void *base, size_t n, size_t size);
 /* The same permutation applied to two parallel arrays (n elements each, of
- * size_a and size_b bytes), one draw per step. */
+ * size_a and size_b bytes; b may be NULL), one draw per step. */
 void duet_rng_shuffle2(duet_rng *r, void *a, size_t size_a, void *b, size_t size_b, size_t n);
 /* A new independent stream derived from r (for per-thread generators). */
 duet_rng duet_rng_split(duet_rng *r);

@@ -14,11 +14,11 @@ uint64_t duet_hash_bytes(const char *s, size_t n)
     return h;
 }
 
-uint64_t duet_hash_str(const char *s)
+uint64_t duet_hash_str(const char *s) { return duet_hash_bytes(s, strlen(s)); }
+
+int duet_shard_has(const char *id, int shard_i, int shard_n)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
+    return shard_n <= 1 || (int)(duet_hash_str(id) % (uint64_t)shard_n) == shard_i - 1;
 }
 
 int32_t duet_strmap_get(const duet_strmap *m, const char *key)

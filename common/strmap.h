@@ -23,6 +23,10 @@ extern "C" {
 uint64_t duet_hash_bytes(const char *s, size_t n);
 /* The same of the NUL-terminated string s. */
 uint64_t duet_hash_str(const char *s);
+/* 1 when id belongs to shard i of n (1 <= i <= n): duet_hash_str(id) % n ==
+ * i - 1; always 1 when n <= 1. The one shard rule of duet (catalog items,
+ * users of recommend --all-users). */
+int duet_shard_has(const char *id, int shard_i, int shard_n);
 
 /* The map; zero-initialise it ({0}) before use. Keys are borrowed: each
  * must stay valid and unchanged while the map holds it. */

@@ -111,8 +111,7 @@ duet_status duet_catalog_read(const char *list_path, duet_catalog *out, duet_err
 
 int duet_catalog_in_shard(const char *id, int shard_i, int shard_n)
 {
-    if (shard_n <= 1) return 1;
-    return (int)(duet_hash_str(id) % (uint64_t)shard_n) == shard_i - 1;
+    return duet_shard_has(id, shard_i, shard_n);
 }
 
 /* ---- output ---- */

@@ -32,15 +32,6 @@ static char *sibling(const char *dir, const char *rel, int want_dir)
     return NULL;
 }
 
-static char *dup_or_null(const char *s)
-{
-    if (!s) return NULL;
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-    if (p) memcpy(p, s, n);
-    return p;
-}
-
 duet_status duet_rec_dataset_open(const duet_rec_sources *src, duet_rec_dataset **out, duet_err *err)
 {
     if (!out) return duet_err_set(err, DUET_ERR_ARG, "rec: dataset_open: out is NULL");
@@ -54,10 +45,10 @@ duet_status duet_rec_dataset_open(const duet_rec_sources *src, duet_rec_dataset 
     if (st) return st;
     char *spotify = NULL, *kg = NULL;
     int nomem = 0;
-    if (src->spotify) nomem |= !(spotify = dup_or_null(src->spotify));
+    if (src->spotify) nomem |= !(spotify = strdup(src->spotify));
     else if (src->hetrec && !src->no_side)
         spotify = sibling(src->hetrec, "../spotify-artist-features/hetrec_artist_spotify_features.tsv", 0);
-    if (src->kg) nomem |= !(kg = dup_or_null(src->kg));
+    if (src->kg) nomem |= !(kg = strdup(src->kg));
     else if (src->hetrec && !src->no_side) kg = sibling(src->hetrec, "../kgcn-music", 1);
     ds->spotify_file = spotify;
     ds->kg_dir = kg;

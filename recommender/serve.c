@@ -252,12 +252,18 @@ int32_t duet_rec_served_find_item(const duet_rec_served *s, const char *q, int32
     return -1;
 }
 
+/* A training user's own items out of their score row. */
+static void mask_own(const duet_rec_served *s, int32_t u, float *row)
+{
+    for (int64_t q = s->train.indptr[u]; q < s->train.indptr[u + 1]; q++) row[s->train.indices[q]] = -INFINITY;
+}
+
 duet_status duet_rec_served_score_user(const duet_rec_served *s, int32_t u, float *out, duet_err *err)
 {
     if (u < 0 || u >= s->nu) return duet_err_set(err, DUET_ERR_ARG, "user index out of range");
     duet_status st = duet_rec_model_score(s->m, s->state, &s->train, &u, 1, out, err);
     if (st) return st;
-    for (int64_t q = s->train.indptr[u]; q < s->train.indptr[u + 1]; q++) out[s->train.indices[q]] = -INFINITY;
+    mask_own(s, u, out);
     return DUET_OK;
 }
 
@@ -273,8 +279,8 @@ duet_status duet_rec_served_recommend_all(const duet_rec_served *s, int k, int s
         return duet_err_set(err, DUET_ERR_ARG, "recommend-all: shard %d/%d: expected 1 <= i <= N", shard_i, shard_n);
     int32_t ni = s->ni, kk = k < ni ? k : ni;
     /* batches of 256 users, fewer when that many score rows would pass 64 MiB */
-    int bmax = RECOMMEND_ALL_BATCH;
-    if (ni > 0 && (int64_t)bmax * ni > ((int64_t)1 << 24)) bmax = (int)(((int64_t)1 << 24) / ni > 0 ? ((int64_t)1 << 24) / ni : 1);
+    int64_t fit = ni > 0 ? ((int64_t)1 << 24) / ni : RECOMMEND_ALL_BATCH;
+    int bmax = fit >= RECOMMEND_ALL_BATCH ? RECOMMEND_ALL_BATCH : fit > 0 ? (int)fit : 1;
     int32_t *users = malloc(sizeof *users * (size_t)bmax);
     float *scores = malloc(sizeof *scores * (size_t)bmax * (size_t)(ni > 0 ? ni : 1));
     int32_t *top = malloc(sizeof *top * (size_t)(kk > 0 ? kk : 1));
@@ -292,14 +298,13 @@ duet_status duet_rec_served_recommend_all(const duet_rec_served *s, int k, int s
     for (int32_t u0 = 0; !st && u0 < s->nu;) {
         int nb = 0;
         for (; u0 < s->nu && nb < bmax; u0++)
-            if (shard_n == 1 || (int)(duet_hash_str(s->user_ids[u0]) % (uint64_t)shard_n) == shard_i - 1)
-                users[nb++] = u0;
+            if (duet_shard_has(s->user_ids[u0], shard_i, shard_n)) users[nb++] = u0;
         if (nb == 0) break;
         st = duet_rec_model_score(s->m, s->state, &s->train, users, nb, scores, err);
         for (int b = 0; !st && b < nb; b++) {
             int32_t u = users[b];
             float *row = scores + (size_t)b * (size_t)ni;
-            for (int64_t q = s->train.indptr[u]; q < s->train.indptr[u + 1]; q++) row[s->train.indices[q]] = -INFINITY;
+            mask_own(s, u, row);
             int got = kk > 0 ? duet_rec_topk(row, ni, NULL, kk, top) : 0;
             for (int j = 0; j < got; j++)
                 if (fprintf(f, "%s\t%d\t%s\t%.6f\n", s->user_ids[u], j + 1, s->item_ids[top[j]], (double)row[top[j]]) < 0) {
